@@ -1,0 +1,29 @@
+# The targets CI and people call; ./bootstrap installs what they need first.
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: tour test unit integration lint typecheck bench lock
+
+tour:
+	scripts/tour
+
+test: lint
+	$(BIN)/python -m pytest -q tests
+
+unit:
+	$(BIN)/python -m pytest -q tests/unit
+
+integration:
+	$(BIN)/python -m pytest -q tests/integration
+
+lint:
+	$(BIN)/ruff check opsctl inventory monitoring backup agents playbooks lab tests bench
+	$(BIN)/mypy
+
+bench:
+	$(BIN)/python bench/fanout
+
+# Re-lock after changing dependencies in pyproject.toml.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable --exclude opsctl > requirements.lock

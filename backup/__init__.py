@@ -1,0 +1,1 @@
+"""Backups and restore drills around restic (grows with the backup issue)."""

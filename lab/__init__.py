@@ -1,0 +1,1 @@
+"""The lab: a simulated hospital data centre of real programs on loopback addresses."""

@@ -1,0 +1,46 @@
+"""What every command module shares: the app context, settings, and the output switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opsctl.core.output import Output
+
+if TYPE_CHECKING:
+    from opsctl.core.settings import Settings
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+JsonlOption = Annotated[bool, typer.Option("--jsonl", help="Print one JSON event a line.")]
+
+
+@dataclass
+class AppContext:
+    """Global options, and the settings loaded once, on first use."""
+
+    config_file: Path | None = None
+    verbose: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from opsctl.core.config import load_settings
+
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """Return the AppContext the root callback stored (a fresh one when run standalone)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+    return root.obj
+
+
+def make_output(json: bool = False, jsonl: bool = False) -> Output:
+    return Output(json=json, jsonl=jsonl)

@@ -1,0 +1,63 @@
+"""The ``opsctl`` entry point: the root app, its command groups, and error-to-exit mapping."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opsctl import __version__
+from opsctl.cli.common import AppContext
+
+app = typer.Typer(
+    name="opsctl",
+    help="Operations toolkit for a hospital data centre.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"opsctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Configuration file (over system and user files).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks of unexpected errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """opsctl: inventory, fleet commands, monitoring, backups, drills and patching."""
+    ctx.obj = AppContext(config_file=config, verbose=verbose)
+
+
+def _register() -> None:
+    from opsctl.cli import audit, hosts, lab, run
+
+    app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
+    app.command("run", help="Run one command across the hosts a pattern matches.",
+                context_settings={"allow_interspersed_args": False})(run.run)
+    app.add_typer(audit.app, name="audit", help="Show and verify the hash-chained audit log.")
+    app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return (and, as a console script, exit with) the exit code."""
+    from opsctl.cli.errors import run_app
+
+    _register()
+    code = run_app(app, sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        sys.exit(code)
+    return code

@@ -1,0 +1,1 @@
+"""Playbooks: ad-hoc commands now; the playbook engine and patch campaigns later."""
