@@ -126,7 +126,7 @@ class SafetyRefusal(OpsctlError, RuntimeError):
     exit_code = ExitCode.REFUSED
 
 
-class Interrupted(OpsctlError, KeyboardInterrupt):  # type: ignore[misc]
+class Interrupted(OpsctlError, KeyboardInterrupt):
     """The operator pressed Ctrl-C; what ran is recorded."""
 
     exit_code = ExitCode.INTERRUPTED
