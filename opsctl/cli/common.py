@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from opsctl.core.output import Output
 
 if TYPE_CHECKING:
     from opsctl.core.settings import Settings
+    from opsctl.core.ssh import SshTarget
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 JsonlOption = Annotated[bool, typer.Option("--jsonl", help="Print one JSON event a line.")]
@@ -44,3 +45,30 @@ def app_context(ctx: typer.Context) -> AppContext:
 
 def make_output(json: bool = False, jsonl: bool = False) -> Output:
     return Output(json=json, jsonl=jsonl)
+
+
+def load_hosts(settings: Settings, pattern: str) -> list[Any]:
+    """The inventory hosts ``pattern`` matches; ConfigError if no inventory is configured."""
+    from inventory import load_inventory
+    from opsctl.core.errors import ConfigError
+
+    if settings.inventory is None:
+        raise ConfigError("no inventory configured",
+                          hint="set 'inventory: PATH' in opsctl.yaml or OPSCTL_INVENTORY=PATH")
+    return list(load_inventory(settings.inventory).select(pattern))
+
+
+def ssh_targets(settings: Settings, pattern: str, *, become: bool | None = None) -> list[SshTarget]:
+    """SSH targets for the hosts ``pattern`` matches, in inventory order."""
+    from opsctl.core.ssh import target_from_host
+
+    return [target_from_host(host, settings.ssh, become=become) for host in load_hosts(settings, pattern)]
+
+
+def short(text: str, width: int = 60) -> str:
+    """The first non-empty line of ``text``, cut to ``width`` characters."""
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return ""

@@ -46,8 +46,7 @@ def _register() -> None:
     from opsctl.cli import audit, hosts, lab, run
 
     app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
-    app.command("run", help="Run one command across the hosts a pattern matches.",
-                context_settings={"allow_interspersed_args": False})(run.run)
+    app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
     app.add_typer(audit.app, name="audit", help="Show and verify the hash-chained audit log.")
     app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
 

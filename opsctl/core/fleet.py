@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -107,6 +108,20 @@ def plan_waves(total: int, sizes: Sequence[str]) -> list[int]:
     return plan
 
 
+def exit_code_for_outcomes(outcomes: Iterable[Outcome], *, halted: bool = False) -> ExitCode:
+    """0 all good; 1 nothing succeeded; 3 partly done; 4 only unreachable hosts, no budget spent."""
+    counts = Counter(outcomes)
+    succeeded = counts[Outcome.OK] + counts[Outcome.CHANGED]
+    failed, skipped, unreachable = counts[Outcome.FAILED], counts[Outcome.SKIPPED], counts[Outcome.UNREACHABLE]
+    if failed == 0 and skipped == 0 and unreachable == 0:
+        return ExitCode.OK
+    if failed == 0 and skipped == 0 and not halted:
+        return ExitCode.UNREACHABLE
+    if succeeded == 0 and skipped == 0:
+        return ExitCode.FAILED
+    return ExitCode.PARTIAL
+
+
 @dataclass(frozen=True)
 class FleetOptions:
     forks: int = 50
@@ -143,20 +158,9 @@ class FleetResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 all good; 1 nothing succeeded; 3 partly; 4 only unreachable hosts; 130 interrupted."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        succeeded = self.count(Outcome.OK) + self.count(Outcome.CHANGED)
-        failed = self.count(Outcome.FAILED)
-        skipped = self.count(Outcome.SKIPPED)
-        unreachable = self.count(Outcome.UNREACHABLE)
-        if failed == 0 and skipped == 0 and unreachable == 0:
-            return ExitCode.OK
-        if failed == 0 and skipped == 0 and self.halted_reason is None:
-            return ExitCode.UNREACHABLE
-        if succeeded == 0 and skipped == 0:
-            return ExitCode.FAILED
-        return ExitCode.PARTIAL
+        return exit_code_for_outcomes((r.outcome for r in self.results), halted=self.halted_reason is not None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opsctl.core.errors import (
     AuthenticationFailed,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import paramiko
 
     from opsctl.core.secrets import SecretRef
+    from opsctl.core.settings import Settings, SshSettings
 
 _KEY_TYPES_BY_PREFERENCE = (
     "ssh-ed25519",
@@ -482,3 +483,52 @@ def scan_host_keys(address: str, port: int, *, timeout: float, label: str,
         raise last_error
     return keys
 
+
+
+class HostLike(Protocol):
+    """What the transport needs of an inventory host (``inventory.Host`` satisfies it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def private_key_file(self) -> Path | None: ...
+    @property
+    def key_passphrase(self) -> SecretRef | None: ...
+    @property
+    def become(self) -> bool: ...
+    @property
+    def become_user(self) -> str | None: ...
+    @property
+    def become_password(self) -> SecretRef | None: ...
+
+
+def target_from_host(host: HostLike, ssh: SshSettings, *, become: bool | None = None) -> SshTarget:
+    """An SshTarget for an inventory host; host variables win over the ``ssh:`` settings."""
+    return SshTarget(
+        name=host.name,
+        address=host.address,
+        port=host.port or ssh.port,
+        user=host.user or ssh.user,
+        key_file=host.private_key_file,
+        key_passphrase=host.key_passphrase,
+        become=host.become if become is None else become,
+        become_user=host.become_user,
+        become_password=host.become_password or ssh.become_password,
+    )
+
+
+def open_pool(settings: Settings) -> SshPool:
+    """A pool over opsctl's known_hosts (loaded once) and the configured credentials."""
+    from opsctl.core.known_hosts import load_known_hosts
+
+    credentials = Credentials(default_key=settings.ssh.private_key,
+                              default_passphrase=settings.ssh.private_key_passphrase,
+                              use_agent=settings.ssh.use_agent)
+    return SshPool(load_known_hosts(settings.known_hosts_path), credentials,
+                   connect_timeout=settings.ssh.connect_timeout)

@@ -1,0 +1,166 @@
+"""Enrol, import and forget SSH host keys deliberately; every change goes to the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opsctl.core.errors import OpsctlError
+from opsctl.core.known_hosts import (
+    KnownHostEntry,
+    UnsupportedLine,
+    add_entries,
+    fingerprint,
+    load_known_hosts,
+    remove_name,
+)
+
+if TYPE_CHECKING:
+    from opsctl.core.settings import Settings
+    from opsctl.core.ssh import SshTarget
+
+
+@dataclass(frozen=True)
+class OfferedKey:
+    key_type: str
+    fingerprint: str
+    key_base64: str
+
+
+@dataclass(frozen=True)
+class TrustOutcome:
+    """One host: ``enrolled``, ``already-trusted``, ``refused`` or ``unreachable``, with its keys."""
+
+    host: str
+    known_hosts_name: str
+    status: str
+    offered: tuple[OfferedKey, ...] = ()
+    enrolled: tuple[OfferedKey, ...] = ()
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host, "known_hosts_name": self.known_hosts_name, "status": self.status,
+            "offered": [{"type": k.key_type, "fingerprint": k.fingerprint} for k in self.offered],
+            "enrolled": [{"type": k.key_type, "fingerprint": k.fingerprint} for k in self.enrolled],
+            "message": self.message,
+        }
+
+
+def _decide(target: SshTarget, offered: Sequence[OfferedKey], known_blobs: Mapping[str, str],
+            expected: Collection[str] | None) -> TrustOutcome:
+    """Pure decision: what to enrol for one host given what it offered and what we know."""
+    name = target.known_hosts_name
+    if known_blobs:
+        matching = [k for k in offered if known_blobs.get(k.key_type) == k.key_base64]
+        changed = [k for k in offered if k.key_type in known_blobs and known_blobs[k.key_type] != k.key_base64]
+        if changed or not matching:
+            shown = ", ".join(f"{k.key_type} {k.fingerprint}" for k in (changed or offered))
+            return TrustOutcome(target.name, name, "refused", tuple(offered), message=(
+                f"{target.label}: HOST KEY CHANGED: now offers {shown}; "
+                f"run 'opsctl hosts forget {target.name}' first if the change is expected"))
+        return TrustOutcome(target.name, name, "already-trusted", tuple(offered), tuple(matching))
+    chosen = list(offered)
+    if expected is not None:
+        chosen = [k for k in offered if k.fingerprint in expected]
+        if not chosen:
+            shown = ", ".join(k.fingerprint for k in offered)
+            return TrustOutcome(target.name, name, "refused", tuple(offered), message=(
+                f"{target.label}: offered {shown}; none matches the expected fingerprint"))
+    return TrustOutcome(target.name, name, "enrolled", tuple(offered), tuple(chosen))
+
+
+def _offered_keys(target: SshTarget, timeout: float) -> list[OfferedKey]:
+    from opsctl.core.ssh import scan_host_keys
+
+    keys = scan_host_keys(target.address, target.port, timeout=timeout, label=target.label)
+    return [OfferedKey(k.get_name(), fingerprint(k), k.get_base64()) for k in keys]
+
+
+def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *,
+                expected: Mapping[str, Collection[str]] | Collection[str] | None = None) -> list[TrustOutcome]:
+    """Scan each target's host keys and enrol them; refuse keys that do not match.
+
+    ``expected`` is either one set of fingerprints for every host or a mapping of host name to
+    its fingerprints; a host none of whose keys matches is refused, a host whose enrolled key
+    changed is refused. Nothing is enrolled for a refused or unreachable host.
+    """
+    from opsctl.core.errors import HostUnreachable
+
+    path = settings.known_hosts_path
+    store = load_known_hosts(path)
+
+    def one(target: SshTarget) -> TrustOutcome:
+        try:
+            offered = _offered_keys(target, settings.ssh.connect_timeout)
+        except HostUnreachable as error:
+            return TrustOutcome(target.name, target.known_hosts_name, "unreachable", message=str(error))
+        known = {e.key_type: e.key_base64 for e in store.keys_for(target.known_hosts_name)}
+        wanted: Collection[str] | None
+        if expected is None:
+            wanted = None
+        elif isinstance(expected, Mapping):
+            wanted = expected.get(target.name, ())
+        else:
+            wanted = expected
+        return _decide(target, offered, known, wanted)
+
+    with ThreadPoolExecutor(max_workers=min(32, max(1, len(targets)))) as pool:
+        outcomes = list(pool.map(one, targets))
+    add_entries(path, [
+        KnownHostEntry(0, (outcome.known_hosts_name,), key.key_type, key.key_base64)
+        for outcome in outcomes if outcome.status == "enrolled" for key in outcome.enrolled
+    ])
+    _audit(settings, "hosts trust", [o.host for o in outcomes],
+           "ok" if all(o.status in ("enrolled", "already-trusted") for o in outcomes) else "failed",
+           {"hosts": [o.to_dict() for o in outcomes]})
+    return outcomes
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: tuple[KnownHostEntry, ...]
+    unsupported: tuple[UnsupportedLine, ...]
+    source: Path
+
+
+def import_known_hosts(settings: Settings, source: Path) -> ImportResult:
+    """Copy the usable entries of an OpenSSH known_hosts file; report lines that are not."""
+    from opsctl.core.errors import ConfigError
+
+    if not source.exists():
+        raise ConfigError("no such file", path=str(source))
+    parsed = load_known_hosts(source)
+    written = add_entries(settings.known_hosts_path, parsed.entries)
+    _audit(settings, "hosts import", sorted({n for e in written for n in e.names}), "ok",
+           {"source": str(source), "imported": len(written), "unsupported": len(parsed.unsupported)})
+    return ImportResult(tuple(written), tuple(parsed.unsupported), source)
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    host: str
+    known_hosts_name: str
+    removed: tuple[KnownHostEntry, ...] = field(default_factory=tuple)
+
+
+def forget_host(settings: Settings, target: SshTarget) -> ForgetResult:
+    """Remove every key enrolled for the target; raise OpsctlError if there was none."""
+    removed = remove_name(settings.known_hosts_path, target.known_hosts_name)
+    if not removed:
+        raise OpsctlError(f"{target.label}: no key enrolled under {target.known_hosts_name} "
+                          f"in {settings.known_hosts_path}")
+    _audit(settings, "hosts forget", [target.name], "ok",
+           {"known_hosts_name": target.known_hosts_name,
+            "removed": [{"type": e.key_type, "fingerprint": e.fingerprint} for e in removed]})
+    return ForgetResult(target.name, target.known_hosts_name, tuple(removed))
+
+
+def _audit(settings: Settings, command: str, targets: Sequence[str], outcome: str,
+           details: Mapping[str, Any]) -> None:
+    from opsctl.core.audit import open_audit
+
+    open_audit(settings).append(command, list(targets), outcome, dict(details))
