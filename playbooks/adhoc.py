@@ -77,8 +77,8 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
         return HostResult(target.name, Outcome.UNREACHABLE, error=str(error),
                           duration_seconds=time.monotonic() - started)
     except (HostKeyError, AuthenticationFailed, ConfigError, OpsctlError) as error:
-        message = str(error) if target.name in str(error) else f"{target.label}: {error}"
-        return HostResult(target.name, Outcome.FAILED, error=message, duration_seconds=time.monotonic() - started)
+        text = str(error) if target.name in str(error) else f"{target.label}: {error}"
+        return HostResult(target.name, Outcome.FAILED, error=text, duration_seconds=time.monotonic() - started)
     stdout, stderr = _decode(result.stdout), _decode(result.stderr)
     if result.timed_out:
         return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,
@@ -87,8 +87,8 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
         return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,
                           error=f"{target.label}: interrupted; the command was stopped")
     outcome = Outcome.OK if result.exit_status == 0 else Outcome.FAILED
-    error = None if outcome == Outcome.OK else f"{target.label}: exit status {result.exit_status}"
-    return HostResult(target.name, outcome, result.exit_status, result.duration_seconds, stdout, stderr, error)
+    message = None if outcome == Outcome.OK else f"{target.label}: exit status {result.exit_status}"
+    return HostResult(target.name, outcome, result.exit_status, result.duration_seconds, stdout, stderr, message)
 
 
 def _rerun_selection(settings: Settings, rerun: str, pattern: str | None,

@@ -43,6 +43,8 @@ def root(
 
 
 def _register() -> None:
+    if app.registered_groups:
+        return
     from opsctl.cli import audit, hosts, lab, run
 
     app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
