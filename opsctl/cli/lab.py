@@ -1,7 +1,107 @@
-"""opsctl lab (being written)."""
+"""opsctl lab: start, stop and inspect the simulated data centre (a thin layer over ``lab``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+from opsctl.cli.common import JsonOption, app_context, make_output
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lab import PeerStatus
+
 app = typer.Typer(no_args_is_help=True)
+
+
+def _peer_table(peers: Sequence[PeerStatus]) -> Table:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("peer", "kind", "address", "pid", "answers", "detail"):
+        table.add_column(column)
+    for peer in peers:
+        answers = "[green]yes[/]" if peer.answering else "[red]no[/]"
+        table.add_row(
+            peer.name, peer.kind, peer.endpoint, str(peer.pid or "-"), answers, peer.detail
+        )
+    return table
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    ssh_hosts: Annotated[
+        int | None,
+        typer.Option(
+            "--ssh-hosts", min=1, max=50, help="How many SSH hosts (default: lab.ssh_hosts)."
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Start the lab's peers (idempotent) and publish its inventory, keys and fingerprints."""
+    import lab
+
+    output = make_output(json=json)
+    output.info("starting the lab…")
+    state = lab.up(app_context(ctx).settings, ssh_hosts=ssh_hosts)
+    if output.json:
+        output.document("lab.up", state.to_dict())
+        return
+    output.stdout.print(_peer_table(state.peers))
+    output.stdout.print(
+        f"{len(state.peers)} peers answer ({len(state.started)} started, {len(state.kept)} already running, "
+        f"{len(state.stopped)} stopped) in {state.elapsed_seconds:.1f} s",
+        highlight=False,
+    )
+    output.stdout.print(
+        f"inventory: {state.publication.inventory_path}", highlight=False, soft_wrap=True
+    )
+
+
+@app.command()
+def down(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Stop every peer the lab started; keys and secrets are kept for the next ``up``."""
+    import lab
+
+    output = make_output(json=json)
+    stopped = lab.down(app_context(ctx).settings)
+    if output.json:
+        output.document("lab.down", {"stopped": stopped})
+    elif stopped:
+        output.stdout.print(
+            f"stopped {len(stopped)} peers: {', '.join(stopped)}", highlight=False, soft_wrap=True
+        )
+    else:
+        output.stdout.print("nothing was running")
+
+
+@app.command()
+def status(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Ask every lab peer for a real answer; exit 1 if any does not, or the lab is not running."""
+    import lab
+
+    output = make_output(json=json)
+    peers = lab.status(app_context(ctx).settings)
+    every_peer_answers = bool(peers) and all(peer.answering for peer in peers)
+    if output.json:
+        body = {
+            "running": bool(peers),
+            "answering": every_peer_answers,
+            "peers": [peer.to_dict() for peer in peers],
+        }
+        output.document("lab.status", body)
+    elif not peers:
+        output.stdout.print("lab is not running")
+    else:
+        output.stdout.print(_peer_table(peers))
+        silent = [peer.name for peer in peers if not peer.answering]
+        summary = f"{len(peers) - len(silent)} of {len(peers)} peers answer"
+        output.stdout.print(
+            summary + (f"; not answering: {', '.join(silent)}" if silent else ""), highlight=False
+        )
+    if not every_peer_answers:
+        raise typer.Exit(1)

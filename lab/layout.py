@@ -1,0 +1,85 @@
+"""Where the lab keeps its runtime state inside ``settings.lab_dir``.
+
+Everything the lab creates lives under one directory, so ``down`` (from any process) finds
+exactly what ``up`` started, and keys survive a ``down`` so fingerprints stay the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LabLayout:
+    """The paths of one lab directory; building it touches nothing on disk."""
+
+    root: Path
+
+    @property
+    def peers_dir(self) -> Path:
+        """One directory per lab peer (config, keys, pid file, log)."""
+        return self.root / "peers"
+
+    @property
+    def extras_dir(self) -> Path:
+        """Peers started one by one by tests; ``down`` stops them, ``up``/``status`` ignore them."""
+        return self.root / "extra"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def client_key(self) -> Path:
+        return self.keys_dir / "id_ed25519"
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.keys_dir / "authorized_keys"
+
+    @property
+    def key_passphrase(self) -> Path:
+        return self.secrets_dir / "key-passphrase"
+
+    @property
+    def sudo_password(self) -> Path:
+        return self.secrets_dir / "sudo-password"
+
+    @property
+    def askpass(self) -> Path:
+        return self.bin_dir / "askpass"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory.yaml"
+
+    @property
+    def fingerprints(self) -> Path:
+        return self.root / "fingerprints.json"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "opsctl.yaml"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    def peer_dir(self, name: str) -> Path:
+        return self.peers_dir / name
+
+    def extra_dir(self, name: str) -> Path:
+        return self.extras_dir / name

@@ -1,0 +1,82 @@
+"""The session-wide lab every integration test runs against, and an environment for the CLI.
+
+The lab's address prefix comes from ``OPSCTL_TEST_LAB_PREFIX`` (default ``127.3``) so two
+test sessions on one machine can each have their own lab.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import lab as lab_api
+from opsctl.core.settings import Settings
+
+LAB_PREFIX = os.environ.get("OPSCTL_TEST_LAB_PREFIX", "127.3")
+LAB_SSH_HOSTS = 5
+
+
+@dataclass(frozen=True)
+class RunningLab:
+    """The session's lab: its settings, what ``up`` returned and what it published."""
+
+    settings: Settings
+    state: lab_api.LabState
+    publication: lab_api.LabPublication
+
+    @property
+    def lab_dir(self) -> Path:
+        return self.settings.lab_dir
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.lab.prefix
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    """Bring the lab up once per session (5 SSH hosts) and bring it down at the end."""
+    state_dir = tmp_path_factory.mktemp("lab-state")
+    settings = Settings(
+        state={"dir": state_dir}, lab={"prefix": LAB_PREFIX, "ssh_hosts": LAB_SSH_HOSTS}
+    )
+    try:
+        state = lab_api.up(settings)
+        yield RunningLab(settings=settings, state=state, publication=state.publication)
+    finally:
+        lab_api.down(settings)
+
+
+@pytest.fixture
+def lab_env(lab: RunningLab, tmp_path: Path) -> dict[str, str]:
+    """An environment for running ``opsctl`` against the session lab.
+
+    Its own empty state directory per test (known hosts, audit log, state database), the
+    lab's published inventory, the session lab's directory and prefix, XDG directories in
+    the test's temporary directory, and no ssh agent.
+    """
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("OPSCTL_")
+    }
+    environment.pop("SSH_AUTH_SOCK", None)
+    xdg = tmp_path / "xdg"
+    for name in ("config", "state", "cache", "data"):
+        (xdg / name).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "state").mkdir(exist_ok=True)
+    environment.update(
+        {
+            "OPSCTL_STATE__DIR": str(tmp_path / "state"),
+            "OPSCTL_INVENTORY": str(lab.publication.inventory_path),
+            "OPSCTL_LAB__DIR": str(lab.lab_dir),
+            "OPSCTL_LAB__PREFIX": lab.prefix,
+            "XDG_CONFIG_HOME": str(xdg / "config"),
+            "XDG_STATE_HOME": str(xdg / "state"),
+            "XDG_CACHE_HOME": str(xdg / "cache"),
+            "XDG_DATA_HOME": str(xdg / "data"),
+        }
+    )
+    return environment

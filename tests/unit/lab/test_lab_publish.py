@@ -1,0 +1,99 @@
+"""The published inventory, known_hosts, fingerprints and config file (rendered, not run)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from lab.errors import LabNotPublished
+from lab.layout import LabLayout
+from lab.publish import (
+    HostKeys,
+    config_document,
+    fingerprints_document,
+    inventory_document,
+    publish,
+    read_publication,
+    render_known_hosts,
+    render_yaml,
+)
+from lab.ssh.keys import parse_public_key
+from opsctl.core.settings import Settings
+
+ED25519 = parse_public_key(
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIMdZcpU4k48CK7UCppQP8LZQJap84eGyAT11dobFJnn"
+)
+ED25519_FINGERPRINT = "SHA256:L9nrrg0QfWJliqd3eQLyY4P2SnqkzK1D6AI2om7tLvg"
+
+
+def _hosts(count: int) -> list[HostKeys]:
+    return [
+        HostKeys(f"lab-ssh-{n:02d}", f"127.3.10.{n}", 2222, (ED25519,)) for n in range(1, count + 1)
+    ]
+
+
+def _parse(text: str) -> dict[str, object]:
+    data = YAML(typ="safe", pure=True).load(io.StringIO(text))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_inventory_groups_hosts_and_refers_to_secret_files(tmp_path: Path) -> None:
+    layout = LabLayout(tmp_path / "lab")
+    text = render_yaml(
+        inventory_document(_hosts(5), user="opsctl-lab", layout=layout), header="test"
+    )
+    group = _parse(text)["all"]["children"]["ssh_hosts"]  # type: ignore[index]
+    assert group["hosts"]["lab-ssh-03"] == {"ansible_host": "127.3.10.3", "ansible_port": 2222}
+    assert list(group["children"]["web"]["hosts"]) == ["lab-ssh-01", "lab-ssh-03", "lab-ssh-05"]
+    assert list(group["children"]["db"]["hosts"]) == ["lab-ssh-02", "lab-ssh-04"]
+    assert group["vars"] == {
+        "ansible_user": "opsctl-lab",
+        "ansible_ssh_private_key_file": str(layout.client_key),
+        "opsctl_ssh_key_passphrase": f"file:{layout.key_passphrase}",
+        "ansible_become_password": f"file:{layout.sudo_password}",
+    }
+
+
+def test_known_hosts_has_one_line_per_host_key() -> None:
+    text = render_known_hosts(_hosts(2))
+    assert text.splitlines() == [
+        f"[127.3.10.1]:2222 ssh-ed25519 {ED25519.blob}",
+        f"[127.3.10.2]:2222 ssh-ed25519 {ED25519.blob}",
+    ]
+
+
+def test_fingerprints_document_shape() -> None:
+    assert fingerprints_document(_hosts(1)) == {
+        "lab-ssh-01": {"address": "127.3.10.1", "port": 2222, "fingerprints": [ED25519_FINGERPRINT]}
+    }
+
+
+def test_config_file_is_a_valid_opsctl_configuration(tmp_path: Path) -> None:
+    layout = LabLayout(tmp_path / "lab")
+    data = _parse(render_yaml(config_document(layout), header="test"))
+    assert Settings.model_validate(data).inventory == layout.inventory
+
+
+def test_publish_then_read_back_without_secret_values(tmp_path: Path) -> None:
+    layout = LabLayout(tmp_path / "lab")
+    layout.secrets_dir.mkdir(parents=True)
+    layout.sudo_password.write_text("not-in-any-published-file", encoding="utf-8")
+    publication = publish(layout, _hosts(3), user="opsctl-lab")
+    assert publication.fingerprints == {f"lab-ssh-0{n}": [ED25519_FINGERPRINT] for n in (1, 2, 3)}
+    assert (
+        json.loads(layout.fingerprints.read_text(encoding="utf-8"))["lab-ssh-02"]["address"]
+        == "127.3.10.2"
+    )
+    for path in (layout.inventory, layout.fingerprints, layout.known_hosts, layout.config_file):
+        assert "not-in-any-published-file" not in path.read_text(encoding="utf-8")
+    assert read_publication(layout) == publication
+
+
+def test_reading_a_lab_never_brought_up_says_so(tmp_path: Path) -> None:
+    with pytest.raises(LabNotPublished, match="no lab has been brought up"):
+        read_publication(LabLayout(tmp_path))
