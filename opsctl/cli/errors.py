@@ -8,7 +8,6 @@ import tempfile
 import traceback
 from pathlib import Path
 
-import click
 import typer
 
 from opsctl.core.errors import ExitCode, OpsctlError, exit_code_for
@@ -35,14 +34,18 @@ def run_app(app: typer.Typer, argv: list[str]) -> int:
     try:
         result = app(args=argv, prog_name="opsctl", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _say("interrupted")
         return ExitCode.INTERRUPTED
-    except click.ClickException as error:
-        error.show()
-        return ExitCode.USAGE
+    except typer.TyperException as error:  # usage errors from the parser: they print themselves
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            _say(f"opsctl: error: {error.format_message()}")
+        return ExitCode.USAGE if error.exit_code == 2 else int(error.exit_code)
     except OpsctlError as error:
         _say(f"opsctl: error: {error}")
         if error.hint:

@@ -10,6 +10,7 @@ password from the channel, never from the command line.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import select
 import shlex
@@ -30,6 +31,10 @@ from opsctl.core.errors import (
     SecretError,
 )
 from opsctl.core.known_hosts import KnownHosts, fingerprint, host_key_name
+
+# paramiko logs handshake failures with tracebacks; without a handler Python would print
+# them on stderr. opsctl reports each failure itself, in one line naming the host.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     import paramiko
@@ -297,6 +302,7 @@ class _RemoteCommand:
     stdin: bytes | None
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     pid: int | None = None
+    is_stopper: bool = False  # the command that stops another is never stopped in turn
 
     def remote_command(self) -> str:
         return build_remote_command(self.command, become=self.become, become_user=self.connection.target.become_user,
@@ -373,13 +379,16 @@ class _RemoteCommand:
             if time.monotonic() > deadline:
                 stopped_by = "timeout"
                 break
+        if stopped_by == "sudo refused the password":
+            # sudo is still waiting at its prompt: end its stdin and it gives up on its own
+            channel.shutdown_write()
+            raise AuthenticationFailed(
+                f"{self.connection.target.label}: sudo refused the password"
+                f" from {self.connection.target.become_password}")
         if stopped_by is not None:
-            self._stop_remote()
+            if not self.is_stopper:
+                self._stop_remote()
             stderr += preamble
-            if stopped_by == "sudo refused the password":
-                raise AuthenticationFailed(
-                    f"{self.connection.target.label}: sudo refused the password"
-                    f" from {self.connection.target.become_password}")
             return CommandResult(None, bytes(stdout), bytes(stderr), time.monotonic() - started,
                                  timed_out=stopped_by == "timeout", cancelled=stopped_by == "cancelled")
         stderr += preamble
@@ -391,12 +400,13 @@ class _RemoteCommand:
         if self.pid is None:
             return
         pgid = self.pid
-        script = (f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
-                  f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; sleep 0.2; done; "
-                  f"kill -KILL -- -{pgid} 2>/dev/null; exit 0")
+        # dash's kill takes no "--": a negative pid right after the signal names the group
+        script = (f"kill -TERM -{pgid} 2>/dev/null || exit 0; "
+                  f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -{pgid} 2>/dev/null || exit 0; sleep 0.2; done; "
+                  f"kill -KILL -{pgid} 2>/dev/null; exit 0")
         try:
             _RemoteCommand(self.connection, script, become=self.become, password=self.password,
-                           stdin=None).run(timeout=10.0, cancel=None)
+                           stdin=None, is_stopper=True).run(timeout=10.0, cancel=None)
         except Exception:  # the connection may be gone; nothing more can be done from here
             return
 

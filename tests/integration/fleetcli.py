@@ -38,7 +38,9 @@ class Cli:
         return subprocess.run([OPSCTL, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def json(self, *args: str) -> tuple[int, dict[str, Any]]:
-        done = self(*args, "--json")
+        words = list(args)
+        at = words.index("--") if "--" in words else len(words)
+        done = self(*words[:at], "--json", *words[at:])
         try:
             return done.returncode, json.loads(done.stdout)
         except ValueError:

@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fleetcli import Cli
 
 pytestmark = pytest.mark.integration
 
 
-def _pids_running(marker: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+def _pids_running(command: str) -> list[int]:
+    """Pids of processes whose whole command line is ``command`` (the remote commands)."""
+    found = subprocess.run(["pgrep", "-f", f"^{command}$"], capture_output=True, text=True)
     return [int(p) for p in found.stdout.split()]
 
 
 @pytest.fixture
 def cli(lab: Any, tmp_path: Path) -> Cli:
-    return Cli.create(tmp_path, lab.publication.inventory)
+    return Cli.create(tmp_path, lab.publication.inventory_path)
 
 
 @pytest.fixture
@@ -38,23 +38,16 @@ def _extra_inventory(lab: Any, path: Path, hosts: dict[str, dict[str, Any]], **g
     """An inventory of the lab's hosts plus ``hosts``, with the lab's credentials."""
     import yaml
 
-    lab_inventory = yaml.safe_load(lab.publication.inventory.read_text())
+    lab_inventory = yaml.safe_load(lab.publication.inventory_path.read_text())
     ssh_vars = lab_inventory["all"]["children"]["ssh_hosts"]["vars"]
     lab_hosts = {name: {"ansible_host": v["ansible_host"], "ansible_port": v["ansible_port"]}
-                 for name, v in _all_hosts(lab_inventory["all"]).items()}
+                 for name, v in lab_inventory["all"]["children"]["ssh_hosts"]["hosts"].items()}
     data = {"all": {"children": {
         "lab": {"hosts": lab_hosts, "vars": ssh_vars},
         "extra": {"hosts": hosts, "vars": {**ssh_vars, **group_vars}},
     }}}
     path.write_text(yaml.safe_dump(data))
     return path
-
-
-def _all_hosts(group: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    hosts = dict(group.get("hosts") or {})
-    for child in (group.get("children") or {}).values():
-        hosts.update(_all_hosts(child or {}))
-    return hosts
 
 
 def test_trust_enrols_published_fingerprints_and_list_shows_them(cli: Cli, lab: Any) -> None:
@@ -122,10 +115,12 @@ def test_waves_with_a_spent_budget_halt_and_rerun_picks_up(trusted: Cli) -> None
     code, doc = trusted.json("run", "--rerun", "skipped")
     assert code == 0
     assert sorted(h["host"] for h in doc["hosts"]) == sorted(outcomes)
+    assert {h["outcome"] for h in doc["hosts"]} == {"ok"}
 
+    assert trusted.json("run", "ssh_hosts", "--waves", "1,100%", "--max-failed", "0", "--", failing_first)[0] == 3
     code, doc = trusted.json("run", "--rerun", "failed")
     assert code == 1
-    assert [h["host"] for h in doc["hosts"]] == ["lab-ssh-01"]
+    assert [(h["host"], h["outcome"]) for h in doc["hosts"]] == [("lab-ssh-01", "failed")]
 
 
 def test_unreachable_host_gives_4_and_leaves_the_others(trusted: Cli, lab: Any, tmp_path: Path) -> None:
@@ -167,6 +162,7 @@ def test_ctrl_c_stops_remote_commands_records_and_exits_130(trusted: Cli) -> Non
         time.sleep(0.1)
     assert _pids_running(marker) == []
     code, log = trusted.json("audit", "log")
+    assert code == 0
     assert log["entries"][-1]["outcome"] == "interrupted"
     assert log["entries"][-1]["command"].endswith(marker)
 
@@ -229,13 +225,14 @@ def test_changed_host_key_is_refused_until_forgotten(cli: Cli, lab: Any, tmp_pat
     finally:
         second.stop()
     code, log = cli.json("audit", "log")
+    assert code == 0
     assert [e["command"] for e in log["entries"] if e["command"].startswith("hosts")] == [
         "hosts trust", "hosts trust", "hosts forget", "hosts trust"]
 
 
 def test_import_takes_openssh_known_hosts_and_reports_markers(cli: Cli, lab: Any, tmp_path: Path) -> None:
     source = tmp_path / "known_hosts"
-    source.write_text(lab.publication.known_hosts.read_text() + "@cert-authority *.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
+    source.write_text(lab.publication.known_hosts_path.read_text() + "@cert-authority *.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
     done = cli("hosts", "import", str(source))
     assert done.returncode == 3  # partly done: one line could not be honoured
     assert "@cert-authority" in done.stderr

@@ -22,7 +22,6 @@ from opsctl.core.known_hosts import (
 )
 
 
-
 @pytest.fixture(scope="module")
 def host_key() -> paramiko.PKey:
     import subprocess

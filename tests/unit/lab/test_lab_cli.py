@@ -46,9 +46,5 @@ def test_down_with_nothing_running_succeeds(
     assert json.loads(capsys.readouterr().out)["stopped"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opsctl/cli/errors.py catches click.ClickException; typer 0.29 raises typer._click's",
-)
 def test_up_refuses_more_than_fifty_hosts(empty_state: Path) -> None:
     assert main(["lab", "up", "--ssh-hosts", "51"]) == 2

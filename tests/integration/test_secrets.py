@@ -1,0 +1,105 @@
+"""The lab's credentials that opsctl really uses are canaries: none may leak anywhere.
+
+The test runs the suite's kinds of commands (trust, run, run through sudo, JSON and table
+output, output dirs, audit log and verify, a failing host), snapshots every process's command
+line while a sudo command runs, then scans every output, log, state and audit file for the
+canaries. A positive control plants a canary on purpose and proves the scan finds it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fleetcli import Cli
+
+pytestmark = pytest.mark.integration
+
+
+def _canaries(lab: Any) -> dict[str, bytes]:
+    found = {
+        "ssh key passphrase": lab.publication.passphrase_path.read_bytes().strip(),
+        "sudo password": lab.publication.sudo_password_path.read_bytes().strip(),
+    }
+    assert all(len(value) >= 8 for value in found.values())
+    return found
+
+
+def _files_under(roots: Iterable[Path], exclude: Iterable[Path]) -> Iterable[Path]:
+    excluded = [e.resolve() for e in exclude]
+    for root in roots:
+        for path in root.rglob("*"):
+            resolved = path.resolve()
+            if path.is_file() and not any(resolved == e or e in resolved.parents for e in excluded):
+                yield path
+
+
+def scan(blobs: dict[str, bytes], canaries: dict[str, bytes]) -> list[str]:
+    """Return 'what: where' for every canary found in any blob."""
+    return [f"{what}: {where}" for where, blob in blobs.items()
+            for what, secret in canaries.items() if secret in blob]
+
+
+def _process_command_lines(stop: threading.Event, into: dict[str, bytes]) -> None:
+    while not stop.is_set():
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                into[str(cmdline)] = into.get(str(cmdline), b"") + cmdline.read_bytes() + b"\n"
+            except OSError:
+                continue
+        time.sleep(0.05)
+
+
+def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -> None:
+    canaries = _canaries(lab)
+    cli = Cli.create(tmp_path, lab.publication.inventory_path)
+    outputs: dict[str, bytes] = {}
+    commands = [
+        ("hosts", "trust", "all", "--fingerprints-from", str(lab.publication.fingerprints_path)),
+        ("hosts", "list"),
+        ("run", "ssh_hosts", "--", "hostname"),
+        ("run", "ssh_hosts", "--json", "--output-dir", str(tmp_path / "out"), "--", "id; env"),
+        ("run", "db", "--become", "--json", "--", "id -un; cat"),
+        ("run", "db", "--become", "--jsonl", "--", "sudo -n true; whoami"),
+        ("run", "web", "--become", "--", "false"),
+        ("audit", "log"),
+        ("audit", "log", "--json"),
+        ("audit", "verify"),
+        ("lab", "status", "--json"),
+    ]
+    trust = cli(*commands[0])
+    assert trust.returncode == 0, trust.stderr
+    stop = threading.Event()
+    command_lines: dict[str, bytes] = {}
+    watcher = threading.Thread(target=_process_command_lines, args=(stop, command_lines))
+    watcher.start()
+    try:
+        slow = cli("run", "db", "--become", "--", "sleep 1; id -u")
+        assert slow.returncode == 0, slow.stderr
+    finally:
+        stop.set()
+        watcher.join()
+    outputs["sudo run stdout"] = slow.stdout.encode()
+    outputs["sudo run stderr"] = slow.stderr.encode()
+    assert any(b"sudo" in line for line in command_lines.values()), "the watcher saw the sudo command"
+    for args in commands:
+        done = cli(*args)
+        outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
+        outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
+
+    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.settings.lab_dir],
+                              exclude=[lab.publication.passphrase_path.parent]))
+    assert any(f.name == "audit.jsonl" for f in files) and any(f.suffix == ".db" for f in files)
+    blobs = {**outputs, **{f"cmdline {k}": v for k, v in command_lines.items()},
+             **{str(f): f.read_bytes() for f in files}}
+    assert scan(blobs, canaries) == []
+
+    # positive control: a canary planted on purpose in a scanned place is found
+    planted = cli.state_dir / "planted.log"
+    planted.write_bytes(b"log line with " + canaries["sudo password"] + b" in it\n")
+    files = list(_files_under([cli.state_dir], exclude=[]))
+    assert scan({str(f): f.read_bytes() for f in files}, canaries) == [f"sudo password: {planted}"]
