@@ -78,7 +78,8 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
                           duration_seconds=time.monotonic() - started)
     except (HostKeyError, AuthenticationFailed, ConfigError, OpsctlError) as error:
         text = str(error) if target.name in str(error) else f"{target.label}: {error}"
-        return HostResult(target.name, Outcome.FAILED, error=text, duration_seconds=time.monotonic() - started)
+        return HostResult(target.name, Outcome.FAILED, error=text, duration_seconds=time.monotonic() - started,
+                          hint=error.hint)
     stdout, stderr = _decode(result.stdout), _decode(result.stderr)
     if result.timed_out:
         return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,

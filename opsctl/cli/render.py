@@ -81,3 +81,7 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     for host in result.results:
         if host.error and host.outcome != "skipped":
             out.stderr.print(f"[{_STYLE[str(host.outcome)]}]{host.outcome}:[/] {host.error}", highlight=False)
+    hints = [h.hint for h in result.results if h.hint]
+    if hints:
+        more = f" (and {len(hints) - 1} more like it)" if len(hints) > 1 else ""
+        out.stderr.print(f"  hint: {hints[0]}{more}", highlight=False)

@@ -44,12 +44,13 @@ class HostResult:
     stderr: str = ""
     error: str | None = None
     wave: int | None = None
+    hint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "host": self.host, "outcome": str(self.outcome), "exit_status": self.exit_status,
             "duration_seconds": round(self.duration_seconds, 3), "stdout": self.stdout,
-            "stderr": self.stderr, "error": self.error, "wave": self.wave,
+            "stderr": self.stderr, "error": self.error, "hint": self.hint, "wave": self.wave,
         }
 
 

@@ -63,7 +63,7 @@ class Output:
         if self._stderr is None:
             from rich.console import Console
 
-            self._stderr = Console(stderr=True)
+            self._stderr = Console(stderr=True, soft_wrap=True)
         return self._stderr
 
     def document(self, kind: str, body: Mapping[str, Any]) -> None:
