@@ -1,6 +1,6 @@
 """The session-wide lab every integration test runs against, and an environment for the CLI.
 
-The lab's address prefix comes from ``OPSCTL_TEST_LAB_PREFIX`` (default ``127.3``) so two
+The lab's address prefix comes from ``TEST_LAB_PREFIX`` (default ``127.3``) so two
 test sessions on one machine can each have their own lab.
 """
 
@@ -16,7 +16,7 @@ import pytest
 import lab as lab_api
 from opsctl.core.settings import Settings
 
-LAB_PREFIX = os.environ.get("OPSCTL_TEST_LAB_PREFIX", "127.3")
+LAB_PREFIX = os.environ.get("TEST_LAB_PREFIX", "127.3")
 LAB_SSH_HOSTS = 5
 
 

@@ -1,7 +1,7 @@
 """The lab against real sshd processes: logins, idempotence, status, failures and cleanup.
 
 Tests that break peers use their own small lab on another prefix
-(``OPSCTL_TEST_SMALL_LAB_PREFIX``, default 127.4) so the session lab stays intact.
+(``TEST_SMALL_LAB_PREFIX``, default 127.4) so the session lab stays intact.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SMALL_LAB_PREFIX = os.environ.get("OPSCTL_TEST_SMALL_LAB_PREFIX", "127.4")
+SMALL_LAB_PREFIX = os.environ.get("TEST_SMALL_LAB_PREFIX", "127.4")
 
 
 def _askpass(publication: LabPublication, directory: Path) -> Path:
