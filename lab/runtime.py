@@ -164,6 +164,9 @@ def up(
         publication = _publish(lab.layout, wanted)
     for peer, answer in zip(to_start, answers, strict=True):
         statuses[peer.name] = _started_status(peer, answer)
+    if to_start or stopped:
+        _audit(settings, "lab up", [peer.name for peer in to_start] + list(stopped),
+               {"started": [peer.name for peer in to_start], "stopped": list(stopped)})
     return LabState(
         peers=tuple(statuses[peer.name] for peer in wanted),
         publication=publication,
@@ -187,7 +190,17 @@ def down(settings: Settings) -> list[str]:
         peers = _recorded_peers(layout, layout.peers_dir, with_pid_file=True)
         peers += _recorded_peers(layout, layout.extras_dir, with_pid_file=True)
         results = _parallel(lambda peer: peer.stop(), peers)
-    return [peer.name for peer, was_running in zip(peers, results, strict=True) if was_running]
+    stopped = [peer.name for peer, was_running in zip(peers, results, strict=True) if was_running]
+    if stopped:
+        _audit(settings, "lab down", stopped, {"stopped": stopped})
+    return stopped
+
+
+def _audit(settings: Settings, command: str, targets: list[str], details: dict[str, list[str]]) -> None:
+    """Record a change the lab made (it starts and stops processes, and adds a user)."""
+    from opsctl.core.audit import open_audit
+
+    open_audit(settings).append(command, targets, "ok", details)
 
 
 def status(settings: Settings, *, timeout: float = STATUS_TIMEOUT_SECONDS) -> list[PeerStatus]:
