@@ -91,40 +91,17 @@ def render_sshd_config(
     return "\n".join(lines) + "\n"
 
 
-# In its own UTS and mount namespaces: set the hostname, put the host's own hosts file over
-# /etc/hosts (so the name resolves, as on a real host, and sudo does not warn), then become
-# sshd with the same pid. Name and paths are positional parameters, never script text.
-_SET_HOSTNAME_THEN_EXEC = 'hostname "$0" && mount --bind "$1" /etc/hosts && shift && exec "$@"'
+# In its own UTS namespace: set the hostname, then become sshd with the same pid. The name
+# resolves through libnss-myhostname (installed by ./bootstrap), so sudo does not warn. No
+# mount namespace: in a chroot "/" is no mount point and unshare cannot make it private.
+# The name is a positional parameter, never script text.
+_SET_HOSTNAME_THEN_EXEC = 'hostname "$0" && exec "$@"'
 
 
-def sshd_command(
-    *, unshare: str, sh: str, sshd: str, config: Path, hostname: str, hosts_file: Path
-) -> tuple[str, ...]:
-    """The arguments that run sshd in the foreground as ``hostname`` in its own namespaces."""
-    return (
-        unshare,
-        "--uts",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        sh,
-        "-c",
-        _SET_HOSTNAME_THEN_EXEC,
-        hostname,
-        str(hosts_file),
-        sshd,
-        "-D",
-        "-e",
-        "-f",
-        str(config),
-    )
-
-
-def render_hosts_file(system_hosts: str, *, address: str, hostname: str) -> str:
-    """The host's own ``/etc/hosts``: the machine's entries plus ``address hostname``."""
-    text = system_hosts if not system_hosts or system_hosts.endswith("\n") else system_hosts + "\n"
-    return f"{text}# opsctl lab: this host's own name\n{address} {hostname}\n"
+def sshd_command(*, unshare: str, sh: str, sshd: str, config: Path, hostname: str) -> tuple[str, ...]:
+    """The arguments that run sshd in the foreground as ``hostname`` in its own UTS namespace."""
+    return (unshare, "--uts", "--", sh, "-c", _SET_HOSTNAME_THEN_EXEC, hostname,
+            sshd, "-D", "-e", "-f", str(config))
 
 
 def ssh_check_command(

@@ -17,7 +17,6 @@ from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, wait_ready
 from lab.ssh.client import askpass_environment, prepare_ssh_lab
 from lab.ssh.config import (
     SSH_PORT,
-    render_hosts_file,
     render_sshd_config,
     ssh_check_command,
     ssh_host_address,
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from opsctl.core.settings import Settings
 
 KIND = "ssh"
-SYSTEM_HOSTS_FILE = Path("/etc/hosts")
 WAIT_SECONDS = 15.0
 _SERVER_ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
@@ -68,11 +66,6 @@ class SshHost(ProcessPeer):
         return self.peer_dir / "known_hosts"
 
     @property
-    def hosts_file_path(self) -> Path:
-        """Mounted over ``/etc/hosts`` inside the host, so its own name resolves."""
-        return self.peer_dir / "hosts"
-
-    @property
     def marker(self) -> str:
         return str(self.config_path)
 
@@ -97,7 +90,6 @@ class SshHost(ProcessPeer):
             sshd=find_program("sshd", package="openssh-server"),
             config=self.config_path,
             hostname=self.name,
-            hosts_file=self.hosts_file_path,
         )
 
     def environment(self) -> dict[str, str]:
@@ -125,10 +117,6 @@ class SshHost(ProcessPeer):
             cat=find_program("cat", package="coreutils"),
         )
         write_atomic(self.config_path, config)
-        write_atomic(
-            self.hosts_file_path,
-            render_hosts_file(_system_hosts(), address=self.address, hostname=self.name),
-        )
         lines = [key.known_hosts_line(self.address, self.port) for key in self.public_keys()]
         write_atomic(self.known_hosts_path, "\n".join(lines) + "\n")
         self.write_record()
@@ -170,13 +158,6 @@ class SshHost(ProcessPeer):
         if expect is not None and answer != expect:
             return Answer(False, f"answered {answer!r}, expected {expect!r}")
         return Answer(True, f"answered {answer}" if answer else "answered")
-
-
-def _system_hosts() -> str:
-    try:
-        return SYSTEM_HOSTS_FILE.read_text(encoding="utf-8")
-    except OSError:
-        return "127.0.0.1 localhost\n"
 
 
 def _run_keygen(argv: tuple[str, ...]) -> None:
