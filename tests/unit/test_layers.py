@@ -1,0 +1,83 @@
+"""DESIGN.md's import layers hold: nothing imports upward or sideways, domain packages stay CLI-free."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# what each top-level package may import from the project (besides itself)
+ALLOWED = {
+    "opsctl.core": {"opsctl.core"},
+    "inventory": {"opsctl.core"},
+    "monitoring": {"opsctl.core", "inventory"},
+    "backup": {"opsctl.core", "inventory"},
+    "lab": {"opsctl.core", "inventory"},
+    "playbooks": {"opsctl.core", "inventory", "monitoring", "backup"},
+    "agents": {"opsctl.core", "opsctl"},
+}
+PROJECT = ("opsctl", "inventory", "monitoring", "backup", "lab", "playbooks", "agents")
+
+
+def _layer_of(module: str) -> str | None:
+    if module == "opsctl" or module.startswith("opsctl.cli"):
+        return "opsctl.cli" if module.startswith("opsctl.cli") else "opsctl"
+    if module.startswith("opsctl.core"):
+        return "opsctl.core"
+    top = module.split(".")[0]
+    return top if top in PROJECT else None
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_package_imports_only_lower_layers(layer: str) -> None:
+    folder = ROOT / Path(*layer.split("."))
+    offences = []
+    for path in folder.rglob("*.py"):
+        for module in _imports(path):
+            target = _layer_of(module)
+            if target is None or target == layer or target in ALLOWED[layer]:
+                continue
+            if layer == "agents" and module == "opsctl":
+                continue
+            offences.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offences == []
+
+
+@pytest.mark.parametrize("package", ["inventory", "lab", "playbooks", "agents", "monitoring", "backup"])
+def test_domain_packages_do_not_import_typer(package: str) -> None:
+    offences = [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py")
+                if any(m.split(".")[0] in ("typer", "click") for m in _imports(p))]
+    assert offences == []
+
+
+def test_agent_import_closure_stays_small() -> None:
+    probe = ("import sys, agents.daemon; "
+             "print(','.join(sorted(m for m in ('paramiko','sqlalchemy','typer','pysnmp','boto3','rich') "
+             "if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_cli_start_up_imports_no_heavy_library() -> None:
+    probe = ("import sys; from opsctl.cli.main import main; main(['--version']); "
+             "print(','.join(sorted(m for m in ('paramiko','sqlalchemy','pydantic','ruamel') if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    version, heavy = done.stdout.split("\n")[:2]
+    assert version.startswith("opsctl ")
+    assert heavy == ""
