@@ -99,6 +99,7 @@ class Credentials:
         self._keys: dict[tuple[Path, str | None], paramiko.PKey] = {}
         self._agent_keys: list[Any] | None = None
         self._lock = threading.Lock()
+        self._agent_lock = threading.Lock()
 
     def keys_for(self, target: SshTarget) -> list[tuple[str, paramiko.PKey]]:
         """The keys to offer for ``target``, each with a label naming where it came from."""
@@ -147,10 +148,24 @@ class Credentials:
                     import paramiko
 
                     try:
-                        self._agent_keys = list(paramiko.Agent().get_keys())
+                        self._agent_keys = [_serialized(key, self._agent_lock)
+                                            for key in paramiko.Agent().get_keys()]
                     except paramiko.SSHException:
                         self._agent_keys = []
             return self._agent_keys
+
+
+def _serialized(agent_key: Any, lock: threading.Lock) -> Any:
+    """Make an agent key sign under ``lock``: all keys share one agent socket, and requests
+    from several connections' threads at once would interleave on it."""
+    sign = agent_key.sign_ssh_data
+
+    def locked_sign(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return sign(*args, **kwargs)
+
+    agent_key.sign_ssh_data = locked_sign
+    return agent_key
 
 
 def _preferred_key_types(known: Iterable[str]) -> list[str]:

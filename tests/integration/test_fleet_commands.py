@@ -265,3 +265,39 @@ def test_state_and_audit_files_are_private(trusted: Cli) -> None:
     assert trusted("run", "ssh_hosts", "--", "true").returncode == 0
     for name in ("audit.jsonl", "known_hosts"):
         assert os.stat(trusted.state_dir / name).st_mode & 0o077 == 0, name
+
+
+def test_agent_authentication(trusted: Cli, lab: Any, tmp_path: Path) -> None:
+    """No key file configured: opsctl signs with the key an ssh-agent holds."""
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        askpass = tmp_path / "askpass"
+        askpass.write_text(f"#!/bin/sh\nexec cat {lab.publication.passphrase_path}\n")
+        askpass.chmod(0o700)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(socket_path), "SSH_ASKPASS": str(askpass),
+               "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+        subprocess.run(["ssh-add", str(lab.publication.key_path)], env=env, check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+        import yaml
+
+        inventory = yaml.safe_load(lab.publication.inventory_path.read_text())
+        ssh_hosts = inventory["all"]["children"]["ssh_hosts"]
+        ssh_hosts["vars"].pop("ansible_ssh_private_key_file")
+        ssh_hosts["vars"].pop("opsctl_ssh_key_passphrase")
+        agent_inventory = tmp_path / "agent-inventory.yaml"
+        agent_inventory.write_text(yaml.safe_dump(inventory))
+        trusted.env["OPSCTL_INVENTORY"] = str(agent_inventory)
+        without_agent = trusted("run", "web", "--", "true")
+        assert without_agent.returncode == 1 and "no key to offer" in without_agent.stderr
+        trusted.env["SSH_AUTH_SOCK"] = str(socket_path)
+        code, doc = trusted.json("run", "web", "--", "hostname")
+        assert code == 0, [h["error"] for h in doc["hosts"]]
+        assert [h["stdout"].strip() for h in doc["hosts"]] == [h["host"] for h in doc["hosts"]]
+    finally:
+        agent.terminate()
+        agent.wait(timeout=5)
