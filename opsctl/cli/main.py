@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -60,5 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     code = run_app(app, sys.argv[1:] if argv is None else argv)
     if argv is None:
-        sys.exit(code)
+        # Everything is written and closed by now. Skip the interpreter's teardown: paramiko's
+        # transport threads and tens of thousands of objects cost 0.1-0.2 s at 50 hosts.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (BrokenPipeError, ValueError):  # a reader that went away (| head)
+                pass
+        os._exit(code)
     return code

@@ -354,7 +354,11 @@ class _RemoteCommand:
 
         while True:
             if not (channel.recv_ready() or channel.recv_stderr_ready()):
-                select.select([fd], [], [], 0.05)
+                if channel.eof_received:
+                    # after EOF the channel's pipe stays readable: wait for the exit status instead
+                    channel.status_event.wait(0.05)
+                else:
+                    select.select([fd], [], [], 0.05)
             while channel.recv_ready():
                 stdout += channel.recv(65536)
             while channel.recv_stderr_ready():

@@ -284,18 +284,30 @@ class StateStore:
         error: str | None,
     ) -> None:
         """Insert or replace one host's result in a begun run; ``outcome`` is one of HOST_OUTCOMES."""
-        if outcome not in HOST_OUTCOMES:
-            raise ValueError(f"host outcome must be one of {', '.join(HOST_OUTCOMES)}: {outcome}")
-        values = {
-            "run_id": run_id,
-            "host": host,
-            "outcome": outcome,
-            "exit_status": exit_status,
-            "duration_seconds": duration_seconds,
-            "error": error,
-        }
-        with self._errors(f"cannot record host {host} of run {run_id}"), self._write() as conn:
-            _upsert(conn, _run_hosts, values, ("run_id", "host"))
+        self.record_hosts(run_id, [HostResult(host, outcome, exit_status, duration_seconds, error)])
+
+    def record_hosts(self, run_id: str, results: Sequence[HostResult]) -> None:
+        """Insert or replace several hosts' results of a begun run in one transaction."""
+        for result in results:
+            if result.outcome not in HOST_OUTCOMES:
+                raise ValueError(
+                    f"host outcome must be one of {', '.join(HOST_OUTCOMES)}: {result.outcome}"
+                )
+        if not results:
+            return
+        names = ", ".join(r.host for r in results[:3]) + (" …" if len(results) > 3 else "")
+        noun = "host" if len(results) == 1 else "hosts"
+        with self._errors(f"cannot record {noun} {names} of run {run_id}"), self._write() as conn:
+            for result in results:
+                values = {
+                    "run_id": run_id,
+                    "host": result.host,
+                    "outcome": result.outcome,
+                    "exit_status": result.exit_status,
+                    "duration_seconds": result.duration_seconds,
+                    "error": result.error,
+                }
+                _upsert(conn, _run_hosts, values, ("run_id", "host"))
 
     def finish_run(self, run_id: str, outcome: str) -> None:
         """Record a run's end (now, in UTC) and outcome; raise StateError for an unknown run."""

@@ -249,3 +249,16 @@ def test_the_anchor_is_absent_then_replaced(store: StateStore) -> None:
     anchor = store.get_anchor()
     assert anchor is not None and (anchor.seq, anchor.hash) == (2, "b" * 64)
     assert anchor.updated_at.tzinfo is UTC
+
+
+def test_record_hosts_writes_a_batch_in_one_go(store: StateStore) -> None:
+    from opsctl.core.state import HostResult
+
+    store.begin_run("r-2", "run", "true", "all", "alice")
+    store.record_hosts("r-2", [HostResult(f"h{i}", "ok", 0, 0.1, None) for i in range(3)]
+                       + [HostResult("h9", "unreachable", None, 1.0, "h9: connection refused")])
+    store.finish_run("r-2", "failed")
+    last = store.last_run("run")
+    assert last is not None
+    assert [(h.host, h.outcome) for h in last.hosts] == [
+        ("h0", "ok"), ("h1", "ok"), ("h2", "ok"), ("h9", "unreachable")]
