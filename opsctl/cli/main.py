@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -64,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         # Everything is written and closed by now. Skip the interpreter's teardown: paramiko's
         # transport threads and tens of thousands of objects cost 0.1-0.2 s at 50 hosts.
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away (| head)
                 stream.flush()
-            except (BrokenPipeError, ValueError):  # a reader that went away (| head)
-                pass
         os._exit(code)
     return code
