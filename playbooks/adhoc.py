@@ -28,6 +28,7 @@ from opsctl.core.fleet import FleetOptions, FleetResult, HostResult, Outcome, ru
 
 if TYPE_CHECKING:
     from inventory import Host
+    from opsctl.core.journal import RunJournal
     from opsctl.core.settings import Settings
     from opsctl.core.ssh import SshPool, SshTarget
 
@@ -67,11 +68,16 @@ def _decode(data: bytes) -> str:
 
 
 def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
-                cancel: threading.Event) -> HostResult:
-    """Run ``command`` on one host and classify what happened; never raises for the host's sake."""
+                cancel: threading.Event, journal: RunJournal) -> HostResult:
+    """Connect, wait until the run is recorded, run ``command`` and classify what happened.
+
+    Never raises for the host's sake; a journal that cannot record the run raises, so that
+    nothing runs unrecorded.
+    """
     started = time.monotonic()
     try:
         connection = pool.connection(target)
+        journal.wait_ready()
         result = connection.run(command, timeout=timeout, cancel=cancel)
     except HostUnreachable as error:
         return HostResult(target.name, Outcome.UNREACHABLE, error=str(error),
@@ -140,7 +146,7 @@ def run_adhoc(
     with open_pool(settings) as pool:
         result = run_fleet(
             targets,
-            lambda target, cancel: run_on_host(pool, target, command, request.timeout, cancel),
+            lambda target, cancel: run_on_host(pool, target, command, request.timeout, cancel, journal),
             name_of=lambda target: target.name,
             options=request.options, on_start=on_start, on_result=on_result, journal=journal,
         )

@@ -301,3 +301,23 @@ def test_agent_authentication(trusted: Cli, lab: Any, tmp_path: Path) -> None:
     finally:
         agent.terminate()
         agent.wait(timeout=5)
+
+
+def test_nothing_runs_when_the_run_cannot_be_recorded(trusted: Cli) -> None:
+    import uuid
+
+    # markers in /tmp, where the lab's login user can write, so the control below can pass
+    ran, must_not_run = (Path("/tmp") / f"opsctl-test-{uuid.uuid4().hex}" for _ in range(2))
+    try:
+        assert trusted("run", "lab-ssh-01", "--", f"touch {ran}").returncode == 0
+        assert ran.exists()  # control: the same command does run with a working state store
+        (trusted.state_dir / "state.db").write_bytes(b"this is not a database" * 100)
+        for stale in ("state.db-wal", "state.db-shm"):
+            (trusted.state_dir / stale).unlink(missing_ok=True)
+        done = trusted("run", "lab-ssh-01", "--", f"touch {must_not_run}")
+        assert done.returncode == 1
+        assert "state.db" in done.stderr
+        assert not must_not_run.exists()
+    finally:
+        ran.unlink(missing_ok=True)
+        must_not_run.unlink(missing_ok=True)
