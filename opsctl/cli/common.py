@@ -47,15 +47,24 @@ def make_output(json: bool = False, jsonl: bool = False) -> Output:
     return Output(json=json, jsonl=jsonl)
 
 
-def load_hosts(settings: Settings, pattern: str) -> list[Any]:
-    """The inventory hosts ``pattern`` matches; ConfigError if no inventory is configured."""
+def _inventory(settings: Settings) -> Any:
     from inventory import load_inventory
     from opsctl.core.errors import ConfigError
 
     if settings.inventory is None:
         raise ConfigError("no inventory configured",
                           hint="set 'inventory: PATH' in opsctl.yaml or OPSCTL_INVENTORY=PATH")
-    return list(load_inventory(settings.inventory).select(pattern))
+    return load_inventory(settings.inventory)
+
+
+def load_hosts(settings: Settings, pattern: str) -> list[Any]:
+    """The inventory hosts ``pattern`` matches; ConfigError if no inventory is configured."""
+    return list(_inventory(settings).select(pattern))
+
+
+def load_host(settings: Settings, name: str) -> Any:
+    """The inventory host called exactly ``name``; HostNotFound otherwise."""
+    return _inventory(settings).get(name)
 
 
 def ssh_targets(settings: Settings, pattern: str, *, become: bool | None = None) -> list[SshTarget]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.cli.common import JsonOption, app_context, make_output, ssh_targets
+from opsctl.cli.common import JsonOption, app_context, load_host, make_output, ssh_targets
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -92,14 +92,19 @@ def import_(
 @app.command("forget")
 def forget(
     ctx: typer.Context,
-    host: Annotated[str, typer.Argument(help="An inventory host whose enrolled key is removed.")],
+    hosts: Annotated[list[str], typer.Argument(help="Inventory host names (not patterns) whose keys are removed.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Remove a host's enrolled keys deliberately (audited): the only way past a changed key."""
+    """Remove hosts' enrolled keys deliberately (audited): the only way past a changed key.
+
+    Takes exact host names, never a pattern, so one word cannot forget a whole group.
+    """
+    from opsctl.core.ssh import target_from_host
     from opsctl.core.trust import forget_host
 
     settings = app_context(ctx).settings
-    results = [forget_host(settings, target) for target in ssh_targets(settings, host)]
+    targets = [target_from_host(load_host(settings, name), settings.ssh) for name in hosts]
+    results = [forget_host(settings, target) for target in targets]
     out = make_output(json_output)
     if out.json:
         out.document("hosts.forget", {"hosts": [

@@ -218,6 +218,8 @@ def test_changed_host_key_is_refused_until_forgotten(cli: Cli, lab: Any, tmp_pat
         assert done.returncode == 1
         assert "HOST KEY CHANGED" in done.stderr
         assert cli("hosts", "trust", "moved").returncode == 1  # trust never overwrites a changed key
+        group = cli("hosts", "forget", "extra")  # a group name is not a host: nothing is forgotten
+        assert group.returncode == 2 and "no host named 'extra'" in group.stderr
         forgot = cli("hosts", "forget", "moved")
         assert forgot.returncode == 0 and "forgot moved" in forgot.stdout
         assert cli("hosts", "trust", "moved").returncode == 0
