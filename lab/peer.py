@@ -219,17 +219,7 @@ class ProcessPeer(ABC):
             answer = self.ready(timeout)
         else:
             answer = Answer(False, "not checked")
-        return PeerStatus(
-            name=self.name,
-            kind=self.kind,
-            address=self.address,
-            port=self.port,
-            pid=pid,
-            running=pid is not None,
-            answering=answer.ok,
-            detail=answer.detail,
-            log_path=self.log_path,
-        )
+        return peer_status(self, answer, pid)
 
     def failure(self, detail: str, *, lines: int = 10) -> PeerFailure:
         """Describe this peer's failure with the tail of its log."""
@@ -256,3 +246,18 @@ def wait_ready(peer: Peer, *, wait_seconds: float, interval: float = 0.2) -> Ans
         if time.monotonic() >= deadline:
             return Answer(False, f"no answer within {wait_seconds:g} s: {answer.detail}")
         time.sleep(interval)
+
+
+def peer_status(peer: Peer, answer: Answer, pid: int | None) -> PeerStatus:
+    """The status of ``peer`` running as ``pid`` (None: not running) that gave ``answer``."""
+    return PeerStatus(
+        name=peer.name,
+        kind=peer.kind,
+        address=peer.address,
+        port=peer.port,
+        pid=pid,
+        running=pid is not None,
+        answering=answer.ok,
+        detail=answer.detail,
+        log_path=peer.log_path,
+    )

@@ -18,7 +18,7 @@ from lab.errors import LabError, PeerStartError
 from lab.files import ensure_dir, locked
 from lab.kinds import LabContext, peer_kind, peer_kinds
 from lab.layout import LabLayout
-from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, PeerStatus, wait_ready
+from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, PeerStatus, peer_status, wait_ready
 from lab.publish import HostKeys, LabPublication, publish, read_publication
 from lab.ssh.host import WAIT_SECONDS, SshHost
 from lab.ssh.login_user import LOGIN_USER
@@ -87,18 +87,7 @@ def _sorted_by_kind(peers: Sequence[Peer]) -> list[Peer]:
 
 
 def _started_status(peer: Peer, answer: Answer) -> PeerStatus:
-    pid = peer.running_pid()
-    return PeerStatus(
-        name=peer.name,
-        kind=peer.kind,
-        address=peer.address,
-        port=peer.port,
-        pid=pid,
-        running=pid is not None,
-        answering=answer.ok,
-        detail=answer.detail,
-        log_path=peer.log_path,
-    )
+    return peer_status(peer, answer, peer.running_pid())
 
 
 def _stop_unwanted(layout: LabLayout, wanted_names: set[str]) -> list[str]:

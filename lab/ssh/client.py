@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from lab.layout import LabLayout
 from lab.ssh.keys import client_keygen_command, read_public_key
 from lab.ssh.login_user import LoginUser, ensure_login_user
 from lab.tools import find_program
+from opsctl.core.execute import execute
 
 PRIVILEGE_SEPARATION_DIR = Path("/run/sshd")
 
@@ -45,19 +45,15 @@ def ensure_client_key(layout: LabLayout) -> None:
     if not layout.client_key.exists():
         public.unlink(missing_ok=True)
         ssh_keygen = find_program("ssh-keygen", package="openssh-client")
-        result = subprocess.run(
+        result = execute(
             client_keygen_command(ssh_keygen, layout.client_key, "opsctl-lab"),
             env=askpass_environment(layout.askpass),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
             timeout=60,
         )
-        if result.returncode != 0 or not public.exists():
+        if not result.ok or not public.exists():
             layout.client_key.unlink(missing_ok=True)
             raise LabError(
-                f"ssh-keygen could not create the lab client key: {result.stderr.strip()}"
+                f"ssh-keygen could not create the lab client key: {result.stderr_text.strip()}"
             )
     os.chmod(layout.client_key, 0o600)
     key = read_public_key(public)

@@ -4,7 +4,6 @@ mount namespaces so ``hostname`` over SSH prints the host's lab name and that na
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +33,8 @@ from lab.ssh.keys import (
 )
 from lab.ssh.login_user import LoginUser
 from lab.tools import find_program
+from opsctl.core.errors import CommandTimeout
+from opsctl.core.execute import execute
 
 if TYPE_CHECKING:
     from opsctl.core.settings import Settings
@@ -140,32 +141,22 @@ class SshHost(ProcessPeer):
             remote_command=" ".join(remote_command),
         )
         try:
-            result = subprocess.run(
-                argv,
-                env=askpass_environment(self.layout.askpass),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout + 5,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+            result = execute(argv, env=askpass_environment(self.layout.askpass), timeout=timeout + 5)
+        except CommandTimeout:
             return Answer(False, f"ssh gave no answer within {timeout + 5:g} s")
-        answer = result.stdout.strip()
-        if result.returncode != 0:
-            errors = [line for line in result.stderr.splitlines() if line.strip()]
-            return Answer(False, errors[-1] if errors else f"ssh exited {result.returncode}")
+        answer = result.stdout_text.strip()
+        if not result.ok:
+            errors = [line for line in result.stderr_text.splitlines() if line.strip()]
+            return Answer(False, errors[-1] if errors else f"ssh exited {result.exit_status}")
         if expect is not None and answer != expect:
             return Answer(False, f"answered {answer!r}, expected {expect!r}")
         return Answer(True, f"answered {answer}" if answer else "answered")
 
 
 def _run_keygen(argv: tuple[str, ...]) -> None:
-    result = subprocess.run(
-        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=60
-    )
-    if result.returncode != 0:
-        raise LabError(f"ssh-keygen failed: {result.stderr.strip()}")
+    result = execute(argv, timeout=60)
+    if not result.ok:
+        raise LabError(f"ssh-keygen failed: {result.stderr_text.strip()}")
 
 
 @dataclass(frozen=True)
@@ -264,16 +255,10 @@ def _place_host_key(peer_dir: Path, name: str, host_key: Path | None, *, fresh: 
     if public_file.exists():
         public = read_public_key(public_file)
     else:
-        result = subprocess.run(
-            public_key_command(ssh_keygen, host_key),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-        if result.returncode != 0:
-            raise LabError(f"cannot read the host key {host_key}: {result.stderr.strip()}")
-        public = parse_public_key(result.stdout)
+        result = execute(public_key_command(ssh_keygen, host_key), timeout=30)
+        if not result.ok:
+            raise LabError(f"cannot read the host key {host_key}: {result.stderr_text.strip()}")
+        public = parse_public_key(result.stdout_text)
     target = host_key_path(peer_dir, _algorithm_key_type(public.algorithm))
     shutil.copyfile(host_key, target)
     target.chmod(0o600)

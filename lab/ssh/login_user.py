@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.files import copy_secret, ensure_dir, ensure_secret, locked, write_atomic
 from lab.tools import find_program
+from opsctl.core.execute import execute
 
 LOGIN_USER = "opsctl-lab"
 
@@ -60,13 +60,11 @@ def visudo_check_command(visudo: str, path: Path) -> tuple[str, ...]:
 
 
 def _run(argv: tuple[str, ...], *, stdin: str | None = None) -> None:
-    result = subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, check=False, timeout=60
-    )
-    if result.returncode != 0:
+    result = execute(argv, stdin=None if stdin is None else stdin.encode(), timeout=60)
+    if not result.ok:
         # stderr of these tools never holds the password we pass on stdin
         raise LabError(
-            f"{Path(argv[0]).name} failed ({result.returncode}): {result.stderr.strip()}"
+            f"{Path(argv[0]).name} failed ({result.exit_status}): {result.stderr_text.strip()}"
         )
 
 

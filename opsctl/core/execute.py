@@ -42,6 +42,14 @@ class ExecResult:
     def ok(self) -> bool:
         return self.status_name == "ok"
 
+    @property
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
 
 class ProgramFailed(OpsctlError, RuntimeError):
     """A program exited with a status not classified as acceptable."""
@@ -68,6 +76,7 @@ def execute(
     timeout: float = 600.0,
     exit_names: Mapping[int, str] = DEFAULT_EXIT_NAMES,
     secret_env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     cwd: str | None = None,
     check: bool = False,
@@ -75,30 +84,32 @@ def execute(
 ) -> ExecResult:
     """Run ``argv`` locally, or on ``host``; return the classified result.
 
-    ``secret_env`` goes into a local child's environment; remotely, pass secrets in ``stdin``.
+    A local child gets ``env`` (default: this process's environment) plus ``secret_env``;
+    remotely, pass secrets in ``stdin``.
     Raise :class:`CommandTimeout` after stopping a program that ran past ``timeout``, and
     :class:`ProgramFailed` when ``check`` is set and the status is not ``ok``.
     """
     argv = tuple(argv)
     if host is not None:
-        if secret_env:
-            raise ValueError("secret_env is local only; send a remote secret over stdin")
+        if secret_env or env:
+            raise ValueError("env and secret_env are local only; send a remote secret over stdin")
         remote = host.run(shlex.join(argv), timeout=timeout, stdin=stdin, cancel=cancel)
         if remote.timed_out:
             raise CommandTimeout(f"{argv[0]} on {host.target.name} ran past {timeout:g} s and was stopped")
         result = ExecResult(argv, remote.exit_status, classify(remote.exit_status, exit_names),
                             remote.stdout, remote.stderr, remote.duration_seconds, host.target.name)
     else:
-        result = _execute_local(argv, timeout=timeout, exit_names=exit_names,
-                                secret_env=secret_env, stdin=stdin, cwd=cwd)
+        base = os.environ if env is None else env
+        child_env = {**base, **secret_env} if secret_env else dict(base) if env is not None else None
+        result = _execute_local(argv, timeout=timeout, exit_names=exit_names, env=child_env,
+                                stdin=stdin, cwd=cwd)
     if check and not result.ok:
         raise ProgramFailed(result)
     return result
 
 
 def _execute_local(argv: tuple[str, ...], *, timeout: float, exit_names: Mapping[int, str],
-                   secret_env: Mapping[str, str] | None, stdin: bytes | None, cwd: str | None) -> ExecResult:
-    env = {**os.environ, **secret_env} if secret_env else None
+                   env: Mapping[str, str] | None, stdin: bytes | None, cwd: str | None) -> ExecResult:
     started = time.monotonic()
     try:
         process = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
