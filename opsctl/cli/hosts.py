@@ -49,6 +49,7 @@ def trust(
         out.document("hosts.trust", {"known_hosts": str(settings.known_hosts_path),
                                      "hosts": [o.to_dict() for o in outcomes]})
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table("host", "status", "key type", "fingerprint")
@@ -60,7 +61,7 @@ def trust(
         out.stdout.print(table)
         for o in outcomes:
             if o.message:
-                out.stderr.print(f"[red]{o.status}:[/] {o.message}", highlight=False)
+                out.stderr.print(f"[red]{o.status}:[/] {escape(o.message)}", highlight=False)
     as_outcome = {"enrolled": Outcome.OK, "already-trusted": Outcome.OK, "unreachable": Outcome.UNREACHABLE}
     raise typer.Exit(exit_code_for_outcomes(as_outcome.get(o.status, Outcome.FAILED) for o in outcomes))
 

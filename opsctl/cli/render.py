@@ -65,23 +65,26 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     if out.jsonl:
         out.event(f"{kind}.event", {"event": "end", **{k: v for k, v in document.items() if k != "hosts"}})
         return
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("host", "outcome", "exit", "time", "output")
     for host in result.results:
         head = short(host.stdout) or short(host.stderr) or (host.error or "")
-        table.add_row(host.host, f"[{_STYLE[str(host.outcome)]}]{host.outcome}[/]",
+        # Text, not markup: a host's output such as "[/red]" is data, not formatting
+        table.add_row(Text(host.host), Text(str(host.outcome), style=_STYLE[str(host.outcome)]),
                       "" if host.exit_status is None else str(host.exit_status),
-                      f"{host.duration_seconds:.2f}s", head)
+                      f"{host.duration_seconds:.2f}s", Text(head))
     out.stdout.print(table)
     counts = ", ".join(f"{v} {k}" for k, v in result.counts.items() if v)
     out.stderr.print(f"{len(result.results)} hosts: {counts} in {result.duration_seconds:.2f}s", highlight=False)
     if result.halted_reason:
-        out.stderr.print(f"[red]halted:[/] {result.halted_reason}", highlight=False)
+        out.stderr.print(f"[red]halted:[/] {escape(result.halted_reason)}", highlight=False)
     for host in result.results:
         if host.error and host.outcome != "skipped":
-            out.stderr.print(f"[{_STYLE[str(host.outcome)]}]{host.outcome}:[/] {host.error}", highlight=False)
+            out.stderr.print(f"[{_STYLE[str(host.outcome)]}]{host.outcome}:[/] {escape(host.error)}", highlight=False)
     hints = [h.hint for h in result.results if h.hint]
     if hints:
         more = f" (and {len(hints) - 1} more like it)" if len(hints) > 1 else ""
-        out.stderr.print(f"  hint: {hints[0]}{more}", highlight=False)
+        out.stderr.print(f"  hint: {escape(hints[0])}{more}", highlight=False)

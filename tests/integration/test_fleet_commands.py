@@ -323,3 +323,9 @@ def test_nothing_runs_when_the_run_cannot_be_recorded(trusted: Cli) -> None:
     finally:
         ran.unlink(missing_ok=True)
         must_not_run.unlink(missing_ok=True)
+
+
+def test_host_output_is_shown_as_data_not_markup(trusted: Cli) -> None:
+    done = trusted("run", "lab-ssh-01", "--", "echo '[/red] [bold]not bold'")
+    assert done.returncode == 0, done.stderr
+    assert "[/red] [bold]not bold" in done.stdout
