@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,8 +112,55 @@ def _migration_1(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _migration_2(connection: Connection) -> None:
+    # the inventory history as version 2 defined it: one row per scan, one JSON snapshot per
+    # device per scan (the snapshot's meaning belongs to the inventory package, not to core)
+    metadata = sa.MetaData()
+    sa.Table(
+        "inventory_scans",
+        metadata,
+        sa.Column("scan_id", sa.String(64), primary_key=True),
+        sa.Column("scope", sa.Text, nullable=False),
+        sa.Column("operator", sa.String(128), nullable=False),
+        sa.Column("started_at", UtcDateTime, nullable=False),
+        sa.Column("finished_at", UtcDateTime, nullable=False),
+        sa.Column("found", sa.Integer, nullable=False),
+        sa.Column("changed", sa.Integer, nullable=False),
+        sa.Column("partial", sa.Integer, nullable=False),
+        sa.Column("unreachable", sa.Integer, nullable=False),
+        sa.Column("vanished", sa.Integer, nullable=False),
+        sa.Index("inventory_scans_started_at", "started_at"),
+        sa.Index("inventory_scans_scope_started_at", "scope", "started_at"),
+    )
+    sa.Table(
+        "inventory_snapshots",
+        metadata,
+        sa.Column(
+            "scan_id",
+            sa.String(64),
+            sa.ForeignKey("inventory_scans.scan_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("device", sa.String(255), primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("serial", sa.String(255), nullable=True),
+        sa.Column("management_address", sa.String(255), nullable=True),
+        sa.Column("started_at", UtcDateTime, nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
+        sa.Column("messages", sa.Text, nullable=False),
+        sa.CheckConstraint(
+            "status IN ('ok', 'partial', 'unreachable', 'vanished')",
+            name="inventory_snapshots_status",
+        ),
+        sa.Index("inventory_snapshots_device_started_at", "device", "started_at"),
+        sa.Index("inventory_snapshots_serial", "serial"),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit anchor, runs and per-host results", _migration_1),
+    Migration(2, "inventory scans and per-device snapshots", _migration_2),
 )
 
 # ----------------------------------------------------------------------------- current tables
@@ -154,6 +202,35 @@ _run_hosts = sa.Table(
     sa.Column("exit_status", sa.Integer),
     sa.Column("duration_seconds", sa.Float),
     sa.Column("error", sa.Text),
+)
+
+# tables other packages read and write through StateStore.transaction (core knows their columns,
+# not what the inventory package stores in them)
+inventory_scans = sa.Table(
+    "inventory_scans",
+    _metadata,
+    sa.Column("scan_id", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.Text),
+    sa.Column("operator", sa.String(128)),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Column("found", sa.Integer),
+    sa.Column("changed", sa.Integer),
+    sa.Column("partial", sa.Integer),
+    sa.Column("unreachable", sa.Integer),
+    sa.Column("vanished", sa.Integer),
+)
+inventory_snapshots = sa.Table(
+    "inventory_snapshots",
+    _metadata,
+    sa.Column("scan_id", sa.String(64), primary_key=True),
+    sa.Column("device", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(16)),
+    sa.Column("serial", sa.String(255)),
+    sa.Column("management_address", sa.String(255)),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("snapshot", sa.Text),
+    sa.Column("messages", sa.Text),
 )
 
 # ----------------------------------------------------------------------------- records
@@ -376,6 +453,19 @@ class StateStore:
         with self._errors("cannot write the audit anchor"), self._write() as conn:
             _upsert(conn, _audit_anchor, values, ("id",))
 
+    # -- generic access, for packages that keep their own tables in this store
+
+    @contextlib.contextmanager
+    def transaction(self, action: str, *, write: bool = False) -> Iterator[Connection]:
+        """Yield a connection inside one transaction, committed on a clean exit and rolled back on error.
+
+        ``write=True`` takes the write lock at the start (``BEGIN IMMEDIATE`` on SQLite). Any
+        database error becomes a :class:`StateError` naming the store and ``action``.
+        """
+        engine = self._write_engine if write else self._engine
+        with self._errors(action), engine.begin() as conn:
+            yield conn
+
     # -- internals
 
     @contextlib.contextmanager
@@ -452,6 +542,22 @@ class StateStore:
         return engine
 
     def _migrate(self) -> None:
+        """Apply pending migrations; retry a while when another process holds the new database.
+
+        Several processes opening one new SQLite file at once can see "database is locked"
+        while one of them switches it to WAL, without SQLite's busy handler being asked.
+        """
+        attempts = 40
+        for attempt in range(1, attempts + 1):
+            try:
+                self._migrate_once()
+                return
+            except StateError as error:
+                if "database is locked" not in str(error) or attempt == attempts:
+                    raise
+                time.sleep(min(0.5, 0.02 * attempt))
+
+    def _migrate_once(self) -> None:
         known = self._migrations[-1].version if self._migrations else 0
         with self._errors("cannot read the schema version"), self._engine.connect() as conn:
             current = _current_version(conn)

@@ -16,6 +16,8 @@ from opsctl.core.errors import StateError
 from opsctl.core.settings import Settings, StateSettings
 from opsctl.core.state import MIGRATIONS, Migration, StateStore, open_state
 
+LATEST = MIGRATIONS[-1].version
+
 
 def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
@@ -42,7 +44,7 @@ def table_names(path: Path) -> set[str]:
 def test_a_new_database_is_created_and_migrated(db_path: Path) -> None:
     store = StateStore(url_of(db_path))
 
-    assert store.schema_version() == MIGRATIONS[-1].version == 1
+    assert store.schema_version() == LATEST
     assert {"schema_version", "audit_anchor", "runs", "run_hosts"} <= table_names(db_path)
     assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
@@ -62,11 +64,11 @@ def test_reopening_is_a_no_op_and_keeps_the_data(db_path: Path) -> None:
 
     again = StateStore(url_of(db_path))
 
-    assert again.schema_version() == 1
+    assert again.schema_version() == LATEST
     anchor = again.get_anchor()
     assert anchor is not None and (anchor.seq, anchor.hash) == (3, "c" * 64)
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == LATEST
 
 
 def test_a_pending_migration_is_applied_on_open(db_path: Path) -> None:
@@ -75,9 +77,9 @@ def test_a_pending_migration_is_applied_on_open(db_path: Path) -> None:
     def add_notes(connection: sa.Connection) -> None:
         connection.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
 
-    store = StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(2, "notes", add_notes)))
+    store = StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(LATEST + 1, "notes", add_notes)))
 
-    assert store.schema_version() == 2
+    assert store.schema_version() == LATEST + 1
     assert "notes" in table_names(db_path)
     assert store.get_anchor() is not None
 
@@ -89,10 +91,10 @@ def test_a_failing_migration_is_rolled_back_whole(db_path: Path) -> None:
         connection.exec_driver_sql("CREATE TABLE half (id INTEGER)")
         connection.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
 
-    with pytest.raises(StateError, match=r"migration 2 \(breaks\) failed"):
-        StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(2, "breaks", half_done)))
+    with pytest.raises(StateError, match=rf"migration {LATEST + 1} \(breaks\) failed"):
+        StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(LATEST + 1, "breaks", half_done)))
 
-    assert StateStore(url_of(db_path)).schema_version() == 1
+    assert StateStore(url_of(db_path)).schema_version() == LATEST
     assert "half" not in table_names(db_path)
 
 
@@ -108,7 +110,7 @@ def test_a_database_newer_than_the_code_is_refused(db_path: Path) -> None:
         StateStore(url_of(db_path))
 
     assert str(db_path) in str(caught.value)
-    assert "schema version 7 is newer than this opsctl knows (up to 1)" in str(caught.value)
+    assert f"schema version 7 is newer than this opsctl knows (up to {LATEST})" in str(caught.value)
     assert caught.value.hint is not None and "upgrade opsctl" in caught.value.hint
 
 
@@ -127,7 +129,7 @@ def test_several_processes_opening_a_new_database_at_once_all_succeed(db_path: P
         process.join(60)
 
     assert [process.exitcode for process in processes] == [0] * 6
-    assert StateStore(url_of(db_path)).schema_version() == 1
+    assert StateStore(url_of(db_path)).schema_version() == LATEST
 
 
 # ----------------------------------------------------------------------------- failures

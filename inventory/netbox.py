@@ -1,0 +1,89 @@
+"""Export devices as a CSV for NetBox's device bulk import (DCIM > Devices > Import).
+
+The columns are those of NetBox's own ``DeviceImportForm`` (``netbox/dcim/forms/bulk_import.py``,
+``Meta.fields``, NetBox v4.6.8), in that order; values use the form's CSV conventions: related
+objects by name (the device type by model), choices by value, tags as comma-separated slugs.
+NetBox has no device roles for our roles until they are created, so ``role`` is our role name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+
+from inventory.devices import Device
+
+# DeviceImportForm.Meta.fields, NetBox v4.6.8 (netbox/dcim/forms/bulk_import.py)
+NETBOX_DEVICE_IMPORT_FIELDS = (
+    "name",
+    "role",
+    "tenant",
+    "manufacturer",
+    "device_type",
+    "platform",
+    "serial",
+    "asset_tag",
+    "status",
+    "site",
+    "location",
+    "rack",
+    "position",
+    "face",
+    "latitude",
+    "longitude",
+    "parent",
+    "device_bay",
+    "airflow",
+    "virtual_chassis",
+    "vc_position",
+    "vc_priority",
+    "cluster",
+    "description",
+    "config_template",
+    "owner",
+    "comments",
+    "tags",
+)
+
+
+def netbox_tag_slug(tag: str) -> str:
+    """Return the NetBox slug of a tag name: lower case, runs of other characters as one hyphen."""
+    return re.sub(r"[^a-z0-9_]+", "-", tag.lower()).strip("-")
+
+
+def netbox_device_row(device: Device, *, status: str = "active") -> dict[str, str]:
+    """Return one device as a NetBox device-import row, every column present (empty when unknown)."""
+    row = dict.fromkeys(NETBOX_DEVICE_IMPORT_FIELDS, "")
+    location = device.location
+    # NetBox names the leaf location: the room when there is one, else the building
+    location_name = "" if location is None else (location.room or location.building)
+    row.update(
+        name=device.name,
+        role=device.role,
+        manufacturer=device.manufacturer or "",
+        device_type=device.model or "",
+        platform=device.platform or "",
+        serial=device.serial or "",
+        asset_tag=device.asset_tag or "",
+        status=status,
+        site=device.site or "",
+        location=location_name,
+        rack=device.rack or "",
+        position="" if device.rack_position is None else str(device.rack_position),
+        # NetBox refuses a rack position without a face
+        face=device.rack_face or ("front" if device.rack_position is not None else ""),
+        tags=",".join(sorted({netbox_tag_slug(tag) for tag in device.tags})),
+    )
+    return row
+
+
+def export_netbox_devices(devices: Iterable[Device], *, status: str = "active") -> str:
+    """Return the devices, sorted by name, as NetBox device-import CSV text with a header row."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=NETBOX_DEVICE_IMPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for device in sorted(devices, key=lambda item: item.name):
+        writer.writerow(netbox_device_row(device, status=status))
+    return buffer.getvalue()
