@@ -26,4 +26,4 @@ bench:
 
 # Re-lock after changing dependencies in pyproject.toml.
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable --exclude opsctl > requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable --exclude opsctl --exclude fake-switches > requirements.lock

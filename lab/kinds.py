@@ -73,9 +73,15 @@ def _load_builtins() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
+    from lab.snmp.snmpd import SNMPD
+    from lab.snmp.snmpsim import SNMPSIM
     from lab.ssh.host import SSH_HOSTS
+    from lab.switch.peer import FAKE_SWITCHES
 
     register_peer_kind(SSH_HOSTS)
+    register_peer_kind(SNMPD)
+    register_peer_kind(SNMPSIM)
+    register_peer_kind(FAKE_SWITCHES)
 
 
 def peer_kinds() -> list[PeerKind]:

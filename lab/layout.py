@@ -55,6 +55,41 @@ class LabLayout:
         return self.secrets_dir / "sudo-password"
 
     @property
+    def snmp_community(self) -> Path:
+        """The v2c community of the lab's snmpd (a secret)."""
+        return self.secrets_dir / "snmp-community"
+
+    @property
+    def snmp_v3_auth_key(self) -> Path:
+        """The SNMPv3 authentication passphrase of the lab's agents (a secret)."""
+        return self.secrets_dir / "snmp-v3-auth-key"
+
+    @property
+    def snmp_v3_priv_key(self) -> Path:
+        """The SNMPv3 privacy passphrase of the lab's agents (a secret)."""
+        return self.secrets_dir / "snmp-v3-priv-key"
+
+    @property
+    def snmpsim_communities_dir(self) -> Path:
+        """One file per snmpsim recording holding its v2c community (the recording's name)."""
+        return self.secrets_dir / "snmpsim-communities"
+
+    @property
+    def switch_password(self) -> Path:
+        """The login and enable password of the lab's fake switches (a secret)."""
+        return self.secrets_dir / "switch-password"
+
+    @property
+    def devices_inventory(self) -> Path:
+        """``devices.yaml``: an Ansible inventory of the SNMP agents and switches."""
+        return self.root / "devices.yaml"
+
+    @property
+    def devices(self) -> Path:
+        """``devices.json``: every simulated device and what a discovery should find."""
+        return self.root / "devices.json"
+
+    @property
     def askpass(self) -> Path:
         return self.bin_dir / "askpass"
 

@@ -125,7 +125,7 @@ def test_second_up_leaves_running_hosts_alone(lab: RunningLab) -> None:
 
 
 def test_status_shows_every_host_answering(lab: RunningLab) -> None:
-    statuses = lab_api.status(lab.settings)
+    statuses = [peer for peer in lab_api.status(lab.settings) if peer.kind == "ssh"]
     assert [peer.name for peer in statuses] == [host.name for host in lab.publication.hosts]
     assert all(peer.answering and peer.running and peer.pid for peer in statuses), statuses
     assert statuses[0].endpoint == f"{lab.prefix}.10.1:2222"
@@ -144,7 +144,8 @@ def test_cli_status_json_reports_every_host(lab_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["schema"] == "opsctl.lab.status/v1"
-    assert [peer["answering"] for peer in document["peers"]] == [True] * 5
+    assert [peer["answering"] for peer in document["peers"] if peer["kind"] == "ssh"] == [True] * 5
+    assert document["answering"] is True
 
 
 def test_fingerprints_and_known_hosts_match_ssh_keyscan(lab: RunningLab, tmp_path: Path) -> None:
@@ -218,7 +219,7 @@ def test_extra_host_keeps_its_key_or_takes_a_fresh_or_given_one(
         assert impostor.fingerprint == lab.publication.fingerprints["lab-ssh-01"][0]
         assert impostor.ready().ok
         # extra hosts are the test's own: the lab's status does not list them
-        statuses = lab_api.status(lab.settings)
+        statuses = [peer for peer in lab_api.status(lab.settings) if peer.kind == "ssh"]
         assert [peer.name for peer in statuses] == [h.name for h in lab.publication.hosts]
         assert impostor.stop()
         assert not impostor.ready(timeout=2).ok
@@ -254,7 +255,7 @@ def test_killed_sshd_is_not_answering_and_up_restarts_it(small_lab: Settings) ->
     assert statuses["lab-ssh-01"].answering
     state = lab_api.up(small_lab)
     assert state.started == ("lab-ssh-02",)
-    assert state.kept == ("lab-ssh-01",)
+    assert [name for name in state.kept if name.startswith("lab-ssh-")] == ["lab-ssh-01"]
     after = _pids(small_lab)
     assert after["lab-ssh-01"] == pids["lab-ssh-01"]
     assert after["lab-ssh-02"] not in (None, victim)
@@ -274,7 +275,7 @@ def test_peer_that_cannot_bind_is_named_with_its_log_tail(small_lab: Settings) -
     assert [failure.name for failure in caught.value.failures] == ["lab-ssh-02"]
     assert "Address already in use" in caught.value.failures[0].log_tail
     assert "lab-ssh-02" in str(caught.value) and "Address already in use" in str(caught.value)
-    assert [peer.name for peer in lab_api.status(small_lab)] == ["lab-ssh-01"]
+    assert [peer.name for peer in lab_api.status(small_lab) if peer.kind == "ssh"] == ["lab-ssh-01"]
     state = lab_api.up(small_lab)
     assert state.started == ("lab-ssh-02",)
 

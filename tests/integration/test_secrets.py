@@ -20,11 +20,19 @@ from fleetcli import Cli
 pytestmark = pytest.mark.integration
 
 
+# the lab's device credentials, in its secrets directory (the recordings' names are not secret)
+DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password")
+CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf"}
+
+
 def _canaries(lab: Any) -> dict[str, bytes]:
     found = {
         "ssh key passphrase": lab.publication.passphrase_path.read_bytes().strip(),
         "sudo password": lab.publication.sudo_password_path.read_bytes().strip(),
     }
+    secrets_dir = lab.publication.passphrase_path.parent
+    for name in DEVICE_SECRETS:
+        found[name] = (secrets_dir / name).read_bytes().strip()
     assert all(len(value) >= 8 for value in found.values())
     return found
 
@@ -91,8 +99,15 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
         outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
 
+    # where secrets belong: the lab's secrets directory, and the peers' own credential files
+    # (a server's configuration, and the client configuration that keeps them off argv), all 0600
+    credential_files = [p for p in (lab.settings.lab_dir / "peers").rglob("*")
+                        if p.name in CREDENTIAL_FILES]
+    assert credential_files
+    for path in credential_files:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     files = list(_files_under([cli.state_dir, tmp_path / "out", lab.settings.lab_dir],
-                              exclude=[lab.publication.passphrase_path.parent]))
+                              exclude=[lab.publication.passphrase_path.parent, *credential_files]))
     assert any(f.name == "audit.jsonl" for f in files) and any(f.suffix == ".db" for f in files)
     blobs = {**outputs, **{f"cmdline {k}": v for k, v in command_lines.items()},
              **{str(f): f.read_bytes() for f in files}}

@@ -1,0 +1,1 @@
+"""Fake Cisco IOS switches of the lab (fake-switches over SSH, through our launcher)."""
