@@ -1,0 +1,417 @@
+"""The SNMP client on pysnmp's asyncio API: GET and bounded walks, errors as typed results.
+
+One :class:`SnmpClient` keeps one pysnmp engine per credential scope and reuses it across
+targets. Nothing here raises for a device's behaviour: a timeout, a refused community or
+user, garbage, a loop or a table too long becomes a :class:`GetResult` / :class:`WalkResult`
+with an ``error`` kind. Secrets are never logged and never appear in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyasn1.type import univ  # type: ignore[import-untyped, unused-ignore]
+from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped, unused-ignore]
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as usm  # type: ignore[import-untyped, unused-ignore]
+from pysnmp.proto import errind, rfc1902, rfc1905  # type: ignore[import-untyped, unused-ignore]
+
+from inventory.snmp.values import RawValue, oid_key
+from opsctl.core.errors import ConfigError
+
+AUTH_PROTOCOLS = {
+    "MD5": usm.USM_AUTH_HMAC96_MD5,
+    "SHA": usm.USM_AUTH_HMAC96_SHA,
+    "SHA224": usm.USM_AUTH_HMAC128_SHA224,
+    "SHA256": usm.USM_AUTH_HMAC192_SHA256,
+    "SHA384": usm.USM_AUTH_HMAC256_SHA384,
+    "SHA512": usm.USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS = {
+    "DES": usm.USM_PRIV_CBC56_DES,
+    "AES": usm.USM_PRIV_CFB128_AES,
+    "AES192": usm.USM_PRIV_CFB192_AES,
+    "AES256": usm.USM_PRIV_CFB256_AES,
+}
+
+# Error kinds of a GetResult / WalkResult.
+TIMEOUT = "timeout"
+AUTH_FAILED = "auth_failed"
+NO_SUCH_NAME = "no_such_name"
+GARBAGE = "garbage"
+ERROR = "error"
+
+_AUTH_INDICATIONS = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.DecryptionError,
+    errind.AuthenticationFailure,
+    errind.AuthenticationError,
+    errind.UnknownSecurityName,
+    errind.UnsupportedSecurityLevel,
+    errind.UnknownCommunityName,
+    errind.NotInTimeWindow,
+    errind.UnknownEngineID,
+)
+_GARBAGE_INDICATIONS = (errind.ParseError, errind.DeserializationError, errind.InvalidMsg, errind.DataMismatch)
+_TOO_BIG = 1
+_NO_SUCH_NAME = 2
+
+
+@dataclass(frozen=True)
+class SnmpCredentials:
+    """SNMP v2c (``community``) or v3 USM credentials; secrets are already resolved strings and never shown in ``repr``."""
+
+    version: str = "2c"
+    community: str = field(default="", repr=False)
+    user: str = ""
+    auth_key: str = field(default="", repr=False)
+    priv_key: str = field(default="", repr=False)
+    auth_protocol: str = "SHA"
+    priv_protocol: str = "AES"
+    context_name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.version not in ("2c", "3"):
+            raise ConfigError(f"SNMP version must be '2c' or '3', not {self.version!r}")
+        if self.version == "2c" and not self.community:
+            raise ConfigError("SNMP v2c needs a community")
+        if self.version == "3":
+            if not self.user:
+                raise ConfigError("SNMP v3 needs a user")
+            if self.auth_protocol.upper() not in AUTH_PROTOCOLS:
+                raise ConfigError(f"unknown SNMP v3 auth protocol {self.auth_protocol!r}; one of {sorted(AUTH_PROTOCOLS)}")
+            if self.priv_protocol.upper() not in PRIV_PROTOCOLS:
+                raise ConfigError(f"unknown SNMP v3 privacy protocol {self.priv_protocol!r}; one of {sorted(PRIV_PROTOCOLS)}")
+            for name, key in (("auth", self.auth_key), ("privacy", self.priv_key)):
+                if key and len(key) < 8:
+                    raise ConfigError(f"the SNMP v3 {name} key of user {self.user!r} is shorter than 8 characters")
+            if self.priv_key and not self.auth_key:
+                raise ConfigError(f"SNMP v3 user {self.user!r} has a privacy key but no auth key")
+
+    @classmethod
+    def v2c(cls, community: str) -> SnmpCredentials:
+        """Return v2c credentials."""
+        return cls(version="2c", community=community)
+
+    @classmethod
+    def v3(
+        cls,
+        user: str,
+        auth_key: str = "",
+        priv_key: str = "",
+        *,
+        auth_protocol: str = "SHA",
+        priv_protocol: str = "AES",
+        context_name: str = "",
+    ) -> SnmpCredentials:
+        """Return v3 USM credentials (authPriv when both keys are given)."""
+        return cls(
+            version="3", user=user, auth_key=auth_key, priv_key=priv_key,
+            auth_protocol=auth_protocol, priv_protocol=priv_protocol, context_name=context_name,
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the secret strings, so messages can be checked or scrubbed."""
+        return tuple(secret for secret in (self.community, self.auth_key, self.priv_key) if secret)
+
+    def describe(self) -> str:
+        """Return a secret-free description, e.g. ``v3 user ops (SHA/AES)`` or ``v2c``."""
+        if self.version == "2c":
+            return "v2c"
+        level = "authPriv" if self.priv_key else "authNoPriv" if self.auth_key else "noAuthNoPriv"
+        return f"v3 user {self.user} ({level} {self.auth_protocol}/{self.priv_protocol})"
+
+
+@dataclass(frozen=True)
+class SnmpTarget:
+    """Where a device answers and how patiently to ask: per-request timeout (s) and retries."""
+
+    host: str
+    port: int = 161
+    timeout: float = 1.0
+    retries: int = 1
+
+    def __str__(self) -> str:
+        return self.host if self.port == 161 else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class WalkLimits:
+    """Bounds of one walk: GETBULK max-repetitions, rows per table, and an absolute monotonic deadline."""
+
+    max_repetitions: int = 25
+    max_rows: int = 20_000
+    deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """The answer to a GET: ``values`` maps each answered OID to its value; ``error`` is a kind or ``None``."""
+
+    values: dict[str, RawValue]
+    error: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    """The rows of one walk; ``partial`` when it was cut short (``notes`` say why), ``error`` when a request failed."""
+
+    root: str
+    rows: dict[str, RawValue]
+    partial: bool = False
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def convert_value(value: Any) -> tuple[RawValue, bool]:
+    """Return a pysnmp value as a plain one and whether it ends the view (endOfMibView); noSuch* become ``None``."""
+    if isinstance(value, rfc1905.EndOfMibView):
+        return None, True
+    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance) or value is None:
+        return None, False
+    if isinstance(value, rfc1902.IpAddress):
+        octets = bytes(value.asOctets())
+        return (".".join(str(byte) for byte in octets) if len(octets) == 4 else octets), False
+    if isinstance(value, univ.OctetString):  # OctetString, Opaque, Bits
+        return bytes(value.asOctets()), False
+    if isinstance(value, univ.ObjectIdentifier):
+        return ".".join(str(part) for part in value.asTuple()), False
+    if isinstance(value, univ.Integer):  # Integer32, Counter32/64, Gauge32, TimeTicks, Unsigned32
+        return int(value), False
+    return None, False
+
+
+def classify_indication(indication: object) -> str:
+    """Return the error kind of a pysnmp error indication."""
+    if isinstance(indication, errind.RequestTimedOut):
+        return TIMEOUT
+    if isinstance(indication, _AUTH_INDICATIONS):
+        return AUTH_FAILED
+    if isinstance(indication, _GARBAGE_INDICATIONS):
+        return GARBAGE
+    return ERROR
+
+
+class SnmpClient:
+    """Asks devices over SNMP; holds one pysnmp engine per credential scope, reused across targets."""
+
+    def __init__(self) -> None:
+        self._engines: dict[SnmpCredentials, Any] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def engine_for(self, credentials: SnmpCredentials) -> Any:
+        """Return the engine for ``credentials``, creating it on first use.
+
+        An engine's transports belong to one event loop: used from another loop they would never
+        answer, so the engines are replaced when the running loop changes.
+        """
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and loop is not self._loop:
+            if self._loop is not None:
+                self.close()
+            self._loop = loop
+        engine = self._engines.get(credentials)
+        if engine is None:
+            engine = SnmpEngine()
+            self._engines[credentials] = engine
+        return engine
+
+    @property
+    def engine_count(self) -> int:
+        """How many engines (credential scopes) this client holds."""
+        return len(self._engines)
+
+    def close(self) -> None:
+        """Close every engine's transports."""
+        for engine in self._engines.values():
+            # Closing is best effort: there is nobody left to report a failure to.
+            with contextlib.suppress(Exception):
+                engine.close_dispatcher()
+        self._engines.clear()
+
+    @staticmethod
+    def _auth_data(credentials: SnmpCredentials) -> Any:
+        if credentials.version == "2c":
+            return CommunityData(credentials.community, mpModel=1)
+        return UsmUserData(
+            credentials.user,
+            authKey=credentials.auth_key or None,
+            privKey=credentials.priv_key or None,
+            authProtocol=AUTH_PROTOCOLS[credentials.auth_protocol.upper()] if credentials.auth_key else usm.USM_AUTH_NONE,
+            privProtocol=PRIV_PROTOCOLS[credentials.priv_protocol.upper()] if credentials.priv_key else usm.USM_PRIV_NONE,
+        )
+
+    async def _transport(self, target: SnmpTarget, timeout: float | None = None) -> Any:
+        return await UdpTransportTarget.create(
+            (target.host, target.port), timeout=target.timeout if timeout is None else timeout, retries=target.retries
+        )
+
+    @staticmethod
+    def _scrub(text: str, credentials: SnmpCredentials) -> str:
+        for secret in credentials.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    async def get(self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str]) -> GetResult:
+        """GET ``oids`` (in batches of 20); unanswered ones (noSuchObject/Instance) are left out of ``values``."""
+        values: dict[str, RawValue] = {}
+        try:
+            transport = await self._transport(target)
+        except Exception as problem:  # a bad address is this device's outcome, not the scan's
+            return GetResult({}, ERROR, self._scrub(f"cannot address {target}: {type(problem).__name__}", credentials))
+        engine = self.engine_for(credentials)
+        auth = self._auth_data(credentials)
+        context = ContextData(contextName=credentials.context_name.encode())
+        batches = [list(oids[start : start + 20]) for start in range(0, len(oids), 20)]
+        while batches:
+            batch = batches.pop(0)
+            try:
+                indication, status, index, var_binds = await get_cmd(
+                    engine, auth, transport, context,
+                    *(ObjectType(ObjectIdentity(oid)) for oid in batch), lookupMib=False,
+                )
+            except Exception as problem:  # pysnmp raises on answers it cannot decode
+                return GetResult(values, GARBAGE, self._scrub(f"unreadable answer: {type(problem).__name__}", credentials))
+            if indication:
+                return GetResult(values, classify_indication(indication), self._scrub(str(indication), credentials))
+            if status:
+                if int(status) == _TOO_BIG and len(batch) > 1:
+                    half = len(batch) // 2
+                    batches[:0] = [batch[:half], batch[half:]]
+                    continue
+                if int(status) == _NO_SUCH_NAME and len(batch) > 1:
+                    # SNMPv1-style agents refuse the whole PDU for one unknown OID: ask one by one.
+                    batches[:0] = [[oid] for oid in batch]
+                    continue
+                if int(status) == _NO_SUCH_NAME:
+                    continue
+                return GetResult(values, ERROR, f"agent answered {status.prettyPrint()} at index {int(index)}")
+            for name, value in var_binds:
+                converted, _ = convert_value(value)
+                if converted is not None:
+                    values[str(name)] = converted
+        return GetResult(values)
+
+    async def walk(
+        self, target: SnmpTarget, credentials: SnmpCredentials, root: str, limits: WalkLimits = WalkLimits()
+    ) -> WalkResult:
+        """Walk the subtree under ``root`` with GETBULK, falling back to smaller batches and GETNEXT on tooBig or timeout.
+
+        Stops, marking the result partial, at ``limits.max_rows``, at the deadline, or when an OID does not increase.
+        """
+        root = root.strip(".")
+        root_prefix = root + "."
+        rows: dict[str, RawValue] = {}
+        notes: list[str] = []
+        repetitions = max(1, limits.max_repetitions)
+        use_bulk = True
+        try:
+            transport = await self._transport(target)
+        except Exception as problem:  # a bad address is this device's outcome, not the scan's
+            return WalkResult(root, {}, True, ERROR, (f"cannot address {target}: {type(problem).__name__}",))
+        engine = self.engine_for(credentials)
+        auth = self._auth_data(credentials)
+        context = ContextData(contextName=credentials.context_name.encode())
+        current = root
+        last_key: tuple[int, ...] = oid_key(root)
+        while True:
+            if limits.deadline is not None and time.monotonic() >= limits.deadline:
+                notes.append(f"{root}: deadline reached after {len(rows)} rows")
+                return WalkResult(root, rows, True, TIMEOUT if not rows else None, tuple(notes))
+            request = ObjectType(ObjectIdentity(current))
+            try:
+                if use_bulk:
+                    indication, status, _index, var_binds = await bulk_cmd(
+                        engine, auth, transport, context, 0, repetitions, request,
+                        lookupMib=False, ignoreNonIncreasingOid=True,
+                    )
+                else:
+                    indication, status, _index, var_binds = await next_cmd(
+                        engine, auth, transport, context, request, lookupMib=False, ignoreNonIncreasingOid=True,
+                    )
+            except Exception as problem:  # pysnmp raises on answers it cannot decode
+                notes.append(self._scrub(f"{root}: unreadable answer ({type(problem).__name__})", credentials))
+                return WalkResult(root, rows, True, GARBAGE, tuple(notes))
+            shrink = False
+            if indication:
+                kind = classify_indication(indication)
+                if kind != TIMEOUT:
+                    notes.append(self._scrub(f"{root}: {indication}", credentials))
+                    return WalkResult(root, rows, True, kind, tuple(notes))
+                shrink = True
+            elif status and int(status) == _TOO_BIG:
+                shrink = True
+            elif status and int(status) == _NO_SUCH_NAME:
+                break  # SNMPv1-style end of the view
+            elif status:
+                notes.append(f"{root}: agent answered {status.prettyPrint()}")
+                return WalkResult(root, rows, True, ERROR, tuple(notes))
+            if shrink:
+                if use_bulk and repetitions > 1:
+                    repetitions = max(1, repetitions // 4)
+                    notes.append(f"{root}: {'timeout' if indication else 'tooBig'}; GETBULK max-repetitions {repetitions}")
+                    continue
+                if use_bulk:
+                    use_bulk = False
+                    notes.append(f"{root}: falling back to GETNEXT")
+                    continue
+                notes.append(f"{root}: {'timeout' if indication else 'tooBig'} after {len(rows)} rows")
+                return WalkResult(root, rows, True, TIMEOUT if indication else ERROR, tuple(notes))
+            if not var_binds:
+                break
+            finished = False
+            for name, value in _flatten(var_binds):
+                oid = str(name)
+                if not oid.startswith(root_prefix):
+                    finished = True
+                    break
+                converted, end = convert_value(value)
+                if end:
+                    finished = True
+                    break
+                key = oid_key(oid)
+                if key <= last_key:
+                    notes.append(f"{root}: OID {oid} does not increase; walk stopped (agent loops)")
+                    return WalkResult(root, rows, True, None, tuple(notes))
+                last_key = key
+                rows[oid] = converted
+                if len(rows) >= limits.max_rows:
+                    notes.append(f"{root}: truncated at {limits.max_rows} rows")
+                    return WalkResult(root, rows, True, None, tuple(notes))
+                current = oid
+            if finished:
+                break
+        return WalkResult(root, rows, False, None, tuple(notes))
+
+
+def _flatten(var_binds: Any) -> list[tuple[Any, Any]]:
+    """Return var-binds as (name, value) pairs; GETBULK may nest them one row per list."""
+    pairs: list[tuple[Any, Any]] = []
+    for item in var_binds:
+        if isinstance(item, list | tuple) and item and isinstance(item[0], ObjectType | list | tuple):
+            pairs.extend(_flatten(item))
+        else:
+            name, value = item[0], item[1]
+            pairs.append((name, value))
+    return pairs
+

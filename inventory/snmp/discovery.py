@@ -1,0 +1,152 @@
+"""Discovery of devices over SNMP: system group, classification, identity OIDs, then the profile's tables.
+
+Every device ends as a :class:`DeviceSnapshot` whatever happens to it (unreachable, refused
+credentials, garbage, a walk cut short); nothing raises out of :func:`discover_many`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from inventory.snmp.classify import probe_oids
+from inventory.snmp.client import (
+    AUTH_FAILED,
+    TIMEOUT,
+    SnmpClient,
+    SnmpCredentials,
+    SnmpTarget,
+    WalkLimits,
+)
+from inventory.snmp.snapshot import (
+    TABLE_WALKS,
+    DeviceSnapshot,
+    TableOutcome,
+    build_snapshot,
+    classify_rows,
+    failed_snapshot,
+)
+from inventory.snmp.system import SYSTEM_OIDS
+from inventory.snmp.values import RawValue
+
+DEFAULT_TABLES = ("interfaces", "addresses")
+
+
+@dataclass(frozen=True)
+class DiscoveryOptions:
+    """Bounds of one device's discovery: a deadline for the whole device, GETBULK size and rows per table."""
+
+    deadline_seconds: float = 60.0
+    max_repetitions: int = 25
+    max_rows_per_table: int = 20_000
+
+
+def _outcome_of(error: str | None) -> str:
+    if error == TIMEOUT:
+        return "unreachable"
+    if error == AUTH_FAILED:
+        return "auth_failed"
+    return "failed"
+
+
+async def _discover(
+    client: SnmpClient, target: SnmpTarget, credentials: SnmpCredentials, options: DiscoveryOptions, started: float
+) -> DeviceSnapshot:
+    name = str(target)
+    deadline = started + options.deadline_seconds
+    first = await client.get(target, credentials, (*SYSTEM_OIDS, *probe_oids()))
+    if first.error is not None:
+        message = f"{credentials.describe()}: {first.error}: {first.message}"
+        if first.error == TIMEOUT and credentials.version == "2c":
+            message += " (v2c agents stay silent on a wrong community too)"
+        return failed_snapshot(name, _outcome_of(first.error), message, time.monotonic() - started)
+    rows: dict[str, RawValue] = dict(first.values)
+    _system, classification = classify_rows(rows)
+    if classification.identity_oids:
+        identity = await client.get(target, credentials, [oid for _field, oid in classification.identity_oids])
+        rows.update(identity.values)
+    limits = WalkLimits(options.max_repetitions, options.max_rows_per_table, deadline)
+    outcomes: list[TableOutcome] = []
+    for table in classification.tables or DEFAULT_TABLES:
+        table_rows = 0
+        notes: list[str] = []
+        partial = failed = False
+        for root in TABLE_WALKS[table]:
+            result = await client.walk(target, credentials, root, limits)
+            rows.update(result.rows)
+            table_rows += len(result.rows)
+            notes.extend(result.notes)
+            partial = partial or result.partial
+            failed = failed or (result.error is not None and not result.rows)
+        status = "failed" if failed and not table_rows else "partial" if partial or failed else "ok"
+        outcomes.append(TableOutcome(table, status, table_rows, tuple(notes)))
+    cut_short = [outcome.table for outcome in outcomes if outcome.status != "ok"]
+    return build_snapshot(
+        name,
+        rows,
+        tables=tuple(outcomes),
+        outcome="partial" if cut_short else "ok",
+        message=f"not fully read: {', '.join(cut_short)}" if cut_short else "",
+        elapsed_seconds=time.monotonic() - started,
+    )
+
+
+async def discover_device(
+    target: SnmpTarget,
+    credentials: SnmpCredentials,
+    *,
+    client: SnmpClient | None = None,
+    options: DiscoveryOptions = DiscoveryOptions(),
+) -> DeviceSnapshot:
+    """Return what ``target`` is and holds; never raises for the device's behaviour, the outcome says what happened."""
+    own_client = client is None
+    active = client or SnmpClient()
+    started = time.monotonic()
+    try:
+        # The walks stop themselves at the deadline; this only catches a request stuck past it.
+        grace = target.timeout * (target.retries + 1) + 1.0
+        return await asyncio.wait_for(
+            _discover(active, target, credentials, options, started), options.deadline_seconds + grace
+        )
+    except TimeoutError:
+        return failed_snapshot(
+            str(target), "unreachable", f"no complete answer within {options.deadline_seconds:g} s",
+            time.monotonic() - started,
+        )
+    except Exception as problem:  # one device's failure must never end a scan of many
+        text = f"{type(problem).__name__}: {problem}"
+        for secret in credentials.secrets():
+            text = text.replace(secret, "***")
+        return failed_snapshot(str(target), "failed", text, time.monotonic() - started)
+    finally:
+        if own_client:
+            active.close()
+
+
+async def discover_many(
+    jobs: Iterable[tuple[SnmpTarget, SnmpCredentials]],
+    *,
+    concurrency: int = 32,
+    options: DiscoveryOptions = DiscoveryOptions(),
+    on_done: Callable[[DeviceSnapshot], None] | None = None,
+) -> list[DeviceSnapshot]:
+    """Discover every (target, credentials) pair, at most ``concurrency`` at once, one engine per credential scope.
+
+    Returns the snapshots in the order of ``jobs``; ``on_done`` is called as each device finishes (for progress).
+    """
+    client = SnmpClient()
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(target: SnmpTarget, credentials: SnmpCredentials) -> DeviceSnapshot:
+        async with gate:
+            snapshot = await discover_device(target, credentials, client=client, options=options)
+        if on_done is not None:
+            on_done(snapshot)
+        return snapshot
+
+    try:
+        return list(await asyncio.gather(*(one(target, credentials) for target, credentials in jobs)))
+    finally:
+        client.close()

@@ -1,0 +1,205 @@
+"""A discovered device as data: what to walk for each table, and the pure assembly of a snapshot.
+
+:func:`build_snapshot` turns the rows the client read (or a recording holds) into a
+:class:`DeviceSnapshot`, so the whole pipeline after the network is tested on recordings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from inventory.snmp.addresses import IP_ADDR_ENTRY, IP_ADDRESS_ENTRY, IpAddress, parse_addresses
+from inventory.snmp.classify import Classification, classify, probe_oids
+from inventory.snmp.entity import ENT_PHYSICAL_ENTRY, EntityTable, PhysicalEntity, parse_entities
+from inventory.snmp.host_resources import (
+    HR_DEVICE_ENTRY,
+    HR_MEMORY_SIZE,
+    HR_PROCESSOR_ENTRY,
+    HR_STORAGE_ENTRY,
+    HR_SYSTEM_UPTIME,
+    HostResources,
+    parse_host_resources,
+)
+from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
+from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
+from inventory.snmp.system import SYSTEM_OIDS, SystemInfo, parse_system
+from inventory.snmp.ups import UPS_IDENT, UpsIdentity, parse_ups_identity
+from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
+
+
+def _columns(entry: str, *columns: int) -> tuple[str, ...]:
+    return tuple(f"{entry}.{column}" for column in columns)
+
+
+# The subtrees walked for each table: only the columns the parsers read, never the counters.
+TABLE_WALKS: Mapping[str, tuple[str, ...]] = {
+    "interfaces": _columns(IF_ENTRY, 2, 3, 4, 5, 6, 7, 8) + _columns(IF_X_ENTRY, 1, 15, 18),
+    "addresses": _columns(IP_ADDRESS_ENTRY, 3, 4, 5) + _columns(IP_ADDR_ENTRY, 2, 3),
+    "entity": _columns(ENT_PHYSICAL_ENTRY, 2, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16),
+    "host_resources": (
+        HR_SYSTEM_UPTIME.removesuffix(".0"),
+        HR_MEMORY_SIZE.removesuffix(".0"),
+        *_columns(HR_STORAGE_ENTRY, 2, 3, 4, 5, 6),
+        *_columns(HR_DEVICE_ENTRY, 2),
+        *_columns(HR_PROCESSOR_ENTRY, 2),
+    ),
+    "lldp": (LLDP_LOCAL, *_columns(LLDP_REM_ENTRY, 4, 5, 6, 7, 8, 9, 10)),
+    "ups": (UPS_IDENT,),
+}
+
+OUTCOMES = ("ok", "partial", "unreachable", "auth_failed", "failed")
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """How reading one table went: ``status`` is ok, partial (truncated, loop, deadline, errors) or failed."""
+
+    table: str
+    status: str
+    rows: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """What the device is, each value with its provenance: profile OIDs first, then UPS-MIB, then the ENTITY-MIB chassis."""
+
+    manufacturer: Sourced[str] | None = None
+    model: Sourced[str] | None = None
+    serial: Sourced[str] | None = None
+    version: Sourced[str] | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSnapshot:
+    """One device as discovered; ``outcome`` is one of :data:`OUTCOMES`, ``message`` says why when not ok."""
+
+    target: str
+    outcome: str
+    message: str = ""
+    system: SystemInfo | None = None
+    classification: Classification | None = None
+    identity: DeviceIdentity = DeviceIdentity()
+    interfaces: tuple[Interface, ...] = ()
+    addresses: tuple[IpAddress, ...] = ()
+    entities: tuple[PhysicalEntity, ...] = ()
+    host_resources: HostResources | None = None
+    lldp: LldpInfo | None = None
+    ups: UpsIdentity | None = None
+    tables: tuple[TableOutcome, ...] = ()
+    elapsed_seconds: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        """Whether anything was missed: a table not fully read, or the device not fully reached."""
+        return self.outcome != "ok" or any(table.status != "ok" for table in self.tables)
+
+
+def failed_snapshot(target: str, outcome: str, message: str, elapsed_seconds: float = 0.0) -> DeviceSnapshot:
+    """Return the snapshot of a device that could not be read at all."""
+    return DeviceSnapshot(target=target, outcome=outcome, message=message, elapsed_seconds=elapsed_seconds)
+
+
+def _identity(
+    classification: Classification,
+    identity_rows: Mapping[str, RawValue],
+    ups: UpsIdentity | None,
+    entities: tuple[PhysicalEntity, ...],
+    notes: list[str],
+) -> DeviceIdentity:
+    found: dict[str, Sourced[str] | None] = {
+        field: text_value(identity_rows.get(oid), oid, notes) for field, oid in classification.identity_oids
+    }
+    if ups is not None:
+        found.setdefault("manufacturer", None)
+        found["manufacturer"] = found["manufacturer"] or ups.manufacturer
+        found["model"] = found.get("model") or ups.model
+        found["version"] = found.get("version") or ups.software_version
+    chassis = EntityTable(entities).chassis() if entities else None
+    if chassis is not None:
+        found["model"] = found.get("model") or chassis.model or chassis.description
+        found["serial"] = found.get("serial") or chassis.serial
+        found["version"] = found.get("version") or chassis.software_revision or chassis.firmware_revision
+        found["manufacturer"] = found.get("manufacturer") or chassis.manufacturer
+    return DeviceIdentity(
+        manufacturer=found.get("manufacturer"),
+        model=found.get("model"),
+        serial=found.get("serial"),
+        version=found.get("version"),
+    )
+
+
+def classify_rows(rows: Rows) -> tuple[SystemInfo, Classification]:
+    """Return the system group and classification of a device from rows holding its system group and probe OIDs."""
+    notes: list[str] = []
+    # Looking up a few OIDs needs no full normalisation when the keys are already plain.
+    plain = isinstance(rows, dict) and not any(oid.startswith(".") for oid in rows)
+    found = rows if plain and isinstance(rows, dict) else normalise_rows(rows, notes)
+    system = parse_system({oid: found[oid] for oid in SYSTEM_OIDS if oid in found})
+    return system, classify(system, {oid: found.get(oid) for oid in probe_oids()})
+
+
+def build_snapshot(
+    target: str,
+    rows: Rows,
+    *,
+    tables: tuple[TableOutcome, ...] | None = None,
+    outcome: str = "ok",
+    message: str = "",
+    elapsed_seconds: float = 0.0,
+) -> DeviceSnapshot:
+    """Return the snapshot of a device from all the rows read from it (system, probes, identity OIDs, walked tables).
+
+    ``tables`` are the client's per-table outcomes; without them (a recording) each table the
+    profile wants counts as fully read.
+    """
+    notes: list[str] = []
+    found = normalise_rows(rows, notes)
+    system, classification = classify_rows(found)
+    wanted = classification.tables or ("interfaces", "addresses")
+
+    def subset(table: str) -> dict[str, RawValue]:
+        roots = tuple(root + "." for root in TABLE_WALKS[table])
+        return {oid: value for oid, value in found.items() if oid.startswith(roots)}
+
+    interfaces = parse_interfaces(subset("interfaces")) if "interfaces" in wanted else None
+    addresses = parse_addresses(subset("addresses")) if "addresses" in wanted else None
+    entities = parse_entities(subset("entity")) if "entity" in wanted else None
+    host = parse_host_resources(subset("host_resources")) if "host_resources" in wanted else None
+    lldp = parse_lldp(subset("lldp")) if "lldp" in wanted else None
+    ups = parse_ups_identity(subset("ups")) if "ups" in wanted else None
+    parsed_notes = {
+        "interfaces": interfaces.notes if interfaces else (),
+        "addresses": addresses.notes if addresses else (),
+        "entity": entities.notes if entities else (),
+        "host_resources": host.notes if host else (),
+        "lldp": lldp.notes if lldp else (),
+        "ups": ups.notes if ups else (),
+    }
+    if tables is None:
+        tables = tuple(
+            TableOutcome(table, "ok", len(subset(table)), parsed_notes[table]) for table in wanted
+        )
+    else:
+        tables = tuple(
+            TableOutcome(t.table, t.status, t.rows, t.notes + parsed_notes.get(t.table, ())) for t in tables
+        )
+    entity_rows = entities.entities if entities else ()
+    identity = _identity(classification, found, ups if ups and ups.present else None, entity_rows, notes)
+    return DeviceSnapshot(
+        target=target,
+        outcome=outcome,
+        message=message,
+        system=system,
+        classification=classification,
+        identity=identity,
+        interfaces=interfaces.interfaces if interfaces else (),
+        addresses=addresses.addresses if addresses else (),
+        entities=entity_rows,
+        host_resources=host,
+        lldp=lldp,
+        ups=ups if ups and ups.present else None,
+        tables=tables,
+        elapsed_seconds=elapsed_seconds,
+    )
