@@ -39,10 +39,14 @@ def _ssh_hosts(lab: Any) -> list[Host]:
 
 
 def _switches(lab: Any) -> list[Host]:
-    inventory = load_inventory(lab.publication.inventory_path)
-    if SWITCH_GROUP not in inventory.groups or not inventory.hosts_of(SWITCH_GROUP):
-        return []
-    return inventory.select(SWITCH_GROUP)
+    """The lab's switches: in devices.yaml (the SNMP agents and switches), or in inventory.yaml."""
+    for path in (lab.publication.lab_dir / "devices.yaml", lab.publication.inventory_path):
+        if not path.exists():
+            continue
+        inventory = load_inventory(path)
+        if SWITCH_GROUP in inventory.groups and inventory.hosts_of(SWITCH_GROUP):
+            return inventory.select(SWITCH_GROUP)
+    return []
 
 
 @pytest.fixture(scope="module")
