@@ -80,12 +80,16 @@ def responder_program() -> Path:
     return script
 
 
+# A checkout under a private directory (/root, say) cannot be read by nobody; ./bootstrap then
+# builds this small world-readable environment with snmpsim alone, from the same lock.
+LAB_VENV = Path("/opt/opsctl-lab/venv")
+
+
 def _ancestors(path: Path) -> list[Path]:
     return [*reversed(path.parents), path]
 
 
-def check_reachable_by_nobody(paths: list[Path]) -> None:
-    """Raise ``LabError`` naming the first blocking directory when nobody cannot read ``paths``."""
+def _blocked_for_nobody(paths: list[Path]) -> list[Path]:
     modes: dict[Path, int] = {}
     for path in paths:
         for part in _ancestors(path):
@@ -93,7 +97,12 @@ def check_reachable_by_nobody(paths: list[Path]) -> None:
                 modes[part] = part.stat().st_mode
             except OSError:
                 continue
-    blocked = unreachable_by_others(modes, readable=paths)
+    return unreachable_by_others(modes, readable=paths)
+
+
+def check_reachable_by_nobody(paths: list[Path]) -> None:
+    """Raise ``LabError`` naming the first blocking directory when nobody cannot read ``paths``."""
+    blocked = _blocked_for_nobody(paths)
     if blocked:
         raise LabError(
             f"snmpsim drops to {PROCESS_USER} and then cannot read its Python environment: "
@@ -103,6 +112,31 @@ def check_reachable_by_nobody(paths: list[Path]) -> None:
                 f"{blocked[0]}`, or build the venv from /usr/bin/python3 under /opt or /srv)"
             ),
         )
+
+
+def lab_venv_paths(venv: Path = LAB_VENV) -> list[Path]:
+    """What snmpsim reads from the lab's own environment: its script, Python, stdlib and packages."""
+    return [
+        venv / "bin" / "snmpsim-command-responder",
+        Path(os.path.realpath(venv / "bin" / "python3")),
+        Path(sysconfig.get_paths()["stdlib"]),
+        venv / "lib",
+    ]
+
+
+def responder_for_nobody(venv: Path = LAB_VENV) -> Path:
+    """The snmpsim responder nobody can run: this environment's, else the lab's own venv.
+
+    Raise ``LabError`` naming the blocking directory when neither can be read.
+    """
+    own = python_paths()
+    if not _blocked_for_nobody(own):
+        return own[0]
+    fallback = lab_venv_paths(venv)
+    if fallback[0].exists() and not _blocked_for_nobody(fallback):
+        return fallback[0]
+    check_reachable_by_nobody(own)
+    return own[0]
 
 
 def python_paths() -> list[Path]:
@@ -206,7 +240,7 @@ class SnmpsimPeer(ProcessPeer):
 
     def command(self) -> tuple[str, ...]:
         return snmpsim_command(
-            responder=str(responder_program()),
+            responder=str(responder_for_nobody()),
             args_file=self.args_path,
             cache_dir=self.cache_dir,
             user=PROCESS_USER,
@@ -217,7 +251,7 @@ class SnmpsimPeer(ProcessPeer):
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/"}
 
     def prepare(self) -> None:
-        check_reachable_by_nobody(python_paths())
+        responder_for_nobody()
         ensure_dir(self.peer_dir, 0o755)
         ensure_dir(RUNTIME_ROOT, 0o755)
         ensure_dir(self.runtime_dir, 0o755)
