@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opsctl.cli.common import JsonOption, app_context, make_output
 
+if TYPE_CHECKING:
+    from inventory.scan import DeviceReport
+    from opsctl.core.output import Output
+
 app = typer.Typer(no_args_is_help=True)
+_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "unreachable": "magenta",
+          "appeared": "green", "vanished": "red", "changed": "yellow"}
 
 
 def _formats(kind: str) -> str:
@@ -79,3 +87,171 @@ def _convert(ctx: typer.Context, source: Path | None, to: str, source_format: st
                                            "files": dict(converted.files)})
     else:
         typer.echo(converted.files[""], nl=False)
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+@app.command("scan")
+def scan_command(
+    ctx: typer.Context,
+    pattern: Annotated[str, typer.Argument(help="Host pattern: group, host, web*, a:b, a:!b, a:&b, ~regex.")] = "all",
+    inventory_files: Annotated[list[Path] | None, typer.Option(
+        "--inventory-file", "--devices", "-i",
+        help="Another inventory to take hosts from, besides the configured one (repeatable), "
+             "e.g. the lab's devices.yaml.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000,
+                                             help="Devices read at once per method (SNMP; SSH and CLIs).")] = 32,
+    json_output: JsonOption = False,
+) -> None:
+    """Discover the matching hosts (SNMP, switch CLIs, Linux over SSH), record the scan and show what changed.
+
+    A host with opsctl_snmp_version is read over SNMP, one with ansible_network_os through its
+    CLI (netmiko), any other over SSH. Exit 0 all ok, 3 some partial or failed, 4 only unreachable.
+    Scanning a --subnet is not supported yet.
+    """
+    from inventory.scan import scan, select_hosts
+
+    settings = app_context(ctx).settings
+    hosts = select_hosts(settings, pattern, inventory_files or ())
+    out = make_output(json_output)
+    with _scan_progress(out, len(hosts)) as progress:
+        report = scan(settings, hosts, scope=pattern, on_done=progress, concurrency=concurrency)
+    if out.json:
+        out.document("inventory.scan", report.to_dict())
+    else:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table("device", "via", "outcome", "role", "manufacturer", "model", "serial", "changed")
+        for device in report.devices:
+            table.add_row(Text(device.name), device.method, Text(device.outcome, style=_STYLE[device.outcome]),
+                          device.device.role, Text(device.device.manufacturer or ""),
+                          Text(device.device.model or ""), Text(device.device.serial or ""),
+                          "yes" if device.changed else "")
+        out.stdout.print(table)
+        out.stderr.print(report.summary, highlight=False)
+        for device in report.devices:
+            if device.outcome != "ok":
+                out.stderr.print(Text.assemble((f"{device.outcome}: ", _STYLE[device.outcome]),
+                                               f"{device.name}: {device.message}"), highlight=False)
+        for warning in report.warnings:
+            out.warn(warning)
+    raise typer.Exit(int(report.exit_code))
+
+
+class _ScanProgress:
+    """A progress bar on stderr counting devices by outcome (a no-op for machines and pipes)."""
+
+    def __init__(self, progress: Any = None, task: Any = None) -> None:
+        self.progress, self.task = progress, task
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, report: DeviceReport) -> None:
+        self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+        if self.progress is not None:
+            summary = " ".join(f"[{_STYLE[k]}]{k} {v}[/]" for k, v in sorted(self.counts.items()))
+            self.progress.update(self.task, advance=1, description=summary)
+
+
+@contextmanager
+def _scan_progress(out: Output, total: int) -> Iterator[_ScanProgress]:
+    if out.machine or not out.stderr.is_terminal:
+        yield _ScanProgress()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out.stderr, transient=True) as progress:
+        yield _ScanProgress(progress, progress.add_task("scanning", total=total))
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    role: Annotated[str | None, typer.Option("--role", help="Only devices of this role (server, switch, ups, ...).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only devices at this site.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the devices as the scans last found them."""
+    from inventory.scan import list_devices
+
+    devices = list_devices(app_context(ctx).settings, role=role, site=site, tag=tag)
+    out = make_output(json_output)
+    if out.json:
+        out.document("inventory.devices", {"devices": [device.to_dict() for device in devices]})
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("device", "role", "manufacturer", "model", "serial", "os version", "address")
+    for device in devices:
+        table.add_row(*(Text(value or "") for value in (
+            device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
+            device.management_address)))
+    out.stdout.print(table)
+    out.stderr.print(f"{len(devices)} devices", highlight=False)
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="DEVICE", help="The device's name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show one device, its components, and where each value came from (source, OID or command, when)."""
+    from inventory.scan import show_device
+
+    view = show_device(app_context(ctx).settings, name)
+    out = make_output(json_output)
+    if out.json:
+        out.document("inventory.device", view.to_dict())
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    out.stdout.print(Text(f"{view.device.name}: {view.device.role}, last scan {view.last_status} "
+                          f"at {view.last_scanned_at.isoformat(timespec='seconds')} ({view.scans} scans)"))
+    for message in view.messages:
+        out.stdout.print(Text(f"  {message}"))
+    table = Table("path", "value", "source", "origin", "seen at")
+    for row in view.values():
+        table.add_row(Text(row["path"]), Text(str(row["value"])), row["source"] or "", Text(row["origin"] or ""),
+                      (row["seen_at"] or "")[:19])
+    out.stdout.print(table)
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", metavar="WHEN",
+                     help="ISO 8601 time or an age (30m, 2h, 1d); default: since the previous scan.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show what appeared, vanished or changed, with where each new value came from."""
+    from inventory.scan import changes_since
+
+    report = changes_since(app_context(ctx).settings, since)
+    out = make_output(json_output)
+    if out.json:
+        out.document("inventory.diff", report.to_dict())
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("device", "kind", "path", "old → new", "provenance")
+    for change in report.changes:
+        values = "" if change.kind != "changed" else f"{_brief(change.old)} → {_brief(change.new)}"
+        provenance = change.provenance
+        where = "" if provenance is None else (
+            f"{provenance.source} {provenance.origin} {provenance.seen_at.isoformat(timespec='seconds')}")
+        table.add_row(Text(change.device), Text(change.kind, style=_STYLE[change.kind]), Text(change.path),
+                      Text(values), Text(where))
+    out.stdout.print(table)
+    since_text = "the first scan" if report.since is None else report.since.isoformat(timespec="seconds")
+    out.stderr.print(f"{len(report.changes)} changes since {since_text}", highlight=False)
+
+
+def _brief(value: Any) -> str:
+    return "-" if value is None else str(value)
