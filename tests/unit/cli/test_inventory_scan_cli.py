@@ -1,0 +1,171 @@
+"""opsctl inventory list/show/diff over a store holding two recorded scans, and scan's exit codes, in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inventory.devices import DeviceScan, ScanResult
+from inventory.history import record_scan
+from inventory.scan import parse_when
+from inventory.scan_convert import device_from_snapshot
+from inventory.snmp import build_snapshot, read_snmprec
+from opsctl.cli.main import main
+from opsctl.core.errors import UsageError
+from opsctl.core.settings import Settings
+from opsctl.core.state import StateStore
+
+snmpsim_data = pytest.importorskip("snmpsim_data")
+DATA = Path(snmpsim_data.__file__).parent / "data"
+FIRST = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+SECOND = FIRST + timedelta(hours=3)
+
+
+@pytest.fixture(autouse=True)
+def _state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("OPSCTL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OPSCTL_STATE__DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")  # the tables print whole values, not cut to 80 columns
+
+
+def _scanned(name: str, recording: str, when: datetime) -> DeviceScan:
+    snapshot = build_snapshot(name, read_snmprec(DATA / recording).rows)
+    return device_from_snapshot(name, f"192.0.2.{len(name)}", snapshot, when)
+
+
+@pytest.fixture
+def two_scans(tmp_path: Path) -> None:
+    """First scan: a switch, a UPS and a PDU. Second: the UPS has a new serial, the PDU is gone, a sensor appeared."""
+    settings = Settings(state={"dir": tmp_path / "state"})
+    switch = _scanned("core-sw", "network/switch/cisco-c3750.snmprec.bz2", FIRST)
+    ups = _scanned("ups-a", "UPS/eaton-93e-80.snmprec.bz2", FIRST)
+    pdu = _scanned("pdu-a", "UPS/apc-8641.snmprec", FIRST)
+    sensor = _scanned("temp-1", "iot/geist-temperature-sensor.snmprec", SECOND)
+    swapped = replace(ups, device=replace(_scanned("ups-a", "UPS/eaton-93e-80.snmprec.bz2", SECOND).device,
+                                          serial="4K999NEW01"))
+    with StateStore(settings.state.database_url) as store:
+        record_scan(store, ScanResult("all", "tester", FIRST, FIRST + timedelta(seconds=5), (switch, ups, pdu)))
+        record_scan(store, ScanResult("all", "tester", SECOND, SECOND + timedelta(seconds=5),
+                                      (_scanned("core-sw", "network/switch/cisco-c3750.snmprec.bz2", SECOND),
+                                       swapped, sensor)))
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> Any:
+    assert main(argv) == code
+    document = json.loads(capsys.readouterr().out)
+    assert isinstance(document, dict)
+    return document
+
+
+def test_list_shows_the_latest_devices_and_filters_by_role(two_scans: None, capsys: pytest.CaptureFixture[str]) -> None:
+    document = _json(capsys, ["inventory", "list", "--json"])
+    assert document["schema"] == "opsctl.inventory.devices/v1"
+    devices = document["devices"]
+    assert isinstance(devices, list)
+    assert [d["name"] for d in devices] == ["core-sw", "temp-1", "ups-a"]  # pdu-a vanished
+    assert next(d for d in devices if d["name"] == "ups-a")["serial"] == "4K999NEW01"
+    ups_only = _json(capsys, ["inventory", "list", "--role", "ups", "--json"])["devices"]
+    assert [d["name"] for d in ups_only] == ["ups-a"]
+    assert main(["inventory", "list", "--role", "switch"]) == 0
+    printed = capsys.readouterr()
+    assert "core-sw" in printed.out and "ups-a" not in printed.out and "1 devices" in printed.err
+
+
+def test_show_gives_each_value_with_its_source_origin_and_time(two_scans: None,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    document = _json(capsys, ["inventory", "show", "core-sw", "--json"])
+    assert document["schema"] == "opsctl.inventory.device/v1"
+    assert document["scans"] == 2 and document["last_status"] == "ok"
+    values = {row["path"]: row for row in document["values"]}
+    serial = values["serial"]
+    assert serial["value"] == "FDO1622Y10H"
+    assert serial["source"] == "snmp" and serial["origin"].startswith("1.3.6.1.2.1.47.1.1.1.1.11.")
+    assert serial["seen_at"] == SECOND.isoformat()
+    assert any(path.startswith("interfaces/") for path in values)
+    assert main(["inventory", "show", "core-sw"]) == 0
+    assert "FDO1622Y10H" in capsys.readouterr().out
+
+
+def test_show_of_an_unknown_device_is_an_error_with_a_hint(two_scans: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "show", "nope"]) != 0
+    assert "nope" in capsys.readouterr().err
+
+
+def test_diff_by_default_shows_what_the_newest_scan_changed(two_scans: None,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    document = _json(capsys, ["inventory", "diff", "--json"])
+    assert document["schema"] == "opsctl.inventory.diff/v1"
+    changes = {(c["device"], c["kind"], c["path"]): c for c in document["changes"]}
+    assert ("pdu-a", "vanished", "") in changes
+    assert ("temp-1", "appeared", "") in changes
+    serial = changes[("ups-a", "changed", "serial")]
+    assert (serial["old"], serial["new"]) == ("4K234LXX06", "4K999NEW01")
+    assert serial["provenance"]["source"] == "snmp"
+    assert not any(device == "core-sw" for device, _kind, _path in changes)
+    assert main(["inventory", "diff"]) == 0
+    printed = capsys.readouterr()
+    assert "4K234LXX06 → 4K999NEW01" in printed.out and "changes since" in printed.err
+
+
+def test_diff_since_a_time_before_every_scan_shows_every_device_appearing(
+        two_scans: None, capsys: pytest.CaptureFixture[str]) -> None:
+    since = (FIRST - timedelta(minutes=1)).isoformat()
+    changes = _json(capsys, ["inventory", "diff", "--since", since, "--json"])["changes"]
+    assert {(c["device"], c["kind"]) for c in changes} == {
+        ("core-sw", "appeared"), ("temp-1", "appeared"), ("ups-a", "appeared")}
+    assert main(["inventory", "diff", "--since", "yesterday-ish"]) == 2
+
+
+def test_parse_when_reads_ages_and_iso_times() -> None:
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert parse_when("2h", now=now) == now - timedelta(hours=2)
+    assert parse_when("1d", now=now) == now - timedelta(days=1)
+    assert parse_when("2026-11-28T10:00:00", now=now) == datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    with pytest.raises(UsageError):
+        parse_when("soon", now=now)
+
+
+def test_scan_of_unreachable_hosts_exits_4_records_and_audits_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "hosts.yaml"
+    # port 1 on loopback refuses at once: an unreachable SSH host without waiting for a timeout
+    inventory.write_text("all:\n  hosts:\n    gone-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    monkeypatch.setenv("OPSCTL_INVENTORY", str(inventory))
+    document = _json(capsys, ["inventory", "scan", "--json"], code=4)
+    assert document["schema"] == "opsctl.inventory.scan/v1"
+    assert document["summary"]["unreachable"] == 1
+    assert [d["outcome"] for d in document["devices"]] == ["unreachable"]
+    entries = _json(capsys, ["audit", "log", "--json"])["entries"]
+    assert [e["command"] for e in entries] == ["inventory scan"]
+    assert entries[0]["targets"] == ["gone-1"] and entries[0]["outcome"] == "unreachable"
+
+
+def test_a_bad_snmp_credential_fails_that_device_only_and_never_shows_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    short_key = tmp_path / "auth-key"
+    short_key.write_text("s3cr\n")
+    short_key.chmod(0o600)
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "all:\n  hosts:\n    snmp-1:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: '3'\n"
+        "      opsctl_snmp_v3_user: ops\n"
+        f"      opsctl_snmp_v3_auth_key: file:{short_key}\n"
+        "    snmp-2:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: 2c\n"
+        f"      opsctl_snmp_community: file:{tmp_path / 'missing'}\n"
+        "    ssh-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    assert main(["inventory", "scan", "--devices", str(devices)]) == 1  # nothing found, nothing ok
+    printed = capsys.readouterr()
+    assert "s3cr" not in printed.out + printed.err
+    assert "failed: snmp-1" in printed.err and "shorter than 8 characters" in printed.err
+    assert "failed: snmp-2" in printed.err and "unreachable: ssh-1" in printed.err
+    assert "3 devices: 0 found, 0 changed, 0 partial, 3 unreachable" in printed.err
