@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import LabError
+from opsctl.core.known_hosts import fingerprint_of_blob, host_key_name
 
 HOST_KEY_TYPES = ("ed25519", "ecdsa")
 
@@ -56,14 +56,12 @@ def read_public_key(path: Path) -> PublicKey:
 
 
 def fingerprint(blob: str) -> str:
-    """Return ``SHA256:`` plus the unpadded base64 SHA-256 of the decoded key ``blob``."""
-    digest = hashlib.sha256(base64.b64decode(blob)).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+    """Return OpenSSH's ``SHA256:...`` fingerprint of the base64 key ``blob``."""
+    return fingerprint_of_blob(base64.b64decode(blob))
 
 
-def known_hosts_host(address: str, port: int) -> str:
-    """The host field of a known_hosts line: ``[address]:port``, or the bare address on port 22."""
-    return address if port == 22 else f"[{address}]:{port}"
+# the host field of a known_hosts line: ``[address]:port``, or the bare address on port 22
+known_hosts_host = host_key_name
 
 
 def host_key_path(directory: Path, key_type: str) -> Path:
