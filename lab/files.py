@@ -31,14 +31,16 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
         raise
 
 
-def ensure_secret(path: Path, *, nbytes: int = 24) -> Path:
+def ensure_secret(path: Path, *, nbytes: int = 24, hex_only: bool = False) -> Path:
     """Create ``path`` (mode 0600) holding a new random secret unless it exists; return it.
 
     An existing secret is kept (only its mode is tightened), so keys made with it stay usable.
+    ``hex_only`` makes one plain word, for config parsers that split on other characters.
     """
     ensure_dir(path.parent, 0o700)
     if not path.exists():
-        write_atomic(path, secrets.token_urlsafe(nbytes), mode=0o600)
+        value = secrets.token_hex(nbytes) if hex_only else secrets.token_urlsafe(nbytes)
+        write_atomic(path, value, mode=0o600)
     os.chmod(path, 0o600)
     return path
 

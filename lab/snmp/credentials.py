@@ -7,14 +7,12 @@ secrets directory. ``snmpget`` takes them from a 0600 ``snmp.conf`` through
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.files import ensure_dir, write_atomic
+from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.layout import LabLayout
 from lab.peer import Answer
 from lab.snmp.config import (
@@ -38,11 +36,7 @@ def ensure_hex_secret(path: Path, *, nbytes: int = 16) -> Path:
 
     Hex, because a community or passphrase must be one word for snmpd's config parser.
     """
-    ensure_dir(path.parent, 0o700)
-    if not path.exists():
-        write_atomic(path, secrets.token_hex(nbytes), mode=0o600)
-    os.chmod(path, 0o600)
-    return path
+    return ensure_secret(path, nbytes=nbytes, hex_only=True)
 
 
 @dataclass(frozen=True)
