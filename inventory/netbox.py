@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from inventory.devices import Device
 
@@ -79,11 +79,17 @@ def netbox_device_row(device: Device, *, status: str = "active") -> dict[str, st
     return row
 
 
-def export_netbox_devices(devices: Iterable[Device], *, status: str = "active") -> str:
-    """Return the devices, sorted by name, as NetBox device-import CSV text with a header row."""
+def export_netbox_devices(
+    devices: Iterable[Device], *, status: str = "active", statuses: Mapping[str, str] | None = None
+) -> str:
+    """Return the devices, sorted by name, as NetBox device-import CSV text with a header row.
+
+    Each device has ``status``, unless ``statuses`` gives another for its name.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=NETBOX_DEVICE_IMPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
     for device in sorted(devices, key=lambda item: item.name):
-        writer.writerow(netbox_device_row(device, status=status))
+        device_status = status if statuses is None else statuses.get(device.name, status)
+        writer.writerow(netbox_device_row(device, status=device_status))
     return buffer.getvalue()

@@ -61,6 +61,7 @@ def _register_built_ins() -> None:
     from inventory.exports.ansible_ini import AnsibleIniExporter
     from inventory.exports.ansible_json import DynamicJsonExporter
     from inventory.exports.ansible_yaml import AnsibleYamlExporter
+    from inventory.exports.netbox_csv import NetboxDevicesCsvExporter
     from inventory.exports.nornir import NornirExporter
     from inventory.exports.opsctl_json import OpsctlJsonExporter
     from inventory.exports.prometheus import PrometheusFileSdExporter
@@ -72,6 +73,7 @@ def _register_built_ins() -> None:
         NornirExporter(),
         PrometheusFileSdExporter(),
         OpsctlJsonExporter(),
+        NetboxDevicesCsvExporter(),
     ):
         register_exporter(exporter)
 

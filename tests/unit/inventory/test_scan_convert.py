@@ -36,7 +36,7 @@ LAB_RECORDINGS = {
     "storage/isilon-onefs.snmprec.bz2": (
         "storage", "Dell EMC (Isilon)", "X210-2U-Single-48GB-2x1GE-2x10GE SFP+-36TB", "CEGER155100014"),
     "bmc/hp-onboard-administrator.snmprec.bz2": ("server", "HPE", "BladeSystem c7000 Enclosure G2", "6CU250TV5C"),
-    "iot/geist-temperature-sensor.snmprec": ("sensor", "Geist", "Geist WD15", None),
+    "iot/geist-temperature-sensor.snmprec": ("sensor", "Geist", "Geist WD15", "TB19020610"),
 }
 
 

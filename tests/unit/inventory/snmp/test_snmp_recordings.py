@@ -261,3 +261,39 @@ def test_host_resources_of_a_linux_host() -> None:
 def test_vertiv_liebert_cooling_unit_is_a_sensor_with_its_device_model() -> None:
     snapshot = snapshot_of("UPS/vertiv-power.snmprec.bz2")
     assert snapshot.identity.model is not None and snapshot.identity.model.value == "Liebert PEX"
+
+
+# Vendors whose recordings hold no ENTITY-MIB chassis: their profiles' identity OIDs, each
+# expected value read from the recording by hand (hex strings decoded).
+@pytest.mark.parametrize(
+    ("name", "field", "oid", "value"),
+    [
+        # LIEBERT-GP-AGENT-MIB lgpAgentDeviceModel.1, lgpAgentIdentSerialNumber.0,
+        # lgpAgentIdentFirmwareVersion.0
+        ("UPS/vertiv-power.snmprec.bz2", "model", "1.3.6.1.4.1.476.1.42.2.4.2.1.4.1", "Liebert PEX"),
+        ("UPS/vertiv-power.snmprec.bz2", "serial", "1.3.6.1.4.1.476.1.42.2.1.4.0", "416791G106T2010SEP230036"),
+        ("UPS/vertiv-power.snmprec.bz2", "version", "1.3.6.1.4.1.476.1.42.2.1.3.0", "3.210.0"),
+        # the Emerson agent's identification group (model, firmware version)
+        ("UPS/emerson-network-power.snmprec.bz2", "model", "1.3.6.1.4.1.13400.2.1.2.1.1.1.0", "US11R0030L"),
+        ("UPS/emerson-network-power.snmprec.bz2", "version", "1.3.6.1.4.1.13400.2.1.2.1.2.1.0", "13.00"),
+        # VERTIV-BB-MIB productTitle.0, productSerialNumber.0, productVersion.0
+        ("iot/geist-temperature-sensor.snmprec", "model", "1.3.6.1.4.1.21239.5.1.1.1.0", "Geist WD15"),
+        ("iot/geist-temperature-sensor.snmprec", "serial", "1.3.6.1.4.1.21239.5.1.1.10.0", "TB19020610"),
+        ("iot/geist-temperature-sensor.snmprec", "version", "1.3.6.1.4.1.21239.5.1.1.2.0", "3.4.0"),
+        # FOUNDRY-SN-STACKING-MIB snStackingConfigUnitType.1, FOUNDRY-SN-AGENT-MIB snChasSerNum.0,
+        # snAgImgVer.0
+        ("network/switch/brocade-icx6430-24.snmprec.bz2", "model", "1.3.6.1.4.1.1991.1.1.3.31.2.1.1.5.1", "ICX6430-24"),
+        ("network/switch/brocade-icx6430-24.snmprec.bz2", "serial", "1.3.6.1.4.1.1991.1.1.1.1.2.0", "BZN3215N09A"),
+        ("network/switch/brocade-icx6430-24.snmprec.bz2", "version", "1.3.6.1.4.1.1991.1.1.2.1.11.0", "08.0.30tT311"),
+    ],
+)
+def test_identity_is_read_from_the_vendor_mib_of_the_profile(name: str, field: str, oid: str, value: str) -> None:
+    found = getattr(snapshot_of(name).identity, field)
+    assert found is not None, field
+    assert (found.value, found.oid, found.source) == (value, oid, "snmp")
+
+
+def test_a_placeholder_serial_is_not_read_as_the_emerson_ups_serial() -> None:
+    name = "UPS/emerson-network-power.snmprec.bz2"
+    assert rows_of(name)["1.3.6.1.4.1.13400.2.1.2.1.2.3.0"] == b"reserved"
+    assert snapshot_of(name).identity.serial is None

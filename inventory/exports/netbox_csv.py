@@ -1,0 +1,194 @@
+"""NetBox's device-import CSV from the inventory: one row per host, read from ``opsctl_*`` variables.
+
+A host becomes an :class:`~inventory.devices.Device` (:func:`device_from_host`), written by
+:mod:`inventory.netbox` in NetBox's ``DeviceImportForm`` columns. NetBox cannot create a device
+without a role, a device type (manufacturer and model) and a site, so a host must set
+``opsctl_role`` (one of :data:`~inventory.devices.ROLES`, as for ``opsctl inventory scan``),
+``opsctl_manufacturer``, ``opsctl_model`` and ``opsctl_site``, usually in ``group_vars``.
+``opsctl_status`` defaults to ``active``. Optional: ``opsctl_serial``, ``opsctl_asset_tag``,
+``opsctl_platform``, ``opsctl_building`` and ``opsctl_room`` (NetBox's location: the room, else
+the building), ``opsctl_rack``, ``opsctl_rack_position`` (the lowest U; needs a rack),
+``opsctl_rack_face`` (front or rear; front when a position is given) and ``opsctl_tags`` (a list,
+or comma-separated text; NetBox wants each tag to exist already). Names of related objects
+(site, rack, device type, platform) must match what NetBox holds. Inventory groups are not
+exported: NetBox has no place for them on a device. The export is one-way: nothing reads it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inventory.devices import RACK_FACES, ROLES, Device, Location
+from inventory.model import Host, Inventory, is_template, is_vault_value
+from inventory.netbox import export_netbox_devices
+from opsctl.core.errors import ConfigError
+
+ROLE_VARIABLE = "opsctl_role"
+# NetBox refuses a device without these; no default would be right for every host
+REQUIRED_VARIABLES = (ROLE_VARIABLE, "opsctl_manufacturer", "opsctl_model", "opsctl_site")
+STATUS_VARIABLE = "opsctl_status"
+DEFAULT_STATUS = "active"
+# DeviceStatusChoices, NetBox v4.6 (netbox/dcim/choices.py)
+NETBOX_DEVICE_STATUSES = (
+    "offline",
+    "active",
+    "planned",
+    "staged",
+    "failed",
+    "inventory",
+    "decommissioning",
+)
+MISSING_HINT = (
+    "set opsctl_role, opsctl_manufacturer, opsctl_model and opsctl_site for every host, "
+    "e.g. in group_vars (opsctl_site in group_vars/all)"
+)
+
+
+def _text(host: Host, variable: str) -> str | None:
+    """The variable as one line of text, ``None`` when unset or empty; ``ConfigError`` for anything else."""
+    value = host.vars.get(variable)
+    if value is None:
+        return None
+    if is_template(value):
+        raise ConfigError(
+            f"host {host.name}: {variable} is a Jinja template; opsctl does not template variables, "
+            "so write the value itself"
+        )
+    if is_vault_value(value):
+        raise ConfigError(
+            f"host {host.name}: {variable} is an Ansible Vault value; opsctl does not decrypt vaults"
+        )
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"host {host.name}: {variable} must be a single value (text)")
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _choice(host: Host, variable: str, choices: tuple[str, ...]) -> str | None:
+    text = _text(host, variable)
+    if text is not None and text not in choices:
+        raise ConfigError(
+            f"host {host.name}: {variable} must be one of {', '.join(choices)}, not {text!r}"
+        )
+    return text
+
+
+def _rack_position(host: Host) -> int | None:
+    value = host.vars.get("opsctl_rack_position")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"host {host.name}: opsctl_rack_position must be a whole number of rack units, 1 or more"
+        )
+    return value
+
+
+def _tags(host: Host) -> tuple[str, ...]:
+    value = host.vars.get("opsctl_tags")
+    if value is None:
+        return ()
+    if isinstance(value, str) and not is_template(value):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ConfigError(
+            f"host {host.name}: opsctl_tags must be a list of tag names or comma-separated text"
+        )
+    if not all(isinstance(item, str) and not is_template(item) for item in items):
+        raise ConfigError(
+            f"host {host.name}: opsctl_tags must hold tag names (text), not other values or templates"
+        )
+    return tuple(sorted({item.strip() for item in items if item.strip()}))
+
+
+def _location(host: Host) -> Location | None:
+    building = _text(host, "opsctl_building")
+    room = _text(host, "opsctl_room")
+    if building is None:
+        if room is not None:
+            raise ConfigError(
+                f"host {host.name}: opsctl_room needs opsctl_building (the building the room is in)"
+            )
+        return None
+    return Location(building, room)
+
+
+def device_from_host(host: Host) -> Device:
+    """Return the device ``host`` declares with its ``opsctl_*`` variables (see the module's docstring).
+
+    Raise :class:`ConfigError` naming the host and the variables when a required one is not set
+    or a value is not usable.
+    """
+    missing = [variable for variable in REQUIRED_VARIABLES if _text(host, variable) is None]
+    if missing:
+        raise ConfigError(
+            f"host {host.name}: NetBox needs {', '.join(missing)} (not set)", hint=MISSING_HINT
+        )
+    role = _choice(host, ROLE_VARIABLE, ROLES)
+    assert role is not None  # checked with the other required variables
+    rack = _text(host, "opsctl_rack")
+    position = _rack_position(host)
+    if position is not None and rack is None:
+        raise ConfigError(f"host {host.name}: opsctl_rack_position needs opsctl_rack")
+    return Device(
+        name=host.name,
+        role=role,
+        manufacturer=_text(host, "opsctl_manufacturer"),
+        model=_text(host, "opsctl_model"),
+        serial=_text(host, "opsctl_serial"),
+        asset_tag=_text(host, "opsctl_asset_tag"),
+        platform=_text(host, "opsctl_platform"),
+        management_address=host.address,
+        site=_text(host, "opsctl_site"),
+        location=_location(host),
+        rack=rack,
+        rack_position=position,
+        rack_face=_choice(host, "opsctl_rack_face", RACK_FACES),
+        tags=_tags(host),
+    )
+
+
+def netbox_status(host: Host) -> str:
+    """Return the NetBox status of ``host``: ``opsctl_status``, ``active`` when unset; ``ConfigError`` for another value."""
+    return _choice(host, STATUS_VARIABLE, NETBOX_DEVICE_STATUSES) or DEFAULT_STATUS
+
+
+def netbox_devices_csv(inventory: Inventory) -> str:
+    """Return every host of ``inventory`` as NetBox device-import CSV, rows sorted by name.
+
+    Raise one :class:`ConfigError` for the first host (in inventory order) that cannot be
+    written, saying how many other hosts cannot either.
+    """
+    devices: list[Device] = []
+    statuses: dict[str, str] = {}
+    problems: list[ConfigError] = []
+    for host in inventory.hosts.values():
+        try:
+            device = device_from_host(host)
+            statuses[host.name] = netbox_status(host)
+        except ConfigError as error:
+            problems.append(error)
+            continue
+        devices.append(device)
+    if problems:
+        first = problems[0]
+        others = len(problems) - 1
+        more = f" ({others} more host{'s' if others > 1 else ''} cannot be exported either)"
+        raise ConfigError(
+            f"{first.message}{more if others else ''}", path=inventory.source, hint=first.hint
+        )
+    return export_netbox_devices(devices, statuses=statuses)
+
+
+class NetboxDevicesCsvExporter:
+    """NetBox's device-import CSV (DCIM > Devices > Import): one row per host, from its ``opsctl_*`` variables."""
+
+    name = "netbox-devices-csv"
+
+    def export(self, inventory: Inventory) -> str:
+        """Return the CSV; see :func:`netbox_devices_csv`."""
+        return netbox_devices_csv(inventory)

@@ -1,0 +1,175 @@
+"""netbox-devices-csv: inventory hosts as NetBox device-import rows, and a clear error for what NetBox needs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inventory import Inventory, load_inventory
+from inventory.exports import export_inventory
+from inventory.exports.netbox_csv import device_from_host
+from inventory.model import Host
+from opsctl.cli.main import main
+from opsctl.core.errors import ConfigError
+
+HOSPITAL = Path(__file__).parents[3] / "fixtures" / "inventories" / "hospital" / "inventory.yml"
+HEADER = (
+    "name,role,tenant,manufacturer,device_type,platform,serial,asset_tag,status,site,location,rack,"
+    "position,face,latitude,longitude,parent,device_bay,airflow,virtual_chassis,vc_position,"
+    "vc_priority,cluster,description,config_template,owner,comments,tags\n"
+)
+INVENTORY = """\
+all:
+  vars:
+    opsctl_site: main-campus
+    opsctl_building: Building A
+  children:
+    ups:
+      hosts:
+        ups1:
+          ansible_host: 10.10.9.5
+          opsctl_role: ups
+          opsctl_manufacturer: Eaton
+          opsctl_model: 93E 80kVA
+          opsctl_serial: 4K234LXX06
+          opsctl_rack: A-01
+          opsctl_rack_position: 1
+    core_switches:
+      vars:
+        opsctl_role: switch
+        opsctl_manufacturer: Cisco
+        opsctl_model: WS-C3850-48T
+        opsctl_platform: cisco_ios
+        opsctl_room: Server room 0.12
+        opsctl_tags: [network, Core Switches]
+      hosts:
+        core-sw2:
+          opsctl_status: planned
+          opsctl_tags: "network, spare"
+        core-sw1:
+          ansible_host: 10.10.0.2
+          opsctl_serial: FOC1234X0AB
+          opsctl_asset_tag: HOSP-0042
+          opsctl_rack: A-01
+          opsctl_rack_position: "40"
+          opsctl_rack_face: rear
+"""
+EXPECTED = HEADER + (
+    "core-sw1,switch,,Cisco,WS-C3850-48T,cisco_ios,FOC1234X0AB,HOSP-0042,active,main-campus,"
+    'Server room 0.12,A-01,40,rear,,,,,,,,,,,,,,"core-switches,network"\n'
+    "core-sw2,switch,,Cisco,WS-C3850-48T,cisco_ios,,,planned,main-campus,"
+    'Server room 0.12,,,,,,,,,,,,,,,,,"network,spare"\n'
+    "ups1,ups,,Eaton,93E 80kVA,,4K234LXX06,,active,main-campus,"
+    "Building A,A-01,1,front,,,,,,,,,,,,,,\n"
+)
+COMPLETE = {
+    "opsctl_role": "server",
+    "opsctl_manufacturer": "Dell",
+    "opsctl_model": "PowerEdge R650",
+    "opsctl_site": "main",
+}
+
+
+@pytest.fixture
+def inventory_file(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.yml"
+    path.write_text(INVENTORY, encoding="utf-8")
+    return path
+
+
+def test_hosts_become_netbox_rows_with_group_variables_sorted_by_name(inventory_file: Path) -> None:
+    assert export_inventory(load_inventory(inventory_file), "netbox-devices-csv") == EXPECTED
+
+
+def test_the_command_prints_the_csv(
+    inventory_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OPSCTL_STATE__DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert main(["inventory", "export", "netbox-devices-csv", "--from", str(inventory_file)]) == 0
+    assert capsys.readouterr().out == EXPECTED
+
+
+def test_status_defaults_to_active_and_the_rows_read_back_by_column(inventory_file: Path) -> None:
+    text = export_inventory(load_inventory(inventory_file), "netbox-devices-csv")
+    assert isinstance(text, str)
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert {name: row["status"] for name, row in rows.items()} == {
+        "core-sw1": "active",
+        "core-sw2": "planned",
+        "ups1": "active",
+    }
+    assert rows["ups1"]["device_type"] == "93E 80kVA"
+
+
+def test_an_inventory_without_the_netbox_variables_names_the_first_host_and_each_variable() -> None:
+    with pytest.raises(ConfigError) as raised:
+        export_inventory(load_inventory(HOSPITAL), "netbox-devices-csv")
+    message = raised.value.message
+    assert "host bastion.dc.hospital.example:" in message
+    assert "opsctl_role, opsctl_manufacturer, opsctl_model, opsctl_site (not set)" in message
+    assert "15 more hosts" in message
+    assert "group_vars" in (raised.value.hint or "")
+
+
+def test_only_the_missing_variable_is_named() -> None:
+    host = Host("pacs01", {**COMPLETE, "opsctl_site": ""})
+    with pytest.raises(ConfigError, match=r"^host pacs01: NetBox needs opsctl_site \(not set\)$"):
+        device_from_host(host)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"opsctl_role": "database"}, "opsctl_role must be one of server, switch"),
+        ({"opsctl_status": "retired"}, "opsctl_status must be one of offline, active"),
+        ({"opsctl_rack_position": 12}, "opsctl_rack_position needs opsctl_rack"),
+        (
+            {"opsctl_rack": "A-01", "opsctl_rack_position": "top"},
+            "opsctl_rack_position must be a whole number",
+        ),
+        (
+            {"opsctl_rack": "A-01", "opsctl_rack_face": "side"},
+            "opsctl_rack_face must be one of front, rear",
+        ),
+        ({"opsctl_room": "0.12"}, "opsctl_room needs opsctl_building"),
+        ({"opsctl_site": "{{ site }}"}, "opsctl_site is a Jinja template"),
+        ({"opsctl_model": ["R650", "R660"]}, "opsctl_model must be a single value"),
+        ({"opsctl_tags": {"tier": 1}}, "opsctl_tags must be a list"),
+    ],
+)
+def test_an_unusable_value_is_a_config_error_naming_host_and_variable(
+    extra: dict[str, Any], message: str
+) -> None:
+    inventory = Inventory(None, {"pacs01": Host("pacs01", {**COMPLETE, **extra})}, {})
+    with pytest.raises(ConfigError) as raised:
+        export_inventory(inventory, "netbox-devices-csv")
+    assert raised.value.message.startswith("<data>: host pacs01: ")
+    assert message in raised.value.message
+
+
+def test_the_device_keeps_the_inventory_address_and_its_rack() -> None:
+    device = device_from_host(
+        Host(
+            "ups1",
+            {
+                **COMPLETE,
+                "ansible_host": "10.10.9.5",
+                "opsctl_rack": "A-01",
+                "opsctl_rack_position": 3,
+            },
+        )
+    )
+    assert (device.management_address, device.rack, device.rack_position, device.rack_face) == (
+        "10.10.9.5",
+        "A-01",
+        3,
+        None,
+    )
