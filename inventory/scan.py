@@ -30,7 +30,7 @@ from inventory.scan_convert import (
     device_from_switch,
     unreachable_device,
 )
-from opsctl.core.errors import ExitCode, HostNotFound, OpsctlError, UsageError
+from opsctl.core.errors import ExitCode, HostNotFound, Interrupted, OpsctlError, UsageError
 
 if TYPE_CHECKING:
     from inventory.diff import Change
@@ -254,7 +254,9 @@ def _not_read(job: _Job, error: BaseException) -> DeviceReport:
     return _report(job, scanned, "unreachable" if unreachable else "failed")
 
 
-def _scan_snmp(jobs: Sequence[_Job], concurrency: int, done: _Progress) -> dict[str, DeviceReport]:
+def _scan_snmp(
+    jobs: Sequence[_Job], concurrency: int, done: _Progress, cancel: threading.Event
+) -> dict[str, DeviceReport]:
     from inventory.snmp.snapshot import DeviceSnapshot as SnmpSnapshot
 
     results: dict[str, DeviceReport] = {}
@@ -279,9 +281,18 @@ def _scan_snmp(jobs: Sequence[_Job], concurrency: int, done: _Progress) -> dict[
     if runnable:
         from inventory.snmp.discovery import discover_many
 
-        snapshots = asyncio.run(
-            discover_many([pair for _job, pair in runnable], concurrency=concurrency, on_done=finished)
-        )
+        async def until_cancelled() -> list[SnmpSnapshot]:
+            # Ctrl-C reaches the main thread only: it sets ``cancel``, and this stops the discovery
+            pairs = [pair for _job, pair in runnable]
+            work = asyncio.create_task(discover_many(pairs, concurrency=concurrency, on_done=finished))
+            while not work.done():
+                if cancel.is_set():
+                    work.cancel()
+                    break
+                await asyncio.wait({work}, timeout=0.1)
+            return await work
+
+        snapshots = asyncio.run(until_cancelled())
         for (job, _pair), snapshot in zip(runnable, snapshots, strict=True):
             results[job.host.name] = _snmp_report(job, snapshot, seen_at)
     return results
@@ -356,30 +367,51 @@ def scan(
     other_jobs = [job for job in jobs if job.method != SNMP]
     snmp_results: dict[str, DeviceReport] = {}
 
+    cancel = threading.Event()
+
     def snmp_work() -> None:
         try:
-            snmp_results.update(_scan_snmp(snmp_jobs, workers, done))
+            snmp_results.update(_scan_snmp(snmp_jobs, workers, done, cancel))
+        except asyncio.CancelledError:
+            return  # interrupted: nothing of this scan is recorded
         except Exception as error:  # a broken SNMP engine fails the SNMP devices, not the scan
             snmp_results.update({job.host.name: _not_read(job, error) for job in snmp_jobs})
 
     # SNMP runs on asyncio in its own thread while the SSH and CLI work runs on the pool
-    snmp_thread = threading.Thread(target=snmp_work, name="inventory-scan-snmp")
+    snmp_thread = threading.Thread(target=snmp_work, name="inventory-scan-snmp", daemon=True)
     snmp_thread.start()
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory-scan")
     try:
-        with open_pool(settings) as pool, ThreadPoolExecutor(max_workers=workers) as executor:
+        with open_pool(settings) as pool:
 
             def one(job: _Job) -> DeviceReport:
+                if cancel.is_set():
+                    raise Interrupted("inventory scan interrupted")
                 try:
                     report = _scan_switch(settings, job) if job.method == CLI else _scan_ssh(settings, pool, job)
                 except Exception as error:  # e.g. a device the model refuses: this device fails, not the scan
                     report = _not_read(job, error)
-                done(report)
+                if not cancel.is_set():
+                    done(report)
                 return report
 
             for finished_report in executor.map(one, other_jobs):
                 results[finished_report.name] = finished_report
-    finally:
-        snmp_thread.join()
+            while snmp_thread.is_alive():  # joined in steps, so that Ctrl-C reaches this thread
+                snmp_thread.join(0.2)
+    except KeyboardInterrupt:
+        cancel.set()
+        executor.shutdown(wait=False, cancel_futures=True)
+        snmp_thread.join(5.0)
+        read = len(results) + len(snmp_results)
+        open_audit(settings).append("inventory scan", names, "interrupted", {
+            "scope": scope, "devices_read": read, "recorded": False,
+            "duration_seconds": round(time.monotonic() - started, 3),
+        })
+        raise Interrupted(
+            f"inventory scan of {scope} interrupted after {read} of {len(names)} devices; nothing was recorded"
+        ) from None
+    executor.shutdown(wait=True)
     results.update(snmp_results)
     ordered = [results[name] for name in names]
     finished_at = datetime.now(UTC)
@@ -598,3 +630,17 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
     if not selected:
         raise HostNotFound(f"pattern {pattern!r} matches no host in {', '.join(map(str, dict.fromkeys(paths)))}")
     return list(selected.values())
+
+
+def inventory_hosts(settings: Settings, inventory_files: Sequence[Path] = ()) -> list[Host]:
+    """Every host of the configured inventory and of ``inventory_files`` (none when there is no inventory at all)."""
+    from inventory import load_inventory
+
+    paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
+    hosts: list[Host] = []
+    for path in dict.fromkeys(paths):
+        try:
+            hosts.extend(load_inventory(path).select("all"))
+        except HostNotFound:
+            continue
+    return hosts

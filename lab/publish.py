@@ -218,9 +218,34 @@ def fingerprints_document(hosts: Sequence[HostKeys]) -> dict[str, dict[str, Any]
     }
 
 
-def config_document(layout: LabLayout) -> dict[str, Any]:
-    """An opsctl configuration that points at the lab's inventory (keys of ``Settings`` only)."""
-    return {"inventory": str(layout.inventory)}
+def config_document(layout: LabLayout, devices: Sequence[PublishedDevice] = ()) -> dict[str, Any]:
+    """An opsctl configuration that points at the lab's inventory (keys of ``Settings`` only).
+
+    With SNMP devices it also gives ``discovery``: the SNMP port and every credential set the
+    devices use (communities first, then the v3 user), so ``inventory scan --subnet`` finds them.
+    """
+    document: dict[str, Any] = {"inventory": str(layout.inventory)}
+    communities: dict[str, None] = {}
+    ports: dict[int, None] = {}
+    v3: dict[str, Any] | None = None
+    for device in devices:
+        variables = {**device.group_vars, **device.host_vars}
+        if variables.get("opsctl_snmp_version") is None:
+            continue
+        ports[int(variables.get("opsctl_snmp_port", 161))] = None
+        if variables.get("opsctl_snmp_community"):
+            communities[str(variables["opsctl_snmp_community"])] = None
+        if v3 is None and variables.get("opsctl_snmp_v3_user"):
+            v3 = {"version": "3", "user": variables["opsctl_snmp_v3_user"]}
+            for key in ("auth_key", "auth_protocol", "priv_key", "priv_protocol"):
+                if variables.get(f"opsctl_snmp_v3_{key}"):
+                    v3[key] = variables[f"opsctl_snmp_v3_{key}"]
+    credentials: list[dict[str, Any]] = [{"community": community} for community in communities]
+    if v3 is not None:
+        credentials.append(v3)
+    if credentials:
+        document["discovery"] = {"snmp_port": next(iter(ports), 161), "snmp": credentials}
+    return document
 
 
 def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPublication:
@@ -242,7 +267,7 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
         render_known_hosts(hosts) + "".join(f"{line}\n" for line in device_lines),
     )
     write_atomic(layout.devices, json.dumps(devices_document(devices), indent=2) + "\n")
-    write_atomic(layout.config_file, render_yaml(config_document(layout), header=header))
+    write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
     return read_publication(layout)
 
 

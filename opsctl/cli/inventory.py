@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opsctl.cli.common import JsonOption, app_context, make_output
+from opsctl.cli.common import JsonlOption, JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
-    from inventory.scan import DeviceReport
+    from inventory.model import Host
+    from inventory.scan import DeviceReport, ScanReport
+    from inventory.sweep import SweepResult
     from opsctl.core.output import Output
+    from opsctl.core.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
-_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "unreachable": "magenta",
+_STYLE = {"answered": "green", "silent": "dim", "ok": "green", "partial": "yellow", "failed": "red", "unreachable": "magenta",
           "appeared": "green", "vanished": "red", "changed": "yellow"}
 
 
@@ -34,7 +37,8 @@ def _formats(kind: str) -> str:
 def export(
     ctx: typer.Context,
     format_name: Annotated[str, typer.Argument(metavar="FORMAT",
-                           help="ansible-json, ansible-yaml, ansible-ini, nornir, prometheus-file-sd, opsctl-json.")],
+                           help="ansible-json, ansible-yaml, ansible-ini, nornir, prometheus-file-sd, opsctl-json, "
+                                "netbox-devices-csv.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (or directory for nornir).")] = None,
     source: Annotated[Path | None, typer.Option("--from", help="Inventory to read (default: the configured one).")] = None,
     json_output: JsonOption = False,
@@ -95,7 +99,13 @@ def _convert(ctx: typer.Context, source: Path | None, to: str, source_format: st
 @app.command("scan")
 def scan_command(
     ctx: typer.Context,
-    pattern: Annotated[str, typer.Argument(help="Host pattern: group, host, web*, a:b, a:!b, a:&b, ~regex.")] = "all",
+    pattern: Annotated[str | None, typer.Argument(
+        help="Host pattern: group, host, web*, a:b, a:!b, a:&b, ~regex (default: all).")] = None,
+    subnet: Annotated[str | None, typer.Option(
+        "--subnet", metavar="CIDR",
+        help="Sweep this subnet for SNMP agents with the credentials of discovery.snmp, instead of a pattern.")] = None,
+    snmp_port: Annotated[int | None, typer.Option("--snmp-port", min=1, max=65535,
+                         help="With --subnet: the UDP port to sweep (default: discovery.snmp_port, 161).")] = None,
     inventory_files: Annotated[list[Path] | None, typer.Option(
         "--inventory-file", "--devices", "-i",
         help="Another inventory to take hosts from, besides the configured one (repeatable), "
@@ -103,67 +113,133 @@ def scan_command(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000,
                                              help="Devices read at once per method (SNMP; SSH and CLIs).")] = 32,
     json_output: JsonOption = False,
+    jsonl_output: JsonlOption = False,
 ) -> None:
     """Discover the matching hosts (SNMP, switch CLIs, Linux over SSH), record the scan and show what changed.
 
     A host with opsctl_snmp_version is read over SNMP, one with ansible_network_os through its
-    CLI (netmiko), any other over SSH. Exit 0 all ok, 3 some partial or failed, 4 only unreachable.
-    Scanning a --subnet is not supported yet.
+    CLI (netmiko), any other over SSH. --subnet sweeps every address for an SNMP agent first and
+    scans those that answer, named by an inventory SNMP host at that address or by the address.
+    Exit 0 all ok, 3 some partial or failed, 4 only unreachable (or, with --subnet, no agent
+    answered), 130 on Ctrl-C (nothing is recorded).
     """
-    from inventory.scan import scan, select_hosts
+    from opsctl.core.errors import UsageError
 
+    if json_output and jsonl_output:
+        raise UsageError("--json and --jsonl are exclusive")
+    if subnet is not None and pattern is not None:
+        raise UsageError("give a host pattern or --subnet CIDR, not both")
+    if snmp_port is not None and subnet is None:
+        raise UsageError("--snmp-port goes with --subnet (an inventory host has opsctl_snmp_port)")
     settings = app_context(ctx).settings
-    hosts = select_hosts(settings, pattern, inventory_files or ())
-    out = make_output(json_output)
-    with _scan_progress(out, len(hosts)) as progress:
-        report = scan(settings, hosts, scope=pattern, on_done=progress, concurrency=concurrency)
-    if out.json:
-        out.document("inventory.scan", report.to_dict())
+    out = make_output(json_output, jsonl_output)
+    sweep_result = None
+    if subnet is None:
+        from inventory.scan import select_hosts
+
+        scope = pattern or "all"
+        hosts = select_hosts(settings, scope, inventory_files or ())
     else:
-        from rich.table import Table
+        sweep_result, hosts = _sweep(settings, out, subnet, snmp_port, inventory_files or (), concurrency)
+        scope = f"subnet {sweep_result.subnet}"
+    report = _run_scan(settings, out, hosts, scope, concurrency)
+    body = report.to_dict()
+    if sweep_result is not None:
+        body["sweep"] = sweep_result.to_dict()
+    code = int(report.exit_code)
+    if sweep_result is not None and not sweep_result.answered:
+        from opsctl.core.errors import ExitCode
+
+        code = int(ExitCode.UNREACHABLE)
+    if out.jsonl:
+        out.event("inventory.scan.summary", {key: value for key, value in body.items() if key != "devices"}
+                  | {"changed_devices": [device.name for device in report.devices if device.changed]})
+    elif out.json:
+        out.document("inventory.scan", body)
+    else:
         from rich.text import Text
 
-        table = Table("device", "via", "outcome", "role", "manufacturer", "model", "serial", "changed")
-        for device in report.devices:
-            table.add_row(Text(device.name), device.method, Text(device.outcome, style=_STYLE[device.outcome]),
-                          device.device.role, Text(device.device.manufacturer or ""),
-                          Text(device.device.model or ""), Text(device.device.serial or ""),
-                          "yes" if device.changed else "")
-        out.stdout.print(table)
-        out.stderr.print(report.summary, highlight=False)
-        for device in report.devices:
-            if device.outcome != "ok":
-                out.stderr.print(Text.assemble((f"{device.outcome}: ", _STYLE[device.outcome]),
-                                               f"{device.name}: {device.message}"), highlight=False)
-        for warning in report.warnings:
-            out.warn(warning)
-    raise typer.Exit(int(report.exit_code))
+        _render_scan(out, report)
+        if sweep_result is not None:
+            out.stderr.print(sweep_result.summary, highlight=False)
+            for address, message in sweep_result.refused:
+                out.stderr.print(Text.assemble(("refused: ", "red"), f"{address}: {message}"), highlight=False)
+    raise typer.Exit(code)
 
 
-class _ScanProgress:
-    """A progress bar on stderr counting devices by outcome (a no-op for machines and pipes)."""
+def _sweep(settings: Settings, out: Output, subnet: str, port: int | None, inventory_files: Sequence[Path],
+           concurrency: int) -> tuple[SweepResult, list[Host]]:
+    """Sweep ``subnet`` (with a progress bar for people) and return the result and the hosts to scan."""
+    from inventory.scan import inventory_hosts
+    from inventory.sweep import hosts_from_sweep, subnet_addresses, sweep
+
+    total = len(subnet_addresses(subnet, limit=settings.discovery.max_addresses))
+    known = inventory_hosts(settings, inventory_files)
+    with _progress(out, total, "sweeping") as progress:
+        result = sweep(subnet, settings.discovery, port=port, concurrency=max(concurrency, 64),
+                       on_probed=lambda _address, answered: progress.count("answered" if answered else "silent"))
+    if out.jsonl:
+        out.event("inventory.sweep", result.to_dict())
+    return result, hosts_from_sweep(result, known)
+
+
+def _run_scan(settings: Settings, out: Output, hosts: Sequence[Host], scope: str, concurrency: int) -> ScanReport:
+    from inventory.scan import scan
+
+    with _progress(out, len(hosts), "scanning") as progress:
+
+        def finished(device: DeviceReport) -> None:
+            progress.count(device.outcome)
+            if out.jsonl:  # streamed as each device finishes; whether it changed is known at the end
+                out.event("inventory.scan.device", {k: v for k, v in device.to_dict().items() if k != "changed"})
+
+        return scan(settings, hosts, scope=scope, on_done=finished, concurrency=concurrency)
+
+
+def _render_scan(out: Output, report: ScanReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("device", "via", "outcome", "role", "manufacturer", "model", "serial", "changed")
+    for device in report.devices:
+        table.add_row(Text(device.name), device.method, Text(device.outcome, style=_STYLE[device.outcome]),
+                      device.device.role, Text(device.device.manufacturer or ""),
+                      Text(device.device.model or ""), Text(device.device.serial or ""),
+                      "yes" if device.changed else "")
+    out.stdout.print(table)
+    out.stderr.print(report.summary, highlight=False)
+    for device in report.devices:
+        if device.outcome != "ok":
+            out.stderr.print(Text.assemble((f"{device.outcome}: ", _STYLE[device.outcome]),
+                                           f"{device.name}: {device.message}"), highlight=False)
+    for warning in report.warnings:
+        out.warn(warning)
+
+
+class _Progress:
+    """A progress bar on stderr counting items by outcome (a no-op for machines and pipes)."""
 
     def __init__(self, progress: Any = None, task: Any = None) -> None:
         self.progress, self.task = progress, task
         self.counts: dict[str, int] = {}
 
-    def __call__(self, report: DeviceReport) -> None:
-        self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+    def count(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
         if self.progress is not None:
-            summary = " ".join(f"[{_STYLE[k]}]{k} {v}[/]" for k, v in sorted(self.counts.items()))
+            summary = " ".join(f"[{_STYLE.get(k, 'default')}]{k} {v}[/]" for k, v in sorted(self.counts.items()))
             self.progress.update(self.task, advance=1, description=summary)
 
 
 @contextmanager
-def _scan_progress(out: Output, total: int) -> Iterator[_ScanProgress]:
+def _progress(out: Output, total: int, what: str) -> Iterator[_Progress]:
     if out.machine or not out.stderr.is_terminal:
-        yield _ScanProgress()
+        yield _Progress()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=out.stderr, transient=True) as progress:
-        yield _ScanProgress(progress, progress.add_task("scanning", total=total))
+        yield _Progress(progress, progress.add_task(what, total=total))
 
 
 @app.command("list")

@@ -126,8 +126,11 @@ class SafetyRefusal(OpsctlError, RuntimeError):
     exit_code = ExitCode.REFUSED
 
 
-class Interrupted(OpsctlError, KeyboardInterrupt):
-    """The operator pressed Ctrl-C; what ran is recorded."""
+class Interrupted(OpsctlError, RuntimeError):
+    """The operator pressed Ctrl-C and the command has stopped cleanly; the message says what was kept.
+
+    Not a KeyboardInterrupt: typer turns those into a silent exit 130, and this one has something to say.
+    """
 
     exit_code = ExitCode.INTERRUPTED
 

@@ -7,9 +7,9 @@ settings only through these models.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from opsctl.core.paths import default_state_dir
 from opsctl.core.secrets import SecretRef, secret_ref_validator
@@ -61,6 +61,39 @@ class LabSettings(_Model):
     ssh_hosts: int = Field(default=5, ge=1, le=50)
 
 
+class SnmpCredentialSettings(_Model):
+    """One credential set a subnet sweep tries: a v2c community, or a v3 USM user (secrets by reference)."""
+
+    version: Literal["2c", "3"] = "2c"
+    community: SecretField | None = None
+    user: str | None = None
+    auth_key: SecretField | None = None
+    priv_key: SecretField | None = None
+    auth_protocol: str = "SHA"
+    priv_protocol: str = "AES"
+    context: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> SnmpCredentialSettings:
+        if self.version == "2c" and self.community is None:
+            raise ValueError("a v2c credential needs community: (a secret reference)")
+        if self.version == "3" and not self.user:
+            raise ValueError("a v3 credential needs user:")
+        if self.version == "3" and self.priv_key is not None and self.auth_key is None:
+            raise ValueError("a v3 credential with priv_key: needs auth_key: too")
+        return self
+
+
+class DiscoverySettings(_Model):
+    """How ``opsctl inventory scan --subnet`` sweeps: the SNMP port, patience, and credentials tried in order."""
+
+    snmp: tuple[SnmpCredentialSettings, ...] = ()
+    snmp_port: int = Field(default=161, ge=1, le=65535)
+    snmp_timeout: float = Field(default=1.0, gt=0, le=60)
+    snmp_retries: int = Field(default=1, ge=0, le=5)
+    max_addresses: int = Field(default=4096, ge=1, le=1_048_576)
+
+
 class Settings(_Model):
     inventory: Path | None = None
     state: StateSettings = StateSettings()
@@ -68,6 +101,7 @@ class Settings(_Model):
     fleet: FleetSettings = FleetSettings()
     audit: AuditSettings = AuditSettings()
     lab: LabSettings = LabSettings()
+    discovery: DiscoverySettings = DiscoverySettings()
 
     @property
     def state_dir(self) -> Path:

@@ -143,7 +143,7 @@ def test_unknown_key_names_file_line_key_path_and_the_expected_keys(
 def test_unknown_top_level_section_lists_the_sections(files: dict[str, Path]) -> None:
     write(files["user"], "sssh:\n  port: 22\n")
     error = config_error(files)
-    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, fleet," in str(error)
+    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, discovery, fleet," in str(error)
 
 
 def test_wrong_type_names_the_line_and_what_was_expected_but_not_the_value(

@@ -59,7 +59,7 @@ def test_a_scan_records_flags_shared_serials_counts_changes_and_audits(
 
     settings = Settings(state={"dir": tmp_path / "state"}, ssh={"use_agent": False})
 
-    def no_snmp(jobs: list[_Job], _workers: int, done: object) -> dict[str, DeviceReport]:
+    def no_snmp(jobs: list[_Job], _workers: int, done: object, _cancel: object) -> dict[str, DeviceReport]:
         from inventory.scan import _not_read
 
         return {job.host.name: _not_read(job, TimeoutError("no answer within 2 s")) for job in jobs}

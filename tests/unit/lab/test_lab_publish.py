@@ -13,6 +13,7 @@ from lab.errors import LabNotPublished
 from lab.layout import LabLayout
 from lab.publish import (
     HostKeys,
+    PublishedDevice,
     config_document,
     fingerprints_document,
     inventory_document,
@@ -77,6 +78,30 @@ def test_config_file_is_a_valid_opsctl_configuration(tmp_path: Path) -> None:
     layout = LabLayout(tmp_path / "lab")
     data = _parse(render_yaml(config_document(layout), header="test"))
     assert Settings.model_validate(data).inventory == layout.inventory
+
+
+def test_config_file_gives_discovery_every_snmp_credential_set_of_the_lab(tmp_path: Path) -> None:
+    layout = LabLayout(tmp_path / "lab")
+    v3 = {"opsctl_snmp_v3_user": "opsctl-lab", "opsctl_snmp_v3_auth_protocol": "SHA",
+          "opsctl_snmp_v3_auth_key": "file:/lab/auth", "opsctl_snmp_v3_priv_protocol": "AES",
+          "opsctl_snmp_v3_priv_key": "file:/lab/priv"}
+
+    def agent(name: str, community: str) -> PublishedDevice:
+        return PublishedDevice(group="snmp_agents", name=name, device={}, group_vars=v3, host_vars={
+            "ansible_host": "127.3.20.1", "opsctl_snmp_port": 11161, "opsctl_snmp_version": "2c",
+            "opsctl_snmp_community": community})
+
+    devices = [agent("snmpd", "file:/lab/community"), agent("ups", "file:/lab/ups"),
+               agent("pdu", "file:/lab/community"),
+               PublishedDevice(group="switches", name="sw1", device={}, host_vars={"ansible_network_os": "cisco_ios"})]
+    settings = Settings.model_validate(_parse(render_yaml(config_document(layout, devices), header="test")))
+    assert settings.discovery.snmp_port == 11161
+    assert [str(c.community) for c in settings.discovery.snmp if c.version == "2c"] == [
+        "file:/lab/community", "file:/lab/ups"]
+    last = settings.discovery.snmp[-1]
+    assert (last.version, last.user, str(last.auth_key), str(last.priv_key)) == (
+        "3", "opsctl-lab", "file:/lab/auth", "file:/lab/priv")
+    assert "discovery" not in config_document(layout, devices[3:])
 
 
 def test_publish_then_read_back_without_secret_values(tmp_path: Path) -> None:
