@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -134,19 +135,27 @@ async def discover_many(
 ) -> list[DeviceSnapshot]:
     """Discover every (target, credentials) pair, at most ``concurrency`` at once, one engine per credential scope.
 
+    A scope's engine is shared by its devices and closed when the last of them is done.
     Returns the snapshots in the order of ``jobs``; ``on_done`` is called as each device finishes (for progress).
     """
+    job_list = list(jobs)
+    devices_left = Counter(credentials for _target, credentials in job_list)
     client = SnmpClient()
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(target: SnmpTarget, credentials: SnmpCredentials) -> DeviceSnapshot:
         async with gate:
-            snapshot = await discover_device(target, credentials, client=client, options=options)
+            try:
+                snapshot = await discover_device(target, credentials, client=client, options=options)
+            finally:
+                devices_left[credentials] -= 1
+                if not devices_left[credentials]:
+                    client.release(credentials)
         if on_done is not None:
             on_done(snapshot)
         return snapshot
 
     try:
-        return list(await asyncio.gather(*(one(target, credentials) for target, credentials in jobs)))
+        return list(await asyncio.gather(*(one(target, credentials) for target, credentials in job_list)))
     finally:
         client.close()

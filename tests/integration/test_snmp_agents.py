@@ -184,6 +184,22 @@ def test_snmpd_wrong_credentials_are_typed_outcomes(snmpd: SnmpTarget) -> None:
             assert secret not in repr(snapshot)
 
 
+def test_right_and_wrong_credentials_in_one_scan_keep_their_own_outcomes(snmpd: SnmpTarget) -> None:
+    # One engine per credential scope, all alive at once: a wrong key for the same v3 user, or a
+    # wrong community, must fail on its own and never spoil (or be rescued by) the right one.
+    right_v2c, wrong_v2c = SnmpCredentials.v2c(COMMUNITY), SnmpCredentials.v2c("not-the-community")
+    right_v3 = SnmpCredentials.v3(V3_USER, AUTH_KEY, PRIV_KEY)
+    wrong_v3 = SnmpCredentials.v3(V3_USER, "wrong-auth-key", PRIV_KEY)
+    jobs = [(snmpd, credentials) for credentials in (right_v3, wrong_v3, right_v2c, wrong_v2c, wrong_v3, right_v3, right_v2c)]
+    snapshots = asyncio.run(discover_many(jobs, concurrency=len(jobs)))
+    outcomes = [snapshot.outcome for snapshot in snapshots]
+    assert outcomes == ["ok", "auth_failed", "ok", "unreachable", "auth_failed", "ok", "ok"], [s.message for s in snapshots]
+    for snapshot in snapshots:
+        if snapshot.outcome == "ok":
+            assert snapshot.system is not None and snapshot.system.name is not None
+            assert snapshot.system.name.value == "opsctl-lab-snmpd"
+
+
 def test_snmpsim_recordings_over_v2c_and_v3(snmpsim: SnmpTarget) -> None:
     jobs = [
         (snmpsim, SnmpCredentials.v2c("eaton-93e-80")),

@@ -237,6 +237,32 @@ def test_discover_many_keeps_going_when_devices_fail(agent: Callable[..., Script
     assert broken.outcome == "failed" and COMMUNITY not in broken.message
 
 
+def test_discover_many_shares_a_scopes_engine_and_closes_it_after_its_last_device(
+    agent: Callable[..., ScriptedAgent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent(interfaces(3) | {"1.3.6.1.2.1.1.5.0": rfc1902.OctetString(b"dev")})
+    engines: dict[str, list[Any]] = {}
+    live_counts: list[int] = []
+    real_engine_for = SnmpClient.engine_for
+
+    def watched_engine_for(self: SnmpClient, credentials: SnmpCredentials) -> Any:
+        engine = real_engine_for(self, credentials)
+        engines.setdefault(credentials.community, []).append(engine)
+        live_counts.append(self.engine_count)
+        return engine
+
+    monkeypatch.setattr(SnmpClient, "engine_for", watched_engine_for)
+    shared = SnmpCredentials.v2c("shared-community")
+    jobs = [(TARGET, shared)] * 3 + [(TARGET, SnmpCredentials.v2c(f"device-{n}")) for n in range(8)] + [(TARGET, shared)]
+    snapshots = asyncio.run(discover_many(jobs, concurrency=2))
+    assert [snapshot.outcome for snapshot in snapshots] == ["ok"] * len(jobs)
+    # The four devices of one scope use one engine, though eight other scopes come and go meanwhile.
+    assert len({id(engine) for engine in engines["shared-community"]}) == 1
+    assert len(engines) == 9
+    # With one community per device, engines are closed as their scopes end instead of piling up.
+    assert max(live_counts) <= 3
+
+
 def test_credentials_hide_secrets_and_refuse_bad_settings() -> None:
     credentials = SnmpCredentials.v3("ops", "canary-auth-key-1", "canary-priv-key-2", auth_protocol="SHA256")
     assert "canary" not in repr(credentials) and "canary" not in credentials.describe()
