@@ -51,6 +51,8 @@ CONNECTION_VARIABLES = frozenset(
         *_KEY_FILE_VARIABLES,
         "ansible_become",
         "ansible_become_method",
+        "ansible_network_os",
+        "opsctl_ssh",
     }
 )
 
@@ -137,7 +139,7 @@ def variable_problem(name: str, value: Any) -> str | None:
                 return "is an Ansible Vault value; opsctl does not decrypt vaults"
             if name in _PORT_VARIABLES:
                 parse_port(value)
-            elif name == "ansible_become":
+            elif name in ("ansible_become", "opsctl_ssh"):
                 parse_boolean(value)
             elif not isinstance(value, str | int):
                 return "must be a single value (text)"
@@ -199,6 +201,22 @@ class Host:
         """The SSH port from ``ansible_port`` (or ``ansible_ssh_port``); ``ConfigError`` unless 1..65535."""
         found = self._checked(_PORT_VARIABLES)
         return None if found is None else parse_port(found[1])
+
+    @property
+    def ssh(self) -> bool:
+        """Whether the host takes SSH logins: ``opsctl_ssh`` (default yes); no for an SNMP-only UPS or sensor."""
+        found = self._checked(("opsctl_ssh",))
+        return True if found is None else parse_boolean(found[1])
+
+    @property
+    def network_os(self) -> str | None:
+        """The network device's CLI (``ansible_network_os``): a switch or router, read through netmiko."""
+        return self._text(("ansible_network_os",))
+
+    @property
+    def shell(self) -> bool:
+        """Whether ``opsctl run`` can run a shell command here: SSH logins, and no network device CLI."""
+        return self.ssh and self.network_os is None
 
     @property
     def user(self) -> str | None:

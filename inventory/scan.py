@@ -606,8 +606,9 @@ def changes_since(settings: Settings, since: str | None = None) -> DiffReport:
 def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Path] = ()) -> list[Host]:
     """The hosts ``pattern`` selects in the configured inventory and each of ``inventory_files``, in that order.
 
-    A file where the pattern matches nothing adds nothing; raise HostNotFound when no file has a
-    match, ConfigError when there is no inventory at all, UsageError when two files name one host.
+    A file where the pattern matches nothing adds nothing, and a host a later file repeats with
+    the same variables is the same host. Raise HostNotFound when no file has a match, ConfigError
+    when there is no inventory at all, UsageError when two files give one host different variables.
     """
     from inventory import load_inventory
     from opsctl.core.errors import ConfigError
@@ -624,9 +625,11 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
         except HostNotFound:
             continue
         for host in hosts:
-            if host.name in selected:
-                raise UsageError(f"host {host.name} is in more than one of the inventories given ({path})")
-            selected[host.name] = host
+            earlier = selected.get(host.name)
+            if earlier is not None and earlier.vars != host.vars:
+                raise UsageError(f"host {host.name} is in more than one of the inventories given, "
+                                 f"with other variables in {path}")
+            selected.setdefault(host.name, host)
     if not selected:
         raise HostNotFound(f"pattern {pattern!r} matches no host in {', '.join(map(str, dict.fromkeys(paths)))}")
     return list(selected.values())

@@ -17,12 +17,6 @@ from lab.ssh.config import ssh_host_number
 from lab.ssh.keys import PublicKey
 
 SSH_GROUP = "ssh_hosts"
-# The SNMP agents and switches go to devices.yaml, not inventory.yaml, while opsctl's fleet
-# commands take every inventory host for an SSH host (`run all`, `hosts trust all`). Set
-# this to True to publish them in inventory.yaml too, once those skip non-SSH devices.
-DEVICE_GROUPS_IN_INVENTORY = False
-
-
 @dataclass(frozen=True)
 class PublishedHost:
     """One SSH host as published: where it listens and its host key fingerprints."""
@@ -206,9 +200,15 @@ def render_known_hosts(hosts: Sequence[HostKeys]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fingerprints_document(hosts: Sequence[HostKeys]) -> dict[str, dict[str, Any]]:
-    """``{name: {address, port, fingerprints}}`` with OpenSSH SHA256 fingerprints."""
-    return {
+def fingerprints_document(
+    hosts: Sequence[HostKeys], devices: Sequence[PublishedDevice] = ()
+) -> dict[str, dict[str, Any]]:
+    """``{name: {address, port, fingerprints}}`` with OpenSSH SHA256 fingerprints.
+
+    Simulated devices with SSH (the switches) follow the hosts, marked with their ``kind``, so
+    that ``hosts trust all --fingerprints-from`` enrols them too.
+    """
+    document: dict[str, dict[str, Any]] = {
         host.name: {
             "address": host.address,
             "port": host.port,
@@ -216,6 +216,15 @@ def fingerprints_document(hosts: Sequence[HostKeys]) -> dict[str, dict[str, Any]
         }
         for host in hosts
     }
+    for device in devices:
+        if device.device.get("ssh_fingerprints"):
+            document[device.name] = {
+                "address": device.device["address"],
+                "port": device.device["port"],
+                "fingerprints": list(device.device["ssh_fingerprints"]),
+                "kind": device.device["kind"],
+            }
+    return document
 
 
 def config_document(layout: LabLayout, devices: Sequence[PublishedDevice] = ()) -> dict[str, Any]:
@@ -254,13 +263,15 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     devices = running_devices(layout)
     document = inventory_document(hosts, user=user, layout=layout)
     groups = device_groups(devices)
-    if DEVICE_GROUPS_IN_INVENTORY:
-        document["all"]["children"].update(groups)
+    # the devices too: fleet commands skip hosts without SSH (opsctl_ssh: false) or a shell
+    document["all"]["children"].update(groups)
     write_atomic(layout.inventory, render_yaml(document, header=header))
     write_atomic(
         layout.devices_inventory, render_yaml({"all": {"children": groups}}, header=header)
     )
-    write_atomic(layout.fingerprints, json.dumps(fingerprints_document(hosts), indent=2) + "\n")
+    write_atomic(
+        layout.fingerprints, json.dumps(fingerprints_document(hosts, devices), indent=2) + "\n"
+    )
     device_lines = [line for device in devices for line in device.known_hosts_lines]
     write_atomic(
         layout.known_hosts,
@@ -289,6 +300,7 @@ def read_publication(layout: LabLayout) -> LabPublication:
             fingerprints=tuple(str(value) for value in entry["fingerprints"]),
         )
         for name, entry in document.items()
+        if "kind" not in entry  # a simulated device, not one of the lab's SSH hosts
     )
     from lab.ssh.login_user import LOGIN_USER
 

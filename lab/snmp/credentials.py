@@ -166,8 +166,9 @@ def answer_from(values: dict[str, str] | None, why: str, *, oid: str, label: str
 
 
 def snmp_group_vars(layout: LabLayout) -> dict[str, Any]:
-    """The ``snmp_agents`` group vars: the v3 user and its keys as ``file:`` references."""
+    """The ``snmp_agents`` group vars: no SSH logins, the v3 user and its keys as ``file:`` references."""
     return {
+        "opsctl_ssh": False,
         "opsctl_snmp_v3_user": V3_USER,
         "opsctl_snmp_v3_auth_protocol": V3_AUTH_PROTOCOL,
         "opsctl_snmp_v3_auth_key": f"file:{layout.snmp_v3_auth_key}",

@@ -62,16 +62,38 @@ def load_hosts(settings: Settings, pattern: str) -> list[Any]:
     return list(_inventory(settings).select(pattern))
 
 
+def reachable_hosts(settings: Settings, pattern: str, out: Output, *, need: str) -> list[Any]:
+    """The hosts ``pattern`` matches that fleet work can reach: ``need`` is ``ssh`` (logins) or ``shell`` (commands).
+
+    The others (``opsctl_ssh: false``; for a shell also network devices, ``ansible_network_os``)
+    are named in one warning on stderr. HostNotFound when none is left.
+    """
+    from opsctl.core.errors import HostNotFound
+
+    hosts = load_hosts(settings, pattern)
+    kept = [host for host in hosts if (host.shell if need == "shell" else host.ssh)]
+    kept_names = {host.name for host in kept}
+    left_out = [host.name for host in hosts if host.name not in kept_names]
+    what = "a shell over SSH" if need == "shell" else "SSH"
+    why = "opsctl_ssh: false, or a network device's ansible_network_os" if need == "shell" else "opsctl_ssh: false"
+    if not kept:
+        raise HostNotFound(f"pattern {pattern!r} matches no host with {what} ({len(left_out)} without: {why})")
+    if left_out:
+        names = ", ".join(left_out[:8]) + (f" and {len(left_out) - 8} more" if len(left_out) > 8 else "")
+        out.warn(f"skipping {len(left_out)} hosts without {what} ({why}): {names}")
+    return kept
+
+
 def load_host(settings: Settings, name: str) -> Any:
     """The inventory host called exactly ``name``; HostNotFound otherwise."""
     return _inventory(settings).get(name)
 
 
-def ssh_targets(settings: Settings, pattern: str, *, become: bool | None = None) -> list[SshTarget]:
-    """SSH targets for the hosts ``pattern`` matches, in inventory order."""
+def ssh_targets(settings: Settings, pattern: str, out: Output) -> list[SshTarget]:
+    """SSH targets for the hosts ``pattern`` matches that take SSH logins, in inventory order."""
     from opsctl.core.ssh import target_from_host
 
-    return [target_from_host(host, settings.ssh, become=become) for host in load_hosts(settings, pattern)]
+    return [target_from_host(host, settings.ssh) for host in reachable_hosts(settings, pattern, out, need="ssh")]
 
 
 def short(text: str, width: int = 60) -> str:

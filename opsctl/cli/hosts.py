@@ -41,10 +41,10 @@ def trust(
     from opsctl.core.trust import trust_hosts
 
     settings = app_context(ctx).settings
-    targets = [t for pattern in hosts for t in ssh_targets(settings, pattern)]
+    out = make_output(json_output)
+    targets = [t for pattern in hosts for t in ssh_targets(settings, pattern, out)]
     targets = list({t.name: t for t in targets}.values())
     outcomes = trust_hosts(settings, targets, expected=_expected_fingerprints(fingerprint, fingerprints_from))
-    out = make_output(json_output)
     if out.json:
         out.document("hosts.trust", {"known_hosts": str(settings.known_hosts_path),
                                      "hosts": [o.to_dict() for o in outcomes]})

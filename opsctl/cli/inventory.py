@@ -109,7 +109,7 @@ def scan_command(
     inventory_files: Annotated[list[Path] | None, typer.Option(
         "--inventory-file", "--devices", "-i",
         help="Another inventory to take hosts from, besides the configured one (repeatable), "
-             "e.g. the lab's devices.yaml.")] = None,
+             "e.g. a file of SNMP devices kept apart.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000,
                                              help="Devices read at once per method (SNMP; SSH and CLIs).")] = 32,
     json_output: JsonOption = False,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.cli.common import JsonlOption, JsonOption, app_context, load_hosts, make_output
+from opsctl.cli.common import JsonlOption, JsonOption, app_context, make_output, reachable_hosts
 
 
 def run(
@@ -47,7 +47,7 @@ def run(
                            timeout or settings.ssh.command_timeout, options, become, rerun)
     out = make_output(json_output, jsonl_output)
     with fleet_progress(out) as progress:
-        adhoc = run_adhoc(settings, lambda pattern: load_hosts(settings, pattern), request,
+        adhoc = run_adhoc(settings, lambda pattern: reachable_hosts(settings, pattern, out, need="shell"), request,
                           on_start=progress.started, on_result=progress.finished, on_targets=progress.total)
     if output_dir is not None:
         write_output_dir(output_dir, adhoc)

@@ -59,8 +59,8 @@ def test_trust_enrols_published_fingerprints_and_list_shows_them(cli: Cli, lab: 
         assert {k["fingerprint"] for k in host["enrolled"]} <= set(published[host["host"]]["fingerprints"])
     code, listing = cli.json("hosts", "list")
     assert code == 0
-    assert {tuple(k["names"]) for k in listing["keys"]} == {
-        (f"[{v['address']}]:{v['port']}",) for v in published.values()}
+    assert {tuple(k["names"]) for k in listing["keys"]} == {  # the SSH hosts; switches carry their "kind"
+        (f"[{v['address']}]:{v['port']}",) for v in published.values() if "kind" not in v}
     again = cli("hosts", "trust", "ssh_hosts")
     assert again.returncode == 0 and "already-trusted" in again.stdout
 
@@ -134,6 +134,18 @@ def test_unreachable_host_gives_4_and_leaves_the_others(trusted: Cli, lab: Any, 
     assert outcomes["ghost"]["outcome"] == "unreachable"
     assert f"ghost ({dead}:2222): connection refused" in outcomes["ghost"]["error"]
     assert sum(h["outcome"] == "ok" for h in doc["hosts"]) == len(doc["hosts"]) - 1
+
+
+def test_run_all_skips_the_devices_without_a_shell_and_says_which(trusted: Cli, lab: Any) -> None:
+    devices = json.loads((lab.lab_dir / "devices.json").read_text())["devices"]
+    done = trusted("run", "all", "--json", "--", "true")
+    assert done.returncode == 0, done.stderr
+    assert sorted(h["host"] for h in json.loads(done.stdout)["hosts"]) == sorted(lab.publication.fingerprints)
+    assert f"skipping {len(devices)} hosts without a shell over SSH" in done.stderr
+    assert all(device["name"] in done.stderr for device in devices[:8])
+    refused = trusted("run", "snmp_agents", "--", "true")
+    assert refused.returncode == 2
+    assert "pattern 'snmp_agents' matches no host with a shell over SSH" in refused.stderr
 
 
 def test_timeout_stops_the_remote_command(trusted: Cli) -> None:

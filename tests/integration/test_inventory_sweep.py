@@ -38,11 +38,15 @@ def _snmp_devices(lab: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_a_subnet_sweep_finds_every_snmp_agent_of_the_lab_then_inventory_names_replace_addresses(
-        cli: Cli, lab: Any) -> None:
-    config = str(lab.lab_dir / "opsctl.yaml")
+        cli: Cli, lab: Any, tmp_path: Path) -> None:
+    yaml = YAML(typ="safe", pure=True)
+    published = yaml.load(lab.lab_dir / "opsctl.yaml")
+    sweep_only = tmp_path / "sweep-only.yaml"  # the lab's discovery credentials, and no inventory
+    with sweep_only.open("w") as stream:
+        yaml.dump({"discovery": published["discovery"]}, stream)
     subnet = f"{lab.prefix}.20.0/28"
     expected = _snmp_devices(lab)
-    done = cli("--config", config, "inventory", "scan", "--subnet", subnet, "--json", timeout=300)
+    done = cli("--config", str(sweep_only), "inventory", "scan", "--subnet", subnet, "--json", timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["scope"] == f"subnet {subnet}"
@@ -56,9 +60,9 @@ def test_a_subnet_sweep_finds_every_snmp_agent_of_the_lab_then_inventory_names_r
         assert device["management_address"] == device["name"]
     assert report["summary"]["found"] == len(expected) and report["summary"]["vanished"] == 0
 
-    # with the lab's device inventory, an agent at a known address and port takes its inventory name
-    again = cli("--config", config, "inventory", "scan", "--subnet", subnet,
-                "--devices", str(lab.lab_dir / "devices.yaml"), "--json", timeout=300)
+    # with the lab's inventory, an agent at a known address and port takes its inventory name
+    again = cli("--config", str(lab.lab_dir / "opsctl.yaml"), "inventory", "scan", "--subnet", subnet,
+                "--json", timeout=300)
     assert again.returncode == 0, again.stderr
     second = json.loads(again.stdout)
     assert {device["name"] for device in second["devices"]} == {device["name"] for device in expected.values()}
@@ -92,10 +96,12 @@ def test_jsonl_streams_the_sweep_each_device_and_the_summary(cli: Cli, lab: Any)
     assert kinds == ["opsctl.inventory.sweep/v1",
                      *["opsctl.inventory.scan.device/v1"] * len(answered),
                      "opsctl.inventory.scan.summary/v1"]
-    assert sorted(event["name"] for event in events[1:-1]) == sorted(answered)
+    names = sorted(_snmp_devices(lab)[address]["name"] for address in answered)  # the inventory's names
+    assert sorted(event["name"] for event in events[1:-1]) == names
+    assert sorted(event["management_address"] for event in events[1:-1]) == sorted(answered)
     summary = events[-1]
     assert summary["summary"]["found"] == len(answered)
-    assert sorted(summary["changed_devices"]) == sorted(answered)  # a first scan: everything is new
+    assert sorted(summary["changed_devices"]) == names  # a first scan: everything is new
 
 
 class _SilentSshServer:

@@ -25,7 +25,6 @@ import pytest
 from ruamel.yaml import YAML
 
 import lab as lab_api
-from lab.publish import DEVICE_GROUPS_IN_INVENTORY
 from lab.ssh.keys import parse_public_key
 from lab.switch.peer import cli_session
 from opsctl.core.settings import Settings
@@ -336,8 +335,10 @@ def test_published_files_and_logs_hold_no_secret_values(lab: RunningLab) -> None
     assert lab.lab_dir / "devices.json" in published and logs
     assert lab.lab_dir / "devices.yaml" in published
     main = YAML(typ="safe", pure=True).load(lab.publication.inventory_path)
-    if not DEVICE_GROUPS_IN_INVENTORY:
-        assert list(main["all"]["children"]) == ["ssh_hosts"]
+    devices_only = YAML(typ="safe", pure=True).load(lab.lab_dir / "devices.yaml")
+    assert list(main["all"]["children"]) == ["ssh_hosts", *devices_only["all"]["children"]]
+    for group, content in devices_only["all"]["children"].items():
+        assert main["all"]["children"][group] == content
     for path in published + logs:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not any(secret in text for secret in secrets), path

@@ -176,3 +176,21 @@ def test_hosts_are_hashable_and_compare_by_value() -> None:
     assert len({host(a=1), host(a=1)}) == 1
     with pytest.raises(AttributeError):
         host().name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("variables", "ssh", "shell"), [
+    ({}, True, True),
+    ({"opsctl_snmp_version": "2c"}, True, True),  # SNMP as well does not take SSH away
+    ({"opsctl_ssh": False}, False, False),
+    ({"opsctl_ssh": "no"}, False, False),
+    ({"opsctl_ssh": "yes", "ansible_network_os": "cisco_ios"}, True, False),  # a switch: logins, no shell
+])
+def test_ssh_and_shell_say_what_fleet_commands_can_do_on_a_host(
+        variables: dict[str, Any], ssh: bool, shell: bool) -> None:
+    host = Host("h", variables)
+    assert (host.ssh, host.shell) == (ssh, shell)
+
+
+def test_opsctl_ssh_must_be_a_boolean_and_the_error_names_host_and_variable() -> None:
+    with pytest.raises(ConfigError, match="host ups-1: opsctl_ssh must be a boolean"):
+        _ = Host("ups-1", {"opsctl_ssh": "sometimes"}).ssh

@@ -74,6 +74,20 @@ def test_fingerprints_document_shape() -> None:
     }
 
 
+def test_fingerprints_list_switches_after_the_hosts_and_the_lab_hosts_stay_the_ssh_hosts(tmp_path: Path) -> None:
+    switch = PublishedDevice(group="switches", name="lab-switch-01", host_vars={}, device={
+        "kind": "fake-switch", "address": "127.3.30.1", "port": 22022, "ssh_fingerprints": ["SHA256:abc"]})
+    snmp = PublishedDevice(group="snmp_agents", name="lab-snmpd", host_vars={}, device={"kind": "snmpd"})
+    document = fingerprints_document(_hosts(1), [switch, snmp])
+    assert list(document) == ["lab-ssh-01", "lab-switch-01"]
+    assert document["lab-switch-01"] == {"address": "127.3.30.1", "port": 22022,
+                                         "fingerprints": ["SHA256:abc"], "kind": "fake-switch"}
+    layout = LabLayout(tmp_path / "lab")
+    layout.root.mkdir(parents=True)
+    layout.fingerprints.write_text(json.dumps(document))
+    assert [host.name for host in read_publication(layout).hosts] == ["lab-ssh-01"]
+
+
 def test_config_file_is_a_valid_opsctl_configuration(tmp_path: Path) -> None:
     layout = LabLayout(tmp_path / "lab")
     data = _parse(render_yaml(config_document(layout), header="test"))
