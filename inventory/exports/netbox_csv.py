@@ -16,6 +16,8 @@ exported: NetBox has no place for them on a device. The export is one-way: nothi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from inventory.devices import RACK_FACES, ROLES, Device, Location
@@ -182,6 +184,63 @@ def netbox_devices_csv(inventory: Inventory) -> str:
             f"{first.message}{more if others else ''}", path=inventory.source, hint=first.hint
         )
     return export_netbox_devices(devices, statuses=statuses)
+
+
+def _declared(host: Host, scanned: Device, default_site: str | None) -> tuple[Device, str]:
+    """``scanned`` with what ``host`` declares on top (its ``opsctl_*`` variables win), and its status."""
+    rack = _text(host, "opsctl_rack") or scanned.rack
+    position = _rack_position(host)
+    if position is not None and rack is None:
+        raise ConfigError(f"host {host.name}: opsctl_rack_position needs opsctl_rack")
+    role = _choice(host, ROLE_VARIABLE, ROLES) or scanned.role
+    device = replace(
+        scanned,
+        role=role,
+        manufacturer=_text(host, "opsctl_manufacturer") or scanned.manufacturer,
+        model=_text(host, "opsctl_model") or scanned.model,
+        serial=_text(host, "opsctl_serial") or scanned.serial,
+        asset_tag=_text(host, "opsctl_asset_tag") or scanned.asset_tag,
+        platform=_text(host, "opsctl_platform"),
+        site=_text(host, "opsctl_site") or scanned.site or default_site,
+        location=_location(host) or scanned.location,
+        rack=rack,
+        rack_position=position if position is not None else scanned.rack_position,
+        rack_face=_choice(host, "opsctl_rack_face", RACK_FACES) or scanned.rack_face,
+        tags=_tags(host) or scanned.tags,
+    )
+    return device, netbox_status(host)
+
+
+def scanned_devices_csv(
+    devices: Sequence[Device], hosts: Mapping[str, Host] | None = None, *, site: str | None = None
+) -> tuple[str, list[str]]:
+    """Return the devices the scans found as NetBox device-import CSV, and what was left out and why.
+
+    A device that is also an inventory host (by name) takes that host's ``opsctl_*`` variables
+    over what the scan found: placement (site, location, rack), and names that must match NetBox
+    (``opsctl_model`` for the device type, ``opsctl_platform``: a scan's platform is not a NetBox
+    platform name, so it is left out). ``site`` is for devices with no site of their own.
+    A device NetBox would refuse (no manufacturer, model or site) is left out, and named in the
+    list: NetBox refuses a whole import for one bad row. Raise ConfigError for a bad variable.
+    """
+    rows: list[Device] = []
+    statuses: dict[str, str] = {}
+    left_out: list[str] = []
+    for found in devices:
+        # a scan's platform is a profile's description; NetBox's is an object that must exist
+        scanned = replace(found, platform=None)
+        host = (hosts or {}).get(scanned.name)
+        device, status = (scanned, DEFAULT_STATUS) if host is None else _declared(host, scanned, site)
+        if device.site is None and site is not None:
+            device = replace(device, site=site)
+        missing = [what for what, value in (("manufacturer", device.manufacturer), ("model", device.model),
+                                            ("site", device.site)) if not value]
+        if missing:
+            left_out.append(f"{device.name}: no {', no '.join(missing)}")
+            continue
+        rows.append(device)
+        statuses[device.name] = status
+    return export_netbox_devices(rows, statuses=statuses), left_out
 
 
 class NetboxDevicesCsvExporter:

@@ -41,10 +41,63 @@ def export(
                                 "netbox-devices-csv.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (or directory for nornir).")] = None,
     source: Annotated[Path | None, typer.Option("--from", help="Inventory to read (default: the configured one).")] = None,
+    scanned: Annotated[bool, typer.Option(
+        "--scanned", help="netbox-devices-csv only: the devices as the scans last found them, "
+                          "with the inventory's opsctl_* variables on top.")] = False,
+    site: Annotated[str | None, typer.Option(
+        "--site", help="With --scanned: the NetBox site of devices the inventory gives none.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Export the inventory; the text goes to stdout unless --output is given."""
+    from opsctl.core.errors import UsageError
+
+    if scanned:
+        _export_scanned(ctx, format_name, source, site, output, json_output)
+        return
+    if site is not None:
+        raise UsageError("--site goes with --scanned")
     _convert(ctx, source, format_name, None, output, json_output, action="inventory export")
+
+
+def _export_scanned(ctx: typer.Context, format_name: str, source: Path | None, site: str | None,
+                    output: Path | None, json_output: bool) -> None:
+    """NetBox's device-import CSV of the scanned devices; left-out devices are named on stderr, exit 3."""
+    from inventory import load_inventory
+    from inventory.convert import Converted, write_converted
+    from inventory.exports.netbox_csv import NetboxDevicesCsvExporter, scanned_devices_csv
+    from inventory.scan import list_devices
+    from opsctl.core.errors import ExitCode, UsageError
+
+    if format_name != NetboxDevicesCsvExporter.name:
+        raise UsageError(f"--scanned exports {NetboxDevicesCsvExporter.name} only, not {format_name}")
+    settings = app_context(ctx).settings
+    inventory_path = source or settings.inventory
+    hosts = {} if inventory_path is None else dict(load_inventory(inventory_path).hosts)
+    devices = list_devices(settings)
+    if not devices:
+        raise UsageError("no scan has found a device yet", hint="run `opsctl inventory scan` first")
+    text, left_out = scanned_devices_csv(devices, hosts, site=site)
+    out = make_output(json_output)
+    if output is not None:
+        from opsctl.core.audit import open_audit
+
+        write_converted(Converted(format_name, {"": text}, len(devices) - len(left_out)), output)
+        open_audit(settings).append("inventory export", [str(output)], "ok" if not left_out else "partial",
+                                    {"format": format_name, "scanned": True, "devices": len(devices) - len(left_out),
+                                     "left_out": len(left_out)})
+    if out.json:
+        out.document("inventory.export", {"format": format_name, "scanned": True, "text": text,
+                                          "written": None if output is None else str(output),
+                                          "left_out": left_out})
+    elif output is None:
+        typer.echo(text, nl=False)
+    for reason in left_out:
+        out.warn(f"not exported, NetBox would refuse the row: {reason}")
+    if left_out:
+        out.stderr.print(f"{len(devices) - len(left_out)} of {len(devices)} devices exported; for the others set "
+                         "opsctl_manufacturer, opsctl_model or opsctl_site in the inventory (or give --site)",
+                         highlight=False)
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 @app.command("import")

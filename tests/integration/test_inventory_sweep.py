@@ -6,6 +6,8 @@ v3 user by reference, port 11161) and finds the lab's SNMP agents on ``PREFIX.20
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import signal
@@ -69,6 +71,17 @@ def test_a_subnet_sweep_finds_every_snmp_agent_of_the_lab_then_inventory_names_r
     assert second["summary"]["vanished"] == len(expected)  # the address-named devices of this scope are gone
     listed = json.loads(cli("inventory", "list", "--json").stdout)["devices"]
     assert {device["name"] for device in listed} == {device["name"] for device in expected.values()}
+
+    # what the scans found, as NetBox's device import: net-snmp reports no model, so it is left out
+    exported = cli("--config", str(lab.lab_dir / "opsctl.yaml"), "inventory", "export", "netbox-devices-csv",
+                   "--scanned", "--site", "lab")
+    assert exported.returncode == 3, exported.stderr
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(exported.stdout))}
+    snmpsim = {device["name"] for device in expected.values() if device["kind"] == "snmpsim"}
+    assert set(rows) == snmpsim
+    for row in rows.values():
+        assert row["site"] == "lab" and row["status"] == "active" and row["device_type"] and row["serial"]
+    assert "lab-snmpd: no model" in exported.stderr
 
 
 def test_an_empty_subnet_finds_nothing_and_exits_unreachable(cli: Cli, lab: Any) -> None:

@@ -173,3 +173,52 @@ def test_the_device_keeps_the_inventory_address_and_its_rack() -> None:
         3,
         None,
     )
+
+
+# --- scanned devices (--scanned) ----------------------------------------------------------------
+
+
+def _rows(text: str) -> dict[str, dict[str, str]]:
+    return {row["name"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_scanned_devices_take_the_inventory_s_placement_and_names_over_what_the_scan_found() -> None:
+    from inventory.devices import Device
+    from inventory.exports.netbox_csv import scanned_devices_csv
+
+    scanned = [
+        Device("ups1", "ups", manufacturer="EATON", model="EATON 93E 80", serial="4K234LXX06"),
+        Device("10.0.0.9", "pdu", manufacturer="APC", model="AP8641", serial="3F3452A52295"),
+        Device("lab-snmpd", "server", manufacturer="net-snmp"),  # no model: NetBox has no device type for it
+    ]
+    hosts = {"ups1": Host("ups1", {"opsctl_site": "main-campus", "opsctl_model": "93E 80kVA", "opsctl_rack": "A-01",
+                                   "opsctl_rack_position": 3, "opsctl_status": "staged"})}
+    text, left_out = scanned_devices_csv(scanned, hosts, site="annex")
+    rows = _rows(text)
+    assert text.startswith(HEADER)
+    assert sorted(rows) == ["10.0.0.9", "ups1"]
+    assert (rows["ups1"]["device_type"], rows["ups1"]["manufacturer"], rows["ups1"]["serial"]) == (
+        "93E 80kVA", "EATON", "4K234LXX06")  # declared model wins, the scan's serial stays
+    assert (rows["ups1"]["site"], rows["ups1"]["rack"], rows["ups1"]["position"], rows["ups1"]["face"],
+            rows["ups1"]["status"]) == ("main-campus", "A-01", "3", "front", "staged")
+    assert (rows["10.0.0.9"]["site"], rows["10.0.0.9"]["status"], rows["10.0.0.9"]["role"]) == (
+        "annex", "active", "pdu")
+    assert left_out == ["lab-snmpd: no model"]
+
+
+def test_scanned_devices_without_a_site_are_left_out_and_named() -> None:
+    from inventory.devices import Device
+    from inventory.exports.netbox_csv import scanned_devices_csv
+
+    text, left_out = scanned_devices_csv([Device("sw1", "switch", manufacturer="Cisco", model="WS-C3750G-12S-S")])
+    assert text == HEADER
+    assert left_out == ["sw1: no site"]
+
+
+def test_a_bad_variable_on_a_scanned_device_s_host_is_a_config_error_naming_it() -> None:
+    from inventory.devices import Device
+    from inventory.exports.netbox_csv import scanned_devices_csv
+
+    with pytest.raises(ConfigError, match="host sw1: opsctl_rack_position needs opsctl_rack"):
+        scanned_devices_csv([Device("sw1", "switch", manufacturer="Cisco", model="X")],
+                            {"sw1": Host("sw1", {"opsctl_rack_position": 4})}, site="s")
