@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -44,7 +44,9 @@ _HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 KeyPath = tuple[str, ...]
 
 
-class _Source(Protocol):
+class DocumentOrigin(Protocol):
+    """Where a document came from: a name for messages, and the line of a key path (``None`` if unknown)."""
+
     @property
     def name(self) -> str: ...
 
@@ -76,7 +78,7 @@ def _dotted(key_path: Sequence[str]) -> str:
 
 
 def _error(
-    message: str, source: _Source, key_path: KeyPath, *, hint: str | None = None
+    message: str, source: DocumentOrigin, key_path: KeyPath, *, hint: str | None = None
 ) -> ConfigError:
     return ConfigError(
         message,
@@ -121,7 +123,7 @@ def plain_value(value: Any) -> Any:
 
 
 def _checked_variables(
-    variables: Mapping[Any, Any], source: _Source, key_path: KeyPath
+    variables: Mapping[Any, Any], source: DocumentOrigin, key_path: KeyPath
 ) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, raw in variables.items():
@@ -138,7 +140,7 @@ def _checked_variables(
 @dataclass
 class _GroupDraft:
     name: str
-    source: _Source
+    source: DocumentOrigin
     key_path: KeyPath
     vars: dict[str, Any] = field(default_factory=dict)
     priority: int = 1
@@ -166,7 +168,7 @@ class _Builder:
         self.hosts: dict[str, _HostDraft] = {}
         self._link("all", "ungrouped", nowhere, ())
 
-    def parse_document(self, data: Any, source: _Source) -> None:
+    def parse_document(self, data: Any, source: DocumentOrigin) -> None:
         if data is None:
             return
         if not isinstance(data, Mapping):
@@ -186,14 +188,14 @@ class _Builder:
         for name, group_data in data.items():
             self._parse_group(str(name), group_data, source, (str(name),))
 
-    def _group(self, name: str, source: _Source, key_path: KeyPath) -> _GroupDraft:
+    def _group(self, name: str, source: DocumentOrigin, key_path: KeyPath) -> _GroupDraft:
         if not name:
             raise _error("a group needs a name", source, key_path)
         if name not in self.groups:
             self.groups[name] = _GroupDraft(name, source, key_path)
         return self.groups[name]
 
-    def _parse_group(self, name: str, data: Any, source: _Source, key_path: KeyPath) -> None:
+    def _parse_group(self, name: str, data: Any, source: DocumentOrigin, key_path: KeyPath) -> None:
         group = self._group(name, source, key_path)
         if data is None:
             return
@@ -246,7 +248,7 @@ class _Builder:
                     )
 
     def _parse_group_vars(
-        self, group: _GroupDraft, section: Mapping[Any, Any], source: _Source, key_path: KeyPath
+        self, group: _GroupDraft, section: Mapping[Any, Any], source: DocumentOrigin, key_path: KeyPath
     ) -> None:
         variables = _checked_variables(section, source, key_path)
         if "ansible_group_priority" in variables:
@@ -266,7 +268,7 @@ class _Builder:
         group.vars.update(variables)
 
     def _parse_host(
-        self, pattern: str, data: Any, group: _GroupDraft, source: _Source, key_path: KeyPath
+        self, pattern: str, data: Any, group: _GroupDraft, source: DocumentOrigin, key_path: KeyPath
     ) -> None:
         if data is not None and not isinstance(data, Mapping):
             raise _error(
@@ -296,7 +298,7 @@ class _Builder:
             group.hosts[name] = None
             host.vars.update(variables)
 
-    def _link(self, parent: str, child: str, source: _Source, key_path: KeyPath) -> None:
+    def _link(self, parent: str, child: str, source: DocumentOrigin, key_path: KeyPath) -> None:
         if child == "all":
             raise _error(
                 f"all holds every group, so it cannot be a child of {parent}", source, key_path
@@ -502,6 +504,26 @@ def load_inventory(path: Path) -> Inventory:
             raise
         builder.parse_document(document.data, _FileSource(document))
     return _build(builder, path=path, source=str(path), vars_directory=vars_directory)
+
+
+def inventory_from_documents(
+    documents: Iterable[tuple[Mapping[str, Any], DocumentOrigin]],
+    *,
+    path: Path | None,
+    source: str,
+    vars_directory: Path | None,
+) -> Inventory:
+    """Return the inventory that Ansible-YAML-shaped ``documents`` describe, read in order, with
+    the ``group_vars/`` and ``host_vars/`` of ``vars_directory`` (none when it is ``None``).
+
+    The same validation and merge as :func:`load_inventory`, for the other formats' readers.
+    Raise :class:`ConfigError` naming the document's origin, line and key path for malformed
+    data or a credential that is not a secret reference.
+    """
+    builder = _Builder()
+    for data, origin in documents:
+        builder.parse_document(data, origin)
+    return _build(builder, path=path, source=source, vars_directory=vars_directory)
 
 
 def inventory_from_data(data: Mapping[str, Any], *, source: str = "<data>") -> Inventory:

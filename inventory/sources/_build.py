@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory import ansible_yaml
+from inventory.ansible_yaml import inventory_from_documents
 from inventory.model import Inventory
 
 
@@ -40,7 +40,4 @@ def build_inventory(
     Raise :class:`ConfigError` naming the document's file, line and key path for malformed
     data or a credential that is not a secret reference.
     """
-    builder = ansible_yaml._Builder()
-    for data, document_source in documents:
-        builder.parse_document(data, document_source)
-    return ansible_yaml._build(builder, path=path, source=source, vars_directory=vars_directory)
+    return inventory_from_documents(documents, path=path, source=source, vars_directory=vars_directory)
