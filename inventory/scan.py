@@ -30,7 +30,14 @@ from inventory.scan_convert import (
     device_from_switch,
     unreachable_device,
 )
-from opsctl.core.errors import ExitCode, HostNotFound, Interrupted, OpsctlError, UsageError
+from opsctl.core.errors import (
+    ConfigError,
+    ExitCode,
+    HostNotFound,
+    Interrupted,
+    OpsctlError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from inventory.diff import Change
@@ -155,6 +162,7 @@ class _Job:
     host: Host
     method: str
     role: str | None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the inventory was read
 
 
 @dataclass
@@ -185,7 +193,6 @@ def _role_hint(host: Host) -> str | None:
 def _secret(host: Host, variable: str) -> str:
     """The secret behind ``variable``'s reference; raise ConfigError/SecretError naming the reference only."""
     from inventory.model import parse_secret_reference
-    from opsctl.core.errors import ConfigError
 
     reference = host.vars.get(variable)
     if reference is None:
@@ -204,7 +211,6 @@ def snmp_job(host: Host, *, timeout: float = 2.0, retries: int = 1) -> tuple[Snm
     """
     from inventory.model import parse_port
     from inventory.snmp.client import SnmpCredentials, SnmpTarget
-    from opsctl.core.errors import ConfigError
 
     version = str(host.vars.get("opsctl_snmp_version", "")).strip().lower().removeprefix("v")
     try:
@@ -232,12 +238,24 @@ def snmp_job(host: Host, *, timeout: float = 2.0, retries: int = 1) -> tuple[Snm
 
 
 def _report(job: _Job, scanned: DeviceScan, outcome: str | None = None) -> DeviceReport:
+    """The device as scanned, with what the inventory declares about it (placement, links, power) on top.
+
+    A declaration that is not usable fails the device with a message naming the variable.
+    """
+    from inventory.declared import declare
+
+    messages = scanned.messages
+    device = scanned.device
+    try:
+        device = declare(device, job.host, job.started_at)
+    except ConfigError as error:
+        outcome, messages = "failed", (*messages, str(error))
     return DeviceReport(
         name=job.host.name,
         method=job.method,
         outcome=outcome or scanned.status,
-        messages=scanned.messages,
-        device=scanned.device,
+        messages=messages,
+        device=device,
     )
 
 
@@ -357,9 +375,9 @@ def scan(
     names = [host.name for host in hosts]
     if len(set(names)) != len(names):
         raise UsageError("two inventory hosts share one name; give each inventory its own names")
-    jobs = [_Job(host, method_of(host), _role_hint(host)) for host in hosts]
-    done = _Progress(on_done)
     started_at = datetime.now(UTC)
+    jobs = [_Job(host, method_of(host), _role_hint(host), started_at) for host in hosts]
+    done = _Progress(on_done)
     started = time.monotonic()
     results: dict[str, DeviceReport] = {}
     workers = max(1, concurrency)
@@ -611,7 +629,6 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
     when there is no inventory at all, UsageError when two files give one host different variables.
     """
     from inventory import load_inventory
-    from opsctl.core.errors import ConfigError
 
     paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
     if not paths:

@@ -17,6 +17,17 @@ from lab.ssh.config import ssh_host_number
 from lab.ssh.keys import PublicKey
 
 SSH_GROUP = "ssh_hosts"
+# What an inventory declares and no scan can learn (inventory/declared.py): where the lab's
+# hosts stand and what they are for, as a hospital's inventory would say it.
+LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
+WEB_VARS = {"opsctl_patch_group": "web", "opsctl_clinical_criticality": "high"}
+DB_VARS = {
+    "opsctl_patch_group": "db",
+    "opsctl_clinical_criticality": "critical",
+    "opsctl_backup_policy": "postgres-nightly",
+}
+
+
 @dataclass(frozen=True)
 class PublishedHost:
     """One SSH host as published: where it listens and its host key fingerprints."""
@@ -164,10 +175,11 @@ def inventory_document(
                         "ansible_ssh_private_key_file": str(layout.client_key),
                         "opsctl_ssh_key_passphrase": f"file:{layout.key_passphrase}",
                         "ansible_become_password": f"file:{layout.sudo_password}",
+                        **LAB_PLACEMENT,
                     },
                     "children": {
-                        "web": {"hosts": dict.fromkeys(web)},
-                        "db": {"hosts": dict.fromkeys(db)},
+                        "web": {"hosts": dict.fromkeys(web), "vars": WEB_VARS},
+                        "db": {"hosts": dict.fromkeys(db), "vars": DB_VARS},
                     },
                 }
             }

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
-from inventory.devices import RACK_FACES, ROLES, Device, Location
-from inventory.model import Host, Inventory, is_template, is_vault_value
+from inventory.declared import choice_variable as _choice
+from inventory.declared import location as _location
+from inventory.declared import rack_position as _rack_position
+from inventory.declared import tags as _tags
+from inventory.declared import text_variable as _text
+from inventory.devices import RACK_FACES, ROLES, Device
+from inventory.model import Host, Inventory
 from inventory.netbox import export_netbox_devices
 from opsctl.core.errors import ConfigError
 
@@ -44,79 +48,6 @@ MISSING_HINT = (
     "set opsctl_role, opsctl_manufacturer, opsctl_model and opsctl_site for every host, "
     "e.g. in group_vars (opsctl_site in group_vars/all)"
 )
-
-
-def _text(host: Host, variable: str) -> str | None:
-    """The variable as one line of text, ``None`` when unset or empty; ``ConfigError`` for anything else."""
-    value = host.vars.get(variable)
-    if value is None:
-        return None
-    if is_template(value):
-        raise ConfigError(
-            f"host {host.name}: {variable} is a Jinja template; opsctl does not template variables, "
-            "so write the value itself"
-        )
-    if is_vault_value(value):
-        raise ConfigError(
-            f"host {host.name}: {variable} is an Ansible Vault value; opsctl does not decrypt vaults"
-        )
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ConfigError(f"host {host.name}: {variable} must be a single value (text)")
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def _choice(host: Host, variable: str, choices: tuple[str, ...]) -> str | None:
-    text = _text(host, variable)
-    if text is not None and text not in choices:
-        raise ConfigError(
-            f"host {host.name}: {variable} must be one of {', '.join(choices)}, not {text!r}"
-        )
-    return text
-
-
-def _rack_position(host: Host) -> int | None:
-    value = host.vars.get("opsctl_rack_position")
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"host {host.name}: opsctl_rack_position must be a whole number of rack units, 1 or more"
-        )
-    return value
-
-
-def _tags(host: Host) -> tuple[str, ...]:
-    value = host.vars.get("opsctl_tags")
-    if value is None:
-        return ()
-    if isinstance(value, str) and not is_template(value):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list | tuple):
-        items = list(value)
-    else:
-        raise ConfigError(
-            f"host {host.name}: opsctl_tags must be a list of tag names or comma-separated text"
-        )
-    if not all(isinstance(item, str) and not is_template(item) for item in items):
-        raise ConfigError(
-            f"host {host.name}: opsctl_tags must hold tag names (text), not other values or templates"
-        )
-    return tuple(sorted({item.strip() for item in items if item.strip()}))
-
-
-def _location(host: Host) -> Location | None:
-    building = _text(host, "opsctl_building")
-    room = _text(host, "opsctl_room")
-    if building is None:
-        if room is not None:
-            raise ConfigError(
-                f"host {host.name}: opsctl_room needs opsctl_building (the building the room is in)"
-            )
-        return None
-    return Location(building, room)
 
 
 def device_from_host(host: Host) -> Device:

@@ -93,6 +93,10 @@ def test_every_lab_device_is_found_and_classified_then_drift_shows_in_diff(
         assert (report.method, report.outcome, report.device.role) == ("ssh", "ok", "server"), report.message
         assert report.device.os_version and "Debian" in report.device.os_version
         assert report.device.interfaces and report.device.provenance["os_version"].source == "ssh"
+        # what the inventory declares rides along, marked as manual
+        assert report.device.site == "lab" and report.device.provenance_of("site").source == "manual"  # type: ignore[union-attr]
+        in_db = name in {host.name for host in select_hosts(trusted, "db")}
+        assert report.device.custom_fields.backup_policy == ("postgres-nightly" if in_db else None)
     for name, expected in published.items():
         report = by_name[name]
         device = report.device
@@ -115,6 +119,7 @@ def test_every_lab_device_is_found_and_classified_then_drift_shows_in_diff(
     if len(switches) > 1 and len({by_name[name].device.serial for name in switches}) == 1:
         assert any(all(name in warning for name in switches) for warning in first.warnings)
     assert first.found == len(by_name) and first.unreachable == 0
+    assert {device.name for device in list_devices(trusted, site="lab")} == ssh_hosts
 
     from lab import start_ssh_host
 

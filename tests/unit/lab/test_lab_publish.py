@@ -57,7 +57,12 @@ def test_inventory_groups_hosts_and_refers_to_secret_files(tmp_path: Path) -> No
         "ansible_ssh_private_key_file": str(layout.client_key),
         "opsctl_ssh_key_passphrase": f"file:{layout.key_passphrase}",
         "ansible_become_password": f"file:{layout.sudo_password}",
+        "opsctl_site": "lab",
+        "opsctl_building": "Lab building",
+        "opsctl_room": "Server room",
     }
+    assert group["children"]["db"]["vars"]["opsctl_backup_policy"] == "postgres-nightly"
+    assert group["children"]["web"]["vars"]["opsctl_clinical_criticality"] == "high"
 
 
 def test_known_hosts_has_one_line_per_host_key() -> None:
