@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -413,9 +413,15 @@ def scan(
                     done(report)
                 return report
 
-            for finished_report in executor.map(one, other_jobs):
-                results[finished_report.name] = finished_report
-            while snmp_thread.is_alive():  # joined in steps, so that Ctrl-C reaches this thread
+            # Waited for in steps: a Ctrl-C the kernel hands to another thread only reaches this
+            # one (as KeyboardInterrupt) once it wakes up, and an endless wait never would.
+            pending = {executor.submit(one, job) for job in other_jobs}
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    finished_report = future.result()
+                    results[finished_report.name] = finished_report
+            while snmp_thread.is_alive():
                 snmp_thread.join(0.2)
     except KeyboardInterrupt:
         cancel.set()

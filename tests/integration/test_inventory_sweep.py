@@ -158,14 +158,16 @@ def test_ctrl_c_stops_a_scan_records_nothing_and_audits_the_interruption(
     with inventory.open("w") as stream:
         YAML(typ="safe", pure=True).dump(document, stream)
     cli.env["OPSCTL_SSH__CONNECT_TIMEOUT"] = "600"  # only Ctrl-C ends this scan early
+    cli.env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT then prints every thread's stack, should it hang
     process = cli.popen("inventory", "scan", "--devices", str(inventory))
     try:
         assert hung.accepted.wait(60), "the scan never connected to the hung host"
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        process.kill()
-        raise
+        process.send_signal(signal.SIGABRT)
+        _, stacks = process.communicate(timeout=30)
+        raise AssertionError(f"the scan did not stop on Ctrl-C within 60 s:\n{stacks}") from None
     finally:
         hung.close()
     assert process.returncode == 130, stderr
