@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from inventory.declared import choice_variable as _choice
+from inventory.declared import declare
 from inventory.declared import location as _location
 from inventory.declared import rack_position as _rack_position
 from inventory.declared import tags as _tags
@@ -118,26 +120,21 @@ def netbox_devices_csv(inventory: Inventory) -> str:
 
 
 def _declared(host: Host, scanned: Device, default_site: str | None) -> tuple[Device, str]:
-    """``scanned`` with what ``host`` declares on top (its ``opsctl_*`` variables win), and its status."""
-    rack = _text(host, "opsctl_rack") or scanned.rack
-    position = _rack_position(host)
-    if position is not None and rack is None:
-        raise ConfigError(f"host {host.name}: opsctl_rack_position needs opsctl_rack")
-    role = _choice(host, ROLE_VARIABLE, ROLES) or scanned.role
+    """``scanned`` with what ``host`` declares on top, and its status.
+
+    Placement, asset tag and tags as every scan lays them over (:func:`inventory.declared.declare`),
+    read again in case the inventory changed since; then the names NetBox must know (role,
+    manufacturer, device type, platform). A serial the device reported stays.
+    """
+    device = declare(scanned, host, datetime.now(UTC))
     device = replace(
-        scanned,
-        role=role,
-        manufacturer=_text(host, "opsctl_manufacturer") or scanned.manufacturer,
-        model=_text(host, "opsctl_model") or scanned.model,
-        serial=_text(host, "opsctl_serial") or scanned.serial,
-        asset_tag=_text(host, "opsctl_asset_tag") or scanned.asset_tag,
+        device,
+        role=_choice(host, ROLE_VARIABLE, ROLES) or device.role,
+        manufacturer=_text(host, "opsctl_manufacturer") or device.manufacturer,
+        model=_text(host, "opsctl_model") or device.model,
+        serial=device.serial or _text(host, "opsctl_serial"),
         platform=_text(host, "opsctl_platform"),
-        site=_text(host, "opsctl_site") or scanned.site or default_site,
-        location=_location(host) or scanned.location,
-        rack=rack,
-        rack_position=position if position is not None else scanned.rack_position,
-        rack_face=_choice(host, "opsctl_rack_face", RACK_FACES) or scanned.rack_face,
-        tags=_tags(host) or scanned.tags,
+        site=device.site or default_site,
     )
     return device, netbox_status(host)
 
