@@ -162,7 +162,7 @@ class _Job:
     host: Host
     method: str
     role: str | None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the inventory was read
+    started_at: datetime  # when the scan began: the time of what the inventory declares
 
 
 @dataclass
