@@ -393,7 +393,10 @@ class _RemoteCommand:
                     preamble.clear()
             if stopped_by:
                 break
-            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+            # sshd may send the exit status before the last of the output (it reaps the command
+            # while still draining its pipes): done only once the output has ended too (EOF)
+            ended = channel.eof_received or channel.closed
+            if ended and channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break
             if cancel is not None and cancel.is_set():
                 stopped_by = "cancelled"
