@@ -27,6 +27,17 @@ def _kind(value: Any) -> str:
     return "null" if value is None else f"a {type(value).__name__}"
 
 
+def json_mapping(path: Path) -> Mapping[str, Any] | None:
+    """The top-level mapping of ``path`` if it is a readable ``.json`` file holding one, else ``None`` (for ``claims``)."""
+    if not (path.is_file() and path.suffix == ".json"):
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, Mapping) else None
+
+
 def read_json(path: Path) -> Any:
     """Return the JSON document in ``path``; raise :class:`ConfigError` with the line for a missing, unreadable or malformed file."""
     try:
@@ -126,13 +137,8 @@ class DynamicJsonSource:
 
     def claims(self, path: Path) -> bool:
         """Return whether ``path`` is a ``.json`` file whose top level is not an opsctl document."""
-        if not (path.is_file() and path.suffix == ".json"):
-            return False
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return False
-        return isinstance(data, Mapping) and "schema" not in data
+        data = json_mapping(path)
+        return data is not None and "schema" not in data
 
     def load(self, path: Path) -> Inventory:
         """Load the ``--list`` document saved in ``path``; raise :class:`ConfigError` naming the file for a missing or malformed one."""

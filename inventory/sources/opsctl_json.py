@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from inventory.model import Inventory
 from inventory.sources._build import DocumentSource, build_inventory
-from inventory.sources.dynamic_json import read_json
+from inventory.sources.dynamic_json import json_mapping, read_json
 from opsctl.core.errors import ConfigError
 
 SCHEMA = "opsctl.inventory/v1"
@@ -70,13 +69,8 @@ class OpsctlJsonSource:
 
     def claims(self, path: Path) -> bool:
         """Return whether ``path`` is a JSON file whose ``schema`` is ``opsctl.inventory/v1``."""
-        if not (path.is_file() and path.suffix == ".json"):
-            return False
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return False
-        return isinstance(data, Mapping) and data.get("schema") == SCHEMA
+        data = json_mapping(path)
+        return data is not None and data.get("schema") == SCHEMA
 
     def load(self, path: Path) -> Inventory:
         """Load the opsctl inventory document in ``path``."""
