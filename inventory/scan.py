@@ -660,13 +660,9 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
 
 def inventory_hosts(settings: Settings, inventory_files: Sequence[Path] = ()) -> list[Host]:
     """Every host of the configured inventory and of ``inventory_files`` (none when there is no inventory at all)."""
-    from inventory import load_inventory
-
-    paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
-    hosts: list[Host] = []
-    for path in dict.fromkeys(paths):
-        try:
-            hosts.extend(load_inventory(path).select("all"))
-        except HostNotFound:
-            continue
-    return hosts
+    if settings.inventory is None and not inventory_files:
+        return []
+    try:
+        return select_hosts(settings, "all", inventory_files)
+    except HostNotFound:  # inventories without a host
+        return []

@@ -62,7 +62,8 @@ def sweep_credentials(discovery: DiscoverySettings) -> list[SweepCredential]:
 
     A secret that cannot be read raises SecretError, naming the reference only.
     """
-    from inventory.snmp.client import SnmpCredentials
+    from inventory.model import Host
+    from inventory.scan import snmp_job
 
     if not discovery.snmp:
         raise ConfigError(
@@ -71,20 +72,10 @@ def sweep_credentials(discovery: DiscoverySettings) -> list[SweepCredential]:
         )
     found = []
     for index, entry in enumerate(discovery.snmp):
-        label = f"discovery.snmp[{index}]"
-        if entry.version == "2c":
-            assert entry.community is not None  # the settings model insists
-            credentials = SnmpCredentials.v2c(entry.community.resolve())
-        else:
-            credentials = SnmpCredentials.v3(
-                entry.user or "",
-                entry.auth_key.resolve() if entry.auth_key is not None else "",
-                entry.priv_key.resolve() if entry.priv_key is not None else "",
-                auth_protocol=entry.auth_protocol.upper(),
-                priv_protocol=entry.priv_protocol.upper(),
-                context_name=entry.context,
-            )
-        found.append(SweepCredential(f"{label} ({credentials.describe()})", _host_vars(entry), credentials))
+        # the same variables and the same reading as an inventory host's, so both resolve alike
+        variables = _host_vars(entry)
+        _target, credentials = snmp_job(Host(f"discovery.snmp[{index}]", variables))
+        found.append(SweepCredential(f"discovery.snmp[{index}] ({credentials.describe()})", variables, credentials))
     return found
 
 
@@ -198,14 +189,17 @@ def sweep(
     *,
     port: int | None = None,
     concurrency: int = 64,
+    addresses: Sequence[str] | None = None,
     on_probed: Callable[[str, bool], None] | None = None,
 ) -> SweepResult:
     """Ask every address of ``subnet`` for ``sysObjectID.0`` with every credential set of ``discovery``.
 
+    ``addresses`` are the subnet's, when the caller has them already (see :func:`subnet_addresses`);
     ``on_probed(address, answered)`` is called as each address is done (for progress). Raise
     UsageError for a bad or too large subnet, ConfigError/SecretError for missing credentials.
     """
-    addresses = subnet_addresses(subnet, limit=discovery.max_addresses)
+    if addresses is None:
+        addresses = subnet_addresses(subnet, limit=discovery.max_addresses)
     credentials = sweep_credentials(discovery)
     chosen_port = port or discovery.snmp_port
     answered, refused = asyncio.run(_sweep(

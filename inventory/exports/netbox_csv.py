@@ -119,7 +119,7 @@ def netbox_devices_csv(inventory: Inventory) -> str:
     return export_netbox_devices(devices, statuses=statuses)
 
 
-def _declared(host: Host, scanned: Device, default_site: str | None) -> tuple[Device, str]:
+def _declared(host: Host, scanned: Device) -> tuple[Device, str]:
     """``scanned`` with what ``host`` declares on top, and its status.
 
     Placement, asset tag and tags as every scan lays them over (:func:`inventory.declared.declare`),
@@ -134,7 +134,6 @@ def _declared(host: Host, scanned: Device, default_site: str | None) -> tuple[De
         model=_text(host, "opsctl_model") or device.model,
         serial=device.serial or _text(host, "opsctl_serial"),
         platform=_text(host, "opsctl_platform"),
-        site=device.site or default_site,
     )
     return device, netbox_status(host)
 
@@ -158,7 +157,7 @@ def scanned_devices_csv(
         # a scan's platform is a profile's description; NetBox's is an object that must exist
         scanned = replace(found, platform=None)
         host = (hosts or {}).get(scanned.name)
-        device, status = (scanned, DEFAULT_STATUS) if host is None else _declared(host, scanned, site)
+        device, status = (scanned, DEFAULT_STATUS) if host is None else _declared(host, scanned)
         if device.site is None and site is not None:
             device = replace(device, site=site)
         missing = [what for what, value in (("manufacturer", device.manufacturer), ("model", device.model),

@@ -226,10 +226,10 @@ def _sweep(settings: Settings, out: Output, subnet: str, port: int | None, inven
     from inventory.scan import inventory_hosts
     from inventory.sweep import hosts_from_sweep, subnet_addresses, sweep
 
-    total = len(subnet_addresses(subnet, limit=settings.discovery.max_addresses))
+    addresses = subnet_addresses(subnet, limit=settings.discovery.max_addresses)
     known = inventory_hosts(settings, inventory_files)
-    with _progress(out, total, "sweeping") as progress:
-        result = sweep(subnet, settings.discovery, port=port, concurrency=max(concurrency, 64),
+    with _progress(out, len(addresses), "sweeping") as progress:
+        result = sweep(subnet, settings.discovery, port=port, concurrency=max(concurrency, 64), addresses=addresses,
                        on_probed=lambda _address, answered: progress.count("answered" if answered else "silent"))
     if out.jsonl:
         out.event("inventory.sweep", result.to_dict())
