@@ -22,8 +22,8 @@ from opsctl.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from inventory.model import Host
+    from inventory.settings import DiscoverySettings, SnmpCredentialSettings
     from inventory.snmp.client import SnmpCredentials
-    from opsctl.core.settings import DiscoverySettings, SnmpCredentialSettings
 
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 

@@ -1,14 +1,46 @@
-"""The lab: a simulated hospital data centre of real programs on loopback addresses."""
+"""The lab: a simulated hospital data centre of real programs on loopback addresses.
+
+The names below are imported on first use, so that importing a light module of the lab
+(``lab.settings``, which a configuration with a ``lab:`` section loads) does not import the
+whole lab.
+"""
 
 from __future__ import annotations
 
-from lab.errors import LabError, LabNotPublished, PeerFailure, PeerStartError
-from lab.kinds import LabContext, PeerKind, peer_kinds, register_peer_kind
-from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerStatus
-from lab.publish import LabPublication, PublishedHost
-from lab.runtime import LabState, down, published, status, up
-from lab.ssh.host import RunningPeer, start_ssh_host
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lab.errors import LabError, LabNotPublished, PeerFailure, PeerStartError
+    from lab.kinds import LabContext, PeerKind, peer_kinds, register_peer_kind
+    from lab.layout import LabLayout
+    from lab.peer import Answer, Peer, PeerStatus
+    from lab.publish import LabPublication, PublishedHost
+    from lab.runtime import LabState, down, published, status, up
+    from lab.settings import LabSettings, lab_dir, lab_settings
+    from lab.ssh.host import RunningPeer, start_ssh_host
+
+_HOMES = {
+    "lab.errors": ("LabError", "LabNotPublished", "PeerFailure", "PeerStartError"),
+    "lab.kinds": ("LabContext", "PeerKind", "peer_kinds", "register_peer_kind"),
+    "lab.layout": ("LabLayout",),
+    "lab.peer": ("Answer", "Peer", "PeerStatus"),
+    "lab.publish": ("LabPublication", "PublishedHost"),
+    "lab.runtime": ("LabState", "down", "published", "status", "up"),
+    "lab.settings": ("LabSettings", "lab_dir", "lab_settings"),
+    "lab.ssh.host": ("RunningPeer", "start_ssh_host"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Answer",
@@ -17,6 +49,7 @@ __all__ = [
     "LabLayout",
     "LabNotPublished",
     "LabPublication",
+    "LabSettings",
     "LabState",
     "Peer",
     "PeerFailure",
@@ -26,6 +59,8 @@ __all__ = [
     "PublishedHost",
     "RunningPeer",
     "down",
+    "lab_dir",
+    "lab_settings",
     "peer_kinds",
     "published",
     "register_peer_kind",

@@ -20,6 +20,7 @@ from lab.kinds import LabContext, peer_kind, peer_kinds
 from lab.layout import LabLayout
 from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, PeerStatus, peer_status, wait_ready
 from lab.publish import HostKeys, LabPublication, publish, read_publication
+from lab.settings import lab_dir
 from lab.ssh.host import WAIT_SECONDS, SshHost
 from lab.ssh.login_user import LOGIN_USER
 
@@ -172,7 +173,7 @@ def down(settings: Settings) -> list[str]:
     Only recorded pids whose command line is still the peer's are signalled; pid files are
     removed, keys and secrets kept. Return the names of the peers that were running.
     """
-    layout = LabLayout(settings.lab_dir.absolute())
+    layout = LabLayout(lab_dir(settings).absolute())
     if not layout.root.is_dir():
         return []
     with locked(layout.lock):
@@ -197,11 +198,11 @@ def status(settings: Settings, *, timeout: float = STATUS_TIMEOUT_SECONDS) -> li
 
     An empty list means the lab is not running. Extra hosts started by tests are not listed.
     """
-    layout = LabLayout(settings.lab_dir.absolute())
+    layout = LabLayout(lab_dir(settings).absolute())
     peers = _sorted_by_kind(_recorded_peers(layout, layout.peers_dir, with_pid_file=True))
     return _parallel(lambda peer: peer.status(check=True, timeout=timeout), peers)
 
 
 def published(settings: Settings) -> LabPublication:
     """The files the last successful ``up`` published; raise ``LabNotPublished`` if none."""
-    return read_publication(LabLayout(settings.lab_dir.absolute()))
+    return read_publication(LabLayout(lab_dir(settings).absolute()))

@@ -2,9 +2,10 @@
 
 An exporter is any object with a ``name`` and an ``export(inventory)`` that returns the text of
 one file, or for a multi-file format a mapping of file name to text. Output is deterministic
-(the same inventory gives byte-identical text) and credentials stay secret references. Built-ins
+(the same inventory gives byte-identical text) and credentials stay secret references.
+Exporters live in :data:`EXPORTERS`, a registry of :mod:`opsctl.core.plugins`: built-ins
 register through :func:`register_exporter` like third parties, which may also declare an entry
-point in the ``opsctl.inventory_exporters`` group.
+point in the ``opsctl.inventory_exporters`` group (its name the exporter's name).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 from inventory.model import Inventory
-from inventory.sources.registry import PluginRegistry
+from opsctl.core.plugins import PluginRegistry
 
 ExportOutput = str | Mapping[str, str]
 
@@ -32,24 +33,27 @@ class InventoryExporter(Protocol):
         ...
 
 
-_exporters: PluginRegistry[InventoryExporter] = PluginRegistry(
-    "inventory exporter", "opsctl.inventory_exporters", lambda exporter: exporter.name
+EXPORTERS: PluginRegistry[InventoryExporter] = PluginRegistry(
+    "inventory exporter",
+    "opsctl.inventory_exporters",
+    InventoryExporter,
+    name_of=lambda exporter: exporter.name,
 )
 
 
 def register_exporter(exporter: InventoryExporter) -> None:
     """Add ``exporter`` under its name; raise :class:`UsageError` if a different exporter holds the name."""
-    _exporters.register(exporter)
+    EXPORTERS.register(exporter)
 
 
 def get_exporter(name: str) -> InventoryExporter:
     """Return the exporter called ``name``; raise :class:`UsageError` (listing the known names) if there is none."""
-    return _exporters.get(name)
+    return EXPORTERS.get(name)
 
 
 def exporters() -> tuple[InventoryExporter, ...]:
     """Return every registered exporter, built-ins first."""
-    return _exporters.plugins()
+    return EXPORTERS.plugins()
 
 
 def export_inventory(inventory: Inventory, format_name: str) -> ExportOutput:
@@ -81,6 +85,7 @@ def _register_built_ins() -> None:
 _register_built_ins()
 
 __all__ = [
+    "EXPORTERS",
     "ExportOutput",
     "InventoryExporter",
     "export_inventory",

@@ -2,9 +2,10 @@
 
 A source is any object with a ``name``, a ``load(path)`` that returns the inventory (raising
 :class:`ConfigError` naming the file, line and key path), and a ``claims(path)`` that says
-whether a path looks like its format, for :func:`detect`. Built-ins register through
-:func:`register_source` like third parties, which may also declare an entry point in the
-``opsctl.inventory_sources`` group.
+whether a path looks like its format, for :func:`detect`. Sources live in :data:`SOURCES`,
+a registry of :mod:`opsctl.core.plugins`: built-ins register through :func:`register_source`
+like third parties, which may also declare an entry point in the ``opsctl.inventory_sources``
+group (its name the source's name, its object the source).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from inventory.model import Inventory
-from inventory.sources.registry import PluginRegistry
 from opsctl.core.errors import ConfigError
+from opsctl.core.plugins import PluginRegistry
 
 
 @runtime_checkable
@@ -35,24 +36,27 @@ class InventorySource(Protocol):
         ...
 
 
-_sources: PluginRegistry[InventorySource] = PluginRegistry(
-    "inventory source", "opsctl.inventory_sources", lambda source: source.name
+SOURCES: PluginRegistry[InventorySource] = PluginRegistry(
+    "inventory source",
+    "opsctl.inventory_sources",
+    InventorySource,
+    name_of=lambda source: source.name,
 )
 
 
 def register_source(source: InventorySource) -> None:
     """Add ``source`` under its name; raise :class:`UsageError` if a different source holds the name."""
-    _sources.register(source)
+    SOURCES.register(source)
 
 
 def get_source(name: str) -> InventorySource:
     """Return the source called ``name``; raise :class:`UsageError` (listing the known names) if there is none."""
-    return _sources.get(name)
+    return SOURCES.get(name)
 
 
 def sources() -> tuple[InventorySource, ...]:
     """Return every registered source, built-ins first."""
-    return _sources.plugins()
+    return SOURCES.plugins()
 
 
 def detect(path: Path) -> InventorySource:
@@ -99,4 +103,12 @@ def _register_built_ins() -> None:
 
 _register_built_ins()
 
-__all__ = ["InventorySource", "detect", "get_source", "load_any", "register_source", "sources"]
+__all__ = [
+    "SOURCES",
+    "InventorySource",
+    "detect",
+    "get_source",
+    "load_any",
+    "register_source",
+    "sources",
+]

@@ -13,6 +13,7 @@ from lab.files import ensure_dir, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
 from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, wait_ready
+from lab.settings import lab_dir
 from lab.ssh.client import askpass_environment, prepare_ssh_lab
 from lab.ssh.config import (
     SSH_PORT,
@@ -289,7 +290,7 @@ def start_ssh_host(
     elif isinstance(lab, Path):
         layout = LabLayout(lab.absolute())
     else:
-        layout = LabLayout(lab.lab_dir.absolute())
+        layout = LabLayout(lab_dir(lab).absolute())
     login_user = user or LoginUser()
     if not name or "/" in name or name.startswith("."):
         raise LabError(f"not a usable peer name: {name!r}")

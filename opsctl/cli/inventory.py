@@ -224,12 +224,14 @@ def _sweep(settings: Settings, out: Output, subnet: str, port: int | None, inven
            concurrency: int) -> tuple[SweepResult, list[Host]]:
     """Sweep ``subnet`` (with a progress bar for people) and return the result and the hosts to scan."""
     from inventory.scan import inventory_hosts
+    from inventory.settings import discovery_settings
     from inventory.sweep import hosts_from_sweep, subnet_addresses, sweep
 
-    addresses = subnet_addresses(subnet, limit=settings.discovery.max_addresses)
+    discovery = discovery_settings(settings)
+    addresses = subnet_addresses(subnet, limit=discovery.max_addresses)
     known = inventory_hosts(settings, inventory_files)
     with _progress(out, len(addresses), "sweeping") as progress:
-        result = sweep(subnet, settings.discovery, port=port, concurrency=max(concurrency, 64), addresses=addresses,
+        result = sweep(subnet, discovery, port=port, concurrency=max(concurrency, 64), addresses=addresses,
                        on_probed=lambda _address, answered: progress.count("answered" if answered else "silent"))
     if out.jsonl:
         out.event("inventory.sweep", result.to_dict())

@@ -1,5 +1,8 @@
 """Load :class:`~opsctl.core.settings.Settings` from its layers and explain any invalid key.
 
+The core's sections and every registered package's section (:data:`~opsctl.core.settings.SETTINGS_SECTIONS`)
+are validated alike, a package's model imported only when its section is present.
+
 Layers, later overriding earlier ones key by key: the system file, the user file, the
 ``--config`` file (each followed by the ``*.yaml``/``*.yml`` fragments of the ``conf.d/``
 directory beside it, in name order), then ``OPSCTL_SECTION__KEY`` environment variables.
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsctl.core.errors import ConfigError
 from opsctl.core.paths import SYSTEM_CONFIG_FILE, user_config_file
-from opsctl.core.settings import Settings
+from opsctl.core.settings import CORE_SECTIONS, SETTINGS_SECTIONS, Settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -289,7 +292,13 @@ def _find_origin(key_path: KeyPath, origins: Mapping[KeyPath, _Origin]) -> _Orig
 
 
 def _allowed_keys(section: KeyPath) -> list[str]:
-    """Return the field names of the model at ``section`` (sorted), or [] if unknown."""
+    """Return the keys allowed at ``section`` (sorted), or [] if unknown.
+
+    At the top level: the core's sections and every registered package's section (their names
+    come from the entry points' metadata; no package is imported to list them).
+    """
+    if not section:
+        return sorted({*CORE_SECTIONS, *SETTINGS_SECTIONS.names()})
     model = _model_at(section)
     return sorted(model.model_fields) if model is not None else []
 
@@ -299,8 +308,17 @@ def _model_at(section: KeyPath) -> type[BaseModel] | None:
 
     from pydantic import BaseModel
 
-    model: type[BaseModel] = Settings
-    for part in section:
+    first, *rest = section
+    if first in CORE_SECTIONS:
+        model: type[BaseModel] = Settings
+        rest = list(section)
+    elif first in SETTINGS_SECTIONS:
+        model = SETTINGS_SECTIONS.get(str(first))
+    else:
+        return None
+    for part in rest:
+        if isinstance(part, int):  # an item of a list: the list's item model
+            continue
         field = model.model_fields.get(str(part))
         if field is None:
             return None

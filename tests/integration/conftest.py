@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import lab as lab_api
+from lab.settings import lab_dir, lab_settings
 from opsctl.core.settings import Settings
 
 LAB_PREFIX = os.environ.get("TEST_LAB_PREFIX", "127.3")
@@ -30,11 +31,11 @@ class RunningLab:
 
     @property
     def lab_dir(self) -> Path:
-        return self.settings.lab_dir
+        return lab_dir(self.settings)
 
     @property
     def prefix(self) -> str:
-        return self.settings.lab.prefix
+        return lab_settings(self.settings).prefix
 
 
 @pytest.fixture(scope="session")

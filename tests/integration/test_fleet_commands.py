@@ -124,7 +124,7 @@ def test_waves_with_a_spent_budget_halt_and_rerun_picks_up(trusted: Cli) -> None
 
 
 def test_unreachable_host_gives_4_and_leaves_the_others(trusted: Cli, lab: Any, tmp_path: Path) -> None:
-    dead = lab.settings.lab.prefix + ".10.99"
+    dead = lab.prefix + ".10.99"
     trusted.env["OPSCTL_INVENTORY"] = str(_extra_inventory(
         lab, tmp_path / "inv.yaml", {"ghost": {"ansible_host": dead, "ansible_port": 2222}}))
     trusted.env["OPSCTL_SSH__CONNECT_TIMEOUT"] = "3"
@@ -191,7 +191,7 @@ def test_wrong_sudo_password_fails_the_host(trusted: Cli, lab: Any, tmp_path: Pa
     wrong = tmp_path / "wrong-sudo"
     wrong.write_text("not-the-password\n")
     trusted.env["OPSCTL_INVENTORY"] = str(_extra_inventory(
-        lab, tmp_path / "inv.yaml", {"lab-ssh-01x": {"ansible_host": lab.settings.lab.prefix + ".10.1",
+        lab, tmp_path / "inv.yaml", {"lab-ssh-01x": {"ansible_host": lab.prefix + ".10.1",
                                                     "ansible_port": 2222}},
         ansible_become_password=f"file:{wrong}"))
     code, doc = trusted.json("run", "extra", "--become", "--", "id -un")
@@ -204,7 +204,7 @@ def test_wrong_key_is_refused_with_the_host_named(trusted: Cli, lab: Any, tmp_pa
     key = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     trusted.env["OPSCTL_INVENTORY"] = str(_extra_inventory(
-        lab, tmp_path / "inv.yaml", {"lab-ssh-03x": {"ansible_host": lab.settings.lab.prefix + ".10.3",
+        lab, tmp_path / "inv.yaml", {"lab-ssh-03x": {"ansible_host": lab.prefix + ".10.3",
                                                     "ansible_port": 2222}},
         ansible_ssh_private_key_file=str(key), opsctl_ssh_key_passphrase=None))
     code, doc = trusted.json("run", "extra", "--", "true")
@@ -215,7 +215,7 @@ def test_wrong_key_is_refused_with_the_host_named(trusted: Cli, lab: Any, tmp_pa
 def test_changed_host_key_is_refused_until_forgotten(cli: Cli, lab: Any, tmp_path: Path) -> None:
     from lab import start_ssh_host
 
-    address = lab.settings.lab.prefix + ".10.77"
+    address = lab.prefix + ".10.77"
     inventory = _extra_inventory(lab, tmp_path / "inv.yaml", {"moved": {"ansible_host": address, "ansible_port": 2222}})
     cli.env["OPSCTL_INVENTORY"] = str(inventory)
     first = start_ssh_host(lab.settings, "moved", address, 2222)

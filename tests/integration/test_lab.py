@@ -299,7 +299,7 @@ def test_down_stops_exactly_what_was_started(small_lab: Settings) -> None:
     # a pid file that now names somebody else's process: down must leave that process alone
     stranger = subprocess.Popen((sys.executable, "-c", "import time; time.sleep(60)"))
     try:
-        pid_file = small_lab.lab_dir / "peers" / "lab-ssh-01" / "peer.pid"
+        pid_file = lab_api.lab_dir(small_lab) / "peers" / "lab-ssh-01" / "peer.pid"
         pid_file.write_text(f"{stranger.pid}\n", encoding="utf-8")
         assert lab_api.down(small_lab) == []
         assert stranger.poll() is None

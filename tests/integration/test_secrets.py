@@ -101,12 +101,12 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
 
     # where secrets belong: the lab's secrets directory, and the peers' own credential files
     # (a server's configuration, and the client configuration that keeps them off argv), all 0600
-    credential_files = [p for p in (lab.settings.lab_dir / "peers").rglob("*")
+    credential_files = [p for p in (lab.lab_dir / "peers").rglob("*")
                         if p.name in CREDENTIAL_FILES]
     assert credential_files
     for path in credential_files:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
-    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.settings.lab_dir],
+    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.lab_dir],
                               exclude=[lab.publication.passphrase_path.parent, *credential_files]))
     assert any(f.name == "audit.jsonl" for f in files) and any(f.suffix == ".db" for f in files)
     blobs = {**outputs, **{f"cmdline {k}": v for k, v in command_lines.items()},

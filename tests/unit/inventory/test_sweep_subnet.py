@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from inventory.model import Host
+from inventory.settings import DiscoverySettings
 from inventory.sweep import (
     SweepAnswer,
     SweepCredential,
@@ -17,7 +18,7 @@ from inventory.sweep import (
     sweep_credentials,
 )
 from opsctl.core.errors import ConfigError, SecretError, UsageError
-from opsctl.core.settings import DiscoverySettings, Settings
+from opsctl.core.settings import Settings
 
 
 def test_an_ipv4_subnet_gives_its_host_addresses_without_network_and_broadcast() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from inventory.settings import discovery_settings
 from lab.errors import LabNotPublished
 from lab.layout import LabLayout
 from lab.publish import (
@@ -114,10 +115,11 @@ def test_config_file_gives_discovery_every_snmp_credential_set_of_the_lab(tmp_pa
                agent("pdu", "file:/lab/community"),
                PublishedDevice(group="switches", name="sw1", device={}, host_vars={"ansible_network_os": "cisco_ios"})]
     settings = Settings.model_validate(_parse(render_yaml(config_document(layout, devices), header="test")))
-    assert settings.discovery.snmp_port == 11161
-    assert [str(c.community) for c in settings.discovery.snmp if c.version == "2c"] == [
+    discovery = discovery_settings(settings)
+    assert discovery.snmp_port == 11161
+    assert [str(c.community) for c in discovery.snmp if c.version == "2c"] == [
         "file:/lab/community", "file:/lab/ups"]
-    last = settings.discovery.snmp[-1]
+    last = discovery.snmp[-1]
     assert (last.version, last.user, str(last.auth_key), str(last.priv_key)) == (
         "3", "opsctl-lab", "file:/lab/auth", "file:/lab/priv")
     assert "discovery" not in config_document(layout, devices[3:])

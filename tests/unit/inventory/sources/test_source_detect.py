@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from inventory import Inventory, inventory_from_data
-from inventory.sources import _sources, detect, get_source, load_any, register_source, sources
+from inventory.sources import SOURCES, detect, get_source, load_any, register_source, sources
 from opsctl.core.errors import ConfigError, UsageError
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "inventories"
@@ -70,7 +70,7 @@ def third_party() -> Iterator[_CsvSource]:
     source = _CsvSource()
     register_source(source)
     yield source
-    _sources.deregister(source.name)
+    SOURCES.deregister(source.name)
 
 
 def test_a_third_party_source_registers_like_a_built_in(
