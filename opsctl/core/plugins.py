@@ -124,7 +124,7 @@ class PluginRegistry(Generic[PluginT]):
         if entry.reference is not None and _normal(entry.reference) == _normal(reference):
             return
         held = entry.plugin if entry.loaded else self._load(name, entry)
-        self._refuse_unless_same(name, entry, _load_reference(self.kind, name, reference), held)
+        self._refuse_unless_same(name, entry, held, _load_reference(self.kind, name, reference))
 
     def deregister(self, name: str) -> None:
         """Remove the plugin called ``name``; raise :class:`UsageError` if there is none."""
@@ -136,7 +136,11 @@ class PluginRegistry(Generic[PluginT]):
     # ------------------------------------------------------------------ reading
 
     def names(self) -> tuple[str, ...]:
-        """Every registered name, built-ins first, entry points included; imports no plugin."""
+        """Every registered name, built-ins first, entry points included.
+
+        Imports no plugin (only when an entry point clashes with a registered name are both
+        loaded, to tell the same plugin from a different one).
+        """
         self._read_entry_points()
         with self._lock:
             return tuple(self._entries)
@@ -172,12 +176,10 @@ class PluginRegistry(Generic[PluginT]):
             return
         from importlib import metadata
 
-        with self._lock:
-            if self._entry_points_read:
-                return
-            self._entry_points_read = True
+        # a clash raises here, and again on the next read: a registry never half-read in silence
         for entry_point in metadata.entry_points(group=self.group):
             self.register_reference(entry_point.name, entry_point.value)
+        self._entry_points_read = True
 
     def _load(self, name: str, entry: _Entry) -> PluginT:
         """Return the plugin of ``entry``, importing its reference the first time."""

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import Field, ValidationError
 
+from lab.settings import lab_dir, lab_settings
 from opsctl.core.config import load_settings
-from opsctl.core.errors import ConfigError, ExitCode
-from opsctl.core.settings import Settings
+from opsctl.core.errors import ConfigError, ExitCode, UsageError
+from opsctl.core.settings import (
+    SETTINGS_SECTIONS,
+    SecretField,
+    Settings,
+    SettingsModel,
+    register_section,
+)
 
 
 @pytest.fixture
@@ -246,3 +259,241 @@ def test_a_non_utf8_file_is_refused(files: dict[str, Path]) -> None:
     error = config_error(files)
     assert str(files["user"]) in str(error)
     assert "utf-8" in str(error).lower()
+
+
+# ----------------------------------------------------------------------------- packages' sections
+
+
+class PagerSettings(SettingsModel):
+    """A test package's section: where its pages go, a secret by reference, and a list of rules."""
+
+    url: str = "http://127.0.0.1:9/"
+    token: SecretField | None = None
+    retries: int = Field(default=3, ge=0)
+    rules: tuple[PagerRule, ...] = ()
+
+
+class PagerRule(SettingsModel):
+    match: str
+    hold_seconds: float = 0
+
+
+PagerSettings.model_rebuild()
+
+
+@pytest.fixture
+def pager() -> Iterator[type[PagerSettings]]:
+    """The test package's section registered in-process (as code not installed as a distribution does)."""
+    register_section("pager", PagerSettings)
+    yield PagerSettings
+    SETTINGS_SECTIONS.deregister("pager")
+
+
+def test_a_registered_section_is_validated_like_the_cores(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "pager:\n  url: https://pager.example/\n  rules:\n    - match: disk\n")
+    settings = load(files, environ={"OPSCTL_PAGER__RETRIES": "5"})
+    section = settings.section("pager", pager)
+    assert (section.url, section.retries, section.rules) == (
+        "https://pager.example/", 5, (PagerRule(match="disk"),),
+    )  # fmt: skip
+    assert settings.sections == {"pager": section}
+
+
+def test_an_error_in_a_registered_section_names_file_line_and_key_path(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "pager:\n  url: https://pager.example/\n  retries: -1\n")
+    error = config_error(files)
+    assert str(error).startswith(f"{files['user']}:3: pager.retries: ")
+    assert "greater than or equal to 0" in str(error)
+    assert (error.line, error.key_path) == (3, "pager.retries")
+
+
+def test_an_unknown_key_in_a_registered_section_lists_that_sections_keys(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "pager:\n  rules:\n    - match: disk\n      hold: 5\n")
+    error = config_error(files)
+    assert str(error) == (
+        f"{files['user']}:4: pager.rules.0.hold: unknown key; expected one of: hold_seconds, match"
+    )
+
+
+def test_a_literal_secret_in_a_registered_section_is_not_echoed(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "pager:\n  token: hunter2-Pager-Token\n")
+    error = config_error(files)
+    assert str(error).startswith(f"{files['user']}:2: pager.token: ")
+    assert "hunter2" not in f"{error} {error.hint} {error.args!r}"
+
+
+def test_an_unknown_section_is_refused_listing_the_registered_ones(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "ssh:\n  port: 22\npagr:\n  url: x\n")
+    error = config_error(files)
+    assert str(error) == (
+        f"{files['user']}:3: pagr: unknown key; expected one of: "
+        "audit, discovery, fleet, inventory, lab, pager, ssh, state"
+    )
+
+
+def test_a_registered_section_may_come_from_a_conf_d_fragment(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["system"], "pager:\n  url: https://one.example/\n  retries: 1\n")
+    fragment = write(files["system"].parent / "conf.d" / "50-pager.yaml", "pager:\n  retries: 2\n")
+    assert load(files).section("pager", pager) == PagerSettings(url="https://one.example/", retries=2)
+    write(fragment, "pager:\n  retries: many\n")
+    assert str(config_error(files)).startswith(f"{fragment}:2: pager.retries: ")
+
+
+def test_an_absent_section_gives_its_models_defaults(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    settings = load(files)
+    assert settings.section("pager", pager) == PagerSettings()
+    assert settings.sections == {}
+
+
+def test_a_section_asked_for_with_another_model_is_a_type_error(
+    files: dict[str, Path], pager: type[PagerSettings]
+) -> None:
+    write(files["user"], "pager:\n  retries: 1\n")
+    with pytest.raises(TypeError, match="'pager' is a PagerSettings, not a PagerRule"):
+        load(files).section("pager", PagerRule)
+
+
+def test_a_section_cannot_take_a_core_name_or_anothers(pager: type[PagerSettings]) -> None:
+    with pytest.raises(UsageError, match="cannot be the name of a settings section"):
+        register_section("ssh", PagerSettings)
+    with pytest.raises(UsageError, match="'pager' is already registered"):
+        register_section("pager", PagerRule)
+    with pytest.raises(UsageError, match="is not a settings section"):
+        register_section("plain", dict)  # type: ignore[arg-type]
+
+
+def test_settings_built_in_python_validate_the_sections_too(pager: type[PagerSettings]) -> None:
+    settings = Settings(state={"dir": "/srv/opsctl"}, pager={"retries": 0})  # type: ignore[call-arg, arg-type]
+    assert settings.section("pager", pager).retries == 0
+    assert settings.state_dir == Path("/srv/opsctl")
+    with pytest.raises(ValidationError):
+        Settings(pager={"retries": -1})  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="pagr"):
+        Settings(pagr={})  # type: ignore[call-arg]
+
+
+# ----------------------------------------------------------------------------- the lab's and discovery's sections
+
+
+def test_the_environment_overrides_the_labs_section(files: dict[str, Path]) -> None:
+    write(files["user"], "lab:\n  prefix: '127.5'\n  ssh_hosts: 2\n")
+    settings = load(files, environ={"OPSCTL_LAB__PREFIX": "127.9"})
+    assert (lab_settings(settings).prefix, lab_settings(settings).ssh_hosts) == ("127.9", 2)
+
+
+def test_a_bad_lab_prefix_from_the_environment_names_the_variable(files: dict[str, Path]) -> None:
+    error = config_error(files, environ={"OPSCTL_LAB__PREFIX": "10.1"})
+    assert "lab.prefix" in str(error)
+    assert "environment variable OPSCTL_LAB__PREFIX" in str(error)
+
+
+def test_the_lab_directory_defaults_to_the_state_directory(files: dict[str, Path], tmp_path: Path) -> None:
+    settings = load(files, environ={"OPSCTL_STATE__DIR": str(tmp_path / "state")})
+    assert lab_dir(settings) == tmp_path / "state" / "lab"
+    settings = load(files, environ={"OPSCTL_LAB__DIR": str(tmp_path / "elsewhere")})
+    assert lab_dir(settings) == tmp_path / "elsewhere"
+
+
+def _python(code: str, *, path: Path | None = None) -> list[str]:
+    """Run ``code`` in a fresh interpreter (with ``path`` first on sys.path); return its output lines."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(path or ""), *sys.path]))}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=environment,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_entry_points_name_the_sections_without_importing_their_packages(tmp_path: Path) -> None:
+    config = write(tmp_path / "opsctl.yaml", "ssh:\n  port: 22\n")
+    lines = _python(
+        f"""
+        import sys
+        from pathlib import Path
+        from opsctl.core.config import load_settings
+        from opsctl.core.settings import SETTINGS_SECTIONS
+        print(sorted(SETTINGS_SECTIONS.names()))
+        load_settings(Path({str(config)!r}), environ={{}}, system_file=Path({str(tmp_path / "none")!r}),
+                      user_file=Path({str(tmp_path / "none")!r}))
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("lab", "inventory")))
+        """
+    )
+    assert lines[0] == "['discovery', 'lab']"
+    assert lines[1] == "[]"
+
+
+def test_a_present_section_imports_its_model_module_and_not_its_package(tmp_path: Path) -> None:
+    config = write(tmp_path / "opsctl.yaml", "lab:\n  prefix: '127.6'\n")
+    lines = _python(
+        f"""
+        import sys
+        from pathlib import Path
+        from opsctl.core.config import load_settings
+        settings = load_settings(Path({str(config)!r}), environ={{}}, system_file=Path({str(tmp_path / "none")!r}),
+                                 user_file=Path({str(tmp_path / "none")!r}))
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("lab", "inventory")))
+        print(repr(settings.sections["lab"]))
+        """
+    )
+    assert lines == ["['lab', 'lab.settings']", "LabSettings(prefix='127.6', dir=None, ssh_hosts=5)"]
+
+
+def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(tmp_path: Path) -> None:
+    """A ``backup:`` section is checked as soon as the backup package declares it, none of its code imported."""
+    site = tmp_path / "site"
+    write(site / "fake_backup" / "__init__.py", "")
+    write(site / "fake_backup" / "engine.py", "raise RuntimeError('the engine must not be imported')\n")
+    write(
+        site / "fake_backup" / "settings.py",
+        "from opsctl.core.settings import SettingsModel\n"
+        "class BackupSettings(SettingsModel):\n"
+        "    retention_days: int = 30\n",
+    )
+    write(site / "fake_backup-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: fake-backup\nVersion: 1.0\n")
+    write(
+        site / "fake_backup-1.0.dist-info" / "entry_points.txt",
+        "[opsctl.settings]\nbackup = fake_backup.settings:BackupSettings\n",
+    )
+    good = write(tmp_path / "good.yaml", "backup:\n  retention_days: 7\n")
+    bad = write(tmp_path / "bad.yaml", "ssh:\n  port: 22\nbackup:\n  retention_days: many\n")
+    typo = write(tmp_path / "typo.yaml", "backups:\n  retention_days: 7\n")
+    lines = _python(
+        f"""
+        import sys
+        from pathlib import Path
+        from opsctl.core.config import load_settings
+        from opsctl.core.errors import ConfigError
+        for path in ({str(good)!r}, {str(bad)!r}, {str(typo)!r}):
+            try:
+                settings = load_settings(Path(path), environ={{}}, system_file=Path("/nonexistent/opsctl.yaml"),
+                                         user_file=Path("/nonexistent/opsctl.yaml"))
+                print(repr(settings.sections["backup"]))
+            except ConfigError as error:
+                print(error)
+        print("fake_backup.engine" in sys.modules)
+        """,
+        path=site,
+    )
+    assert lines[0] == "BackupSettings(retention_days=7)"
+    assert lines[1].startswith(f"{bad}:4: backup.retention_days: ")
+    assert "valid integer" in lines[1]
+    assert lines[2] == (
+        f"{typo}:1: backups: unknown key; expected one of: "
+        "audit, backup, discovery, fleet, inventory, lab, ssh, state"
+    )
+    assert lines[3] == "False"

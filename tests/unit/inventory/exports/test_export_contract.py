@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from inventory import Inventory, load_inventory
-from inventory.exports import ExportOutput, InventoryExporter, exporters, get_exporter
+from inventory.exports import (
+    EXPORTERS,
+    ExportOutput,
+    InventoryExporter,
+    export_inventory,
+    exporters,
+    get_exporter,
+    register_exporter,
+)
 from opsctl.core.errors import UsageError
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "inventories"
@@ -92,3 +100,33 @@ def test_an_unknown_exporter_name_is_a_usage_error_listing_the_known() -> None:
     with pytest.raises(UsageError) as raised:
         get_exporter("no-such-format")
     assert "ansible-ini" in (raised.value.hint or "")
+
+
+class _HostListExporter:
+    """A third-party exporter: one host name a line."""
+
+    name = "test-host-list"
+
+    def export(self, inventory: Inventory) -> ExportOutput:
+        return "".join(f"{host}\n" for host in inventory.hosts)
+
+
+def test_a_third_party_exporter_registers_like_a_built_in() -> None:
+    exporter = _HostListExporter()
+    register_exporter(exporter)
+    try:
+        assert get_exporter(exporter.name) is exporter
+        assert exporters()[-1] is exporter
+        assert "core-sw2\n" in str(export_inventory(load_inventory(HOSPITAL), exporter.name))
+    finally:
+        EXPORTERS.deregister(exporter.name)
+    assert exporter.name not in EXPORTERS
+
+
+def test_a_name_taken_by_another_exporter_is_refused() -> None:
+    class Impostor(_HostListExporter):
+        name = "ansible-ini"
+
+    with pytest.raises(UsageError, match="already registered"):
+        register_exporter(Impostor())
+    assert type(get_exporter("ansible-ini")).__name__ == "AnsibleIniExporter"
