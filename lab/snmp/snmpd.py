@@ -179,5 +179,6 @@ class SnmpdKind:
         )
 
 
+# registered in lab.kinds.PEER_KINDS by reference ("lab.snmp.snmpd:SNMPD"), like an entry point
 SNMPD = SnmpdKind()
 

@@ -399,4 +399,5 @@ class SnmpsimKind:
         )
 
 
+# registered in lab.kinds.PEER_KINDS by reference ("lab.snmp.snmpsim:SNMPSIM"), like an entry point
 SNMPSIM = SnmpsimKind()

@@ -195,6 +195,7 @@ class SshHostsKind:
         )
 
 
+# registered in lab.kinds.PEER_KINDS by reference ("lab.ssh.host:SSH_HOSTS"), like an entry point
 SSH_HOSTS = SshHostsKind()
 
 

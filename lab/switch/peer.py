@@ -254,4 +254,5 @@ class SwitchesKind:
         )
 
 
+# registered in lab.kinds.PEER_KINDS by reference ("lab.switch.peer:FAKE_SWITCHES"), like an entry point
 FAKE_SWITCHES = SwitchesKind()
