@@ -37,7 +37,7 @@ class ProcessIdentity:
         import psutil
 
         try:
-            started = psutil.Process(pid).create_time()
+            started = float(psutil.Process(pid).create_time())
         except psutil.NoSuchProcess:
             raise ProcessLookupError(pid) from None
         return cls(host=socket.gethostname(), pid=pid, started=started, boot_id=boot_id())
@@ -55,7 +55,7 @@ class ProcessIdentity:
         import psutil
 
         try:
-            started = psutil.Process(self.pid).create_time()
+            started = float(psutil.Process(self.pid).create_time())
         except psutil.NoSuchProcess:
             return False
         return abs(started - self.started) <= _START_TIME_TOLERANCE_SECONDS
