@@ -1,6 +1,6 @@
 """Every scan, stored: the scan itself and one JSON snapshot of each device it saw, tried or lost.
 
-Storage (state-store migration 2): ``inventory_scans`` holds one row per scan (scope, operator,
+Storage (the inventory component of the state store, :mod:`inventory.state`): ``inventory_scans`` holds one row per scan (scope, operator,
 times and the counts found / changed / partial / unreachable / vanished);
 ``inventory_snapshots`` holds one row per device per scan: its status (``ok``, ``partial``,
 ``unreachable``, or ``vanished`` for a device the previous scan of the same scope saw and this
@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from inventory.devices import Device, DeviceScan, ScanResult, flatten, merge_partial
-from opsctl.core.state import StateStore, inventory_scans, inventory_snapshots
+from inventory.state import inventory_scans, inventory_snapshots
+from opsctl.core.state import StateStore
 
 _KNOWN_STATUSES = ("ok", "partial", "vanished")
 

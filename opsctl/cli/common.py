@@ -11,6 +11,7 @@ import typer
 from opsctl.core.output import Output
 
 if TYPE_CHECKING:
+    from opsctl.core.recorder import AuditRecorder
     from opsctl.core.settings import Settings
     from opsctl.core.ssh import SshTarget
 
@@ -25,6 +26,7 @@ class AppContext:
     config_file: Path | None = None
     verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
+    _recorder: AuditRecorder | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -33,6 +35,20 @@ class AppContext:
 
             self._settings = load_settings(self.config_file)
         return self._settings
+
+    @property
+    def recorder(self) -> AuditRecorder:
+        """The command's one audit recorder (opened on first record, closed by run_app)."""
+        if self._recorder is None:
+            from opsctl.core.recorder import AuditRecorder
+
+            self._recorder = AuditRecorder.for_settings(lambda: self.settings)
+        return self._recorder
+
+    def close(self) -> None:
+        """Close what the command opened (the recorder's state store)."""
+        if self._recorder is not None:
+            self._recorder.close()
 
 
 def app_context(ctx: typer.Context) -> AppContext:

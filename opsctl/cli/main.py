@@ -42,6 +42,7 @@ def root(
 ) -> None:
     """opsctl: inventory, fleet commands, monitoring, backups, drills and patching."""
     ctx.obj = AppContext(config_file=config, verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:

@@ -1,7 +1,10 @@
 """The state store: SQLite in the state directory by default, any SQLAlchemy URL by configuration.
 
-The schema is versioned: :data:`MIGRATIONS` is the ordered list of steps, each applied in its
-own transaction when a store is opened; a database newer than this code is refused. One engine
+Each package owns its part of the store: a :class:`Schema` (its component name and migrations,
+each component with its own version sequence), declared in the ``opsctl.state_schemas``
+entry-point group and applied when a store is opened, each step in its own transaction; a
+component newer than this code is refused. The core keeps the engine, the migration runner, the
+runs and their per-host results and steps, the audit anchors and the named locks. One engine
 serves every thread, each call is one short transaction, so worker threads may share a store.
 """
 
@@ -26,9 +29,9 @@ from opsctl.core.errors import StateError
 if TYPE_CHECKING:
     from opsctl.core.settings import Settings
 
-HOST_OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
+# the project's one outcome vocabulary (opsctl.core.fleet.Outcome spells the same names)
+HOST_OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped", "partial")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
-_ANCHOR_ROW_ID = 1
 # an arbitrary constant: serialises concurrent migrations on a shared PostgreSQL
 _POSTGRES_MIGRATION_LOCK = 0x6F707363746C
 
@@ -58,14 +61,49 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema step: applied once, in its own transaction, in ``version`` order."""
+    """One schema step of a component: applied once, in its own transaction, in ``version`` order."""
 
     version: int
     description: str
     apply: Callable[[Connection], None]
 
 
-def _migration_1(connection: Connection) -> None:
+def _check_migrations(component: str, migrations: Sequence[Migration]) -> None:
+    versions = [step.version for step in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(
+            f"the {component} migrations' versions must run 1, 2, 3, ... without gaps: {versions}"
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A component's part of the store: its name and its migrations, versions 1, 2, 3, ... without gaps.
+
+    Each package owns one (``core`` here, ``inventory`` in ``inventory.state``, later ``monitoring``,
+    ``backup``, ``playbooks``) and declares it in the ``opsctl.state_schemas`` entry-point group, so
+    a store opened by any command migrates every installed component, imported or not.
+    """
+
+    component: str
+    migrations: tuple[Migration, ...]
+
+    def __post_init__(self) -> None:
+        _check_migrations(self.component, self.migrations)
+
+    @property
+    def version(self) -> int:
+        """The newest version this code knows for the component (0 for none)."""
+        return self.migrations[-1].version if self.migrations else 0
+
+
+SCHEMA_ENTRY_POINT_GROUP = "opsctl.state_schemas"
+CORE_COMPONENT = "core"
+# the audit anchor of a store written before anchors were keyed by the log's identity
+LEGACY_AUDIT_LOG_ID = "legacy"
+
+
+def _core_1(connection: Connection) -> None:
     # the tables as version 1 defined them: later versions change them with later steps
     metadata = sa.MetaData()
     sa.Table(
@@ -90,8 +128,14 @@ def _migration_1(connection: Connection) -> None:
         sa.Column("operator", sa.String(128), nullable=False),
         sa.Index("runs_kind_started_at", "kind", "started_at"),
     )
-    sa.Table(
-        "run_hosts",
+    _run_hosts_table(metadata, "run_hosts", ("ok", "changed", "failed", "unreachable", "skipped"))
+    metadata.create_all(connection)
+
+
+def _run_hosts_table(metadata: sa.MetaData, name: str, outcomes: Sequence[str]) -> sa.Table:
+    listed = ", ".join(f"'{outcome}'" for outcome in outcomes)
+    return sa.Table(
+        name,
         metadata,
         sa.Column(
             "run_id",
@@ -104,64 +148,144 @@ def _migration_1(connection: Connection) -> None:
         sa.Column("exit_status", sa.Integer, nullable=True),
         sa.Column("duration_seconds", sa.Float, nullable=True),
         sa.Column("error", sa.Text, nullable=True),
-        sa.CheckConstraint(
-            "outcome IN ('ok', 'changed', 'failed', 'unreachable', 'skipped')",
-            name="run_hosts_outcome",
-        ),
+        sa.CheckConstraint(f"outcome IN ({listed})", name="run_hosts_outcome"),
     )
-    metadata.create_all(connection)
 
 
-def _migration_2(connection: Connection) -> None:
-    # the inventory history as version 2 defined it: one row per scan, one JSON snapshot per
-    # device per scan (the snapshot's meaning belongs to the inventory package, not to core)
+def _core_2(connection: Connection) -> None:
+    # 1. 'partial' joins the outcomes. SQLite cannot alter a CHECK constraint: rebuild the table.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE run_hosts DROP CONSTRAINT run_hosts_outcome")
+        connection.exec_driver_sql(
+            "ALTER TABLE run_hosts ADD CONSTRAINT run_hosts_outcome CHECK (outcome IN "
+            f"({', '.join(repr(o) for o in HOST_OUTCOMES)}))"
+        )
+    else:
+        metadata = sa.MetaData()
+        sa.Table("runs", metadata, sa.Column("run_id", sa.String(64), primary_key=True))
+        rebuilt = _run_hosts_table(metadata, "run_hosts_rebuilt", HOST_OUTCOMES)
+        rebuilt.create(connection)
+        connection.exec_driver_sql(
+            "INSERT INTO run_hosts_rebuilt (run_id, host, outcome, exit_status, duration_seconds, "
+            "error) SELECT run_id, host, outcome, exit_status, duration_seconds, error FROM run_hosts"
+        )
+        connection.exec_driver_sql("DROP TABLE run_hosts")
+        connection.exec_driver_sql("ALTER TABLE run_hosts_rebuilt RENAME TO run_hosts")
+    # 2. a run names its owner, so one that was killed (SIGKILL, the OOM killer) is told from one
+    #    still running: the host, the pid, that process's start time and the boot it ran in
+    for column in (
+        "owner_host VARCHAR(255)",
+        "owner_pid INTEGER",
+        "owner_process_started FLOAT",
+        "owner_boot_id VARCHAR(64)",
+    ):
+        connection.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column}")
     metadata = sa.MetaData()
+    # runs exists (core 1): named here only so the step journal's foreign key can point at it
+    sa.Table("runs", metadata, sa.Column("run_id", sa.String(64), primary_key=True))
+    # 3. the audit anchor, keyed by the log's identity (several controllers may share a store),
+    #    with the pending (seq, hash) recorded before a line is written
     sa.Table(
-        "inventory_scans",
+        "audit_anchors",
         metadata,
-        sa.Column("scan_id", sa.String(64), primary_key=True),
-        sa.Column("scope", sa.Text, nullable=False),
-        sa.Column("operator", sa.String(128), nullable=False),
-        sa.Column("started_at", UtcDateTime, nullable=False),
-        sa.Column("finished_at", UtcDateTime, nullable=False),
-        sa.Column("found", sa.Integer, nullable=False),
-        sa.Column("changed", sa.Integer, nullable=False),
-        sa.Column("partial", sa.Integer, nullable=False),
-        sa.Column("unreachable", sa.Integer, nullable=False),
-        sa.Column("vanished", sa.Integer, nullable=False),
-        sa.Index("inventory_scans_started_at", "started_at"),
-        sa.Index("inventory_scans_scope_started_at", "scope", "started_at"),
+        sa.Column("log_id", sa.String(255), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("pending_seq", sa.Integer, nullable=True),
+        sa.Column("pending_hash", sa.String(64), nullable=True),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
     )
+    # 4. named locks (SQLite; PostgreSQL uses advisory locks): the owner row, and a heartbeat
+    #    that decides for a holder on another host
     sa.Table(
-        "inventory_snapshots",
+        "locks",
         metadata,
-        sa.Column(
-            "scan_id",
-            sa.String(64),
-            sa.ForeignKey("inventory_scans.scan_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("device", sa.String(255), primary_key=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("serial", sa.String(255), nullable=True),
-        sa.Column("management_address", sa.String(255), nullable=True),
-        sa.Column("started_at", UtcDateTime, nullable=False),
-        sa.Column("snapshot", sa.Text, nullable=False),
-        sa.Column("messages", sa.Text, nullable=False),
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("owner_host", sa.String(255), nullable=False),
+        sa.Column("owner_pid", sa.Integer, nullable=False),
+        sa.Column("owner_process_started", sa.Float, nullable=False),
+        sa.Column("owner_boot_id", sa.String(64), nullable=False),
+        sa.Column("token", sa.String(64), nullable=False),
+        sa.Column("purpose", sa.Text, nullable=False),
+        sa.Column("acquired_at", UtcDateTime, nullable=False),
+        sa.Column("heartbeat_at", UtcDateTime, nullable=False),
+    )
+    # 5. the step journal: each completed step of each host of a run, so a run resumes
+    sa.Table(
+        "run_steps",
+        metadata,
+        sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("host", sa.String(255), primary_key=True),
+        sa.Column("step", sa.String(255), primary_key=True),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("changed", sa.Boolean, nullable=False),
+        sa.Column("duration_seconds", sa.Float, nullable=False),
+        sa.Column("output", sa.Text, nullable=False),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("finished_at", UtcDateTime, nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
         sa.CheckConstraint(
-            "status IN ('ok', 'partial', 'unreachable', 'vanished')",
-            name="inventory_snapshots_status",
+            f"outcome IN ({', '.join(repr(o) for o in HOST_OUTCOMES)})", name="run_steps_outcome"
         ),
-        sa.Index("inventory_snapshots_device_started_at", "device", "started_at"),
-        sa.Index("inventory_snapshots_serial", "serial"),
     )
     metadata.create_all(connection)
+    connection.exec_driver_sql(
+        "INSERT INTO audit_anchors (log_id, seq, hash, updated_at) "
+        f"SELECT '{LEGACY_AUDIT_LOG_ID}', seq, hash, updated_at FROM audit_anchor"
+    )
+    connection.exec_driver_sql("DROP TABLE audit_anchor")
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "audit anchor, runs and per-host results", _migration_1),
-    Migration(2, "inventory scans and per-device snapshots", _migration_2),
+CORE_SCHEMA = Schema(
+    CORE_COMPONENT,
+    (
+        Migration(1, "audit anchor, runs and per-host results", _core_1),
+        Migration(
+            2,
+            "partial outcomes, run owners, audit anchors by log, named locks, step journal",
+            _core_2,
+        ),
+    ),
 )
+
+# Before migrations were keyed by component, one sequence served everything: version 1 was
+# today's core 1 and version 2 the inventory's tables. A store written then is adopted in place.
+_LEGACY_VERSIONS = {1: (CORE_COMPONENT, 1), 2: ("inventory", 1)}
+# written into the legacy table once adopted, so an older opsctl refuses the store
+_LEGACY_SENTINEL_VERSION = 3
+
+_registered_schemas: dict[str, Schema] = {}
+
+
+def register_schema(schema: Schema) -> None:
+    """Register a component's schema in this process (entry points are found without this).
+
+    Raise ValueError if another schema already holds the component's name.
+    """
+    existing = _registered_schemas.get(schema.component)
+    if existing is not None and existing is not schema:
+        raise ValueError(f"a state schema for component {schema.component!r} is already registered")
+    _registered_schemas[schema.component] = schema
+
+
+def installed_schemas() -> tuple[Schema, ...]:
+    """The core's schema, then every other component's (entry points and registered), by name."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, Schema] = {}
+    for point in entry_points(group=SCHEMA_ENTRY_POINT_GROUP):
+        schema = point.load()
+        if not isinstance(schema, Schema) or schema.component != point.name:
+            raise StateError(
+                f"entry point {point.name} = {point.value} in {SCHEMA_ENTRY_POINT_GROUP} is not "
+                f"the state schema of component {point.name!r}"
+            )
+        found[schema.component] = schema
+    found.update(_registered_schemas)
+    found.pop(CORE_COMPONENT, None)
+    return (CORE_SCHEMA, *(found[name] for name in sorted(found)))
+
 
 # ----------------------------------------------------------------------------- current tables
 
@@ -173,15 +297,25 @@ _schema_version = sa.Table(
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("applied_at", UtcDateTime, nullable=False),
 )
-_audit_anchor = sa.Table(
-    "audit_anchor",
+_schema_migrations = sa.Table(
+    "schema_migrations",
     _metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", UtcDateTime, nullable=False),
+)
+audit_anchors = sa.Table(
+    "audit_anchors",
+    _metadata,
+    sa.Column("log_id", sa.String(255), primary_key=True),
     sa.Column("seq", sa.Integer),
     sa.Column("hash", sa.String(64)),
+    sa.Column("pending_seq", sa.Integer),
+    sa.Column("pending_hash", sa.String(64)),
     sa.Column("updated_at", UtcDateTime),
 )
-_runs = sa.Table(
+runs = sa.Table(
     "runs",
     _metadata,
     sa.Column("run_id", sa.String(64), primary_key=True),
@@ -192,8 +326,12 @@ _runs = sa.Table(
     sa.Column("finished_at", UtcDateTime),
     sa.Column("outcome", sa.String(32)),
     sa.Column("operator", sa.String(128)),
+    sa.Column("owner_host", sa.String(255)),
+    sa.Column("owner_pid", sa.Integer),
+    sa.Column("owner_process_started", sa.Float),
+    sa.Column("owner_boot_id", sa.String(64)),
 )
-_run_hosts = sa.Table(
+run_hosts = sa.Table(
     "run_hosts",
     _metadata,
     sa.Column("run_id", sa.String(64), primary_key=True),
@@ -203,35 +341,34 @@ _run_hosts = sa.Table(
     sa.Column("duration_seconds", sa.Float),
     sa.Column("error", sa.Text),
 )
-
-# tables other packages read and write through StateStore.transaction (core knows their columns,
-# not what the inventory package stores in them)
-inventory_scans = sa.Table(
-    "inventory_scans",
+run_steps = sa.Table(
+    "run_steps",
     _metadata,
-    sa.Column("scan_id", sa.String(64), primary_key=True),
-    sa.Column("scope", sa.Text),
-    sa.Column("operator", sa.String(128)),
-    sa.Column("started_at", UtcDateTime),
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("step", sa.String(255), primary_key=True),
+    sa.Column("position", sa.Integer),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("changed", sa.Boolean),
+    sa.Column("duration_seconds", sa.Float),
+    sa.Column("output", sa.Text),
+    sa.Column("error", sa.Text),
     sa.Column("finished_at", UtcDateTime),
-    sa.Column("found", sa.Integer),
-    sa.Column("changed", sa.Integer),
-    sa.Column("partial", sa.Integer),
-    sa.Column("unreachable", sa.Integer),
-    sa.Column("vanished", sa.Integer),
 )
-inventory_snapshots = sa.Table(
-    "inventory_snapshots",
+locks = sa.Table(
+    "locks",
     _metadata,
-    sa.Column("scan_id", sa.String(64), primary_key=True),
-    sa.Column("device", sa.String(255), primary_key=True),
-    sa.Column("status", sa.String(16)),
-    sa.Column("serial", sa.String(255)),
-    sa.Column("management_address", sa.String(255)),
-    sa.Column("started_at", UtcDateTime),
-    sa.Column("snapshot", sa.Text),
-    sa.Column("messages", sa.Text),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("owner_host", sa.String(255)),
+    sa.Column("owner_pid", sa.Integer),
+    sa.Column("owner_process_started", sa.Float),
+    sa.Column("owner_boot_id", sa.String(64)),
+    sa.Column("token", sa.String(64)),
+    sa.Column("purpose", sa.Text),
+    sa.Column("acquired_at", UtcDateTime),
+    sa.Column("heartbeat_at", UtcDateTime),
 )
+_runs, _run_hosts = runs, run_hosts
 
 # ----------------------------------------------------------------------------- records
 
@@ -286,8 +423,12 @@ class StateStore:
     opened, migrated, read or written, or when its schema is newer than this code.
     """
 
-    def __init__(self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
-        _check_migrations(migrations)
+    def __init__(self, url: str, *, schemas: Sequence[Schema] | None = None) -> None:
+        """Open the store at ``url`` and migrate ``schemas`` (default: every installed component's)."""
+        schemas = installed_schemas() if schemas is None else tuple(schemas)
+        names = [schema.component for schema in schemas]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a component appears twice among the state schemas: {names}")
         try:
             parsed = make_url(url)
         except exc.ArgumentError:
@@ -300,7 +441,7 @@ class StateStore:
             self.location = parsed.database
         else:
             self.location = parsed.render_as_string(hide_password=True)
-        self._migrations = tuple(migrations)
+        self._schemas = tuple(schemas)
         if self._is_sqlite:
             self._prepare_sqlite_file(parsed.database)
         with self._errors("cannot open"):
@@ -320,10 +461,15 @@ class StateStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def schema_version(self) -> int:
-        """Return the newest migration applied to the database (0 for an empty one)."""
+    def schema_version(self, component: str = CORE_COMPONENT) -> int:
+        """Return the newest migration of ``component`` applied to the database (0 for none)."""
         with self._errors("cannot read the schema version"), self._engine.connect() as conn:
-            return _current_version(conn)
+            return _applied_versions(conn).get(component, 0)
+
+    def schema_versions(self) -> dict[str, int]:
+        """Return each component's newest applied migration, components the code lacks included."""
+        with self._errors("cannot read the schema versions"), self._engine.connect() as conn:
+            return _applied_versions(conn)
 
     # -- runs
 
@@ -437,21 +583,28 @@ class StateStore:
 
     # -- audit anchor
 
-    def get_anchor(self) -> AuditAnchor | None:
-        """Return the stored anchor of the audit log, or None if none was ever written."""
+    def get_anchor(self, log_id: str = LEGACY_AUDIT_LOG_ID) -> AuditAnchor | None:
+        """Return the stored anchor of the audit log ``log_id``, or None if none was ever written."""
         with self._errors("cannot read the audit anchor"), self._engine.connect() as conn:
             row = conn.execute(
-                sa.select(_audit_anchor).where(_audit_anchor.c.id == _ANCHOR_ROW_ID)
+                sa.select(audit_anchors).where(audit_anchors.c.log_id == log_id)
             ).first()
         if row is None:
             return None
         return AuditAnchor(seq=row.seq, hash=row.hash, updated_at=row.updated_at)
 
-    def set_anchor(self, seq: int, hash: str) -> None:
-        """Replace the audit anchor with the newest line's ``seq`` and ``hash``."""
-        values = {"id": _ANCHOR_ROW_ID, "seq": seq, "hash": hash, "updated_at": datetime.now(UTC)}
+    def set_anchor(self, seq: int, hash: str, log_id: str = LEGACY_AUDIT_LOG_ID) -> None:
+        """Replace the anchor of the audit log ``log_id`` with its newest line's ``seq`` and ``hash``."""
+        values = {
+            "log_id": log_id,
+            "seq": seq,
+            "hash": hash,
+            "pending_seq": None,
+            "pending_hash": None,
+            "updated_at": datetime.now(UTC),
+        }
         with self._errors("cannot write the audit anchor"), self._write() as conn:
-            _upsert(conn, _audit_anchor, values, ("id",))
+            _upsert(conn, audit_anchors, values, ("log_id",))
 
     # -- generic access, for packages that keep their own tables in this store
 
@@ -558,55 +711,120 @@ class StateStore:
                 time.sleep(min(0.5, 0.02 * attempt))
 
     def _migrate_once(self) -> None:
-        known = self._migrations[-1].version if self._migrations else 0
-        with self._errors("cannot read the schema version"), self._engine.connect() as conn:
-            current = _current_version(conn)
-        self._refuse_newer(current, known)
-        for step in self._migrations:
-            if step.version <= current:
-                continue
-            with self._errors(f"migration {step.version} ({step.description}) failed"):
-                with self._write() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.select(sa.func.pg_advisory_xact_lock(_POSTGRES_MIGRATION_LOCK))
-                        )
-                    _schema_version.create(conn, checkfirst=True)
-                    # another process may have migrated since we looked
-                    current = _current_version(conn)
-                    self._refuse_newer(current, known)
-                    if step.version <= current:
-                        continue
-                    step.apply(conn)
-                    conn.execute(
-                        _schema_version.insert().values(
-                            version=step.version,
-                            description=step.description,
-                            applied_at=datetime.now(UTC),
-                        )
-                    )
-                current = step.version
+        with self._errors("cannot read the schema versions"), self._engine.connect() as conn:
+            applied = _applied_versions(conn)
+            legacy = _legacy_version(conn)
+        for schema in self._schemas:
+            self._refuse_newer(schema, applied.get(schema.component, 0))
+        if legacy is not None or not applied:
+            with self._errors("cannot adopt the schema versions"), self._write() as conn:
+                self._serialise_migrations(conn)
+                _adopt_legacy_versions(conn)
+        for schema in self._schemas:
+            for step in schema.migrations:
+                self._apply(schema, step)
 
-    def _refuse_newer(self, current: int, known: int) -> None:
-        if current > known:
+    def _apply(self, schema: Schema, step: Migration) -> None:
+        """Apply one step in its own transaction unless it (or a newer one) was applied already."""
+        label = f"migration {schema.component} {step.version} ({step.description}) failed"
+        with self._errors(label), self._write() as conn:
+            self._serialise_migrations(conn)
+            # another process may have migrated since we looked
+            current = _applied_versions(conn).get(schema.component, 0)
+            self._refuse_newer(schema, current)
+            if step.version <= current:
+                return
+            step.apply(conn)
+            conn.execute(
+                _schema_migrations.insert().values(
+                    component=schema.component,
+                    version=step.version,
+                    description=step.description,
+                    applied_at=datetime.now(UTC),
+                )
+            )
+
+    @staticmethod
+    def _serialise_migrations(conn: Connection) -> None:
+        # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock of its own
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_POSTGRES_MIGRATION_LOCK)))
+
+    def _refuse_newer(self, schema: Schema, current: int) -> None:
+        if current > schema.version:
             raise StateError(
-                f"state store {self.location}: schema version {current} is newer than this "
-                f"opsctl knows (up to {known})",
+                f"state store {self.location}: the {schema.component} schema is at version "
+                f"{current}, newer than this opsctl knows (up to {schema.version})",
                 hint="upgrade opsctl; a newer version has migrated this database",
             )
 
 
-def _check_migrations(migrations: Sequence[Migration]) -> None:
-    versions = [step.version for step in migrations]
-    if versions != list(range(1, len(versions) + 1)):
-        raise ValueError(f"migration versions must run 1, 2, 3, ... without gaps: {versions}")
+def _applied_versions(conn: Connection) -> dict[str, int]:
+    """Each component's newest applied version; a store older than components reads as such."""
+    if not sa.inspect(conn).has_table(_schema_migrations.name):
+        legacy = _legacy_version(conn) or 0
+        versions: dict[str, int] = {}
+        for version in range(1, min(legacy, max(_LEGACY_VERSIONS)) + 1):
+            component, component_version = _LEGACY_VERSIONS[version]
+            versions[component] = max(versions.get(component, 0), component_version)
+        return versions
+    rows = conn.execute(
+        sa.select(
+            _schema_migrations.c.component, sa.func.max(_schema_migrations.c.version)
+        ).group_by(_schema_migrations.c.component)
+    ).all()
+    return {str(component): int(version) for component, version in rows}
 
 
-def _current_version(conn: Connection) -> int:
-    if not sa.inspect(conn).has_table(_schema_version.name):
-        return 0
+def _legacy_version(conn: Connection) -> int | None:
+    """The single version of a store written before components, or None for any other store."""
+    inspector = sa.inspect(conn)
+    if inspector.has_table(_schema_migrations.name) or not inspector.has_table(
+        _schema_version.name
+    ):
+        return None
     version = conn.execute(sa.select(sa.func.max(_schema_version.c.version))).scalar()
     return int(version or 0)
+
+
+def _adopt_legacy_versions(conn: Connection) -> None:
+    """Create ``schema_migrations``; carry a pre-component store's versions over to it.
+
+    The old ``schema_version`` table gets a version no release before components knew, so an
+    older opsctl refuses this store instead of writing into tables it no longer understands.
+    """
+    if sa.inspect(conn).has_table(_schema_migrations.name):
+        return
+    legacy = _legacy_version(conn)
+    if legacy is not None and legacy > max(_LEGACY_VERSIONS):
+        raise StateError(
+            f"schema version {legacy} is newer than this opsctl knows (up to "
+            f"{max(_LEGACY_VERSIONS)} before components)",
+            hint="upgrade opsctl; a newer version has migrated this database",
+        )
+    _schema_migrations.create(conn)
+    _schema_version.create(conn, checkfirst=True)
+    now = datetime.now(UTC)
+    for version in range(1, (legacy or 0) + 1):
+        component, component_version = _LEGACY_VERSIONS[version]
+        description = conn.execute(
+            sa.select(_schema_version.c.description).where(_schema_version.c.version == version)
+        ).scalar()
+        conn.execute(
+            _schema_migrations.insert().values(
+                component=component,
+                version=component_version,
+                description=str(description or ""),
+                applied_at=now,
+            )
+        )
+    conn.execute(
+        _schema_version.insert().values(
+            version=_LEGACY_SENTINEL_VERSION,
+            description="superseded by schema_migrations (versions per component)",
+            applied_at=now,
+        )
+    )
 
 
 def _upsert(

@@ -1,0 +1,74 @@
+"""The audit recorder: one per command, through which libraries record what they changed.
+
+The CLI opens one for each command and closes it when the command ends; a library function
+that changes something takes a :class:`Recorder` and calls :meth:`Recorder.record` once per
+change, so no CLI module writes audit entries. The audit log is opened on the first record only,
+so a command that changes nothing never touches the state store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from opsctl.core.audit import AuditEntry, AuditLog
+    from opsctl.core.settings import Settings
+
+
+class Recorder(Protocol):
+    """Where a library records a change: what was done, to which targets, how it ended."""
+
+    def record(
+        self,
+        action: str,
+        targets: Sequence[str],
+        outcome: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one audit entry; raise AuditError if it could not be written."""
+        ...
+
+
+class AuditRecorder:
+    """A :class:`Recorder` over the audit log that ``open_log`` opens on first use."""
+
+    def __init__(self, open_log: Callable[[], AuditLog]) -> None:
+        self._open_log = open_log
+        self._log: AuditLog | None = None
+        self.entries: list[AuditEntry] = []
+
+    @classmethod
+    def for_settings(cls, settings: Callable[[], Settings]) -> AuditRecorder:
+        """A recorder over the audit log of the settings ``settings()`` returns when first needed."""
+
+        def open_log() -> AuditLog:
+            from opsctl.core.audit import open_audit
+
+            return open_audit(settings())
+
+        return cls(open_log)
+
+    @property
+    def log(self) -> AuditLog:
+        """The audit log, opened now if it was not yet."""
+        if self._log is None:
+            self._log = self._open_log()
+        return self._log
+
+    def record(
+        self,
+        action: str,
+        targets: Sequence[str],
+        outcome: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        entry = self.log.append(action, targets, outcome, details)
+        self.entries.append(entry)
+        return entry
+
+    def close(self) -> None:
+        """Close the state store behind the log, if it was opened."""
+        if self._log is not None:
+            self._log.store.close()
+            self._log = None
