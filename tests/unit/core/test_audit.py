@@ -71,7 +71,7 @@ def test_each_line_is_chained_by_sha256_over_prev_and_canonical_json(
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         expected = hashlib.sha256((entry["prev"] + canonical).encode("utf-8")).hexdigest()
         assert entry["hash"] == expected
-    anchor = audit.store.get_anchor()
+    anchor = audit.store.get_anchor(audit.log_id or "")
     assert anchor is not None and (anchor.seq, anchor.hash) == (2, second["hash"])
 
 
@@ -204,12 +204,19 @@ def test_a_cut_off_tail_stays_visible_after_the_next_append(
 ) -> None:
     fill(audit, 5)
     log_path.write_text("".join(lines_of(log_path)[:-2]), encoding="utf-8")
+    cut = log_path.read_bytes()
 
-    entry = audit.append("run web* -- after the cut", ["web1"], "ok")
+    with pytest.raises(AuditError) as refused:
+        audit.append("run web* -- after the cut", ["web1"], "ok")
 
-    assert entry.seq == 6
+    assert str(refused.value) == (
+        f"audit log {log_path}: line 3 (seq 3) does not match the anchor seq 5: "
+        "lines were removed from the end"
+    )
+    assert log_path.read_bytes() == cut
     assert messages(audit.verify()) == [
-        "line 4: seq jumps from 3 to 6: seq 4-5 missing or out of order"
+        "line 4: the log ends at seq 3 but the state store's anchor is seq 5: "
+        "lines were removed from the end"
     ]
 
 
@@ -287,7 +294,7 @@ def test_a_log_without_an_anchor_is_reported(log_path: Path, db_url: str, tmp_pa
 
 def test_lines_added_behind_the_anchor_are_reported(audit: AuditLog, log_path: Path) -> None:
     fill(audit, 3)
-    audit.store.set_anchor(2, json.loads(lines_of(log_path)[1])["hash"])
+    audit.store.set_anchor(2, json.loads(lines_of(log_path)[1])["hash"], audit.log_id or "")
     assert "lines were added without moving the anchor" in messages(audit.verify())[0]
 
 
