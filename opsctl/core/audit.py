@@ -156,7 +156,7 @@ class RunStatus:
             "command": run.command,
             "target": run.target,
             "operator": run.operator,
-            "started_at": run.started_at,
+            "started_at": run.started_at.isoformat().replace("+00:00", "Z"),
             "owner": None
             if owner is None
             else {
@@ -950,23 +950,23 @@ def _verify_lines(data: bytes, anchor: AuditAnchor | None) -> AuditReport:
 def _set_acknowledged_apart(
     problems: list[AuditProblem], acknowledgements: list[tuple[int, int, set[tuple[int, str]]]]
 ) -> tuple[list[AuditProblem], list[AcknowledgedProblem]]:
-    """Move the problems an acknowledgement recorded out of ``problems``.
+    """Set apart what acknowledgements recorded: those problems are reported, no longer failures.
 
     An acknowledgement counts only while nothing at or after its own line is wrong: a forged
-    one is itself a line the anchor does not cover, so it can never hide anything.
+    one is itself a line the anchor does not cover, so it can never hide anything. Everything
+    it recorded is listed, found again now or not (a forged tail it covered now chains on).
     """
-    acknowledged: list[AcknowledgedProblem] = []
+    acknowledged: dict[tuple[int, str], int] = {}
     for line, seq, listed in reversed(acknowledgements):
         if any(problem.line >= line for problem in problems):
             continue
-        remaining = []
-        for problem in problems:
-            if (problem.line, problem.message) in listed:
-                acknowledged.append(AcknowledgedProblem(problem.line, problem.message, seq))
-            else:
-                remaining.append(problem)
-        problems = remaining
-    return problems, sorted(acknowledged, key=lambda problem: problem.line)
+        problems = [problem for problem in problems if (problem.line, problem.message) not in listed]
+        for key in listed:
+            acknowledged[key] = min(seq, acknowledged.get(key, seq))
+    return problems, [
+        AcknowledgedProblem(line, message, seq)
+        for (line, message), seq in sorted(acknowledged.items())
+    ]
 
 
 def _link_problem(seq: int, prev: str, last_seq: int, last_hash: str) -> str | None:
