@@ -653,7 +653,8 @@ def _tail_problem(log: AuditLog, fd: int, tail: _Tail, anchor: AuditAnchor | Non
     """What keeps an append from chaining onto ``tail`` (one line, saying where), or None."""
     if tail.junk is not None and tail.junk_offset is not None:
         line = _line_number(fd, tail.junk_offset)
-        return f"line {line} is not an audit entry ({tail.junk}): it was written outside opsctl"
+        what = tail.junk.removeprefix("not an audit entry: ")
+        return f"line {line} is not an audit entry ({what}): it was written outside opsctl"
     where = "" if tail.offset is None else f"line {_line_number(fd, tail.offset)} (seq {tail.seq})"
     if anchor is None:
         if tail.offset is None:
