@@ -129,14 +129,13 @@ def run_app(app: typer.Typer, argv: list[str]) -> int:
     finally:
         stops.restore()
     if stops.received and code == ExitCode.INTERRUPTED:
+        _say(f"opsctl: stopped by {signal.Signals(stops.received[0]).name}")
         return ExitCode.for_signal(stops.received[0])
     return code
 
 
 def _interrupted(stops: StopSignals) -> int:
-    if stops.received:
-        _say(f"stopped by {signal.Signals(stops.received[0]).name}")
-    else:
+    if not stops.received:  # a signal is named once the command has ended
         _say("interrupted")
     return ExitCode.INTERRUPTED
 
