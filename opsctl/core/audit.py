@@ -362,6 +362,8 @@ class AuditLog:
             if found is None and _completes_pending(tail, anchor):
                 anchor = self._complete_pending(log_id, tail)
             data = _read_all(fd)
+            if data and not data.endswith(b"\n"):
+                data += b"\n"  # a partial last line, as it reads once our line follows it
             report = _verify_lines(data, anchor)
             dead = [status for status in run_statuses(self.store) if status.alive is False]
             if found is None and report.ok and not dead:

@@ -737,3 +737,21 @@ def test_verify_lists_runs_that_began_and_never_ended(audit: AuditLog) -> None:
     ]
     with pytest.raises(Exception, match="nothing to acknowledge"):
         audit.acknowledge()
+
+
+def test_acknowledge_covers_a_line_a_crash_left_half_written(audit: AuditLog, log_path: Path) -> None:
+    fill(audit, 2)
+    with log_path.open("ab") as stream:
+        stream.write(b'{"seq":3,"time":"2026-')  # a crash mid-write: appends go on after it
+    assert audit.append("run web* -- next", ["web1"], "ok").seq == 3
+    assert messages(audit.verify()) == ["line 3: malformed JSON"]
+    with log_path.open("ab") as stream:
+        stream.write(b'{"seq":4,"time":"2026-')
+
+    audit.acknowledge("power cut twice")
+
+    report = audit.verify()
+    assert report.ok, messages(report)
+    assert [(a.line, a.message) for a in report.acknowledged] == [
+        (3, "malformed JSON"), (5, "malformed JSON")
+    ]
