@@ -11,7 +11,10 @@ file travels with the log: move, copy and back up the two together. A log restor
 backup keeps its id, so its anchor (newer than the restored tail) reports the lost lines; a
 log moved without its id file gets a new id and no anchor, and is refused until acknowledged;
 a store written before anchors were keyed gives its one (``legacy``) anchor to the first log
-that appends without one.
+that appends without one. A copy of the log and its id file set up on a second controller
+shares the first one's anchor, so each refuses the other's appends: give every controller a
+log of its own. Deleting the log and its id file together starts a new chain (the old anchor
+stays in the store, no longer claimed): keep the state directory's permissions tight.
 
 An append checks the file's tail against the anchor before it writes, so a line forged or
 edited at the end, or a cut-off tail, is never chained over: the append is refused (the log

@@ -33,7 +33,12 @@ class Recorder(Protocol):
         outcome: str,
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one audit entry; raise AuditError if it could not be written."""
+        """Append one audit entry; raise AuditError if it could not be written.
+
+        Refused (AuditError, exit 1, the log untouched) when the log's tail does not match
+        its anchor: the log was changed outside opsctl and ``opsctl audit acknowledge`` must
+        record that first.
+        """
         ...
 
 
