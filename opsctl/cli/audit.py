@@ -1,4 +1,4 @@
-"""opsctl audit: show the hash-chained audit log and verify its integrity."""
+"""opsctl audit: show the hash-chained audit log, verify its integrity, acknowledge a break."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opsctl.cli.common import JsonOption, app_context, make_output
-from opsctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from opsctl.core.audit import AuditEntry, AuditLog
+    from opsctl.core.audit import AuditEntry, AuditLog, RunStatus
+    from opsctl.core.output import Output
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -64,6 +64,17 @@ def _entries_table(entries: list[AuditEntry]) -> Table:
     return table
 
 
+def _show_runs(output: Output, runs: list[RunStatus]) -> None:
+    """Runs begun and not ended, on stderr: a dead owner as a warning, the others as notes."""
+    from rich.markup import escape
+
+    for status in runs:
+        if status.alive is False:
+            output.warn(escape(status.describe()))
+        else:
+            output.info(escape(status.describe()))
+
+
 @app.command("log")
 def log(
     ctx: typer.Context,
@@ -72,20 +83,26 @@ def log(
     ] = 50,
     json: JsonOption = False,
 ) -> None:
-    """Show the newest entries of the audit log, oldest first."""
+    """Show the newest entries of the audit log, oldest first, and runs that began and never ended."""
     output = make_output(json=json)
-    entries = _open_audit(ctx).entries()[-limit:]
+    listing = _open_audit(ctx).listing(limit)
     if output.json:
-        output.document("audit.log", {"entries": [entry.to_dict() for entry in entries]})
-    elif not entries:
+        output.document("audit.log", listing.to_dict())
+        return
+    if not listing.entries:
         output.info("the audit log is empty")
     else:
-        output.stdout.print(_entries_table(entries))
+        output.stdout.print(_entries_table(listing.entries))
+    _show_runs(output, listing.unfinished_runs)
 
 
 @app.command("verify")
 def verify(ctx: typer.Context, json: JsonOption = False) -> None:
-    """Check every line's hash chain and the anchor; exit 1 if anything was tampered with."""
+    """Check every line's hash chain and the anchor; exit 1 if anything was tampered with.
+
+    Runs that began and never ended are listed too; one whose owner died is a warning, not a
+    failure (the chain is intact): `opsctl audit acknowledge` records it and ends it.
+    """
     output = make_output(json=json)
     audit = _open_audit(ctx)
     report = audit.verify()
@@ -104,5 +121,47 @@ def verify(ctx: typer.Context, json: JsonOption = False) -> None:
             highlight=False,
             markup=False,
         )
-    if not report.ok:
-        raise typer.Exit(ExitCode.FAILED)
+    if not output.json:
+        for acknowledged in report.acknowledged:
+            output.stdout.print(
+                f"line {acknowledged.line}: acknowledged at seq {acknowledged.seq}: "
+                f"{acknowledged.message}",
+                highlight=False,
+                markup=False,
+            )
+        for note in report.notes:
+            output.stderr.print(f"note: {note}", highlight=False, markup=False)
+        _show_runs(output, report.unfinished_runs)
+    raise typer.Exit(int(report.exit_code))
+
+
+@app.command("acknowledge")
+def acknowledge(
+    ctx: typer.Context,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded in the acknowledgement entry.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Record a reported break of the audit log (and runs whose owner died) in the log; re-anchor.
+
+    The entry says what was found (the anchor and the tail seen, every problem verify
+    reports); appends go on after it, and verify lists those problems as acknowledged. Lines
+    are never rewritten. Refused when there is nothing to acknowledge.
+    """
+    output = make_output(json=json)
+    audit = _open_audit(ctx)
+    done = audit.acknowledge(reason)
+    if output.json:
+        output.document("audit.acknowledge", {"path": audit.path, **done.to_dict()})
+        return
+    found = [done.found] if done.found else []
+    found += [f"line {problem.line}: {problem.message}" for problem in done.problems]
+    found += [status.describe() for status in done.runs_ended]
+    for item in dict.fromkeys(found):
+        output.stdout.print(f"found: {item}", highlight=False, markup=False)
+    output.stdout.print(
+        f"acknowledged at seq {done.entry.seq}; the audit log {audit.path} is anchored there",
+        highlight=False,
+        markup=False,
+    )

@@ -7,10 +7,11 @@ Nothing below the CLI calls ``sys.exit``; the CLI maps an exception to an exit c
 from __future__ import annotations
 
 import enum
+import signal
 
 
 class ExitCode(enum.IntEnum):
-    """Exit codes as DESIGN.md defines them."""
+    """Exit codes as DESIGN.md defines them (128 + the signal's number for a stopped command)."""
 
     OK = 0
     FAILED = 1
@@ -18,7 +19,18 @@ class ExitCode(enum.IntEnum):
     PARTIAL = 3
     UNREACHABLE = 4
     REFUSED = 5
-    INTERRUPTED = 130
+    HANGUP = 129  # SIGHUP: a closed terminal
+    INTERRUPTED = 130  # SIGINT: Ctrl-C
+    TERMINATED = 143  # SIGTERM: systemctl stop, timeout
+
+    @classmethod
+    def for_signal(cls, signum: int) -> ExitCode:
+        """The exit code of a command stopped by ``signum`` (SIGHUP, SIGINT or SIGTERM)."""
+        return {
+            signal.SIGHUP: cls.HANGUP,
+            signal.SIGINT: cls.INTERRUPTED,
+            signal.SIGTERM: cls.TERMINATED,
+        }[signal.Signals(signum)]
 
 
 class OpsctlError(Exception):

@@ -40,6 +40,7 @@ class RunJournal:
             from opsctl.core.audit import open_audit
 
             audit = open_audit(settings)
+            audit.check_appendable()  # a log that would refuse the run's end refuses its start
             audit.store.begin_run(self.run_id, self.kind, self.command, self.target, audit.operator)
             self._audit = audit
         except BaseException as error:  # handed to whoever waits: the run must not start

@@ -4,6 +4,13 @@ The CLI opens one for each command and closes it when the command ends; a librar
 that changes something takes a :class:`Recorder` and calls :meth:`Recorder.record` once per
 change, so no CLI module writes audit entries. The audit log is opened on the first record only,
 so a command that changes nothing never touches the state store.
+
+A record is refused (AuditError, the log untouched) when the log's tail does not match its
+anchor (see :mod:`opsctl.core.audit`); work that must not start unless it can be recorded calls
+:meth:`AuditRecorder.check` first. A long run records its start in the state store before it
+changes anything (:meth:`AuditRecorder.begin_run`: the run's row with its owner process), so a
+run killed outright is still seen, begun and never ended, by ``opsctl audit log`` and ``verify``;
+:meth:`AuditRecorder.finish_run` records its end and appends its audit entry.
 """
 
 from __future__ import annotations
@@ -26,7 +33,12 @@ class Recorder(Protocol):
         outcome: str,
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one audit entry; raise AuditError if it could not be written."""
+        """Append one audit entry; raise AuditError if it could not be written.
+
+        Refused (AuditError, exit 1, the log untouched) when the log's tail does not match
+        its anchor: the log was changed outside opsctl and ``opsctl audit acknowledge`` must
+        record that first.
+        """
         ...
 
 
@@ -66,6 +78,28 @@ class AuditRecorder:
         entry = self.log.append(action, targets, outcome, details)
         self.entries.append(entry)
         return entry
+
+    def check(self) -> None:
+        """Raise AuditError now if a record would be refused (a break the log's anchor does not cover)."""
+        self.log.check_appendable()
+
+    def begin_run(self, run_id: str, kind: str, command: str, target: str) -> None:
+        """Check the log can take the run's end, then record its start and owner (this process)."""
+        log = self.log
+        log.check_appendable()
+        log.store.begin_run(run_id, kind, command, target, log.operator)
+
+    def finish_run(
+        self,
+        run_id: str,
+        outcome: str,
+        action: str,
+        targets: Sequence[str],
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Record a begun run's end in the state store, then its audit entry."""
+        self.log.store.finish_run(run_id, outcome)
+        return self.record(action, targets, outcome, {"run_id": run_id, **(details or {})})
 
     def close(self) -> None:
         """Close the state store behind the log, if it was opened."""

@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from opsctl.core.errors import StateError
 
 if TYPE_CHECKING:
+    from opsctl.core.owner import ProcessIdentity
     from opsctl.core.settings import Settings
 
 # the project's one outcome vocabulary (opsctl.core.fleet.Outcome spells the same names)
@@ -101,6 +102,8 @@ SCHEMA_ENTRY_POINT_GROUP = "opsctl.state_schemas"
 CORE_COMPONENT = "core"
 # the audit anchor of a store written before anchors were keyed by the log's identity
 LEGACY_AUDIT_LOG_ID = "legacy"
+# the hash before a log's first line (opsctl.core.audit.GENESIS_HASH): the empty chain's anchor
+_GENESIS_HASH = "0" * 64
 
 
 def _core_1(connection: Connection) -> None:
@@ -375,11 +378,18 @@ _runs, _run_hosts = runs, run_hosts
 
 @dataclass(frozen=True)
 class AuditAnchor:
-    """The sequence number and hash of the newest audit line, as last written."""
+    """The sequence number and hash of the newest audit line, as last written.
+
+    ``pending_seq``/``pending_hash`` name the line an append is writing: recorded before the
+    line is written, cleared when the anchor moves to it (seq 0 with the genesis hash anchors
+    a log whose first line is pending).
+    """
 
     seq: int
     hash: str
     updated_at: datetime
+    pending_seq: int | None = None
+    pending_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -406,6 +416,22 @@ class RunRecord:
     finished_at: datetime | None
     outcome: str | None
     hosts: tuple[HostResult, ...]
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A run that began and has not ended: still running, or killed before it could record its end.
+
+    ``owner`` is None for a run begun before owners were recorded.
+    """
+
+    run_id: str
+    kind: str
+    command: str
+    target: str
+    operator: str
+    started_at: datetime
+    owner: ProcessIdentity | None
 
 
 # ----------------------------------------------------------------------------- the store
@@ -482,9 +508,18 @@ class StateStore:
         operator: str,
         *,
         started_at: datetime | None = None,
+        owner: ProcessIdentity | None = None,
     ) -> None:
-        """Record the start of a run (default now, UTC); raise StateError if ``run_id`` exists."""
+        """Record the start of a run (default now, UTC) and its owner (default this process).
+
+        Called before the run changes anything, so a run killed outright (SIGKILL, the OOM
+        killer) still leaves its row: begun, never finished, its owner dead. Raise StateError if
+        ``run_id`` exists.
+        """
+        from opsctl.core.owner import ProcessIdentity
+
         started_at = datetime.now(UTC) if started_at is None else started_at
+        owner = ProcessIdentity.current() if owner is None else owner
         with self._errors(f"cannot record the start of run {run_id}"), self._write() as conn:
             conn.execute(
                 _runs.insert().values(
@@ -494,6 +529,10 @@ class StateStore:
                     target=target,
                     operator=operator,
                     started_at=started_at,
+                    owner_host=owner.host,
+                    owner_pid=owner.pid,
+                    owner_process_started=owner.started,
+                    owner_boot_id=owner.boot_id,
                 )
             )
 
@@ -591,7 +630,13 @@ class StateStore:
             ).first()
         if row is None:
             return None
-        return AuditAnchor(seq=row.seq, hash=row.hash, updated_at=row.updated_at)
+        return AuditAnchor(
+            seq=row.seq,
+            hash=row.hash,
+            updated_at=row.updated_at,
+            pending_seq=row.pending_seq,
+            pending_hash=row.pending_hash,
+        )
 
     def set_anchor(self, seq: int, hash: str, log_id: str = LEGACY_AUDIT_LOG_ID) -> None:
         """Replace the anchor of the audit log ``log_id`` with its newest line's ``seq`` and ``hash``."""
@@ -605,6 +650,106 @@ class StateStore:
         }
         with self._errors("cannot write the audit anchor"), self._write() as conn:
             _upsert(conn, audit_anchors, values, ("log_id",))
+
+    # -- audit recorder: pending anchors, a log's identity, runs begun and never ended
+
+    def set_pending_anchor(self, seq: int, hash: str, log_id: str) -> None:
+        """Record the line an append of log ``log_id`` is about to write, before it is written.
+
+        A log with no anchor yet gets the empty chain's (seq 0, the genesis hash) beside it.
+        """
+        now = datetime.now(UTC)
+        with self._errors("cannot write the pending audit anchor"), self._write() as conn:
+            done = conn.execute(
+                audit_anchors.update()
+                .where(audit_anchors.c.log_id == log_id)
+                .values(pending_seq=seq, pending_hash=hash, updated_at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    audit_anchors.insert().values(
+                        log_id=log_id,
+                        seq=0,
+                        hash=_GENESIS_HASH,
+                        pending_seq=seq,
+                        pending_hash=hash,
+                        updated_at=now,
+                    )
+                )
+
+    def claim_legacy_anchor(self, log_id: str) -> AuditAnchor | None:
+        """Give the anchor kept before anchors were keyed by log (``legacy``) to log ``log_id``.
+
+        Called once, when a log gets its identity; return the anchor claimed, or None when
+        there was none (or ``log_id`` already had one).
+        """
+        with self._errors("cannot claim the audit anchor"), self._write() as conn:
+            rows = {
+                row.log_id: row
+                for row in conn.execute(
+                    sa.select(audit_anchors).where(
+                        audit_anchors.c.log_id.in_((LEGACY_AUDIT_LOG_ID, log_id))
+                    )
+                )
+            }
+            legacy = rows.get(LEGACY_AUDIT_LOG_ID)
+            if legacy is None or log_id in rows:
+                return None
+            conn.execute(
+                audit_anchors.update()
+                .where(audit_anchors.c.log_id == LEGACY_AUDIT_LOG_ID)
+                .values(log_id=log_id)
+            )
+        return AuditAnchor(
+            seq=legacy.seq,
+            hash=legacy.hash,
+            updated_at=legacy.updated_at,
+            pending_seq=legacy.pending_seq,
+            pending_hash=legacy.pending_hash,
+        )
+
+    def unfinished_runs(self) -> list[UnfinishedRun]:
+        """Every run that began and has not ended, oldest first."""
+        from opsctl.core.owner import ProcessIdentity
+
+        with self._errors("cannot read the unfinished runs"), self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_runs)
+                .where(_runs.c.finished_at.is_(None))
+                .order_by(_runs.c.started_at, _runs.c.run_id)
+            ).all()
+        found = []
+        for row in rows:
+            owner = None
+            if row.owner_host is not None and row.owner_pid is not None:
+                owner = ProcessIdentity(
+                    host=row.owner_host,
+                    pid=row.owner_pid,
+                    started=row.owner_process_started or 0.0,
+                    boot_id=row.owner_boot_id or "",
+                )
+            found.append(
+                UnfinishedRun(
+                    run_id=row.run_id,
+                    kind=row.kind,
+                    command=row.command,
+                    target=row.target,
+                    operator=row.operator,
+                    started_at=row.started_at,
+                    owner=owner,
+                )
+            )
+        return found
+
+    def end_unfinished_run(self, run_id: str, outcome: str) -> bool:
+        """Record the end of a run that has not ended (one whose owner died); False if it had ended."""
+        with self._errors(f"cannot record the end of run {run_id}"), self._write() as conn:
+            done = conn.execute(
+                _runs.update()
+                .where(_runs.c.run_id == run_id, _runs.c.finished_at.is_(None))
+                .values(finished_at=datetime.now(UTC), outcome=outcome)
+            )
+        return bool(done.rowcount)
 
     # -- generic access, for packages that keep their own tables in this store
 

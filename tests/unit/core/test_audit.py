@@ -13,7 +13,7 @@ import pytest
 from opsctl.core.audit import GENESIS_HASH, AuditLog, AuditReport, open_audit
 from opsctl.core.errors import AuditError
 from opsctl.core.settings import Settings, StateSettings
-from opsctl.core.state import StateStore
+from opsctl.core.state import LEGACY_AUDIT_LOG_ID, StateStore
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_each_line_is_chained_by_sha256_over_prev_and_canonical_json(
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         expected = hashlib.sha256((entry["prev"] + canonical).encode("utf-8")).hexdigest()
         assert entry["hash"] == expected
-    anchor = audit.store.get_anchor()
+    anchor = audit.store.get_anchor(audit.log_id or "")
     assert anchor is not None and (anchor.seq, anchor.hash) == (2, second["hash"])
 
 
@@ -204,12 +204,19 @@ def test_a_cut_off_tail_stays_visible_after_the_next_append(
 ) -> None:
     fill(audit, 5)
     log_path.write_text("".join(lines_of(log_path)[:-2]), encoding="utf-8")
+    cut = log_path.read_bytes()
 
-    entry = audit.append("run web* -- after the cut", ["web1"], "ok")
+    with pytest.raises(AuditError) as refused:
+        audit.append("run web* -- after the cut", ["web1"], "ok")
 
-    assert entry.seq == 6
+    assert str(refused.value) == (
+        f"audit log {log_path}: line 3 (seq 3) does not match the anchor seq 5: "
+        "lines were removed from the end"
+    )
+    assert log_path.read_bytes() == cut
     assert messages(audit.verify()) == [
-        "line 4: seq jumps from 3 to 6: seq 4-5 missing or out of order"
+        "line 4: the log ends at seq 3 but the state store's anchor is seq 5: "
+        "lines were removed from the end"
     ]
 
 
@@ -287,7 +294,7 @@ def test_a_log_without_an_anchor_is_reported(log_path: Path, db_url: str, tmp_pa
 
 def test_lines_added_behind_the_anchor_are_reported(audit: AuditLog, log_path: Path) -> None:
     fill(audit, 3)
-    audit.store.set_anchor(2, json.loads(lines_of(log_path)[1])["hash"])
+    audit.store.set_anchor(2, json.loads(lines_of(log_path)[1])["hash"], audit.log_id or "")
     assert "lines were added without moving the anchor" in messages(audit.verify())[0]
 
 
@@ -315,3 +322,436 @@ def test_appends_from_several_processes_form_one_valid_chain(log_path: Path, db_
     audit = AuditLog(log_path, StateStore(db_url))
     assert audit.verify() == AuditReport(ok=True, entries=60, problems=[], anchor_seq=60)
     assert [entry.seq for entry in audit.entries()] == list(range(1, 61))
+
+
+# ----------------------------------------------------------------------------- a forged tail is refused
+
+
+def forge(line: str, **changes: object) -> str:
+    """``line`` with ``changes`` made and its hash recomputed, as a careful forger would."""
+    body = {key: value for key, value in json.loads(line).items() if key != "hash"}
+    body.update(changes)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body["hash"] = hashlib.sha256((str(body["prev"]) + canonical).encode()).hexdigest()
+    return json.dumps(body) + "\n"
+
+
+def refusal(audit: AuditLog) -> str:
+    """The message of the AuditError the next append raises (and that it leaves the log alone)."""
+    before = audit.path.read_bytes() if audit.path.exists() else None
+    with pytest.raises(AuditError) as refused:
+        audit.append("run web* -- after", ["web1"], "ok")
+    assert (audit.path.read_bytes() if audit.path.exists() else None) == before
+    assert "opsctl audit verify" in (refused.value.hint or "")
+    assert "opsctl audit acknowledge" in (refused.value.hint or "")
+    return str(refused.value)
+
+
+def test_a_forged_line_appended_with_a_correct_hash_is_never_chained_over(
+    audit: AuditLog, log_path: Path
+) -> None:
+    fill(audit, 3)
+    last = lines_of(log_path)[-1]
+    forged = forge(last, seq=4, prev=json.loads(last)["hash"], command="run all -- nothing to see")
+    with log_path.open("a", encoding="utf-8") as stream:
+        stream.write(forged)
+
+    assert refusal(audit) == (
+        f"audit log {log_path}: line 4 (seq 4) does not match the anchor seq 3: "
+        "lines were added outside opsctl"
+    )
+    # and again: the anchor never moves over the forged line, so verify keeps reporting it
+    with pytest.raises(AuditError, match="line 4 \\(seq 4\\) does not match the anchor seq 3"):
+        audit.check_appendable()
+    assert messages(audit.verify()) == [
+        "line 4: the log ends at seq 4 but the state store's anchor is seq 3: lines were added "
+        "without moving the anchor (lines added outside opsctl)"
+    ]
+
+
+def test_an_edited_last_line_is_refused_with_or_without_a_new_hash(
+    audit: AuditLog, log_path: Path
+) -> None:
+    fill(audit, 3)
+    original = lines_of(log_path)
+    log_path.write_text("".join([*original[:2], original[2].replace('"ok"', '"failed"')]))
+    assert refusal(audit) == (
+        f"audit log {log_path}: line 3 (seq 3) was edited: its hash does not match its content"
+    )
+
+    log_path.write_text("".join([*original[:2], forge(original[2], outcome="failed")]))
+    assert refusal(audit) == (
+        f"audit log {log_path}: line 3 (seq 3) does not match the anchor seq 3: "
+        "the line was replaced outside opsctl"
+    )
+    assert messages(audit.verify()) == [
+        "line 3: the last line (seq 3) does not match the state store's anchor: "
+        "the end of the log was rewritten"
+    ]
+
+
+def test_a_deleted_or_emptied_log_is_refused_not_started_again(
+    audit: AuditLog, log_path: Path
+) -> None:
+    fill(audit, 2)
+    log_path.unlink()
+    assert refusal(audit) == (
+        f"audit log {log_path}: the log is missing but its anchor is seq 2: "
+        "it was deleted or moved outside opsctl"
+    )
+    assert not log_path.exists()
+
+    log_path.write_bytes(b"")
+    assert refusal(audit) == (
+        f"audit log {log_path}: the log has no entries but its anchor is seq 2: "
+        "it was emptied or replaced outside opsctl"
+    )
+
+
+def test_a_line_that_is_not_an_entry_after_the_tail_is_refused(
+    audit: AuditLog, log_path: Path
+) -> None:
+    fill(audit, 2)
+    with log_path.open("a", encoding="utf-8") as stream:
+        stream.write("not json at all\n")
+    assert refusal(audit) == (
+        f"audit log {log_path}: line 3 is not an audit entry (malformed JSON): "
+        "it was written outside opsctl"
+    )
+
+
+def test_a_log_without_its_anchor_is_refused(log_path: Path, db_url: str, tmp_path: Path) -> None:
+    fill(AuditLog(log_path, StateStore(db_url), operator="alice"), 2)
+    other = AuditLog(log_path, StateStore(f"sqlite:///{tmp_path / 'other.db'}"))
+    message = refusal(other)
+    assert message.startswith(f"audit log {log_path}: line 2 (seq 2) has no anchor in the state store")
+    assert "the store was reset, is not this log's, or the log's id file was lost" in message
+
+
+# ----------------------------------------------------------------------------- a crash is not forgery
+
+
+def _append_killed_at(path: str, url: str, where: str) -> None:
+    """Append one entry and SIGKILL this process at ``where``: before the write, or after it."""
+    import os
+    import signal
+
+    from opsctl.core import audit as module
+
+    log = AuditLog(Path(path), StateStore(url), operator="doomed")
+    if where == "before the write":
+        module._write_all = lambda fd, data: os.kill(os.getpid(), signal.SIGKILL)
+    else:
+        def set_anchor(seq: int, hash: str, log_id: str = "") -> None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        log.store.set_anchor = set_anchor  # type: ignore[method-assign]
+    log.append("run web* -- killed", ["web1"], "ok")
+
+
+def _killed_append(audit: AuditLog, db_url: str, where: str) -> None:
+    import signal
+
+    child = multiprocessing.get_context("fork").Process(
+        target=_append_killed_at, args=(str(audit.path), db_url, where)
+    )
+    child.start()
+    child.join(30)
+    assert child.exitcode == -signal.SIGKILL
+
+
+def test_a_kill_between_the_write_and_the_anchor_is_completed_on_the_next_append(
+    audit: AuditLog, db_url: str
+) -> None:
+    fill(audit, 2)
+    _killed_append(audit, db_url, "after the write")
+    assert [entry.command for entry in audit.entries()][-1] == "run web* -- killed"
+    anchor = audit.store.get_anchor(audit.log_id or "")
+    assert anchor is not None and (anchor.seq, anchor.pending_seq) == (2, 3)
+
+    report = audit.verify()
+    assert report.ok and report.anchor_seq == 3
+    assert report.notes == [
+        "seq 3 was written by an append stopped before it moved the anchor (the process was "
+        "killed): the next append completes it"
+    ]
+
+    entry = audit.append("run web* -- next", ["web1"], "ok")
+
+    assert entry.seq == 4
+    assert audit.verify() == AuditReport(ok=True, entries=4, problems=[], anchor_seq=4)
+    anchor = audit.store.get_anchor(audit.log_id or "")
+    assert anchor is not None and (anchor.seq, anchor.pending_seq) == (4, None)
+
+
+def test_a_kill_before_the_write_leaves_nothing_to_complete(audit: AuditLog, db_url: str) -> None:
+    fill(audit, 2)
+    _killed_append(audit, db_url, "before the write")
+    assert audit.verify() == AuditReport(ok=True, entries=2, problems=[], anchor_seq=2)
+    assert audit.append("run web* -- next", ["web1"], "ok").seq == 3
+    assert audit.verify().ok
+
+
+def test_a_kill_before_the_anchor_of_a_new_log_s_first_line(audit: AuditLog, db_url: str) -> None:
+    _killed_append(audit, db_url, "after the write")
+    assert audit.verify().ok
+    assert audit.append("second", [], "ok").seq == 2
+    assert audit.verify() == AuditReport(ok=True, entries=2, problems=[], anchor_seq=2)
+
+
+# ----------------------------------------------------------------------------- acknowledge
+
+
+def test_acknowledge_records_the_break_and_appends_go_on(audit: AuditLog, log_path: Path) -> None:
+    fill(audit, 3)
+    anchor_hash = json.loads(lines_of(log_path)[-1])["hash"]
+    forged = forge(lines_of(log_path)[-1], seq=4, prev=anchor_hash, command="forged")
+    with log_path.open("a", encoding="utf-8") as stream:
+        stream.write(forged)
+
+    done = audit.acknowledge("the backup tool appended by hand; ticket 42")
+
+    assert done.found == (
+        "line 4 (seq 4) does not match the anchor seq 3: lines were added outside opsctl"
+    )
+    entry = done.entry
+    assert (entry.seq, entry.command, entry.outcome, entry.prev) == (
+        5, "audit acknowledge", "ok", json.loads(forged)["hash"]
+    )
+    assert entry.details["reason"] == "the backup tool appended by hand; ticket 42"
+    assert entry.details["anchor"] == {"seq": 3, "hash": anchor_hash}
+    assert entry.details["tail"] == {"line": 4, "seq": 4, "hash": json.loads(forged)["hash"]}
+    assert entry.details["log_id"] == audit.log_id
+    assert [problem["line"] for problem in entry.details["problems"]] == [4]
+
+    report = audit.verify()
+    assert report.ok and report.anchor_seq == 5
+    assert [(a.line, a.seq) for a in report.acknowledged] == [(4, 5)]
+    assert audit.append("run web* -- after", ["web1"], "ok").seq == 6
+    assert audit.verify().ok
+
+
+def test_acknowledge_a_cut_off_tail_chains_onto_what_is_left(audit: AuditLog, log_path: Path) -> None:
+    fill(audit, 5)
+    log_path.write_text("".join(lines_of(log_path)[:-2]), encoding="utf-8")
+
+    done = audit.acknowledge()
+
+    assert done.entry.seq == 4 and done.entry.details["anchor"]["seq"] == 5
+    assert "lines were removed from the end" in (done.found or "")
+    report = audit.verify()
+    assert (report.ok, report.entries, report.problems, report.anchor_seq) == (True, 4, [], 4)
+    assert [(a.line, a.message, a.seq) for a in report.acknowledged] == [(
+        4, "the log ends at seq 3 but the state store's anchor is seq 5: lines were removed from the end", 4
+    )]
+
+
+def test_an_edited_line_in_the_middle_stays_reported_until_acknowledged(
+    audit: AuditLog, log_path: Path
+) -> None:
+    fill(audit, 4)
+    lines = lines_of(log_path)
+    lines[1] = lines[1].replace('"ok"', '"failed"')
+    log_path.write_text("".join(lines), encoding="utf-8")
+    assert audit.append("run -- 5", [], "ok").seq == 5  # the tail is intact: appends go on
+    assert messages(audit.verify()) == ["line 2: seq 2: hash mismatch: the line was edited"]
+
+    done = audit.acknowledge("restored from the paper copy")
+
+    assert done.found is None
+    report = audit.verify()
+    assert report.ok and report.problems == []
+    assert [(a.line, a.message, a.seq) for a in report.acknowledged] == [
+        (2, "seq 2: hash mismatch: the line was edited", 6)
+    ]
+    lines = lines_of(log_path)
+    lines[2] = lines[2].replace('"ok"', '"failed"')  # a new edit is a new problem
+    log_path.write_text("".join(lines), encoding="utf-8")
+    report = audit.verify()
+    assert messages(report) == ["line 3: seq 3: hash mismatch: the line was edited"]
+    assert [a.line for a in report.acknowledged] == [2]
+    lines.append(lines[-1])  # and anything wrong after an acknowledgement voids it
+    log_path.write_text("".join(lines), encoding="utf-8")
+    assert messages(audit.verify())[:2] == [
+        "line 2: seq 2: hash mismatch: the line was edited",
+        "line 3: seq 3: hash mismatch: the line was edited",
+    ]
+
+
+def test_a_forged_acknowledgement_hides_nothing(audit: AuditLog, log_path: Path) -> None:
+    fill(audit, 3)
+    lines = lines_of(log_path)
+    lines[0] = lines[0].replace('"ok"', '"failed"')
+    last = json.loads(lines[-1])
+    lines.append(forge(lines[-1], seq=4, prev=last["hash"], command="audit acknowledge", details={
+        "problems": [{"line": 1, "message": "seq 1: hash mismatch: the line was edited"}]}))
+    log_path.write_text("".join(lines), encoding="utf-8")
+
+    problems = messages(audit.verify())
+
+    assert problems[0] == "line 1: seq 1: hash mismatch: the line was edited"
+    assert "lines were added without moving the anchor" in problems[1]
+
+
+def test_acknowledge_refuses_when_there_is_nothing_to_acknowledge(audit: AuditLog) -> None:
+    from opsctl.core.errors import ExitCode, UsageError
+
+    fill(audit, 2)
+    with pytest.raises(UsageError, match="nothing to acknowledge") as refused:
+        audit.acknowledge("just in case")
+    assert refused.value.exit_code == ExitCode.USAGE
+    assert [entry.seq for entry in audit.entries()] == [1, 2]
+
+
+# ----------------------------------------------------------------------------- the log's identity
+
+
+def test_two_logs_in_one_store_keep_their_own_chains(tmp_path: Path, db_url: str) -> None:
+    store = StateStore(db_url)
+    first = AuditLog(tmp_path / "ctl1" / "audit.jsonl", store, operator="ctl1")
+    second = AuditLog(tmp_path / "ctl2" / "audit.jsonl", store, operator="ctl2")
+    for number in range(3):
+        first.append(f"first {number}", [], "ok")
+        second.append(f"second {number}", [], "ok")
+    second.append("second 3", [], "ok")
+
+    assert first.log_id and second.log_id and first.log_id != second.log_id
+    assert (tmp_path / "ctl1" / "audit.jsonl.id").read_text().strip() == first.log_id
+    assert first.verify() == AuditReport(ok=True, entries=3, problems=[], anchor_seq=3)
+    assert second.verify() == AuditReport(ok=True, entries=4, problems=[], anchor_seq=4)
+    # a break in one chain leaves the other alone
+    (tmp_path / "ctl1" / "audit.jsonl").write_text("".join(lines_of(first.path)[:-1]))
+    with pytest.raises(AuditError):
+        first.append("first 3", [], "ok")
+    assert second.append("second 4", [], "ok").seq == 5
+
+
+def test_a_log_restored_from_a_backup_reports_what_it_lost(audit: AuditLog, log_path: Path, tmp_path: Path) -> None:
+    fill(audit, 2)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for path in (log_path, audit.id_path):
+        (backup / path.name).write_bytes(path.read_bytes())
+    fill(audit, 2)
+    for path in (log_path, audit.id_path):
+        path.write_bytes((backup / path.name).read_bytes())
+
+    restored = AuditLog(log_path, audit.store)
+    assert "line 2 (seq 2) does not match the anchor seq 2" not in refusal(restored)
+    assert refusal(restored).endswith("does not match the anchor seq 4: lines were removed from the end")
+    restored.acknowledge("restored from last night's backup")
+    assert restored.verify().ok
+
+
+def test_a_log_moved_without_its_id_file_is_refused_until_acknowledged(
+    audit: AuditLog, log_path: Path, tmp_path: Path
+) -> None:
+    fill(audit, 2)
+    moved = tmp_path / "elsewhere" / "audit.jsonl"
+    moved.parent.mkdir()
+    log_path.rename(moved)
+    log = AuditLog(moved, audit.store)
+
+    assert "has no anchor in the state store" in refusal(log)
+    assert log.acknowledge("moved to the new disk").entry.seq == 3
+    assert log.log_id != audit.log_id
+    report = log.verify()
+    assert (report.ok, report.entries, report.anchor_seq) == (True, 3, 3)
+    assert [(a.line, a.seq) for a in report.acknowledged] == [(2, 3)]
+    assert report.acknowledged[0].message.startswith("no anchor in the state store")
+
+
+def test_the_anchor_of_a_store_from_before_log_ids_is_claimed_by_the_first_append(
+    log_path: Path, tmp_path: Path
+) -> None:
+    fill(AuditLog(log_path, StateStore(f"sqlite:///{tmp_path / 'scratch.db'}")), 3)
+    log_path.with_name("audit.jsonl.id").unlink()  # as the current release leaves it: no id
+    store = StateStore(f"sqlite:///{tmp_path / 'old.db'}")
+    store.set_anchor(3, json.loads(lines_of(log_path)[-1])["hash"], LEGACY_AUDIT_LOG_ID)
+    log = AuditLog(log_path, store)
+
+    assert log.log_id is None
+    assert log.verify() == AuditReport(ok=True, entries=3, problems=[], anchor_seq=3)
+    assert log.append("after the upgrade", [], "ok").seq == 4
+
+    assert store.get_anchor(LEGACY_AUDIT_LOG_ID) is None
+    anchor = store.get_anchor(log.log_id or "")
+    assert anchor is not None and anchor.seq == 4
+    assert AuditLog(log_path, store).verify().ok
+
+
+def test_the_legacy_anchor_still_catches_a_cut_tail_at_the_upgrade(
+    log_path: Path, tmp_path: Path
+) -> None:
+    fill(AuditLog(log_path, StateStore(f"sqlite:///{tmp_path / 'scratch.db'}")), 3)
+    log_path.with_name("audit.jsonl.id").unlink()
+    store = StateStore(f"sqlite:///{tmp_path / 'old.db'}")
+    store.set_anchor(3, json.loads(lines_of(log_path)[-1])["hash"], LEGACY_AUDIT_LOG_ID)
+    log_path.write_text("".join(lines_of(log_path)[:-1]))
+
+    assert refusal(AuditLog(log_path, store)).endswith(
+        "line 2 (seq 2) does not match the anchor seq 3: lines were removed from the end"
+    )
+
+
+# ----------------------------------------------------------------------------- runs begun, never ended
+
+
+def test_verify_lists_runs_that_began_and_never_ended(audit: AuditLog) -> None:
+    import subprocess
+    import sys
+
+    from opsctl.core.owner import ProcessIdentity
+
+    fill(audit, 1)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        owner = ProcessIdentity.of_pid(child.pid)
+        audit.store.begin_run("killed", "run", "sleep 60", "web*", "alice", owner=owner)
+        audit.store.begin_run("running", "run", "sleep 61", "db", "bob")
+        audit.store.begin_run("elsewhere", "run", "sleep 62", "all", "carol",
+                              owner=ProcessIdentity("ctl2", 4242, 1.0, "boot"))
+        audit.store.begin_run("ended", "run", "true", "all", "dave")
+        audit.store.finish_run("ended", "ok")
+    finally:
+        child.kill()
+        child.wait()
+
+    report = audit.verify()
+
+    assert report.ok and report.exit_code == 0
+    assert [(s.run.run_id, s.state) for s in report.unfinished_runs] == [
+        ("killed", "dead"), ("running", "running"), ("elsewhere", "unknown")
+    ]
+    assert len(report.warnings) == 1
+    assert report.warnings[0].startswith("run killed (run web* -- sleep 60) began ")
+    assert f"its owner (pid {child.pid} on " in report.warnings[0]
+    assert "is dead: it was killed (SIGKILL, the OOM killer, a reboot)" in report.warnings[0]
+    assert report.to_dict()["unfinished_runs"][2]["owner"]["host"] == "ctl2"
+
+    done = audit.acknowledge()  # the dead run is recorded and ended; the others are left
+
+    assert [run["run_id"] for run in done.entry.details["runs"]] == ["killed"]
+    assert [(s.run.run_id, s.state) for s in audit.verify().unfinished_runs] == [
+        ("running", "running"), ("elsewhere", "unknown")
+    ]
+    with pytest.raises(Exception, match="nothing to acknowledge"):
+        audit.acknowledge()
+
+
+def test_acknowledge_covers_a_line_a_crash_left_half_written(audit: AuditLog, log_path: Path) -> None:
+    fill(audit, 2)
+    with log_path.open("ab") as stream:
+        stream.write(b'{"seq":3,"time":"2026-')  # a crash mid-write: appends go on after it
+    assert audit.append("run web* -- next", ["web1"], "ok").seq == 3
+    assert messages(audit.verify()) == ["line 3: malformed JSON"]
+    with log_path.open("ab") as stream:
+        stream.write(b'{"seq":4,"time":"2026-')
+
+    audit.acknowledge("power cut twice")
+
+    report = audit.verify()
+    assert report.ok, messages(report)
+    assert [(a.line, a.message) for a in report.acknowledged] == [
+        (3, "malformed JSON"), (5, "malformed JSON")
+    ]
