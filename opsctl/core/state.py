@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from opsctl.core.errors import StateError
 
 if TYPE_CHECKING:
+    from opsctl.core.owner import ProcessIdentity
     from opsctl.core.settings import Settings
 
 # the project's one outcome vocabulary (opsctl.core.fleet.Outcome spells the same names)
@@ -408,6 +409,25 @@ class RunRecord:
     hosts: tuple[HostResult, ...]
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    """One finished step of one host in a run, as the step journal keeps it.
+
+    ``position`` is the step's place in the host's steps (0 first); ``outcome`` one of
+    HOST_OUTCOMES; ``changed`` whether it changed something (a failed step may have).
+    """
+
+    step: str
+    position: int
+    outcome: str
+    changed: bool
+    duration_seconds: float
+    stdout: str
+    stderr: str
+    error: str | None
+    finished_at: datetime
+
+
 # ----------------------------------------------------------------------------- the store
 
 
@@ -605,6 +625,150 @@ class StateStore:
         }
         with self._errors("cannot write the audit anchor"), self._write() as conn:
             _upsert(conn, audit_anchors, values, ("log_id",))
+
+    # -- step journal: each finished step of each host of a run, so an interrupted run resumes
+
+    def record_steps(
+        self,
+        run_id: str,
+        steps: Mapping[str, Sequence[StepRecord]],
+        hosts: Sequence[HostResult] = (),
+    ) -> None:
+        """Insert or replace finished steps (by host) and ``hosts``' results of a begun run, in one
+        transaction; a step is keyed by run, host and step name. Raise ValueError for an outcome
+        outside HOST_OUTCOMES, StateError if the store cannot be written.
+        """
+        rows = [(host, step) for host, host_steps in steps.items() for step in host_steps]
+        for outcome in [step.outcome for _, step in rows] + [host.outcome for host in hosts]:
+            if outcome not in HOST_OUTCOMES:
+                raise ValueError(f"outcome must be one of {', '.join(HOST_OUTCOMES)}: {outcome}")
+        if not rows and not hosts:
+            return
+        with self._errors(f"cannot record the steps of run {run_id}"), self._write() as conn:
+            for host, step in rows:
+                values = {
+                    "run_id": run_id,
+                    "host": host,
+                    "step": step.step,
+                    "position": step.position,
+                    "outcome": step.outcome,
+                    "changed": step.changed,
+                    "duration_seconds": step.duration_seconds,
+                    "output": self._encode_output(step.stdout, step.stderr),
+                    "error": step.error,
+                    "finished_at": step.finished_at,
+                }
+                _upsert(conn, run_steps, values, ("run_id", "host", "step"))
+            for result in hosts:
+                values = {
+                    "run_id": run_id,
+                    "host": result.host,
+                    "outcome": result.outcome,
+                    "exit_status": result.exit_status,
+                    "duration_seconds": result.duration_seconds,
+                    "error": result.error,
+                }
+                _upsert(conn, _run_hosts, values, ("run_id", "host"))
+
+    def recorded_steps(self, run_id: str) -> dict[str, tuple[StepRecord, ...]]:
+        """Return the steps recorded for ``run_id``, by host, each host's in position order."""
+        with self._errors(f"cannot read the steps of run {run_id}"), self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(run_steps)
+                .where(run_steps.c.run_id == run_id)
+                .order_by(run_steps.c.host, run_steps.c.position)
+            ).all()
+        found: dict[str, list[StepRecord]] = {}
+        for row in rows:
+            stdout, stderr = self._decode_output(row.output)
+            found.setdefault(row.host, []).append(
+                StepRecord(
+                    step=row.step,
+                    position=row.position,
+                    outcome=row.outcome,
+                    changed=bool(row.changed),
+                    duration_seconds=row.duration_seconds,
+                    stdout=stdout,
+                    stderr=stderr,
+                    error=row.error,
+                    finished_at=row.finished_at,
+                )
+            )
+        return {host: tuple(host_steps) for host, host_steps in found.items()}
+
+    def resume_run(self, run_id: str, *, owner: ProcessIdentity | None = None) -> RunRecord:
+        """Reopen a recorded run for another attempt, owned by ``owner``; return it as it was.
+
+        Raise UsageError if there is no such run, SafetyRefusal if the process that owns it is
+        still running on this host (it has not ended, it is not interrupted), StateError if the
+        store cannot be read or written.
+        """
+        from opsctl.core.errors import SafetyRefusal, UsageError
+        from opsctl.core.owner import ProcessIdentity
+
+        with self._errors(f"cannot reopen run {run_id}"), self._write() as conn:
+            row = conn.execute(
+                sa.select(_runs).where(_runs.c.run_id == run_id).with_for_update()
+            ).first()
+            if row is None:
+                raise UsageError(f"there is no run {run_id} to resume in {self.location}")
+            if row.finished_at is None and row.owner_pid is not None:
+                holder = ProcessIdentity(
+                    row.owner_host, row.owner_pid, row.owner_process_started, row.owner_boot_id
+                )
+                if holder.alive():
+                    raise SafetyRefusal(
+                        f"run {run_id} is still running ({holder.describe()})",
+                        hint="wait for it to end, or stop it first",
+                    )
+            host_rows = conn.execute(
+                sa.select(_run_hosts)
+                .where(_run_hosts.c.run_id == run_id)
+                .order_by(_run_hosts.c.host)
+            ).all()
+            reopened: dict[str, Any] = {"finished_at": None, "outcome": None}
+            if owner is not None:
+                reopened |= {
+                    "owner_host": owner.host,
+                    "owner_pid": owner.pid,
+                    "owner_process_started": owner.started,
+                    "owner_boot_id": owner.boot_id,
+                }
+            conn.execute(_runs.update().where(_runs.c.run_id == run_id).values(**reopened))
+        return RunRecord(
+            run_id=row.run_id,
+            kind=row.kind,
+            command=row.command,
+            target=row.target,
+            operator=row.operator,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            outcome=row.outcome,
+            hosts=tuple(
+                HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error)
+                for h in host_rows
+            ),
+        )
+
+    @staticmethod
+    def _encode_output(stdout: str, stderr: str) -> str:
+        """A step's two output streams in the journal's one ``output`` column (a JSON object)."""
+        import json
+
+        return json.dumps({"stdout": stdout, "stderr": stderr}, ensure_ascii=False)
+
+    @staticmethod
+    def _decode_output(output: str | None) -> tuple[str, str]:
+        """(stdout, stderr) from the ``output`` column; text that is not our JSON is stdout."""
+        import json
+
+        try:
+            streams = json.loads(output or "")
+        except ValueError:
+            return output or "", ""
+        if not isinstance(streams, dict):
+            return output or "", ""
+        return str(streams.get("stdout", "")), str(streams.get("stderr", ""))
 
     # -- generic access, for packages that keep their own tables in this store
 
