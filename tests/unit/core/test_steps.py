@@ -21,23 +21,23 @@ from opsctl.core.fleet import (
 )
 
 HOSTS = [f"h{i:02d}" for i in range(1, 7)]
-O = Outcome
+Oc = Outcome
 
 
 @pytest.mark.parametrize(("steps", "expected"), [
-    ([], O.OK),
-    ([(O.OK, False), (O.OK, False)], O.OK),
-    ([(O.OK, False), (O.CHANGED, True)], O.CHANGED),
-    ([(O.FAILED, False), (O.SKIPPED, False)], O.FAILED),                 # stopped before changing anything
-    ([(O.OK, False), (O.FAILED, False), (O.SKIPPED, False)], O.FAILED),
-    ([(O.CHANGED, True), (O.FAILED, False), (O.SKIPPED, False)], O.PARTIAL),  # left part-way
-    ([(O.FAILED, True)], O.PARTIAL),                                     # changed something, then failed
-    ([(O.UNREACHABLE, False), (O.SKIPPED, False)], O.UNREACHABLE),
-    ([(O.CHANGED, True), (O.UNREACHABLE, False)], O.PARTIAL),           # patched, then never came back
-    ([(O.OK, False), (O.PARTIAL, True)], O.PARTIAL),
-    ([(O.OK, False), (O.SKIPPED, False)], O.FAILED),                     # interrupted between steps
-    ([(O.CHANGED, True), (O.SKIPPED, False)], O.PARTIAL),
-    ([(O.SKIPPED, False), (O.SKIPPED, False)], O.SKIPPED),
+    ([], Oc.OK),
+    ([(Oc.OK, False), (Oc.OK, False)], Oc.OK),
+    ([(Oc.OK, False), (Oc.CHANGED, True)], Oc.CHANGED),
+    ([(Oc.FAILED, False), (Oc.SKIPPED, False)], Oc.FAILED),                 # stopped before changing anything
+    ([(Oc.OK, False), (Oc.FAILED, False), (Oc.SKIPPED, False)], Oc.FAILED),
+    ([(Oc.CHANGED, True), (Oc.FAILED, False), (Oc.SKIPPED, False)], Oc.PARTIAL),  # left part-way
+    ([(Oc.FAILED, True)], Oc.PARTIAL),                                     # changed something, then failed
+    ([(Oc.UNREACHABLE, False), (Oc.SKIPPED, False)], Oc.UNREACHABLE),
+    ([(Oc.CHANGED, True), (Oc.UNREACHABLE, False)], Oc.PARTIAL),           # patched, then never came back
+    ([(Oc.OK, False), (Oc.PARTIAL, True)], Oc.PARTIAL),
+    ([(Oc.OK, False), (Oc.SKIPPED, False)], Oc.FAILED),                     # interrupted between steps
+    ([(Oc.CHANGED, True), (Oc.SKIPPED, False)], Oc.PARTIAL),
+    ([(Oc.SKIPPED, False), (Oc.SKIPPED, False)], Oc.SKIPPED),
 ])
 def test_a_hosts_outcome_follows_its_steps(steps: list[tuple[Outcome, bool]], expected: Outcome) -> None:
     assert outcome_of_steps(steps) == expected
@@ -51,12 +51,12 @@ class Recorder:
         self.ran: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def step(self, name: str, default: Outcome = O.CHANGED) -> Step[str]:
+    def step(self, name: str, default: Outcome = Oc.CHANGED) -> Step[str]:
         def run(host: str, context: StepContext) -> StepResult:
             with self.lock:
                 self.ran.append((host, name))
             outcome = self.plan.get((host, name), default)
-            error = None if outcome in (O.OK, O.CHANGED) else f"{host}: {name} went wrong"
+            error = None if outcome in (Oc.OK, Oc.CHANGED) else f"{host}: {name} went wrong"
             return StepResult("ignored", outcome, stdout=f"{name} on {host}\n", error=error,
                               exit_status=0 if error is None else 1)
         return Step(name, run)
@@ -66,8 +66,8 @@ CAMPAIGN = ("precheck", "patch", "reboot", "postcheck")
 
 
 def campaign(recorder: Recorder) -> list[Step[str]]:
-    return [recorder.step("precheck", O.OK), recorder.step("patch"), recorder.step("reboot"),
-            recorder.step("postcheck", O.OK)]
+    return [recorder.step("precheck", Oc.OK), recorder.step("patch"), recorder.step("reboot"),
+            recorder.step("postcheck", Oc.OK)]
 
 
 def test_every_host_runs_its_steps_in_order() -> None:
@@ -77,26 +77,26 @@ def test_every_host_runs_its_steps_in_order() -> None:
     for host in HOSTS:
         assert [step for h, step in recorder.ran if h == host] == list(CAMPAIGN)
     first = result.results[0]
-    assert first.outcome == O.CHANGED
+    assert first.outcome == Oc.CHANGED
     assert [(s.name, s.outcome, s.changed) for s in first.steps] == [
-        ("precheck", O.OK, False), ("patch", O.CHANGED, True), ("reboot", O.CHANGED, True), ("postcheck", O.OK, False)]
+        ("precheck", Oc.OK, False), ("patch", Oc.CHANGED, True), ("reboot", Oc.CHANGED, True), ("postcheck", Oc.OK, False)]
     assert first.stdout == "postcheck on h01\n"
 
 
 def test_a_failed_step_stops_its_host_only() -> None:
-    recorder = Recorder({("h02", "reboot"): O.FAILED, ("h03", "precheck"): O.FAILED})
+    recorder = Recorder({("h02", "reboot"): Oc.FAILED, ("h03", "precheck"): Oc.FAILED})
     result = run_steps(HOSTS, campaign(recorder), name_of=str)
     by_host = {r.host: r for r in result.results}
     assert [step for h, step in recorder.ran if h == "h02"] == ["precheck", "patch", "reboot"]
     assert [step for h, step in recorder.ran if h == "h03"] == ["precheck"]
     h02, h03 = by_host["h02"], by_host["h03"]
-    assert h02.outcome == O.PARTIAL  # patched, then the reboot failed: left part-way
-    assert [s.outcome for s in h02.steps] == [O.OK, O.CHANGED, O.FAILED, O.SKIPPED]
+    assert h02.outcome == Oc.PARTIAL  # patched, then the reboot failed: left part-way
+    assert [s.outcome for s in h02.steps] == [Oc.OK, Oc.CHANGED, Oc.FAILED, Oc.SKIPPED]
     assert h02.steps[3].error == "not run: step reboot failed"
     assert h02.error == "h02: reboot went wrong (step reboot)"
     assert h02.exit_status == 1 and h02.stdout == "reboot on h02\n"
-    assert h03.outcome == O.FAILED  # nothing was changed
-    assert by_host["h01"].outcome == O.CHANGED
+    assert h03.outcome == Oc.FAILED  # nothing was changed
+    assert by_host["h01"].outcome == Oc.CHANGED
     assert result.exit_code == ExitCode.PARTIAL
     document = result.to_dict()["hosts"][1]
     assert [(s["name"], s["outcome"]) for s in document["steps"]] == [
@@ -108,8 +108,8 @@ def test_a_step_that_raises_fails_its_host_and_names_the_step() -> None:
         raise KeyError("missing fact")
 
     recorder = Recorder()
-    result = run_steps(HOSTS[:2], [recorder.step("precheck", O.OK), Step("patch", broken)], name_of=str)
-    assert [r.outcome for r in result.results] == [O.FAILED, O.FAILED]
+    result = run_steps(HOSTS[:2], [recorder.step("precheck", Oc.OK), Step("patch", broken)], name_of=str)
+    assert [r.outcome for r in result.results] == [Oc.FAILED, Oc.FAILED]
     assert "step patch: KeyError" in (result.results[0].error or "")
 
 
@@ -118,10 +118,10 @@ def test_a_step_sees_the_hosts_earlier_steps() -> None:
 
     def postcheck(host: str, context: StepContext) -> StepResult:
         seen[host] = [f"{name}={step.outcome}" for name, step in context.earlier.items()]
-        return StepResult("postcheck", O.OK)
+        return StepResult("postcheck", Oc.OK)
 
     recorder = Recorder()
-    run_steps(["h01"], [recorder.step("precheck", O.OK), recorder.step("patch"), Step("postcheck", postcheck)],
+    run_steps(["h01"], [recorder.step("precheck", Oc.OK), recorder.step("patch"), Step("postcheck", postcheck)],
               name_of=str)
     assert seen == {"h01": ["precheck=ok", "patch=changed"]}
 
@@ -134,7 +134,7 @@ def test_on_step_reports_each_step_as_it_completes() -> None:
         with lock:
             reported.append((host, step.name, str(step.outcome)))
 
-    recorder = Recorder({("h01", "patch"): O.FAILED})
+    recorder = Recorder({("h01", "patch"): Oc.FAILED})
     run_steps(HOSTS[:2], campaign(recorder), name_of=str, on_step=on_step)
     assert [(s, o) for h, s, o in reported if h == "h01"] == [("precheck", "ok"), ("patch", "failed")]
     assert len([r for r in reported if r[0] == "h02"]) == 4
@@ -156,8 +156,8 @@ def test_ctrl_c_stops_each_host_between_steps() -> None:
     def slow(host: str, context: StepContext) -> StepResult:
         started.set()
         if context.cancel.wait(5):
-            return StepResult("patch", O.FAILED, changed=True, error=f"{host}: interrupted; the command was stopped")
-        return StepResult("patch", O.CHANGED)
+            return StepResult("patch", Oc.FAILED, changed=True, error=f"{host}: interrupted; the command was stopped")
+        return StepResult("patch", Oc.CHANGED)
 
     def press_ctrl_c() -> None:
         started.wait(5)
@@ -166,13 +166,13 @@ def test_ctrl_c_stops_each_host_between_steps() -> None:
 
     recorder = Recorder()
     threading.Thread(target=press_ctrl_c).start()
-    steps = [recorder.step("precheck", O.OK), Step("patch", slow), recorder.step("reboot")]
+    steps = [recorder.step("precheck", Oc.OK), Step("patch", slow), recorder.step("reboot")]
     result = run_steps(HOSTS, steps, name_of=str, options=FleetOptions(forks=2, waves=("2",)))
     assert result.interrupted and result.exit_code == ExitCode.INTERRUPTED
     assert ("h01", "reboot") not in recorder.ran and ("h02", "reboot") not in recorder.ran
-    assert [s.outcome for s in result.results[0].steps] == [O.OK, O.FAILED, O.SKIPPED]
-    assert result.results[0].outcome == O.PARTIAL  # it had begun changing the host
-    assert all(r.outcome == O.SKIPPED for r in result.results[2:])
+    assert [s.outcome for s in result.results[0].steps] == [Oc.OK, Oc.FAILED, Oc.SKIPPED]
+    assert result.results[0].outcome == Oc.PARTIAL  # it had begun changing the host
+    assert all(r.outcome == Oc.SKIPPED for r in result.results[2:])
 
 
 # ----------------------------------------------------------------------------- the step journal and resume
@@ -204,11 +204,11 @@ def file_steps(root: Path, stop: threading.Event | None = None, stop_after_patch
             with (root / host).open("a", encoding="utf-8") as done:
                 done.write(name + "\n")
             if (host, name) in fail:
-                return StepResult(name, O.FAILED, error=f"{host}: {name} failed")
+                return StepResult(name, Oc.FAILED, error=f"{host}: {name} failed")
             if stop is not None and barrier is not None and name == "patch" and host in stop_after_patch:
                 barrier.wait(5)
                 stop.set()
-            return StepResult(name, O.CHANGED if name in ("patch", "reboot") else O.OK, stdout=f"{name} done\n")
+            return StepResult(name, Oc.CHANGED if name in ("patch", "reboot") else Oc.OK, stdout=f"{name} done\n")
         return Step(name, run)
     return [make(name) for name in CAMPAIGN]
 
@@ -230,9 +230,9 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_redoes_nothing(settings
     # wave 1 finished; wave 2 was interrupted after step 2 of 4; wave 3 never began
     assert executions(root) == {"h01": list(CAMPAIGN), "h02": list(CAMPAIGN),
                                 "h03": ["precheck", "patch"], "h04": ["precheck", "patch"]}
-    assert [s.outcome for s in first.results[2].steps] == [O.OK, O.CHANGED, O.SKIPPED, O.SKIPPED]
-    assert first.results[2].outcome == O.PARTIAL
-    assert [r.outcome for r in first.results[4:]] == [O.SKIPPED, O.SKIPPED]
+    assert [s.outcome for s in first.results[2].steps] == [Oc.OK, Oc.CHANGED, Oc.SKIPPED, Oc.SKIPPED]
+    assert first.results[2].outcome == Oc.PARTIAL
+    assert [r.outcome for r in first.results[4:]] == [Oc.SKIPPED, Oc.SKIPPED]
     with open_state(settings) as store:
         recorded = store.recorded_steps("r1")
         assert {h: [s.step for s in steps] for h, steps in recorded.items()} == {
@@ -246,7 +246,7 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_redoes_nothing(settings
     assert executions(root) == {h: list(CAMPAIGN) for h in HOSTS}  # each step ran exactly once
     assert all(s.resumed for s in again.results[0].steps)  # finished the first time: not touched
     h03 = again.results[2]
-    assert h03.outcome == O.CHANGED
+    assert h03.outcome == Oc.CHANGED
     assert [(s.name, s.resumed) for s in h03.steps] == [
         ("precheck", True), ("patch", True), ("reboot", False), ("postcheck", False)]
     assert h03.steps[1].stdout == "patch done\n"
@@ -267,7 +267,7 @@ def test_a_resumed_run_retries_a_failed_step_and_goes_on_from_it(settings, tmp_p
     root.mkdir()
     first = run_steps(HOSTS[:2], file_steps(root, fail={("h01", "reboot")}), name_of=str,
                       journal=journal(settings, "r2"))
-    assert first.results[0].outcome == O.PARTIAL and first.exit_code == ExitCode.PARTIAL
+    assert first.results[0].outcome == Oc.PARTIAL and first.exit_code == ExitCode.PARTIAL
     again = run_steps(HOSTS[:2], file_steps(root), name_of=str, journal=journal(settings, "r2", resume=True))
     assert again.exit_code == ExitCode.OK
     assert executions(root) == {"h01": ["precheck", "patch", "reboot", "reboot", "postcheck"], "h02": list(CAMPAIGN)}
@@ -298,7 +298,7 @@ def test_a_run_is_resumed_only_as_what_it_was(settings) -> None:  # type: ignore
     from opsctl.core.errors import UsageError
     from opsctl.core.fleet import run_fleet
 
-    run_fleet(HOSTS[:1], lambda name, cancel: HostResult(name, O.OK), name_of=str, journal=journal(settings, "r4"))
+    run_fleet(HOSTS[:1], lambda name, cancel: HostResult(name, Oc.OK), name_of=str, journal=journal(settings, "r4"))
     other = journal(settings, "r4", resume=True, command="reboot all")
     with pytest.raises(UsageError, match="cannot be resumed"):
         other.wait_ready()
@@ -320,7 +320,7 @@ def test_steps_are_written_in_batches_not_one_transaction_each(settings, monkeyp
 
     monkeypatch.setattr(StateStore, "record_steps", counting)
     names = [f"host{i:02d}" for i in range(50)]
-    result = run_fleet(names, lambda name, cancel: HostResult(name, O.OK, 0), name_of=str,
+    result = run_fleet(names, lambda name, cancel: HostResult(name, Oc.OK, 0), name_of=str,
                        journal=journal(settings, "r5"))
     assert result.exit_code == ExitCode.OK
     assert sum(calls) == 50 and len(calls) <= 2
@@ -333,7 +333,7 @@ def test_a_long_step_is_in_the_journal_within_a_second_of_finishing(settings) ->
 
     def hold(host: str, context: StepContext) -> StepResult:
         release.wait(10)
-        return StepResult("reboot", O.CHANGED)
+        return StepResult("reboot", Oc.CHANGED)
 
     recorder = Recorder()
     box: dict[str, object] = {}
