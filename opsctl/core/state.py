@@ -644,31 +644,60 @@ class StateStore:
                 raise ValueError(f"outcome must be one of {', '.join(HOST_OUTCOMES)}: {outcome}")
         if not rows and not hosts:
             return
+        step_rows = [
+            {
+                "run_id": run_id,
+                "host": host,
+                "step": step.step,
+                "position": step.position,
+                "outcome": step.outcome,
+                "changed": step.changed,
+                "duration_seconds": step.duration_seconds,
+                "output": self._encode_output(step.stdout, step.stderr),
+                "error": step.error,
+                "finished_at": step.finished_at,
+            }
+            for host, step in rows
+        ]
+        host_rows = [
+            {
+                "run_id": run_id,
+                "host": result.host,
+                "outcome": result.outcome,
+                "exit_status": result.exit_status,
+                "duration_seconds": result.duration_seconds,
+                "error": result.error,
+            }
+            for result in hosts
+        ]
         with self._errors(f"cannot record the steps of run {run_id}"), self._write() as conn:
-            for host, step in rows:
-                values = {
-                    "run_id": run_id,
-                    "host": host,
-                    "step": step.step,
-                    "position": step.position,
-                    "outcome": step.outcome,
-                    "changed": step.changed,
-                    "duration_seconds": step.duration_seconds,
-                    "output": self._encode_output(step.stdout, step.stderr),
-                    "error": step.error,
-                    "finished_at": step.finished_at,
-                }
-                _upsert(conn, run_steps, values, ("run_id", "host", "step"))
-            for result in hosts:
-                values = {
-                    "run_id": run_id,
-                    "host": result.host,
-                    "outcome": result.outcome,
-                    "exit_status": result.exit_status,
-                    "duration_seconds": result.duration_seconds,
-                    "error": result.error,
-                }
-                _upsert(conn, _run_hosts, values, ("run_id", "host"))
+            self._upsert_many(conn, run_steps, step_rows, ("run_id", "host", "step"))
+            self._upsert_many(conn, _run_hosts, host_rows, ("run_id", "host"))
+
+    @staticmethod
+    def _upsert_many(
+        conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    ) -> None:
+        """Insert or update ``rows`` (same columns each) with one statement run for all of them."""
+        if not rows:
+            return
+        dialect = conn.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            for row in rows:
+                _upsert(conn, table, row, keys)
+            return
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(table)
+            lite_updates = {name: lite.excluded[name] for name in rows[0] if name not in keys}
+            conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lite_updates), list(rows))
+            return
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        pg = postgresql_insert(table)
+        pg_updates = {name: pg.excluded[name] for name in rows[0] if name not in keys}
+        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=pg_updates), list(rows))
 
     def recorded_steps(self, run_id: str) -> dict[str, tuple[StepRecord, ...]]:
         """Return the steps recorded for ``run_id``, by host, each host's in position order."""
