@@ -273,10 +273,14 @@ class StepJournal(FleetJournal, Protocol):
     ``step_done`` is called from worker threads, once for each step that ran (not for skipped
     or resumed ones). ``completed_steps`` returns, by host, the steps an earlier attempt of this
     run recorded, in order (empty for a new run); the executor calls it once, before any host runs.
+    ``wait_ready`` blocks until the journal can record (the run is recorded as begun) and raises
+    why it cannot; :func:`run_steps` calls it before a host's first step, so nothing runs
+    unrecorded (a :func:`run_fleet` task calls it itself, after it connected).
     """
 
     def step_done(self, host: str, position: int, step: StepResult) -> None: ...
     def completed_steps(self) -> Mapping[str, Sequence[StepResult]]: ...
+    def wait_ready(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,8 @@ class _Run(Generic[Item]):
         return result
 
     def _steps(self, item: Item, name: str, resumed: list[StepResult]) -> HostResult:
+        if isinstance(self.journal, StepJournal):
+            self.journal.wait_ready()  # raises (the host fails) if the run cannot be recorded
         results = list(resumed)
         stopped_by: StepResult | None = None
         for position in range(len(resumed), len(self.steps)):

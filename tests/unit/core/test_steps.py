@@ -308,6 +308,19 @@ def test_a_run_is_resumed_only_as_what_it_was(settings) -> None:  # type: ignore
         missing.wait_ready()
 
 
+def test_no_step_runs_when_the_run_cannot_be_recorded(tmp_path: Path) -> None:
+    from opsctl.core.errors import StateError
+    from opsctl.core.settings import Settings
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    unusable = Settings.model_validate({"state": {"dir": str(blocker / "state")}})
+    recorder = Recorder()
+    with pytest.raises(StateError):
+        run_steps(HOSTS, campaign(recorder), name_of=str, journal=journal(unusable, "r7"))
+    assert recorder.ran == []
+
+
 def test_steps_are_written_in_batches_not_one_transaction_each(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from opsctl.core.fleet import run_fleet
     from opsctl.core.state import StateStore
