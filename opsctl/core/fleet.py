@@ -544,7 +544,9 @@ def run_fleet(
     run is a one-step run: each host's result holds one step named ``run`` standing for the task
     (unless the task filled in its own steps), and a :class:`StepJournal` records it and skips,
     on resume, the hosts whose task completed. ``gate`` is asked before each wave, the first
-    included; a reason it returns halts the run. Ctrl-C (KeyboardInterrupt in the calling
+    included; a reason it returns (or an exception it raises) halts the run like a spent budget:
+    the untouched hosts are ``skipped`` and the exit code is 3, or 5 (refused) if it halted the
+    run before the first wave. Ctrl-C (KeyboardInterrupt in the calling
     thread) sets ``cancel``, lets running tasks stop, marks the rest ``skipped`` and returns a
     result with ``interrupted`` set. Raise UsageError for duplicate host names.
     """
