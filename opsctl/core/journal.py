@@ -40,7 +40,7 @@ def _tail(text: str) -> str:
 
 
 def step_record(position: int, step: StepResult, finished_at: datetime | None = None) -> StepRecord:
-    """The state store's record of a finished step (each output stream cut to its last 8 KiB)."""
+    """The state store's record of a finished step (each output stream cut to its last 8192 characters)."""
     from opsctl.core.state import StepRecord
 
     return StepRecord(
