@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from opsctl.core.fleet import FleetResult, HostResult
     from opsctl.core.output import Output
 
-_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta", "skipped": "dim"}
+_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta", "skipped": "dim",
+          "partial": "dark_orange"}
 
 
 @dataclass
@@ -69,11 +70,13 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     from rich.table import Table
     from rich.text import Text
 
-    table = Table("host", "outcome", "exit", "time", "output")
+    with_steps = any(len(host.steps) > 1 for host in result.results)
+    table = Table("host", "outcome", *(("steps",) if with_steps else ()), "exit", "time", "output")
     for host in result.results:
         head = short(host.stdout) or short(host.stderr) or (host.error or "")
         # Text, not markup: a host's output such as "[/red]" is data, not formatting
         table.add_row(Text(host.host), Text(str(host.outcome), style=_STYLE[str(host.outcome)]),
+                      *((_steps_cell(host),) if with_steps else ()),
                       "" if host.exit_status is None else str(host.exit_status),
                       f"{host.duration_seconds:.2f}s", Text(head))
     out.stdout.print(table)
@@ -88,3 +91,16 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     if hints:
         more = f" (and {len(hints) - 1} more like it)" if len(hints) > 1 else ""
         out.stderr.print(f"  hint: {escape(hints[0])}{more}", highlight=False)
+
+
+def _steps_cell(host: HostResult) -> str:
+    """``3/4`` steps done, with the step that stopped the host and how many an earlier attempt did."""
+    done = sum(1 for step in host.steps if step.done)
+    cell = f"{done}/{len(host.steps)}"
+    stopped = next((step for step in host.steps if not step.done), None)
+    if stopped is not None and host.steps:
+        cell += f" {stopped.name} {stopped.outcome}"
+    resumed = sum(1 for step in host.steps if step.resumed)
+    if resumed:
+        cell += f" ({resumed} resumed)"
+    return cell

@@ -434,6 +434,25 @@ class UnfinishedRun:
     owner: ProcessIdentity | None
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    """One finished step of one host in a run, as the step journal keeps it.
+
+    ``position`` is the step's place in the host's steps (0 first); ``outcome`` one of
+    HOST_OUTCOMES; ``changed`` whether it changed something (a failed step may have).
+    """
+
+    step: str
+    position: int
+    outcome: str
+    changed: bool
+    duration_seconds: float
+    stdout: str
+    stderr: str
+    error: str | None
+    finished_at: datetime
+
+
 # ----------------------------------------------------------------------------- the store
 
 
@@ -750,6 +769,179 @@ class StateStore:
                 .values(finished_at=datetime.now(UTC), outcome=outcome)
             )
         return bool(done.rowcount)
+
+    # -- step journal: each finished step of each host of a run, so an interrupted run resumes
+
+    def record_steps(
+        self,
+        run_id: str,
+        steps: Mapping[str, Sequence[StepRecord]],
+        hosts: Sequence[HostResult] = (),
+    ) -> None:
+        """Insert or replace finished steps (by host) and ``hosts``' results of a begun run, in one
+        transaction; a step is keyed by run, host and step name. Raise ValueError for an outcome
+        outside HOST_OUTCOMES, StateError if the store cannot be written.
+        """
+        rows = [(host, step) for host, host_steps in steps.items() for step in host_steps]
+        for outcome in [step.outcome for _, step in rows] + [host.outcome for host in hosts]:
+            if outcome not in HOST_OUTCOMES:
+                raise ValueError(f"outcome must be one of {', '.join(HOST_OUTCOMES)}: {outcome}")
+        if not rows and not hosts:
+            return
+        step_rows = [
+            {
+                "run_id": run_id,
+                "host": host,
+                "step": step.step,
+                "position": step.position,
+                "outcome": step.outcome,
+                "changed": step.changed,
+                "duration_seconds": step.duration_seconds,
+                "output": self._encode_output(step.stdout, step.stderr),
+                "error": step.error,
+                "finished_at": step.finished_at,
+            }
+            for host, step in rows
+        ]
+        host_rows = [
+            {
+                "run_id": run_id,
+                "host": result.host,
+                "outcome": result.outcome,
+                "exit_status": result.exit_status,
+                "duration_seconds": result.duration_seconds,
+                "error": result.error,
+            }
+            for result in hosts
+        ]
+        with self._errors(f"cannot record the steps of run {run_id}"), self._write() as conn:
+            self._upsert_many(conn, run_steps, step_rows, ("run_id", "host", "step"))
+            self._upsert_many(conn, _run_hosts, host_rows, ("run_id", "host"))
+
+    @staticmethod
+    def _upsert_many(
+        conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    ) -> None:
+        """Insert or update ``rows`` (same columns each) with one statement run for all of them."""
+        if not rows:
+            return
+        dialect = conn.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            for row in rows:
+                _upsert(conn, table, row, keys)
+            return
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(table)
+            lite_updates = {name: lite.excluded[name] for name in rows[0] if name not in keys}
+            conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lite_updates), list(rows))
+            return
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        pg = postgresql_insert(table)
+        pg_updates = {name: pg.excluded[name] for name in rows[0] if name not in keys}
+        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=pg_updates), list(rows))
+
+    def recorded_steps(self, run_id: str) -> dict[str, tuple[StepRecord, ...]]:
+        """Return the steps recorded for ``run_id``, by host, each host's in position order."""
+        with self._errors(f"cannot read the steps of run {run_id}"), self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(run_steps)
+                .where(run_steps.c.run_id == run_id)
+                .order_by(run_steps.c.host, run_steps.c.position)
+            ).all()
+        found: dict[str, list[StepRecord]] = {}
+        for row in rows:
+            stdout, stderr = self._decode_output(row.output)
+            found.setdefault(row.host, []).append(
+                StepRecord(
+                    step=row.step,
+                    position=row.position,
+                    outcome=row.outcome,
+                    changed=bool(row.changed),
+                    duration_seconds=row.duration_seconds,
+                    stdout=stdout,
+                    stderr=stderr,
+                    error=row.error,
+                    finished_at=row.finished_at,
+                )
+            )
+        return {host: tuple(host_steps) for host, host_steps in found.items()}
+
+    def resume_run(self, run_id: str, *, owner: ProcessIdentity | None = None) -> RunRecord:
+        """Reopen a recorded run for another attempt, owned by ``owner``; return it as it was.
+
+        Raise UsageError if there is no such run, SafetyRefusal if the process that owns it is
+        still running on this host (it has not ended, it is not interrupted), StateError if the
+        store cannot be read or written.
+        """
+        from opsctl.core.errors import SafetyRefusal, UsageError
+        from opsctl.core.owner import ProcessIdentity
+
+        with self._errors(f"cannot reopen run {run_id}"), self._write() as conn:
+            row = conn.execute(
+                sa.select(_runs).where(_runs.c.run_id == run_id).with_for_update()
+            ).first()
+            if row is None:
+                raise UsageError(f"there is no run {run_id} to resume in {self.location}")
+            if row.finished_at is None and row.owner_pid is not None:
+                holder = ProcessIdentity(
+                    row.owner_host, row.owner_pid, row.owner_process_started, row.owner_boot_id
+                )
+                if holder.alive():
+                    raise SafetyRefusal(
+                        f"run {run_id} is still running ({holder.describe()})",
+                        hint="wait for it to end, or stop it first",
+                    )
+            host_rows = conn.execute(
+                sa.select(_run_hosts)
+                .where(_run_hosts.c.run_id == run_id)
+                .order_by(_run_hosts.c.host)
+            ).all()
+            reopened: dict[str, Any] = {"finished_at": None, "outcome": None}
+            if owner is not None:
+                reopened |= {
+                    "owner_host": owner.host,
+                    "owner_pid": owner.pid,
+                    "owner_process_started": owner.started,
+                    "owner_boot_id": owner.boot_id,
+                }
+            conn.execute(_runs.update().where(_runs.c.run_id == run_id).values(**reopened))
+        return RunRecord(
+            run_id=row.run_id,
+            kind=row.kind,
+            command=row.command,
+            target=row.target,
+            operator=row.operator,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            outcome=row.outcome,
+            hosts=tuple(
+                HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error)
+                for h in host_rows
+            ),
+        )
+
+    @staticmethod
+    def _encode_output(stdout: str, stderr: str) -> str:
+        """A step's two output streams in the journal's one ``output`` column (a JSON object)."""
+        import json
+
+        return json.dumps({"stdout": stdout, "stderr": stderr}, ensure_ascii=False)
+
+    @staticmethod
+    def _decode_output(output: str | None) -> tuple[str, str]:
+        """(stdout, stderr) from the ``output`` column; text that is not our JSON is stdout."""
+        import json
+
+        try:
+            streams = json.loads(output or "")
+        except ValueError:
+            return output or "", ""
+        if not isinstance(streams, dict):
+            return output or "", ""
+        return str(streams.get("stdout", "")), str(streams.get("stderr", ""))
 
     # -- generic access, for packages that keep their own tables in this store
 
