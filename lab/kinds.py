@@ -73,6 +73,7 @@ def _load_builtins() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
+    from lab.postgres.peer import POSTGRES
     from lab.snmp.snmpd import SNMPD
     from lab.snmp.snmpsim import SNMPSIM
     from lab.ssh.host import SSH_HOSTS
@@ -82,6 +83,7 @@ def _load_builtins() -> None:
     register_peer_kind(SNMPD)
     register_peer_kind(SNMPSIM)
     register_peer_kind(FAKE_SWITCHES)
+    register_peer_kind(POSTGRES)
 
 
 def peer_kinds() -> list[PeerKind]:

@@ -1202,10 +1202,10 @@ def _upsert(
 
 
 def _hint_for(reason: str) -> str | None:
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        return "check the state store's user in state.url and its password (state.password)"
     if "connection failed" in reason or "could not connect" in reason or "timeout expired" in reason:
         return "check that the database server is running and that state.url names it"
-    if "password authentication failed" in reason or "no password supplied" in reason:
-        return "check the state store's user and password (state.password)"
     if "not a database" in reason or "malformed" in reason:
         return "the file is not a usable SQLite database: move it aside to start a new state store"
     if "locked" in reason or "busy" in reason:
