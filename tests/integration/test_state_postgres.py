@@ -93,5 +93,7 @@ def test_a_store_written_by_the_release_migrates_in_place_on_postgresql(
         assert anchor is not None and (anchor.seq, anchor.hash) == (7, "f" * 64)
         store.record_host("r-1", "web3", "partial", 0, 1.0, None)  # the new outcome is allowed
 
-    with pytest.raises(StateError, match=r"schema version 3 is newer than this opsctl knows \(up to 2\)"):
+    with pytest.raises(
+        StateError, match=r"schema version 3 is newer than this opsctl knows \(up to 2\)"
+    ):
         old.StateStore(old_url)
