@@ -892,13 +892,18 @@ class StateStore:
                 with self._errors("cannot open"):
                     self._lock_engine = self._create_engine(self._url, poolclass=sa.NullPool)
         with self._errors("cannot open a connection for a lock"):
-            session = self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            # a controller that vanishes (power, network) frees its locks in about a minute,
-            # instead of the server's default of two hours of TCP silence
-            session.exec_driver_sql(
-                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
-                "SET tcp_keepalives_count = 3"
-            )
+            session = self._lock_engine.connect()
+            try:
+                session.execution_options(isolation_level="AUTOCOMMIT")
+                # a controller that vanishes (power, network) frees its locks in about a
+                # minute, instead of after the server's default of two hours of TCP silence
+                session.exec_driver_sql(
+                    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+                    "SET tcp_keepalives_count = 3"
+                )
+            except BaseException:
+                session.close()
+                raise
         return session
 
     def _lock_held(self, name: str, holder: LockHolder | None, now: datetime) -> LockHeld:
@@ -984,6 +989,7 @@ class StateStore:
             ) from None
 
     def _create_engine(self, parsed: sa.URL, **options: Any) -> Engine:
+        """The engine for ``parsed``; ``options`` (a pool class) apply to a server database only."""
         if self._is_postgresql:
             # libpq waits for ever for a host that drops packets; name the store instead
             connect_args: dict[str, Any] = {"application_name": "opsctl"}
