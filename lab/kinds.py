@@ -83,6 +83,7 @@ for _name, _reference in (
     ("snmpd", "lab.snmp.snmpd:SNMPD"),
     ("snmpsim", "lab.snmp.snmpsim:SNMPSIM"),
     ("fake-switch", "lab.switch.peer:FAKE_SWITCHES"),
+    ("postgres", "lab.postgres.peer:POSTGRES"),
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

@@ -1,5 +1,6 @@
-"""What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts and a
-config file. Secrets appear only as ``file:`` references, never as values."""
+"""What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts, a
+config file and the databases it serves (``databases.json``: the PostgreSQL state store's URL).
+Secrets appear only as ``file:`` references, never as values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lab.errors import LabError, LabNotPublished
 from lab.files import write_atomic
@@ -16,7 +17,11 @@ from lab.layout import LabLayout
 from lab.ssh.config import ssh_host_number
 from lab.ssh.keys import PublicKey
 
+if TYPE_CHECKING:
+    from lab.peer import Peer
+
 SSH_GROUP = "ssh_hosts"
+DATABASES_FILE = "databases.json"
 # What an inventory declares and no scan can learn (inventory/declared.py): where the lab's
 # hosts stand and what they are for, as a hospital's inventory would say it.
 LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
@@ -57,6 +62,12 @@ class LabPublication:
     hosts: tuple[PublishedHost, ...]
     devices_path: Path | None = None
     devices_inventory_path: Path | None = None
+    databases: tuple[PublishedDatabase, ...] = ()
+
+    @property
+    def state_store(self) -> PublishedDatabase | None:
+        """The database the lab serves for opsctl's state store (PostgreSQL), if it runs one."""
+        return next((db for db in self.databases if db.purpose == "state"), None)
 
     @property
     def fingerprints(self) -> dict[str, list[str]]:
@@ -79,7 +90,51 @@ class LabPublication:
             "devices_inventory": (
                 str(self.devices_inventory_path) if self.devices_inventory_path else None
             ),
+            "databases": [database.to_dict() for database in self.databases],
         }
+
+
+@dataclass(frozen=True)
+class PublishedDatabase:
+    """A database a lab peer serves: its URL for opsctl (no password) and its password's reference."""
+
+    name: str
+    role: str
+    purpose: str  # "state": opsctl's state store
+    address: str
+    port: int
+    url: str
+    password: str  # a file: reference
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "purpose": self.purpose,
+            "address": self.address,
+            "port": self.port,
+            "url": self.url,
+            "password": self.password,
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PublishedDatabase:
+        return cls(
+            name=str(data["name"]),
+            role=str(data["role"]),
+            purpose=str(data["purpose"]),
+            address=str(data["address"]),
+            port=int(data["port"]),
+            url=str(data["url"]),
+            password=str(data["password"]),
+        )
+
+
+@runtime_checkable
+class PublishesDatabases(Protocol):
+    """A peer that serves databases (the lab's PostgreSQL)."""
+
+    def published_databases(self) -> list[PublishedDatabase]: ...
 
 
 @dataclass(frozen=True)
@@ -118,6 +173,26 @@ class PublishesDevices(Protocol):
 
 def running_devices(layout: LabLayout) -> list[PublishedDevice]:
     """The devices of the lab's running peers (those with a pid file), in the kinds' order."""
+    return [
+        device
+        for peer in _running_peers(layout)
+        if isinstance(peer, PublishesDevices)
+        for device in peer.published_devices()
+    ]
+
+
+def running_databases(layout: LabLayout) -> list[PublishedDatabase]:
+    """The databases of the lab's running peers, in the kinds' order."""
+    return [
+        database
+        for peer in _running_peers(layout)
+        if isinstance(peer, PublishesDatabases)
+        for database in peer.published_databases()
+    ]
+
+
+def _running_peers(layout: LabLayout) -> list[Peer]:
+    """The lab's running peers (those with a pid file), in the kinds' order, then by name."""
     from lab.kinds import peer_kind, peer_kinds
     from lab.peer import RECORD_FILE, PeerRecord
 
@@ -131,10 +206,10 @@ def running_devices(layout: LabLayout) -> list[PublishedDevice]:
         except (OSError, ValueError):
             continue
         peer = peer_kind(record.kind).load(layout, record, record_path.parent)
-        if peer.pid_path.exists() and isinstance(peer, PublishesDevices):
+        if peer.pid_path.exists():
             peers.append((order.get(record.kind, len(order)), record.name, peer))
     peers.sort(key=lambda entry: (entry[0], entry[1]))
-    return [device for _, _, peer in peers for device in peer.published_devices()]
+    return [peer for _, _, peer in peers]
 
 
 def device_groups(devices: Sequence[PublishedDevice]) -> dict[str, Any]:
@@ -290,6 +365,8 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
         render_known_hosts(hosts) + "".join(f"{line}\n" for line in device_lines),
     )
     write_atomic(layout.devices, json.dumps(devices_document(devices), indent=2) + "\n")
+    databases = {"databases": [database.to_dict() for database in running_databases(layout)]}
+    write_atomic(layout.root / DATABASES_FILE, json.dumps(databases, indent=2) + "\n")
     write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
     return read_publication(layout)
 
@@ -331,4 +408,16 @@ def read_publication(layout: LabLayout) -> LabPublication:
         devices_inventory_path=(
             layout.devices_inventory if layout.devices_inventory.exists() else None
         ),
+        databases=_read_databases(layout.root / DATABASES_FILE),
     )
+
+
+def _read_databases(path: Path) -> tuple[PublishedDatabase, ...]:
+    """The databases ``publish`` listed in ``path`` (none if it is missing)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(PublishedDatabase.from_mapping(entry) for entry in document["databases"])
+    except FileNotFoundError:
+        return ()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LabError(f"cannot read {path}: {error}") from None

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import enum
 import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class ExitCode(enum.IntEnum):
@@ -136,6 +140,32 @@ class SafetyRefusal(OpsctlError, RuntimeError):
     """Refused by a safety check before anything was done (lock held, outside a window)."""
 
     exit_code = ExitCode.REFUSED
+
+
+class LockHeld(SafetyRefusal):
+    """A named lock (``StateStore.lock``) is held by another process, or by this one already.
+
+    The message names the lock and its holder (host, pid, since when, for what); the holder's
+    fields are kept for callers that render them. Nothing was done.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lock: str,
+        holder_host: str | None = None,
+        holder_pid: int | None = None,
+        since: datetime | None = None,
+        purpose: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.lock = lock
+        self.holder_host = holder_host
+        self.holder_pid = holder_pid
+        self.since = since
+        self.purpose = purpose
 
 
 class Interrupted(OpsctlError, RuntimeError):

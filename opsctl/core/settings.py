@@ -50,6 +50,9 @@ class SettingsModel(BaseModel):
 class StateSettings(SettingsModel):
     dir: Path | None = None
     url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in dir by default")
+    password: SecretField | None = Field(
+        default=None, description="the database user's password, by reference; joined to url"
+    )
 
     @property
     def directory(self) -> Path:

@@ -4,14 +4,22 @@ Each package owns its part of the store: a :class:`Schema` (its component name a
 each component with its own version sequence), declared in the ``opsctl.state_schemas``
 entry-point group and applied when a store is opened, each step in its own transaction; a
 component newer than this code is refused. The core keeps the engine, the migration runner, the
-runs and their per-host results and steps, the audit anchors and the named locks. One engine
-serves every thread, each call is one short transaction, so worker threads may share a store.
+runs and their per-host results and steps, the audit anchors and the named locks
+(:meth:`StateStore.lock`). One engine serves every thread, each call is one short transaction,
+so worker threads may share a store.
+
+PostgreSQL (``postgresql+psycopg://user@host:port/db``, the password given by reference and
+joined here, never written in the URL) serves several controllers sharing one installation:
+its migrations are serialised by an advisory lock and its named locks are advisory locks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +32,10 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
-from opsctl.core.errors import StateError
+from opsctl.core.errors import LockHeld, StateError
+from opsctl.core.owner import ProcessIdentity
 
 if TYPE_CHECKING:
-    from opsctl.core.owner import ProcessIdentity
     from opsctl.core.settings import Settings
 
 # the project's one outcome vocabulary (opsctl.core.fleet.Outcome spells the same names)
@@ -35,6 +43,13 @@ HOST_OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped", "partial")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 # an arbitrary constant: serialises concurrent migrations on a shared PostgreSQL
 _POSTGRES_MIGRATION_LOCK = 0x6F707363746C
+# a PostgreSQL server that does not answer a connection within this is reported, not waited for
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+# a lock holder on another host is alive while its heartbeat is younger than the TTL (SQLite;
+# PostgreSQL's advisory lock ends with the holder's session). The TTL leaves room for a
+# heartbeat thread starved on a loaded machine and for clocks a little apart.
+LOCK_HEARTBEAT_TTL_SECONDS = 60.0
+LOCK_HEARTBEAT_INTERVAL_SECONDS = 10.0
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -266,6 +281,8 @@ def register_schema(schema: Schema) -> None:
 
     Raise ValueError if another schema already holds the component's name.
     """
+    if schema.component == CORE_COMPONENT:
+        raise ValueError(f"the {CORE_COMPONENT!r} component is opsctl.core.state's own")
     existing = _registered_schemas.get(schema.component)
     if existing is not None and existing is not schema:
         raise ValueError(f"a state schema for component {schema.component!r} is already registered")
@@ -273,20 +290,34 @@ def register_schema(schema: Schema) -> None:
 
 
 def installed_schemas() -> tuple[Schema, ...]:
-    """The core's schema, then every other component's (entry points and registered), by name."""
+    """The core's schema, then every other component's (entry points and registered), by name.
+
+    Raise StateError naming an entry point that cannot be loaded or is not the schema of the
+    component it is named after (``core`` belongs to this module and cannot be claimed).
+    """
     from importlib.metadata import entry_points
 
     found: dict[str, Schema] = {}
     for point in entry_points(group=SCHEMA_ENTRY_POINT_GROUP):
-        schema = point.load()
-        if not isinstance(schema, Schema) or schema.component != point.name:
+        try:
+            schema = point.load()
+        except Exception as error:  # a broken plugin: name it, whatever it raised
+            raise StateError(
+                f"entry point {point.name} = {point.value} in {SCHEMA_ENTRY_POINT_GROUP} cannot "
+                f"be loaded: {type(error).__name__}: {error}",
+                hint="reinstall or remove the package that declares it",
+            ) from None
+        if (
+            not isinstance(schema, Schema)
+            or schema.component != point.name
+            or schema.component == CORE_COMPONENT
+        ):
             raise StateError(
                 f"entry point {point.name} = {point.value} in {SCHEMA_ENTRY_POINT_GROUP} is not "
                 f"the state schema of component {point.name!r}"
             )
         found[schema.component] = schema
     found.update(_registered_schemas)
-    found.pop(CORE_COMPONENT, None)
     return (CORE_SCHEMA, *(found[name] for name in sorted(found)))
 
 
@@ -453,12 +484,105 @@ class StepRecord:
     finished_at: datetime
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a named lock, as its owner row says: the process, what for, since when."""
+
+    name: str
+    owner: ProcessIdentity
+    purpose: str
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+    def describe(self, now: datetime) -> str:
+        """``pid 42 on ctl1 since 2026-12-05 02:47:11 UTC (heartbeat 3 s ago): purpose``."""
+        since = self.acquired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        age = max(0.0, (now - self.heartbeat_at).total_seconds())
+        return (
+            f"{self.owner.describe()} since {since} (heartbeat {age:.0f} s ago): {self.purpose}"
+        )
+
+
+class HeldLock:
+    """A named lock this process holds, as :meth:`StateStore.lock` yields it.
+
+    ``lost`` turns true if the lock was found taken away while held (its owner row replaced
+    after the heartbeat stalled past the TTL, or the PostgreSQL session that held it ended):
+    a long job checks it between steps and stops.
+    """
+
+    def __init__(self, name: str, purpose: str, owner: ProcessIdentity, token: str) -> None:
+        self.name = name
+        self.purpose = purpose
+        self.owner = owner
+        self.token = token
+        self._lost = threading.Event()
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def __repr__(self) -> str:
+        return f"HeldLock({self.name!r}, purpose={self.purpose!r}, lost={self.lost})"
+
+
+def lock_key(name: str) -> int:
+    """The signed 64-bit PostgreSQL advisory-lock key of the named lock ``name``."""
+    digest = hashlib.sha256(f"opsctl.lock:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def holder_is_gone(holder: LockHolder, now: datetime, *, ttl_seconds: float) -> bool:
+    """Whether a lock's holder has certainly stopped, so its lock may be taken over.
+
+    On this host and boot, exactly when its process has ended (the heartbeat does not matter:
+    a live holder whose heartbeat thread starved still holds). Anywhere else, including a host
+    of the same name in another boot (it may be another machine), when its heartbeat is older
+    than ``ttl_seconds``.
+    """
+    if holder.owner.on_this_host():
+        return holder.owner.alive() is False
+    return (now - holder.heartbeat_at).total_seconds() > ttl_seconds
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 # ----------------------------------------------------------------------------- the store
 
 
 def open_state(settings: Settings) -> StateStore:
-    """Open (creating and migrating as needed) the state store the settings name."""
-    return StateStore(settings.state.database_url)
+    """Open (creating and migrating as needed) the state store the settings name.
+
+    A PostgreSQL password comes by reference (``state.password``: ``env:``, ``file:`` or
+    ``keyring:``), resolved now and joined to ``state.url`` by :class:`StateStore`.
+    """
+    reference = settings.state.password
+    password = None if reference is None else reference.resolve()
+    return StateStore(settings.state.database_url, password=password)
+
+
+def url_with_password(url: str, password: str | None) -> sa.URL:
+    """``url`` parsed, with ``password`` (a resolved secret) joined to it when given.
+
+    Raise StateError when the URL cannot be parsed or already holds a password while another
+    is given; the message never repeats the URL (it may hold a secret).
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        # the message would repeat the URL, password included
+        raise StateError("the state store URL cannot be parsed", hint="check state.url") from None
+    if password is None:
+        return parsed
+    if parsed.password is not None:
+        raise StateError(
+            f"the state store URL {parsed.render_as_string(hide_password=True)} holds a password "
+            "and state.password gives one too",
+            hint="keep the password out of state.url; give it by reference in state.password",
+        )
+    return parsed.set(password=password)
 
 
 class StateStore:
@@ -468,36 +592,51 @@ class StateStore:
     opened, migrated, read or written, or when its schema is newer than this code.
     """
 
-    def __init__(self, url: str, *, schemas: Sequence[Schema] | None = None) -> None:
-        """Open the store at ``url`` and migrate ``schemas`` (default: every installed component's)."""
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        schemas: Sequence[Schema] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Open the store at ``url`` and migrate ``schemas`` (default: every installed component's).
+
+        ``password`` (a resolved secret) is joined to the URL; messages name the URL without it.
+        ``clock`` (default: now, in UTC) is what the named locks read, so tests can move time.
+        """
         schemas = installed_schemas() if schemas is None else tuple(schemas)
         names = [schema.component for schema in schemas]
         if len(set(names)) != len(names):
             raise ValueError(f"a component appears twice among the state schemas: {names}")
-        try:
-            parsed = make_url(url)
-        except exc.ArgumentError:
-            # the message would repeat the URL, password included
-            raise StateError(
-                "the state store URL cannot be parsed", hint="check state.url"
-            ) from None
+        parsed = url_with_password(url, None)
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._is_postgresql = parsed.get_backend_name() == "postgresql"
         if self._is_sqlite and parsed.database and parsed.database != ":memory:":
             self.location = parsed.database
         else:
             self.location = parsed.render_as_string(hide_password=True)
+        parsed = url_with_password(url, password)
+        self._url = parsed
         self._schemas = tuple(schemas)
+        self._clock = clock or _utc_now
+        self._lock_engine: Engine | None = None
+        self._lock_engine_guard = threading.Lock()
         if self._is_sqlite:
             self._prepare_sqlite_file(parsed.database)
         with self._errors("cannot open"):
             self._engine = self._create_engine(parsed)
         self._write_engine = self._engine.execution_options(opsctl_write=True)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     # -- lifecycle
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (a held lock keeps its own until it is released)."""
         self._engine.dispose()
 
     def __enter__(self) -> StateStore:
@@ -956,6 +1095,178 @@ class StateStore:
         with self._errors(action), engine.begin() as conn:
             yield conn
 
+    # -- named locks
+
+    @contextlib.contextmanager
+    def lock(self, name: str, *, purpose: str, wait_seconds: float = 0.0) -> Iterator[HeldLock]:
+        """Hold the named lock ``name`` for the block, exclusive across processes and controllers.
+
+        Refused at once (or after ``wait_seconds`` of retrying) with :class:`LockHeld` (exit 5)
+        naming the holder: host, pid, since when and ``purpose``. A second ``lock`` of the same
+        name in this process is refused too: two blocks would each think they were alone.
+        SQLite: an owner row; a holder on this host is alive while its process is (a dead one
+        is taken over at once), one elsewhere while its heartbeat, refreshed by a daemon thread,
+        is younger than LOCK_HEARTBEAT_TTL_SECONDS. PostgreSQL: ``pg_try_advisory_lock`` on a
+        connection of its own held for the block (a pooled one, recycled, would drop the lock
+        silently), the owner row only naming the holder. The lock is released when the block
+        ends, however it ends; the row removed is only ever our own.
+        """
+        if not name or len(name) > 255:
+            raise ValueError("a lock name is 1 to 255 characters")
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        held = HeldLock(name, purpose, ProcessIdentity.current(), secrets.token_hex(16))
+        while True:
+            try:
+                session = self._acquire(held)
+                break
+            except LockHeld:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._heartbeat,
+            args=(held, session, stop),
+            name=f"opsctl-lock-heartbeat:{name}",
+            daemon=True,
+        )
+        heartbeat.start()
+        try:
+            yield held
+        except BaseException:
+            stop.set()
+            heartbeat.join()
+            with contextlib.suppress(StateError):
+                self._release(held, session)
+            raise
+        stop.set()
+        heartbeat.join()
+        self._release(held, session)
+
+    def lock_holder(self, name: str) -> LockHolder | None:
+        """The owner row of the named lock ``name`` (it may be stale), or None."""
+        with self._errors(f"cannot read lock {name}"), self._engine.connect() as conn:
+            row = conn.execute(sa.select(locks).where(locks.c.name == name)).first()
+        return None if row is None else _holder_of(row)
+
+    def _acquire(self, held: HeldLock) -> Connection | None:
+        """Take the lock for ``held`` or raise LockHeld; return PostgreSQL's session connection."""
+        if not self._is_postgresql:
+            with self._errors(f"cannot take lock {held.name}"), self._write() as conn:
+                row = conn.execute(sa.select(locks).where(locks.c.name == held.name)).first()
+                now = self._clock()
+                if row is not None:
+                    holder = _holder_of(row)
+                    if not holder_is_gone(holder, now, ttl_seconds=LOCK_HEARTBEAT_TTL_SECONDS):
+                        raise self._lock_held(held.name, holder, now)
+                    conn.execute(locks.delete().where(locks.c.name == held.name))
+                conn.execute(locks.insert().values(**_owner_row(held, now)))
+            return None
+        session = self._lock_session()
+        try:
+            with self._errors(f"cannot take lock {held.name}"):
+                taken = session.execute(
+                    sa.select(sa.func.pg_try_advisory_lock(lock_key(held.name)))
+                ).scalar()
+            if not taken:
+                raise self._lock_held(held.name, self.lock_holder(held.name), self._clock())
+            now = self._clock()
+            with self._errors(f"cannot take lock {held.name}"), self._write() as conn:
+                # a row left by a holder whose session ended is stale: the advisory lock decides
+                _upsert(conn, locks, _owner_row(held, now), ("name",))
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def _release(self, held: HeldLock, session: Connection | None) -> None:
+        """Delete our own owner row (never another's) and end PostgreSQL's session."""
+        try:
+            with self._errors(f"cannot release lock {held.name}"), self._write() as conn:
+                conn.execute(
+                    locks.delete().where(locks.c.name == held.name, locks.c.token == held.token)
+                )
+        finally:
+            if session is not None:
+                # closing the session releases its advisory locks; unlock first all the same
+                with contextlib.suppress(exc.SQLAlchemyError):
+                    session.execute(sa.select(sa.func.pg_advisory_unlock(lock_key(held.name))))
+                with contextlib.suppress(exc.SQLAlchemyError):
+                    session.close()
+
+    def _heartbeat(self, held: HeldLock, session: Connection | None, stop: threading.Event) -> None:
+        """Refresh the owner row's heartbeat until ``stop``; mark ``held`` lost if it was taken."""
+        while not stop.wait(LOCK_HEARTBEAT_INTERVAL_SECONDS):
+            try:
+                if session is not None:
+                    with self._errors(f"cannot keep lock {held.name}"):
+                        session.execute(sa.select(1))
+                with self._errors(f"cannot keep lock {held.name}"), self._write() as conn:
+                    refreshed = conn.execute(
+                        locks.update()
+                        .where(locks.c.name == held.name, locks.c.token == held.token)
+                        .values(heartbeat_at=self._clock())
+                    ).rowcount
+            except StateError:
+                if session is not None:  # the session, and its advisory lock, may be gone
+                    held._lost.set()
+                    return
+                continue  # SQLite busy for long: the TTL leaves room for the next beat
+            if refreshed == 0 and session is None:
+                held._lost.set()
+                return
+
+    def _lock_session(self) -> Connection:
+        """A new PostgreSQL connection outside the pool, in autocommit, for one lock's life."""
+        with self._lock_engine_guard:
+            if self._lock_engine is None:
+                with self._errors("cannot open"):
+                    self._lock_engine = self._create_engine(self._url, poolclass=sa.NullPool)
+        with self._errors("cannot open a connection for a lock"):
+            session = self._lock_engine.connect()
+            try:
+                session.execution_options(isolation_level="AUTOCOMMIT")
+                # a controller that vanishes (power, network) frees its locks in about a
+                # minute, instead of after the server's default of two hours of TCP silence
+                session.exec_driver_sql(
+                    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+                    "SET tcp_keepalives_count = 3"
+                )
+            except BaseException:
+                session.close()
+                raise
+        return session
+
+    def _lock_held(self, name: str, holder: LockHolder | None, now: datetime) -> LockHeld:
+        if holder is None:  # PostgreSQL: taken an instant ago, its owner row not yet written
+            return LockHeld(
+                f"lock {name!r} is held by another process (its owner is not yet recorded)",
+                lock=name,
+                hint="try again in a moment",
+            )
+        mine = holder.owner == ProcessIdentity.current()
+        if mine:
+            hint = "this process already holds it: a block inside another of the same lock"
+        elif self._is_postgresql:
+            hint = "PostgreSQL releases it when the holder's session ends"
+        elif holder.owner.on_this_host():
+            hint = "it is released when the holder ends, and taken over at once if it was killed"
+        else:
+            hint = (
+                f"a holder on another host is taken over once its heartbeat is more than "
+                f"{LOCK_HEARTBEAT_TTL_SECONDS:.0f} s old"
+            )
+        who = holder.describe(now) + (" (this process)" if mine else "")
+        return LockHeld(
+            f"lock {name!r} is held by {who}",
+            lock=name,
+            holder_host=holder.owner.host,
+            holder_pid=holder.owner.pid,
+            since=holder.acquired_at,
+            purpose=holder.purpose,
+            hint=hint,
+        )
+
     # -- internals
 
     @contextlib.contextmanager
@@ -972,13 +1283,15 @@ class StateStore:
         except StateError:
             raise
         except exc.DBAPIError as error:
-            reason = str(error.orig).strip() or type(error.orig).__name__
+            # one line: libpq explains over several ("Is the server running on that host ...?")
+            reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
             raise StateError(
                 f"state store {self.location}: {action}: {reason}", hint=_hint_for(reason)
             ) from None
         except exc.SQLAlchemyError as error:
             raise StateError(
-                f"state store {self.location}: {action}: {type(error).__name__}: {error}"
+                f"state store {self.location}: {action}: {type(error).__name__}: "
+                + " ".join(str(error).split())
             ) from None
         except OSError as error:
             raise StateError(
@@ -1006,9 +1319,18 @@ class StateStore:
                 hint="check that the state directory (state.dir) is writable",
             ) from None
 
-    def _create_engine(self, parsed: sa.URL) -> Engine:
+    def _create_engine(self, parsed: sa.URL, **options: Any) -> Engine:
+        """The engine for ``parsed``; ``options`` (a pool class) apply to a server database only."""
+        if self._is_postgresql:
+            # libpq waits for ever for a host that drops packets; name the store instead
+            connect_args: dict[str, Any] = {"application_name": "opsctl"}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+            return sa.create_engine(
+                parsed, pool_pre_ping=True, connect_args=connect_args, **options
+            )
         if not self._is_sqlite:
-            return sa.create_engine(parsed, pool_pre_ping=True)
+            return sa.create_engine(parsed, pool_pre_ping=True, **options)
         engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
@@ -1056,7 +1378,7 @@ class StateStore:
         if legacy is not None or not applied:
             with self._errors("cannot adopt the schema versions"), self._write() as conn:
                 self._serialise_migrations(conn)
-                _adopt_legacy_versions(conn)
+                _adopt_legacy_versions(conn, self.location)
         for schema in self._schemas:
             for step in schema.migrations:
                 self._apply(schema, step)
@@ -1096,6 +1418,35 @@ class StateStore:
             )
 
 
+def _owner_row(held: HeldLock, now: datetime) -> dict[str, Any]:
+    return {
+        "name": held.name,
+        "owner_host": held.owner.host,
+        "owner_pid": held.owner.pid,
+        "owner_process_started": held.owner.started,
+        "owner_boot_id": held.owner.boot_id,
+        "token": held.token,
+        "purpose": held.purpose,
+        "acquired_at": now,
+        "heartbeat_at": now,
+    }
+
+
+def _holder_of(row: sa.Row[Any]) -> LockHolder:
+    return LockHolder(
+        name=row.name,
+        owner=ProcessIdentity(
+            host=row.owner_host,
+            pid=row.owner_pid,
+            started=row.owner_process_started,
+            boot_id=row.owner_boot_id,
+        ),
+        purpose=row.purpose,
+        acquired_at=row.acquired_at,
+        heartbeat_at=row.heartbeat_at,
+    )
+
+
 def _applied_versions(conn: Connection) -> dict[str, int]:
     """Each component's newest applied version; a store older than components reads as such."""
     if not sa.inspect(conn).has_table(_schema_migrations.name):
@@ -1124,7 +1475,7 @@ def _legacy_version(conn: Connection) -> int | None:
     return int(version or 0)
 
 
-def _adopt_legacy_versions(conn: Connection) -> None:
+def _adopt_legacy_versions(conn: Connection, location: str) -> None:
     """Create ``schema_migrations``; carry a pre-component store's versions over to it.
 
     The old ``schema_version`` table gets a version no release before components knew, so an
@@ -1135,8 +1486,8 @@ def _adopt_legacy_versions(conn: Connection) -> None:
     legacy = _legacy_version(conn)
     if legacy is not None and legacy > max(_LEGACY_VERSIONS):
         raise StateError(
-            f"schema version {legacy} is newer than this opsctl knows (up to "
-            f"{max(_LEGACY_VERSIONS)} before components)",
+            f"state store {location}: schema version {legacy} is newer than this opsctl knows "
+            f"(up to {max(_LEGACY_VERSIONS)} before components)",
             hint="upgrade opsctl; a newer version has migrated this database",
         )
     _schema_migrations.create(conn)
@@ -1188,6 +1539,10 @@ def _upsert(
 
 
 def _hint_for(reason: str) -> str | None:
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        return "check the state store's user in state.url and its password (state.password)"
+    if "connection failed" in reason or "could not connect" in reason or "timeout expired" in reason:
+        return "check that the database server is running and that state.url names it"
     if "not a database" in reason or "malformed" in reason:
         return "the file is not a usable SQLite database: move it aside to start a new state store"
     if "locked" in reason or "busy" in reason:

@@ -7,6 +7,7 @@ test sessions on one machine can each have their own lab.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,33 @@ def lab_env(lab: RunningLab, tmp_path: Path) -> dict[str, str]:
         }
     )
     return environment
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A database of one test's own on the lab's PostgreSQL, owned by the state store's role."""
+
+    name: str
+    url: str  # postgresql+psycopg://role@address:port/name, no password
+    password: str  # resolved from the lab's published reference
+
+
+@pytest.fixture
+def postgres_database(lab: RunningLab) -> Iterator[PostgresDatabase]:
+    """A new, empty database on the lab's PostgreSQL for this test alone, dropped afterwards."""
+    from lab.postgres.peer import postgres_peer
+    from opsctl.core.secrets import SecretRef
+
+    published = lab.publication.state_store
+    assert published is not None, "the lab publishes no PostgreSQL state store"
+    peer = postgres_peer(lab_api.LabLayout(lab.lab_dir.absolute()), lab.prefix)
+    name = f"opsctl_test_{uuid.uuid4().hex[:12]}"
+    peer.create_database(name, owner=published.role)
+    try:
+        yield PostgresDatabase(
+            name=name,
+            url=f"{published.url.rpartition('/')[0]}/{name}",
+            password=SecretRef.parse(published.password).resolve(),
+        )
+    finally:
+        peer.drop_database(name)

@@ -1,138 +1,73 @@
-"""The state store: migrations, run records, the audit anchor, concurrency and failures."""
+"""The state store on its own: the SQLite file, opening errors, URLs and passwords, schema plugins.
+
+What every backend must do (migrations, runs, anchors, locks) is in test_state_contract.py.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import sqlite3
 import stat
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from opsctl.core.errors import StateError
 from opsctl.core.settings import Settings, StateSettings
-from opsctl.core.state import MIGRATIONS, Migration, StateStore, open_state
+from opsctl.core.state import (
+    CORE_SCHEMA,
+    Migration,
+    Schema,
+    StateStore,
+    installed_schemas,
+    open_state,
+    url_with_password,
+)
 
-LATEST = MIGRATIONS[-1].version
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "state.db"
+def test_a_new_sqlite_database_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "state.db"
 
+    StateStore(url_of(path)).close()
 
-@pytest.fixture
-def store(db_path: Path) -> StateStore:
-    return StateStore(url_of(db_path))
-
-
-def table_names(path: Path) -> set[str]:
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with sqlite3.connect(path) as conn:
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-# ----------------------------------------------------------------------------- migrations
-
-
-def test_a_new_database_is_created_and_migrated(db_path: Path) -> None:
-    store = StateStore(url_of(db_path))
-
-    assert store.schema_version() == LATEST
-    assert {"schema_version", "audit_anchor", "runs", "run_hosts"} <= table_names(db_path)
-    assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
-    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
-    with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_open_state_uses_the_state_directory(tmp_path: Path) -> None:
     settings = Settings(state=StateSettings(dir=tmp_path / "var"))
-    store = open_state(settings)
-    store.set_anchor(1, "a" * 64)
+    with open_state(settings) as store:
+        store.set_anchor(1, "a" * 64)
     assert (tmp_path / "var" / "state.db").is_file()
 
 
-def test_reopening_is_a_no_op_and_keeps_the_data(db_path: Path) -> None:
-    StateStore(url_of(db_path)).set_anchor(3, "c" * 64)
-
-    again = StateStore(url_of(db_path))
-
-    assert again.schema_version() == LATEST
-    anchor = again.get_anchor()
-    assert anchor is not None and (anchor.seq, anchor.hash) == (3, "c" * 64)
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == LATEST
-
-
-def test_a_pending_migration_is_applied_on_open(db_path: Path) -> None:
-    StateStore(url_of(db_path)).set_anchor(1, "a" * 64)
-
-    def add_notes(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-
-    store = StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(LATEST + 1, "notes", add_notes)))
-
-    assert store.schema_version() == LATEST + 1
-    assert "notes" in table_names(db_path)
-    assert store.get_anchor() is not None
-
-
-def test_a_failing_migration_is_rolled_back_whole(db_path: Path) -> None:
-    StateStore(url_of(db_path))
-
-    def half_done(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("CREATE TABLE half (id INTEGER)")
-        connection.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
-
-    with pytest.raises(StateError, match=rf"migration {LATEST + 1} \(breaks\) failed"):
-        StateStore(url_of(db_path), migrations=(*MIGRATIONS, Migration(LATEST + 1, "breaks", half_done)))
-
-    assert StateStore(url_of(db_path)).schema_version() == LATEST
-    assert "half" not in table_names(db_path)
-
-
-def test_a_database_newer_than_the_code_is_refused(db_path: Path) -> None:
-    StateStore(url_of(db_path))
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(
-            "INSERT INTO schema_version (version, description, applied_at) "
-            "VALUES (7, 'from the future', '2030-01-01 00:00:00')"
-        )
+def test_open_state_joins_a_password_given_by_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the settings declare state.password (a secret reference); the store joins it to the URL
+    monkeypatch.setenv("OPSCTL_TEST_STATE_PW", "s3cr3t-pw")
+    settings = Settings(
+        state={
+            "url": "postgresql+psycopg://opsctl@127.0.0.1:1/opsctl",
+            "password": "env:OPSCTL_TEST_STATE_PW",
+        }
+    )
 
     with pytest.raises(StateError) as caught:
-        StateStore(url_of(db_path))
+        open_state(settings)
 
-    assert str(db_path) in str(caught.value)
-    assert f"schema version 7 is newer than this opsctl knows (up to {LATEST})" in str(caught.value)
-    assert caught.value.hint is not None and "upgrade opsctl" in caught.value.hint
-
-
-def _open_and_anchor(url: str, seq: int) -> None:
-    StateStore(url).set_anchor(seq, f"{seq:064d}")
-
-
-def test_several_processes_opening_a_new_database_at_once_all_succeed(db_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    processes = [
-        context.Process(target=_open_and_anchor, args=(url_of(db_path), seq)) for seq in range(6)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(60)
-
-    assert [process.exitcode for process in processes] == [0] * 6
-    assert StateStore(url_of(db_path)).schema_version() == LATEST
-
-
-# ----------------------------------------------------------------------------- failures
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert str(caught.value).startswith(
+        "state store postgresql+psycopg://opsctl@127.0.0.1:1/opsctl:"
+    )
 
 
 def test_a_file_that_is_not_a_database_gives_a_state_error_naming_it(tmp_path: Path) -> None:
@@ -161,106 +96,128 @@ def test_a_url_password_never_appears_in_an_error() -> None:
     assert "opsctl:***@127.0.0.1:1/opsctl" in str(caught.value)
 
 
-# ----------------------------------------------------------------------------- runs
+def test_postgresql_unreachable_is_one_line_naming_the_url_without_its_password() -> None:
+    with pytest.raises(StateError) as caught:
+        StateStore("postgresql+psycopg://opsctl@127.0.0.1:1/opsctl", password="s3cr3t-pw")
+
+    message = str(caught.value)
+    assert "\n" not in message and "\t" not in message
+    assert message.startswith("state store postgresql+psycopg://opsctl@127.0.0.1:1/opsctl: ")
+    assert "Connection refused" in message
+    assert "s3cr3t-pw" not in message and "s3cr3t-pw" not in str(caught.value.hint)
+    assert caught.value.hint is not None and "database server is running" in caught.value.hint
 
 
-def test_a_run_and_its_host_results_round_trip(store: StateStore) -> None:
-    store.begin_run("r-1", "run", "uptime", "web*", "alice")
-    store.record_host("r-1", "web2", "failed", 1, 0.25, "exit status 1")
-    store.record_host("r-1", "web1", "ok", 0, 0.5, None)
-    store.record_host("r-1", "web3", "unreachable", None, None, "connection refused")
-    store.finish_run("r-1", "partial")
-
-    run = store.last_run("run")
-
-    assert run is not None
-    assert (run.run_id, run.kind, run.command, run.target, run.operator, run.outcome) == (
-        "r-1",
-        "run",
-        "uptime",
-        "web*",
-        "alice",
-        "partial",
+def test_a_password_in_the_url_and_by_reference_is_refused() -> None:
+    with pytest.raises(StateError, match="holds a password") as caught:
+        url_with_password("postgresql+psycopg://opsctl:inline-pw@db.example/opsctl", "other-pw")
+    assert "inline-pw" not in str(caught.value) and "other-pw" not in str(caught.value)
+    joined = url_with_password("postgresql+psycopg://opsctl@db.example/opsctl", "p@ss:w/rd")
+    assert joined.password == "p@ss:w/rd"
+    assert (
+        joined.render_as_string(hide_password=True)
+        == "postgresql+psycopg://opsctl:***@db.example/opsctl"
     )
-    assert run.started_at.tzinfo is UTC and run.finished_at is not None
-    assert run.finished_at >= run.started_at
-    assert [(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error) for h in run.hosts] == [
-        ("web1", "ok", 0, 0.5, None),
-        ("web2", "failed", 1, 0.25, "exit status 1"),
-        ("web3", "unreachable", None, None, "connection refused"),
+
+
+def test_an_unparsable_url_is_refused_without_repeating_it() -> None:
+    with pytest.raises(StateError) as caught:
+        StateStore("not a url with s3cr3t-pw")
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert caught.value.hint == "check state.url"
+
+
+def test_a_component_s_versions_run_without_gaps() -> None:
+    def noop(_connection: object) -> None:
+        pass
+
+    with pytest.raises(
+        ValueError, match=r"notes migrations' versions must run 1, 2, 3, .*\[1, 3\]"
+    ):
+        Schema("notes", (Migration(1, "a", noop), Migration(3, "c", noop)))
+    assert [step.version for step in CORE_SCHEMA.migrations] == list(
+        range(1, CORE_SCHEMA.version + 1)
+    )
+    assert CORE_SCHEMA.migrations[0].description == "audit anchor, runs and per-host results"
+
+
+def test_the_inventory_declares_its_schema_as_an_entry_point() -> None:
+    from inventory.state import SCHEMA
+
+    assert [schema.component for schema in installed_schemas()][:1] == ["core"]
+    assert SCHEMA in installed_schemas()
+
+
+def write_plugin(site: Path, name: str, module_text: str) -> None:
+    """A distribution ``name`` on ``site`` declaring ``notes = notes_plugin:SCHEMA``."""
+    (site / "notes_plugin.py").write_text(module_text, encoding="utf-8")
+    dist = site / f"{name}-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[opsctl.state_schemas]\nnotes = notes_plugin:SCHEMA\n")
+
+
+def run_with_site(site: Path, code: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120
+    )
+
+
+def test_a_package_declaring_its_schema_is_migrated_without_being_imported(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(
+        site,
+        "opsctl_notes",
+        "from opsctl.core.state import Migration, Schema\n"
+        "def create(connection):\n"
+        "    connection.exec_driver_sql('CREATE TABLE notes (id INTEGER PRIMARY KEY)')\n"
+        "SCHEMA = Schema('notes', (Migration(1, 'notes', create),))\n",
+    )
+    database = tmp_path / "state.db"
+
+    done = run_with_site(
+        site,
+        "import sys\n"
+        "from opsctl.core.state import StateStore\n"
+        f"store = StateStore({url_of(database)!r})\n"
+        "print(sorted(store.schema_versions().items()), 'notes_plugin' in sys.modules)\n",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("] ")[0] + "]" == "[('core', 2), ('inventory', 1), ('notes', 1)]"
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
+def test_a_broken_schema_entry_point_is_named(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "opsctl_broken", "raise ImportError('no module named notes_backend')\n")
+
+    done = run_with_site(
+        site,
+        "from opsctl.core.errors import StateError\n"
+        "from opsctl.core.state import StateStore\n"
+        f"try:\n    StateStore({url_of(tmp_path / 'state.db')!r})\n"
+        "except StateError as error:\n    print(error)\n",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (
+        "entry point notes = notes_plugin:SCHEMA in opsctl.state_schemas cannot be loaded"
+        in done.stdout
+    )
+    assert "no module named notes_backend" in done.stdout
+
+
+def test_the_core_knows_no_inventory_table() -> None:
+    # the inventory's tables and queries live in inventory.state and inventory.history
+    offences = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "opsctl").rglob("*.py"))
+        for name in ("inventory_scans", "inventory_snapshots")
+        if name in path.read_text(encoding="utf-8")
     ]
-
-
-def test_recording_a_host_again_replaces_its_result(store: StateStore) -> None:
-    store.begin_run("r-1", "run", "apt update", "all", "alice")
-    store.record_host("r-1", "db1", "failed", 100, 3.0, "lock held")
-    store.record_host("r-1", "db1", "changed", 0, 4.0, None)
-
-    run = store.last_run("run")
-
-    assert run is not None and run.finished_at is None and run.outcome is None
-    assert [(h.host, h.outcome, h.error) for h in run.hosts] == [("db1", "changed", None)]
-
-
-def test_last_run_is_the_newest_of_its_kind(store: StateStore) -> None:
-    now = datetime.now(UTC)
-    store.begin_run("old", "run", "a", "all", "bob", started_at=now - timedelta(hours=2))
-    store.begin_run("new", "run", "b", "all", "bob", started_at=now - timedelta(hours=1))
-    store.begin_run("patch", "patch", "c", "all", "bob", started_at=now)
-
-    run = store.last_run("run")
-
-    assert run is not None and run.run_id == "new" and run.hosts == ()
-    assert store.last_run("backup") is None
-
-
-def test_unknown_runs_and_outcomes_are_refused(store: StateStore) -> None:
-    with pytest.raises(StateError, match="no run ghost to finish"):
-        store.finish_run("ghost", "ok")
-    with pytest.raises(StateError, match="cannot record host h1 of run ghost"):
-        store.record_host("ghost", "h1", "ok", 0, 1.0, None)
-    store.begin_run("r-1", "run", "true", "all", "alice")
-    with pytest.raises(StateError, match="cannot record the start of run r-1"):
-        store.begin_run("r-1", "run", "true", "all", "alice")
-    with pytest.raises(ValueError, match="one of ok, changed"):
-        store.record_host("r-1", "h1", "fine", 0, 1.0, None)
-
-
-def test_record_host_from_many_threads_keeps_every_result(store: StateStore) -> None:
-    store.begin_run("r-1", "run", "uptime", "all", "alice")
-    hosts = [f"host{number:03d}" for number in range(200)]
-
-    def record(host: str) -> None:
-        store.record_host("r-1", host, "ok", 0, 0.01, None)
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        list(pool.map(record, hosts))
-    store.finish_run("r-1", "ok")
-
-    run = store.last_run("run")
-    assert run is not None and [h.host for h in run.hosts] == hosts
-
-
-# ----------------------------------------------------------------------------- anchor
-
-
-def test_the_anchor_is_absent_then_replaced(store: StateStore) -> None:
-    assert store.get_anchor() is None
-    store.set_anchor(1, "a" * 64)
-    store.set_anchor(2, "b" * 64)
-    anchor = store.get_anchor()
-    assert anchor is not None and (anchor.seq, anchor.hash) == (2, "b" * 64)
-    assert anchor.updated_at.tzinfo is UTC
-
-
-def test_record_hosts_writes_a_batch_in_one_go(store: StateStore) -> None:
-    from opsctl.core.state import HostResult
-
-    store.begin_run("r-2", "run", "true", "all", "alice")
-    store.record_hosts("r-2", [HostResult(f"h{i}", "ok", 0, 0.1, None) for i in range(3)]
-                       + [HostResult("h9", "unreachable", None, 1.0, "h9: connection refused")])
-    store.finish_run("r-2", "failed")
-    last = store.last_run("run")
-    assert last is not None
-    assert [(h.host, h.outcome) for h in last.hosts] == [
-        ("h0", "ok"), ("h1", "ok"), ("h2", "ok"), ("h9", "unreachable")]
+    assert offences == []
