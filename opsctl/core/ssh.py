@@ -342,20 +342,34 @@ class _RemoteCommand:
             on_data: DataCallback | None = None) -> CommandResult:
         started = time.monotonic()
         channel = self.connection.open_session()
+        handshake = Handshake(self.token, expect_pid=True, become=self.become,
+                              has_password=self.password is not None)
         try:
             channel.exec_command(self.remote_command())
-            return self._pump(channel, started, timeout, cancel, on_data)
+            return self._pump(channel, handshake, started, timeout, cancel, on_data)
         except AuthenticationFailed:
             raise  # sudo gave up on its own; a stopper would only meet the same refusal
         except BaseException:
             # a callback that raised, or Ctrl-C in this thread: the command must not run on
             if not self.is_stopper:
+                self._await_pid(channel, handshake)
                 self._stop_remote()
             raise
         finally:
             channel.close()
 
-    def _pump(self, channel: paramiko.Channel, started: float, timeout: float,
+    def _await_pid(self, channel: paramiko.Channel, handshake: Handshake, seconds: float = 2.0) -> None:
+        """Read stderr until the pid line, for a command stopped before it was seen."""
+        deadline = time.monotonic() + seconds
+        while self.pid is None and not handshake.done and not channel.closed and time.monotonic() < deadline:
+            if not channel.recv_stderr_ready():
+                time.sleep(0.02)
+                continue
+            for event, value in handshake.feed(channel.recv_stderr(65536)).events:
+                if event == PID:
+                    self.pid = value
+
+    def _pump(self, channel: paramiko.Channel, handshake: Handshake, started: float, timeout: float,
               cancel: threading.Event | None, on_data: DataCallback | None) -> CommandResult:
         kept = {"stdout": bytearray(), "stderr": bytearray()}
 
@@ -367,21 +381,25 @@ class _RemoteCommand:
             else:
                 on_data(stream, data)
 
-        handshake = Handshake(self.token, expect_pid=True, become=self.become,
-                              has_password=self.password is not None)
         deadline = started + timeout
         stopped_by: str | None = None
         fd = channel.fileno()
+        pending: memoryview | None = None  # stdin not yet sent; None until the command runs
 
         while True:
-            if not (channel.recv_ready() or channel.recv_stderr_ready()):
+            if pending is not None and pending and channel.send_ready():
+                # a little at a time, between reads: a program that answers as it reads must not
+                # stall on a full window while we block on sending it the rest
+                pending = pending[channel.send(bytes(pending[:32768])):]
+                if not pending:
+                    channel.shutdown_write()
+            elif not (channel.recv_ready() or channel.recv_stderr_ready()):
                 if channel.eof_received:
                     # after EOF the channel's pipe stays readable: wait for the exit status instead
                     channel.status_event.wait(0.05)
                 else:
                     select.select([fd], [], [], 0.05)
-            while channel.recv_ready():
-                emit("stdout", channel.recv(65536))
+            # stderr first: the pid line there must be known before a stdout callback may raise
             while channel.recv_stderr_ready() and stopped_by is None:
                 step = handshake.feed(channel.recv_stderr(65536))
                 emit("stderr", step.passthrough)
@@ -394,9 +412,11 @@ class _RemoteCommand:
                     elif event == REFUSED:
                         stopped_by = "sudo refused the password"
                     elif event == READY:
-                        if self.stdin:
-                            channel.sendall(self.stdin)
-                        channel.shutdown_write()
+                        pending = memoryview(self.stdin or b"")
+                        if not pending:
+                            channel.shutdown_write()
+            while channel.recv_ready() and stopped_by is None:
+                emit("stdout", channel.recv(65536))
             if stopped_by:
                 break
             # sshd may send the exit status before the last of the output (it reaps the command

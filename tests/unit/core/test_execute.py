@@ -16,7 +16,13 @@ import pytest
 
 from opsctl.core.errors import AuthenticationFailed, OpsctlError
 from opsctl.core.execute import (
+    DEFAULT_EXIT_CODES,
+    EXIT_TABLES,
     GREP_EXIT_CODES,
+    PG_DUMP_EXIT_CODES,
+    PG_RESTORE_EXIT_CODES,
+    RESTIC_EXIT_CODES,
+    SYSTEMCTL_IS_ACTIVE_EXIT_CODES,
     ExitTable,
     Pipeline,
     Program,
@@ -24,6 +30,7 @@ from opsctl.core.execute import (
     Shell,
     classify,
     execute,
+    restic_exit_codes,
 )
 from opsctl.core.secrets import SecretRef
 
@@ -56,6 +63,62 @@ def test_exit_codes_are_classified_by_name() -> None:
     assert (result.exit_status, result.status_name, result.ok) == (3, "partial", False)
     killed = execute(("sh", "-c", "kill -KILL $$"))
     assert (killed.exit_status, killed.status_name, killed.ok) == (-9, "killed", False)
+
+
+@pytest.mark.parametrize(("table", "status", "name", "ok"), [
+    (DEFAULT_EXIT_CODES, 0, "ok", True),
+    (DEFAULT_EXIT_CODES, 1, "failed", False),
+    (DEFAULT_EXIT_CODES, -15, "killed", False),
+    (RESTIC_EXIT_CODES, 0, "ok", True),
+    (RESTIC_EXIT_CODES, 1, "failed", False),
+    (RESTIC_EXIT_CODES, 2, "runtime_error", False),
+    (RESTIC_EXIT_CODES, 3, "partial", False),
+    (RESTIC_EXIT_CODES, 10, "no_repository", False),
+    (RESTIC_EXIT_CODES, 11, "lock_failed", False),
+    (RESTIC_EXIT_CODES, 12, "wrong_password", False),
+    (RESTIC_EXIT_CODES, 130, "interrupted", False),
+    (RESTIC_EXIT_CODES, 99, "failed", False),  # restic: an unknown code MUST be a failure
+    (restic_exit_codes((0, 14, 0)), 3, "partial", False),  # Debian 12's restic
+    (restic_exit_codes((0, 14, 0)), 10, "failed", False),
+    (restic_exit_codes((0, 14, 0)), 12, "failed", False),
+    (restic_exit_codes((0, 17, 0)), 11, "lock_failed", False),
+    (restic_exit_codes((0, 17, 0)), 12, "failed", False),  # wrong_password came in 0.17.1
+    (restic_exit_codes((0, 17, 1)), 12, "wrong_password", False),
+    (PG_DUMP_EXIT_CODES, 0, "ok", True),
+    (PG_DUMP_EXIT_CODES, 1, "failed", False),
+    (PG_RESTORE_EXIT_CODES, 1, "failed", False),
+    (GREP_EXIT_CODES, 0, "ok", True),
+    (GREP_EXIT_CODES, 1, "no_match", True),
+    (GREP_EXIT_CODES, 2, "failed", False),
+    (SYSTEMCTL_IS_ACTIVE_EXIT_CODES, 0, "active", True),
+    (SYSTEMCTL_IS_ACTIVE_EXIT_CODES, 3, "inactive", True),
+    (SYSTEMCTL_IS_ACTIVE_EXIT_CODES, 4, "unknown", True),
+    (SYSTEMCTL_IS_ACTIVE_EXIT_CODES, 1, "failed", False),
+    (SYSTEMCTL_IS_ACTIVE_EXIT_CODES, -9, "killed", False),
+])
+def test_exit_tables(table: ExitTable, status: int, name: str, ok: bool) -> None:
+    assert table.classify(status) == name
+    assert table.is_ok(name) is ok
+
+
+def test_every_table_is_found_by_its_program() -> None:
+    for program in ("default", "restic", "pg_dump", "pg_restore", "psql", "grep", "systemctl is-active"):
+        assert EXIT_TABLES[program].program == program
+
+
+def test_a_status_a_shell_reports_for_a_signal_is_killed_unless_the_table_names_it() -> None:
+    assert DEFAULT_EXIT_CODES.classify(141, shell_reported=True) == "killed"
+    assert DEFAULT_EXIT_CODES.classify(141) == "failed"  # a program may exit 141 itself
+    assert RESTIC_EXIT_CODES.classify(130, shell_reported=True) == "interrupted"
+
+
+def test_what_runs_is_said_explicitly() -> None:
+    with pytest.raises(TypeError):
+        Program("restic backup")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="two members"):
+        Pipeline((Program(("cat",)),))
+    with pytest.raises(ValueError, match="carries its own"):
+        execute(Program(("true",)), exit_codes=GREP_EXIT_CODES)
 
 
 def test_an_answer_that_is_not_a_success_is_ok_by_its_table() -> None:
@@ -148,9 +211,10 @@ def test_lines_arrive_as_they_are_printed_with_their_stream_named() -> None:
     result = execute(("sh", "-c", "echo one; echo warn >&2; sleep 1; printf 'two\\nlast'"),
                      on_line=lambda stream, line: seen.append((stream, line, time.monotonic() - started)))
     ended = time.monotonic() - started
-    assert [(stream, line) for stream, line, _ in seen] == [
-        ("stdout", "one"), ("stderr", "warn"), ("stdout", "two"), ("stdout", "last")]
-    assert seen[0][2] < ended - 0.5  # "one" arrived a second before the program ended
+    assert [line for stream, line, _ in seen if stream == "stdout"] == ["one", "two", "last"]
+    assert [line for stream, line, _ in seen if stream == "stderr"] == ["warn"]  # no order between streams
+    arrived = {line: at for _stream, line, at in seen}
+    assert arrived["one"] < ended - 0.5 and arrived["warn"] < ended - 0.5  # a second before the end
     assert result.stdout == b"one\ntwo\nlast" and result.stderr == b"warn\n"
 
 
