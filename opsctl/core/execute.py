@@ -557,6 +557,7 @@ def _execute_remote(command: Program | Shell | Pipeline, host: SshConnection, *,
     output = _Output(on_line, keep_output, status_token)
     remote = host.run(line, timeout=timeout, become=become, become_user=become_user, stdin=data,
                       cancel=cancel, on_data=output.data)
+    output.close()  # a report on the last line counts too
     stopped = remote.timed_out or remote.cancelled
     count = len(_programs(command))
     if stopped:
@@ -595,6 +596,7 @@ def _execute_local(command: Program | Shell | Pipeline, *, timeout: float, secre
     ran = _run_local([argv], stdin=secret_data + (stdin or b""), env=env, cwd=cwd, timeout=timeout,
                      cancel=cancel, on_data=output.data, handshake=handshake, password=password,
                      password_ref=become_password)
+    output.close()
     count = len(programs)
     stopped = ran.stopped[0]
     if stopped:
