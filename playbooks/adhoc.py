@@ -24,6 +24,7 @@ from opsctl.core.errors import (
     OpsctlError,
     UsageError,
 )
+from opsctl.core.execute import Shell, execute
 from opsctl.core.fleet import FleetOptions, FleetResult, HostResult, Outcome, run_fleet
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ def _decode(data: bytes) -> str:
 
 def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
                 cancel: threading.Event, journal: RunJournal) -> HostResult:
-    """Connect, wait until the run is recorded, run ``command`` and classify what happened.
+    """Connect, wait until the run is recorded, run the shell line ``command`` and classify what
+    happened (through :func:`opsctl.core.execute.execute`, become as the target says).
 
     Never raises for the host's sake; a journal that cannot record the run raises, so that
     nothing runs unrecorded.
@@ -78,7 +80,7 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
     try:
         connection = pool.connection(target)
         journal.wait_ready()
-        result = connection.run(command, timeout=timeout, cancel=cancel)
+        result = execute(Shell(command), host=connection, timeout=timeout, cancel=cancel)
     except HostUnreachable as error:
         return HostResult(target.name, Outcome.UNREACHABLE, error=str(error),
                           duration_seconds=time.monotonic() - started)
@@ -93,7 +95,7 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
     if result.cancelled:
         return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,
                           error=f"{target.label}: interrupted; the command was stopped")
-    outcome = Outcome.OK if result.exit_status == 0 else Outcome.FAILED
+    outcome = Outcome.OK if result.ok else Outcome.FAILED
     message = None if outcome == Outcome.OK else f"{target.label}: exit status {result.exit_status}"
     return HostResult(target.name, outcome, result.exit_status, result.duration_seconds, stdout, stderr, message)
 

@@ -20,6 +20,7 @@ from opsctl.core.errors import OpsctlError
 T = TypeVar("T")
 
 SOURCE_SSH = "ssh"
+SOURCE_LOCAL = "local"  # gathered on the machine opsctl runs on
 
 
 class FactParseError(OpsctlError, ValueError):
@@ -56,7 +57,7 @@ class Fact(Generic[T]):
 
 @dataclass(frozen=True)
 class FactValue:
-    """A gathered value with its provenance: where (``ssh``), which command, and when."""
+    """A gathered value with its provenance: where (``ssh``, or ``local``), which command, and when."""
 
     name: str
     value: Any

@@ -1,9 +1,10 @@
 """Gather facts from one host in one round trip: a remote script prints each fact's output
 between markers, with its exit status, and each part is read by its fact's pure parser.
 
-A fact whose program is missing (exit 127), fails, times out or prints what its parser cannot
-read is reported missing with a note; the others still give values, so the result is partial,
-never an exception.
+The script runs through :func:`opsctl.core.execute.execute` as a shell line, on a host over
+its SSH connection, or on this machine when there is none. A fact whose program is missing
+(exit 127), fails, times out or prints what its parser cannot read is reported missing with
+a note; the others still give values, so the result is partial, never an exception.
 """
 
 from __future__ import annotations
@@ -12,29 +13,31 @@ import datetime
 import re
 import secrets
 import shlex
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from inventory.facts.base import Fact, FactParseError, FactValue, HostFacts, MissingFact
+from inventory.facts.base import (
+    SOURCE_LOCAL,
+    SOURCE_SSH,
+    Fact,
+    FactParseError,
+    FactValue,
+    HostFacts,
+    MissingFact,
+)
 from inventory.facts.linux import ALL_FACTS
+from opsctl.core.execute import Shell, execute
 
 if TYPE_CHECKING:
-    from opsctl.core.ssh import CommandResult, SshTarget
+    from opsctl.core.ssh import SshConnection
 
 _EXIT_NOT_FOUND = 127
 _EXIT_NOT_EXECUTABLE = 126
 _EXIT_TIMEOUT = 124  # what coreutils' timeout exits with
-
-
-class CommandRunner(Protocol):
-    """What gathering needs of a connection (``opsctl.core.ssh.SshConnection`` satisfies it)."""
-
-    @property
-    def target(self) -> SshTarget: ...
-
-    def run(self, command: str, *, timeout: float) -> CommandResult: ...
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _failure_reason(fact: Fact[Any], section: Section, fact_timeout: float | Non
 def facts_from_sections(host: str, facts: Sequence[Fact[Any]], sections: dict[int, Section], *,
                         fact_timeout: float | None = None, cut_off: str | None = None,
                         collected_at: datetime.datetime | None = None,
-                        duration_seconds: float = 0.0) -> HostFacts:
+                        duration_seconds: float = 0.0, source: str = SOURCE_SSH) -> HostFacts:
     """Run each fact's parser on its section; a fact without a usable section becomes missing.
 
     ``cut_off`` says why the answer may stop early (a timeout); it is the note of every fact
@@ -120,17 +123,19 @@ def facts_from_sections(host: str, facts: Sequence[Fact[Any]], sections: dict[in
             missing[fact.name] = MissingFact(fact.name, command, f"unreadable output: {error}",
                                              section.exit_status)
             continue
-        values[fact.name] = FactValue(fact.name, value, command, collected_at=collected_at)
+        values[fact.name] = FactValue(fact.name, value, command, source=source, collected_at=collected_at)
     return HostFacts(host, values, missing, collected_at=collected_at, duration_seconds=duration_seconds)
 
 
-def gather_facts(connection: CommandRunner, facts: Sequence[Fact[Any]] = ALL_FACTS, timeout: float = 60.0,
-                 *, fact_timeout: float | None = 30.0) -> HostFacts:
-    """Gather ``facts`` over one connection in one remote command that runs at most ``timeout`` s.
+def gather_facts(connection: SshConnection | None, facts: Sequence[Fact[Any]] = ALL_FACTS, timeout: float = 60.0,
+                 *, fact_timeout: float | None = 30.0, cancel: threading.Event | None = None) -> HostFacts:
+    """Gather ``facts`` over one connection (this machine's when None) in one command that runs
+    at most ``timeout`` s.
 
     Return every fact that answered, with provenance, and the others as missing with a note.
     Connection errors (unreachable, refused host key, failed login) are raised as they come
-    from the transport; everything after login ends in a result, partial if need be.
+    from the transport; everything after login ends in a result, partial if need be (a
+    timeout or ``cancel`` keeps the facts that had answered).
     """
     names = [fact.name for fact in facts]
     if len(set(names)) != len(names):
@@ -139,9 +144,7 @@ def gather_facts(connection: CommandRunner, facts: Sequence[Fact[Any]] = ALL_FAC
     script = build_script(facts, token=token, fact_timeout=fact_timeout)
     collected_at = datetime.datetime.now(datetime.UTC)
     started = time.monotonic()
-    result = connection.run(script, timeout=timeout)
-    stdout = result.stdout.decode("utf-8", "replace")
-    stderr = result.stderr.decode("utf-8", "replace")
+    result = execute(Shell(script), host=connection, timeout=timeout, cancel=cancel)
     cut_off = None
     if result.timed_out:
         cut_off = f"no answer within {timeout:g} s (the gathering was stopped)"
@@ -149,6 +152,8 @@ def gather_facts(connection: CommandRunner, facts: Sequence[Fact[Any]] = ALL_FAC
         cut_off = "cancelled before it answered"
     elif result.exit_status != 0:
         cut_off = f"the gathering script exited {result.exit_status}"
-    return facts_from_sections(connection.target.name, facts, split_sections(stdout, stderr, token=token),
+    host = connection.target.name if connection is not None else socket.gethostname()
+    return facts_from_sections(host, facts, split_sections(result.stdout_text, result.stderr_text, token=token),
                                fact_timeout=fact_timeout, cut_off=cut_off, collected_at=collected_at,
-                               duration_seconds=time.monotonic() - started)
+                               duration_seconds=time.monotonic() - started,
+                               source=SOURCE_SSH if connection is not None else SOURCE_LOCAL)

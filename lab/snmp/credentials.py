@@ -25,7 +25,7 @@ from lab.snmp.config import (
     snmpget_command,
 )
 from lab.tools import find_program
-from opsctl.core.errors import CommandTimeout, OpsctlError
+from opsctl.core.errors import OpsctlError
 from opsctl.core.execute import execute
 
 _CLIENT_ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -119,10 +119,10 @@ def snmp_get(
     environment = {**_CLIENT_ENVIRONMENT, "SNMPCONFPATH": str(conf_dir), "HOME": str(conf_dir)}
     try:
         result = execute(argv, env=environment, timeout=timeout + 5)
-    except CommandTimeout:
-        return None, f"snmpget gave no answer within {timeout + 5:g} s"
     except OpsctlError as error:
         return None, error.message
+    if result.timed_out:
+        return None, f"snmpget gave no answer within {timeout + 5:g} s"
     values = parse_snmpget_output(result.stdout_text)
     if not result.ok or not all(oid in values for oid in oids):
         errors = [line for line in result.stderr_text.splitlines() if line.strip()]

@@ -34,7 +34,6 @@ from lab.ssh.keys import (
 )
 from lab.ssh.login_user import LoginUser
 from lab.tools import find_program
-from opsctl.core.errors import CommandTimeout
 from opsctl.core.execute import execute
 
 if TYPE_CHECKING:
@@ -141,9 +140,8 @@ class SshHost(ProcessPeer):
             timeout_seconds=max(1, round(timeout)),
             remote_command=" ".join(remote_command),
         )
-        try:
-            result = execute(argv, env=askpass_environment(self.layout.askpass), timeout=timeout + 5)
-        except CommandTimeout:
+        result = execute(argv, env=askpass_environment(self.layout.askpass), timeout=timeout + 5)
+        if result.timed_out:
             return Answer(False, f"ssh gave no answer within {timeout + 5:g} s")
         answer = result.stdout_text.strip()
         if not result.ok:

@@ -17,11 +17,12 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from opsctl.core.become import PID, PID_MARK, PROMPT, READY, REFUSED, Handshake, sudo_argv
 from opsctl.core.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -86,6 +87,10 @@ class CommandResult:
     duration_seconds: float
     timed_out: bool = False
     cancelled: bool = False
+
+
+DataCallback = Callable[[str, bytes], None]
+"""Receives output as it arrives: the stream's name ("stdout" or "stderr") and the bytes."""
 
 
 class Credentials:
@@ -288,15 +293,24 @@ class SshConnection:
             self._transport = None
 
     def run(self, command: str, *, timeout: float, become: bool | None = None,
-            stdin: bytes | None = None, cancel: threading.Event | None = None) -> CommandResult:
-        """Run a shell ``command`` and return its result; stop it remotely on timeout or cancel."""
+            stdin: bytes | None = None, cancel: threading.Event | None = None,
+            on_data: DataCallback | None = None, become_user: str | None = None) -> CommandResult:
+        """Run a shell ``command`` and return its result; stop it remotely on timeout or cancel.
+
+        ``on_data(stream, chunk)`` receives the output as it arrives ("stdout" or "stderr"),
+        and the result's streams are then empty. ``stdin`` is written once the command runs
+        (after sudo let us in), then closed. Raise :class:`AuthenticationFailed` when sudo
+        refuses the password; a timeout or a cancel is a result. ``become`` and ``become_user``
+        default to the target's.
+        """
         if self._transport is None:
             self.connect()
         assert self._transport is not None
         use_become = self.target.become if become is None else become
         password = self.target.become_password.resolve() if use_become and self.target.become_password else None
-        session = _RemoteCommand(self, command, become=use_become, password=password, stdin=stdin)
-        return session.run(timeout=timeout, cancel=cancel)
+        session = _RemoteCommand(self, command, become=use_become, password=password, stdin=stdin,
+                                 become_user=become_user or self.target.become_user)
+        return session.run(timeout=timeout, cancel=cancel, on_data=on_data)
 
     def open_session(self) -> paramiko.Channel:
         assert self._transport is not None
@@ -304,9 +318,6 @@ class SshConnection:
             return self._transport.open_session(timeout=self._connect_timeout)
         except Exception as error:
             raise HostUnreachable(f"{self.target.label}: cannot open a session: {error}") from None
-
-
-_PID_MARK = "opsctl-pid:"
 
 
 @dataclass
@@ -318,79 +329,94 @@ class _RemoteCommand:
     become: bool
     password: str | None
     stdin: bytes | None
+    become_user: str | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     pid: int | None = None
     is_stopper: bool = False  # the command that stops another is never stopped in turn
 
     def remote_command(self) -> str:
-        return build_remote_command(self.command, become=self.become, become_user=self.connection.target.become_user,
+        return build_remote_command(self.command, become=self.become, become_user=self.become_user,
                                     has_password=self.password is not None, token=self.token)
 
-    def run(self, *, timeout: float, cancel: threading.Event | None) -> CommandResult:
+    def run(self, *, timeout: float, cancel: threading.Event | None,
+            on_data: DataCallback | None = None) -> CommandResult:
         started = time.monotonic()
         channel = self.connection.open_session()
+        handshake = Handshake(self.token, expect_pid=True, become=self.become,
+                              has_password=self.password is not None)
         try:
             channel.exec_command(self.remote_command())
-            return self._pump(channel, started, timeout, cancel)
+            return self._pump(channel, handshake, started, timeout, cancel, on_data)
+        except AuthenticationFailed:
+            raise  # sudo gave up on its own; a stopper would only meet the same refusal
+        except BaseException:
+            # a callback that raised, or Ctrl-C in this thread: the command must not run on
+            if not self.is_stopper:
+                self._await_pid(channel, handshake)
+                self._stop_remote()
+            raise
         finally:
             channel.close()
 
-    def _pump(self, channel: paramiko.Channel, started: float, timeout: float,
-              cancel: threading.Event | None) -> CommandResult:
-        stdout = bytearray()
-        stderr = bytearray()
-        preamble = bytearray()
-        in_preamble = True
-        prompts = 0
+    def _await_pid(self, channel: paramiko.Channel, handshake: Handshake, seconds: float = 2.0) -> None:
+        """Read stderr until the pid line, for a command stopped before it was seen."""
+        deadline = time.monotonic() + seconds
+        while self.pid is None and not handshake.done and not channel.closed and time.monotonic() < deadline:
+            if not channel.recv_stderr_ready():
+                time.sleep(0.02)
+                continue
+            for event, value in handshake.feed(channel.recv_stderr(65536)).events:
+                if event == PID:
+                    self.pid = value
+
+    def _pump(self, channel: paramiko.Channel, handshake: Handshake, started: float, timeout: float,
+              cancel: threading.Event | None, on_data: DataCallback | None) -> CommandResult:
+        kept = {"stdout": bytearray(), "stderr": bytearray()}
+
+        def emit(stream: str, data: bytes) -> None:
+            if not data:
+                return
+            if on_data is None:
+                kept[stream] += data
+            else:
+                on_data(stream, data)
+
         deadline = started + timeout
         stopped_by: str | None = None
         fd = channel.fileno()
-        ok_mark = f"opsctl-become-ok:{self.token}".encode()
-        prompt_mark = f"opsctl-sudo-prompt:{self.token}".encode()
-
-        def finish_preamble() -> None:
-            nonlocal in_preamble
-            in_preamble = False
-            if self.stdin:
-                channel.sendall(self.stdin)
-            channel.shutdown_write()
+        pending: memoryview | None = None  # stdin not yet sent; None until the command runs
 
         while True:
-            if not (channel.recv_ready() or channel.recv_stderr_ready()):
+            if pending is not None and pending and channel.send_ready():
+                # a little at a time, between reads: a program that answers as it reads must not
+                # stall on a full window while we block on sending it the rest
+                pending = pending[channel.send(bytes(pending[:32768])):]
+                if not pending:
+                    channel.shutdown_write()
+            elif not (channel.recv_ready() or channel.recv_stderr_ready()):
                 if channel.eof_received:
                     # after EOF the channel's pipe stays readable: wait for the exit status instead
                     channel.status_event.wait(0.05)
                 else:
                     select.select([fd], [], [], 0.05)
-            while channel.recv_ready():
-                stdout += channel.recv(65536)
-            while channel.recv_stderr_ready():
-                chunk = channel.recv_stderr(65536)
-                if not in_preamble:
-                    stderr += chunk
-                    continue
-                preamble += chunk
-                while in_preamble and b"\n" in preamble:
-                    line, _, rest = preamble.partition(b"\n")
-                    preamble = bytearray(rest)
-                    text = line.decode("utf-8", "replace")
-                    if text.startswith(_PID_MARK):
-                        self.pid = int(text[len(_PID_MARK):]) if text[len(_PID_MARK):].isdigit() else None
-                        if not self.become:
-                            finish_preamble()
-                    elif line.endswith(prompt_mark):
-                        prompts += 1
-                        if prompts > 1 or self.password is None:
-                            stopped_by = "sudo refused the password"
-                            break
+            # stderr first: the pid line there must be known before a stdout callback may raise
+            while channel.recv_stderr_ready() and stopped_by is None:
+                step = handshake.feed(channel.recv_stderr(65536))
+                emit("stderr", step.passthrough)
+                for event, value in step.events:
+                    if event == PID:
+                        self.pid = value
+                    elif event == PROMPT:
+                        assert self.password is not None
                         channel.sendall((self.password + "\n").encode())
-                    elif line == ok_mark:
-                        finish_preamble()
-                    else:
-                        stderr += line + b"\n"
-                if not in_preamble and preamble:
-                    stderr += preamble
-                    preamble.clear()
+                    elif event == REFUSED:
+                        stopped_by = "sudo refused the password"
+                    elif event == READY:
+                        pending = memoryview(self.stdin or b"")
+                        if not pending:
+                            channel.shutdown_write()
+            while channel.recv_ready() and stopped_by is None:
+                emit("stdout", channel.recv(65536))
             if stopped_by:
                 break
             # sshd may send the exit status before the last of the output (it reaps the command
@@ -410,14 +436,13 @@ class _RemoteCommand:
             raise AuthenticationFailed(
                 f"{self.connection.target.label}: sudo refused the password"
                 f" from {self.connection.target.become_password}")
+        emit("stderr", handshake.flush())
         if stopped_by is not None:
             if not self.is_stopper:
                 self._stop_remote()
-            stderr += preamble
-            return CommandResult(None, bytes(stdout), bytes(stderr), time.monotonic() - started,
+            return CommandResult(None, bytes(kept["stdout"]), bytes(kept["stderr"]), time.monotonic() - started,
                                  timed_out=stopped_by == "timeout", cancelled=stopped_by == "cancelled")
-        stderr += preamble
-        return CommandResult(channel.recv_exit_status(), bytes(stdout), bytes(stderr),
+        return CommandResult(channel.recv_exit_status(), bytes(kept["stdout"]), bytes(kept["stderr"]),
                              time.monotonic() - started)
 
     def _stop_remote(self) -> None:
@@ -431,7 +456,7 @@ class _RemoteCommand:
                   f"kill -KILL -{pgid} 2>/dev/null; exit 0")
         try:
             _RemoteCommand(self.connection, script, become=self.become, password=self.password,
-                           stdin=None, is_stopper=True).run(timeout=10.0, cancel=None)
+                           stdin=None, become_user=self.become_user, is_stopper=True).run(timeout=10.0, cancel=None)
         except Exception:  # the connection may be gone; nothing more can be done from here
             return
 
@@ -442,16 +467,14 @@ def build_remote_command(command: str, *, become: bool, become_user: str | None,
 
     The pid (the session's process group, as sshd starts each command in a new session) is
     what a timeout or Ctrl-C signals. With ``become``, sudo prompts with a marker on stderr
-    (its password is then written to the channel) and a second marker says sudo let us in.
+    (its password is then written to the channel) and a second marker says sudo let us in
+    (:mod:`opsctl.core.become`).
     """
     inner = f"exec /bin/sh -c {shlex.quote(command)}"
     if become:
-        confirmed = f"echo opsctl-become-ok:{token} >&2; exec /bin/sh -c {shlex.quote(command)}"
-        sudo = ["sudo", "-S" if has_password else "-n", "-p", f"opsctl-sudo-prompt:{token}\n"]
-        if become_user:
-            sudo += ["-u", become_user]
-        inner = f"exec {shlex.join(sudo)} -- /bin/sh -c {shlex.quote(confirmed)}"
-    return f"echo {_PID_MARK}$$ >&2; {inner}"
+        inner = "exec " + shlex.join(sudo_argv(command, token=token, become_user=become_user,
+                                              has_password=has_password))
+    return f"echo {PID_MARK}$$ >&2; {inner}"
 
 
 class SshPool:

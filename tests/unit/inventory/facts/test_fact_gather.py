@@ -1,40 +1,22 @@
-"""gather_facts runs its real script through /bin/sh here (a local stand-in for the SSH channel):
-missing programs, failures, garbage and timeouts each become a noted missing fact, never a crash."""
+"""gather_facts runs its real script through execute on this machine (``connection=None``, the
+same shell line a host's sshd would run): missing programs, failures, garbage and timeouts
+each become a noted missing fact, never a crash."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
 
+import inventory.facts.gather as gather_module
 from inventory.facts import ALL_FACTS, Fact, FactParseError, gather_facts
 from inventory.facts.gather import build_script, split_sections
 from inventory.facts.linux import BootId, Disks, Kernel, OsRelease
-from opsctl.core.ssh import CommandResult, SshTarget
-
-
-@dataclass
-class LocalShell:
-    """Runs the command with /bin/sh on this machine, as sshd would on a host."""
-
-    target: SshTarget = field(default_factory=lambda: SshTarget("local", "127.0.0.1"))
-    path: str | None = None
-    cut_after: str | None = None
-    scripts: list[str] = field(default_factory=list)
-
-    def run(self, command: str, *, timeout: float) -> CommandResult:
-        self.scripts.append(command)
-        env = None if self.path is None else {"PATH": self.path, "LC_ALL": "C"}
-        started = time.monotonic()
-        done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=timeout, env=env)
-        if self.cut_after is not None:  # what a timeout leaves: the answer up to some point
-            end = done.stdout.index(self.cut_after.encode()) + len(self.cut_after)
-            return CommandResult(None, done.stdout[:end], done.stderr,
-                                 time.monotonic() - started, timed_out=True)
-        return CommandResult(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+from opsctl.core.execute import ExecResult
 
 
 class Echo(Fact[str]):
@@ -74,6 +56,11 @@ class Slow(Fact[str]):
         return output
 
 
+class Hangs(Slow):
+    name = "hangs"
+    argv = ("sleep", "29.37")  # a command line no other test runs
+
+
 class FakeMarker(Fact[str]):
     name = "fake_marker"
     shell = "echo 'opsctl-fact-0000:end:0:0'; echo done"
@@ -82,13 +69,20 @@ class FakeMarker(Fact[str]):
         return output
 
 
-def test_one_round_trip_gives_every_fact_with_its_command() -> None:
-    shell = LocalShell()
-    facts = gather_facts(shell, (Kernel(), BootId(), OsRelease(), Echo()), timeout=30)
-    assert len(shell.scripts) == 1
-    assert not facts.partial and facts.host == "local"
+def test_one_round_trip_gives_every_fact_with_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    real_execute = gather_module.execute
+
+    def counted(command: Any, **options: Any) -> ExecResult:
+        calls.append(command)
+        return real_execute(command, **options)
+
+    monkeypatch.setattr(gather_module, "execute", counted)
+    facts = gather_facts(None, (Kernel(), BootId(), OsRelease(), Echo()), timeout=30)
+    assert len(calls) == 1
+    assert not facts.partial and facts.host == socket.gethostname()
     assert facts.values["boot_id"].command == "cat /proc/sys/kernel/random/boot_id"
-    assert facts.values["boot_id"].source == "ssh"
+    assert facts.values["boot_id"].source == "local"
     assert facts.get(Echo) == "no newline at the end"
     document = facts.to_dict()
     assert document["facts"]["kernel"]["command"] == "uname -r"
@@ -96,7 +90,7 @@ def test_one_round_trip_gives_every_fact_with_its_command() -> None:
 
 
 def test_a_missing_program_is_a_missing_fact_with_a_note_and_the_rest_still_answer() -> None:
-    facts = gather_facts(LocalShell(), (Kernel(), NotInstalled(), Fails(), Garbage(), BootId()), timeout=30)
+    facts = gather_facts(None, (Kernel(), NotInstalled(), Fails(), Garbage(), BootId()), timeout=30)
     assert facts.partial
     assert set(facts.values) == {"kernel", "boot_id"}
     missing = facts.missing["block_devices"]
@@ -107,29 +101,41 @@ def test_a_missing_program_is_a_missing_fact_with_a_note_and_the_rest_still_answ
     assert len(facts.notes) == 3
 
 
-def test_a_host_without_lsblk_on_its_path_gives_a_partial_result() -> None:
-    facts = gather_facts(LocalShell(path="/nonexistent"), (NotInstalled(), Echo()), timeout=30)
+def test_a_host_without_lsblk_on_its_path_gives_a_partial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    facts = gather_facts(None, (NotInstalled(), Echo()), timeout=30)
     assert "block_devices" in facts.missing and facts.get(Echo) == "no newline at the end"
 
 
 def test_a_fact_that_hangs_is_stopped_by_its_own_timeout() -> None:
     started = time.monotonic()
-    facts = gather_facts(LocalShell(), (Slow(), Kernel()), timeout=30, fact_timeout=1)
+    facts = gather_facts(None, (Slow(), Kernel()), timeout=30, fact_timeout=1)
     assert time.monotonic() - started < 10
     assert facts.missing["slow"].reason == "timed out after 1 s and was stopped"
     assert facts.get(Kernel) is not None
 
 
 def test_an_answer_cut_off_by_the_overall_timeout_keeps_what_arrived() -> None:
-    full = gather_facts(LocalShell(), (Kernel(), BootId()), timeout=30)
-    assert not full.partial
-    facts = gather_facts(LocalShell(cut_after=":end:0:0\n"), (Kernel(), BootId()), timeout=5)
+    started = time.monotonic()
+    facts = gather_facts(None, (Kernel(), Hangs(), BootId()), timeout=2, fact_timeout=None)
+    assert time.monotonic() - started < 10
     assert facts.get(Kernel) is not None
-    assert facts.missing["boot_id"].reason.startswith("no answer within 5 s")
+    assert facts.missing["hangs"].reason.startswith("no answer within 2 s")
+    assert facts.missing["boot_id"].reason.startswith("no answer within 2 s")
+    running = subprocess.run(["pgrep", "-f", "^sleep 29.37$"], capture_output=True, text=True).stdout.split()
+    assert running == []  # the gathering was stopped, not left running
+
+
+def test_a_cancelled_gathering_keeps_what_arrived() -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    facts = gather_facts(None, (Kernel(), Hangs()), timeout=30, fact_timeout=None, cancel=cancel)
+    assert facts.get(Kernel) is not None
+    assert facts.missing["hangs"].reason == "cancelled before it answered"
 
 
 def test_output_cannot_forge_a_section_end() -> None:
-    facts = gather_facts(LocalShell(), (FakeMarker(), Echo()), timeout=30)
+    facts = gather_facts(None, (FakeMarker(), Echo()), timeout=30)
     assert facts.get(FakeMarker) == "opsctl-fact-0000:end:0:0\ndone\n"
 
 
@@ -146,7 +152,7 @@ def test_all_facts_have_distinct_names() -> None:
     names = [fact.name for fact in ALL_FACTS]
     assert len(names) == len(set(names))
     with pytest.raises(ValueError, match="share one name"):
-        gather_facts(LocalShell(), (Kernel(), Kernel()))
+        gather_facts(None, (Kernel(), Kernel()))
 
 
 class _Unused(Fact[Any]):
