@@ -13,7 +13,7 @@ import pytest
 
 from inventory.devices import DeviceScan, ScanResult
 from inventory.history import record_scan
-from inventory.scan import parse_when
+from inventory.queries import parse_when
 from inventory.scan_convert import device_from_snapshot
 from inventory.snmp import build_snapshot, read_snmprec
 from opsctl.cli.main import main
