@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -178,8 +178,8 @@ class _ScanView:
 
     def __init__(self, out: Output) -> None:
         self.out = out
-        self.bar: _Progress = _Progress()
-        self._open: AbstractContextManager[_Progress] | None = None
+        self.bar = _Progress()
+        self._bars = ExitStack()  # the bar on screen, if any
 
     def __enter__(self) -> _ScanView:
         return self
@@ -188,15 +188,12 @@ class _ScanView:
         self._close()
 
     def _close(self) -> None:
-        if self._open is not None:
-            self._open.__exit__(None, None, None)
-            self._open = None
+        self._bars.close()
         self.bar = _Progress()
 
     def _start(self, total: int, what: str) -> None:
         self._close()
-        self._open = _progress(self.out, total, what)
-        self.bar = self._open.__enter__()
+        self.bar = self._bars.enter_context(_progress(self.out, total, what))
 
     def sweeping(self, addresses: int) -> None:
         self._start(addresses, "sweeping")
