@@ -1,93 +1,54 @@
-"""``opsctl inventory scan`` and its readers: discover inventory hosts, record the scan, report.
+"""``opsctl inventory scan``: discover inventory hosts, record the scan, report.
 
 :func:`scan` splits the hosts by how they answer: a host with ``opsctl_snmp_version`` is
-discovered over SNMP, a host with ``ansible_network_os`` is read through its CLI (netmiko,
-strict host keys from opsctl's known_hosts), any other host gives Linux facts over SSH. Every
-host ends as a device in the recorded scan (``ok``, ``partial`` or ``unreachable``); one
-host's failure never stops the others. Credentials are secret references in the inventory,
-resolved at use and never shown. :func:`list_devices`, :func:`show_device` and
-:func:`changes_since` read what the scans recorded.
+discovered over SNMP (on asyncio, in a thread of its own), a host with ``ansible_network_os``
+is read through its CLI (netmiko, strict host keys from opsctl's known_hosts), any other host
+gives Linux facts over SSH; the SSH and CLI work runs on the fleet executor
+(:func:`opsctl.core.fleet.run_fleet`). Every host ends as a device in the recorded scan
+(``ok``, ``partial`` or ``unreachable``); one host's failure never stops the others. The scan
+is recorded in the state store and, through the command's recorder, in the audit log.
+:func:`run_scan` is the whole command: hosts chosen by a pattern (:mod:`inventory.select`) or
+by a subnet sweep (:mod:`inventory.sweep`), then scanned. Credentials are secret references in
+the inventory (:mod:`inventory.snmp.credentials`), resolved at use and never shown; what the
+scans recorded is read by :mod:`inventory.queries`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from inventory.devices import ROLES, Device, DeviceScan, ScanResult, find_duplicate_serials, flatten
-from inventory.scan_convert import (
-    DEFAULT_ROLE,
-    device_from_facts,
-    device_from_snapshot,
-    device_from_switch,
-    unreachable_device,
+from inventory.devices import Device, DeviceScan, ScanResult, find_duplicate_serials, flatten
+from inventory.readers import (
+    CLI,
+    SNMP,
+    DeviceReaders,
+    DeviceReport,
+    ScanJob,
+    error_report,
+    scan_job,
 )
-from opsctl.core.errors import (
-    ConfigError,
-    ExitCode,
-    HostNotFound,
-    Interrupted,
-    OpsctlError,
-    UsageError,
-)
+from opsctl.core.errors import ExitCode, Interrupted, UsageError
 
 if TYPE_CHECKING:
-    from inventory.diff import Change
-    from inventory.history import DeviceSnapshot as StoredSnapshot
     from inventory.model import Host
-    from inventory.snmp.client import SnmpCredentials, SnmpTarget
+    from inventory.sweep import SweepResult
+    from opsctl.core.fleet import HostResult, Outcome
+    from opsctl.core.recorder import Recorder
     from opsctl.core.settings import Settings
     from opsctl.core.ssh import SshPool
     from opsctl.core.state import StateStore
 
-SNMP = "snmp"
-SSH = "ssh"
-CLI = "cli"
-# what a device's scan came to, for people and exit codes: "failed" is stored as unreachable
-OUTCOMES = ("ok", "partial", "failed", "unreachable")
 DEFAULT_CONCURRENCY = 32
-
-
-@dataclass(frozen=True)
-class DeviceReport:
-    """One device in a scan: how it was read, its outcome and message, what it is, and whether it changed."""
-
-    name: str
-    method: str
-    outcome: str
-    messages: tuple[str, ...]
-    device: Device
-    changed: bool = False
-
-    @property
-    def message(self) -> str:
-        """The messages on one line."""
-        return "; ".join(self.messages)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data for ``--json``."""
-        return {
-            "name": self.name,
-            "method": self.method,
-            "outcome": self.outcome,
-            "message": self.message,
-            "messages": list(self.messages),
-            "changed": self.changed,
-            "role": self.device.role,
-            "manufacturer": self.device.manufacturer,
-            "model": self.device.model,
-            "serial": self.device.serial,
-            "os_version": self.device.os_version,
-            "management_address": self.device.management_address,
-        }
+# the subnet sweep asks many silent addresses at once: it waits on UDP timeouts, not on work
+SWEEP_CONCURRENCY = 64
+AUDIT_ACTION = "inventory scan"
 
 
 @dataclass(frozen=True)
@@ -157,14 +118,6 @@ class ScanReport:
         }
 
 
-@dataclass(frozen=True)
-class _Job:
-    host: Host
-    method: str
-    role: str | None
-    started_at: datetime  # when the scan began: the time of what the inventory declares
-
-
 @dataclass
 class _Progress:
     callback: Callable[[DeviceReport], None] | None
@@ -176,277 +129,167 @@ class _Progress:
                 self.callback(report)
 
 
-def method_of(host: Host) -> str:
-    """How ``host`` is read: ``snmp`` with ``opsctl_snmp_version``, ``cli`` with ``ansible_network_os``, else ``ssh``."""
-    if host.vars.get("opsctl_snmp_version") is not None:
-        return SNMP
-    if host.vars.get("ansible_network_os"):
-        return CLI
-    return SSH
+def fleet_outcome(outcome: str) -> Outcome:
+    """The fleet executor's outcome for a device's: ``ok``, ``failed`` and ``unreachable`` are the same words.
 
-
-def _role_hint(host: Host) -> str | None:
-    role = host.vars.get("opsctl_role")
-    return role if isinstance(role, str) and role in ROLES else None
-
-
-def _secret(host: Host, variable: str) -> str:
-    """The secret behind ``variable``'s reference; raise ConfigError/SecretError naming the reference only."""
-    from inventory.model import parse_secret_reference
-
-    reference = host.vars.get(variable)
-    if reference is None:
-        raise ConfigError(f"host {host.name}: {variable} is not set")
-    try:
-        parsed = parse_secret_reference(reference)
-    except ValueError as error:
-        raise ConfigError(f"host {host.name}: {variable} {error}") from None
-    return parsed.resolve()
-
-
-def snmp_job(host: Host, *, timeout: float = 2.0, retries: int = 1) -> tuple[SnmpTarget, SnmpCredentials]:
-    """The SNMP target and credentials of an inventory host (``opsctl_snmp_*`` variables), secrets resolved now.
-
-    Raise ConfigError for a bad version, port or missing variable, SecretError for an unreadable secret.
+    A ``partial`` device counts as ``ok`` (it answered and was read) until the fleet's outcomes
+    hold ``partial`` themselves; the device's report keeps its own outcome either way.
     """
-    from inventory.model import parse_port
-    from inventory.snmp.client import SnmpCredentials, SnmpTarget
+    from opsctl.core.fleet import Outcome
 
-    version = str(host.vars.get("opsctl_snmp_version", "")).strip().lower().removeprefix("v")
     try:
-        port = parse_port(host.vars.get("opsctl_snmp_port", 161))
-    except ValueError as error:
-        raise ConfigError(f"host {host.name}: opsctl_snmp_port {error}") from None
-    target = SnmpTarget(host.address, port, timeout=timeout, retries=retries)
-    if version in ("2", "2c"):
-        return target, SnmpCredentials.v2c(_secret(host, "opsctl_snmp_community"))
-    if version == "3":
-        user = host.vars.get("opsctl_snmp_v3_user")
-        if not isinstance(user, str) or not user:
-            raise ConfigError(f"host {host.name}: opsctl_snmp_v3_user is not set")
-        auth_key = _secret(host, "opsctl_snmp_v3_auth_key") if host.vars.get("opsctl_snmp_v3_auth_key") else ""
-        priv_key = _secret(host, "opsctl_snmp_v3_priv_key") if host.vars.get("opsctl_snmp_v3_priv_key") else ""
-        return target, SnmpCredentials.v3(
-            user,
-            auth_key,
-            priv_key,
-            auth_protocol=str(host.vars.get("opsctl_snmp_v3_auth_protocol", "SHA")).upper(),
-            priv_protocol=str(host.vars.get("opsctl_snmp_v3_priv_protocol", "AES")).upper(),
-            context_name=str(host.vars.get("opsctl_snmp_context") or ""),
-        )
-    raise ConfigError(f"host {host.name}: opsctl_snmp_version must be 2c or 3")
+        return Outcome(outcome)
+    except ValueError:
+        return Outcome.OK
 
 
-def _report(job: _Job, scanned: DeviceScan, outcome: str | None = None) -> DeviceReport:
-    """The device as scanned, with what the inventory declares about it (placement, links, power) on top.
+def _read_on_fleet(
+    settings: Settings,
+    pool: SshPool,
+    jobs: Sequence[ScanJob],
+    readers: DeviceReaders,
+    forks: int,
+    done: Callable[[DeviceReport], None],
+    cancel: threading.Event,
+    reports: dict[str, DeviceReport],
+) -> None:
+    """Read the SSH and CLI ``jobs`` on the fleet executor, each report into ``reports`` as it finishes."""
+    from opsctl.core.fleet import FleetOptions, HostResult, Outcome, run_fleet
 
-    A declaration that is not usable fails the device with a message naming the variable.
-    """
-    from inventory.declared import declare
-
-    messages = scanned.messages
-    device = scanned.device
-    try:
-        device = declare(device, job.host, job.started_at)
-    except ConfigError as error:
-        outcome, messages = "failed", (*messages, str(error))
-    return DeviceReport(
-        name=job.host.name,
-        method=job.method,
-        outcome=outcome or scanned.status,
-        messages=messages,
-        device=device,
-    )
-
-
-def _not_read(job: _Job, error: BaseException) -> DeviceReport:
-    """A device that raised: unreachable when the network said so, failed otherwise (stored as unreachable)."""
-    from opsctl.core.errors import HostUnreachable
-
-    unreachable = isinstance(error, HostUnreachable | TimeoutError | ConnectionError) and not isinstance(
-        error, PermissionError
-    )
-    text = str(error) if isinstance(error, OpsctlError) else f"{type(error).__name__}: {error}"
-    default_role = "switch" if job.method == CLI else DEFAULT_ROLE
-    scanned = unreachable_device(job.host.name, job.host.address, job.role or default_role, text)
-    return _report(job, scanned, "unreachable" if unreachable else "failed")
-
-
-def _scan_snmp(
-    jobs: Sequence[_Job], concurrency: int, done: _Progress, cancel: threading.Event
-) -> dict[str, DeviceReport]:
-    from inventory.snmp.snapshot import DeviceSnapshot as SnmpSnapshot
-
-    results: dict[str, DeviceReport] = {}
-    runnable: list[tuple[_Job, Any]] = []
-    for job in jobs:
+    def read(job: ScanJob, stop: threading.Event) -> HostResult:
+        if stop.is_set():
+            return HostResult(job.host.name, Outcome.SKIPPED, error="not run: interrupted")
+        started = time.monotonic()
         try:
-            runnable.append((job, snmp_job(job.host)))
-        except Exception as error:  # a bad variable or unreadable secret fails this host only
-            results[job.host.name] = _not_read(job, error)
-            done(results[job.host.name])
-    waiting: dict[str, list[_Job]] = {}
-    for job, pair in runnable:
-        waiting.setdefault(str(pair[0]), []).append(job)
-    seen_at = datetime.now(UTC)
+            report = readers.switch(settings, job) if job.method == CLI else readers.linux(settings, pool, job)
+        except Exception as error:  # e.g. a device the model refuses: this device fails, not the scan
+            report = error_report(job, error)
+        reports[report.name] = report
+        return HostResult(report.name, fleet_outcome(report.outcome), duration_seconds=time.monotonic() - started,
+                          error=None if report.outcome == "ok" else f"{report.name}: {report.message}")
 
-    def finished(snapshot: SnmpSnapshot) -> None:
-        # progress only: two hosts on one address and port may be told apart in the wrong order
-        queue = waiting.get(snapshot.target)
-        if queue:
-            done(_snmp_report(queue.pop(0), snapshot, seen_at))
+    def finished(result: HostResult) -> None:
+        report = reports.get(result.host)
+        if report is not None and not cancel.is_set():
+            done(report)
 
-    if runnable:
-        from inventory.snmp.discovery import discover_many
-
-        async def until_cancelled() -> list[SnmpSnapshot]:
-            # Ctrl-C reaches the main thread only: it sets ``cancel``, and this stops the discovery
-            pairs = [pair for _job, pair in runnable]
-            work = asyncio.create_task(discover_many(pairs, concurrency=concurrency, on_done=finished))
-            while not work.done():
-                if cancel.is_set():
-                    work.cancel()
-                    break
-                await asyncio.wait({work}, timeout=0.1)
-            return await work
-
-        snapshots = asyncio.run(until_cancelled())
-        for (job, _pair), snapshot in zip(runnable, snapshots, strict=True):
-            results[job.host.name] = _snmp_report(job, snapshot, seen_at)
-    return results
+    run_fleet(jobs, read, name_of=lambda job: job.host.name, options=FleetOptions(forks=max(1, forks)),
+              cancel=cancel, on_result=finished)
 
 
-def _snmp_report(job: _Job, snapshot: Any, seen_at: datetime) -> DeviceReport:
-    try:
-        scanned = device_from_snapshot(job.host.name, job.host.address, snapshot, seen_at, role=job.role)
-    except Exception as error:  # what the device said cannot make a device: this one fails, not the scan
-        return _not_read(job, error)
-    outcome = {"auth_failed": "failed", "failed": "failed", "unreachable": "unreachable"}.get(snapshot.outcome)
-    return _report(job, scanned, outcome)
-
-
-def _scan_ssh(settings: Settings, pool: SshPool, job: _Job) -> DeviceReport:
-    from inventory.facts import gather_facts
-    from opsctl.core.ssh import target_from_host
-
-    try:
-        connection = pool.connection(target_from_host(job.host, settings.ssh))
-        facts = gather_facts(connection, timeout=min(settings.ssh.command_timeout, 120.0))
-    except Exception as error:  # one host's failure never stops the scan
-        return _not_read(job, error)
-    scanned = device_from_facts(job.host.name, job.host.address, facts, datetime.now(UTC), role=job.role)
-    return _report(job, scanned)
-
-
-def _scan_switch(settings: Settings, job: _Job) -> DeviceReport:
-    from inventory.netcli import gather_switch, switch_target_from_host
-
-    try:
-        target = switch_target_from_host(job.host)
-        password = None if target.password is None else target.password.resolve()
-        enable = None if target.enable_password is None else target.enable_password.resolve()
-        facts = gather_switch(target, known_hosts_path=settings.known_hosts_path, password=password,
-                              enable_secret=enable, timeout=settings.ssh.connect_timeout)
-    except Exception as error:  # one switch's failure never stops the scan
-        return _not_read(job, error)
-    scanned = device_from_switch(job.host.name, job.host.address, facts, datetime.now(UTC), role=job.role)
-    return _report(job, scanned)
+# ----------------------------------------------------------------------------- one scan
 
 
 def scan(
     settings: Settings,
     hosts: Sequence[Host],
     *,
+    recorder: Recorder,
     scope: str = "all",
     on_done: Callable[[DeviceReport], None] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     store: StateStore | None = None,
+    readers: DeviceReaders = DeviceReaders(),
 ) -> ScanReport:
-    """Discover ``hosts`` (at most ``concurrency`` at once per method), record the scan under ``scope``, audit it, and report.
+    """Discover ``hosts``, record the scan under ``scope`` in the state store and through ``recorder``, and report.
 
-    ``on_done`` is called once per device as it finishes (from worker threads, one at a time).
-    Raise UsageError when two hosts share a name; a device's failure is in its report, never raised.
+    SNMP reads at most ``concurrency`` devices at once; SSH and CLI reads run on the fleet
+    executor, at most ``concurrency`` and ``fleet.forks`` at once. ``on_done`` is called once per
+    device as it finishes (from worker threads, one at a time). Raise UsageError when two hosts
+    share a name; a device's failure is in its report, never raised. Ctrl-C raises Interrupted
+    (exit 130): nothing of the scan is stored, and the interruption is recorded.
     """
-    from inventory.history import list_scans, record_scan
-    from opsctl.core.audit import default_operator, open_audit
     from opsctl.core.ssh import open_pool
-    from opsctl.core.state import open_state
 
     names = [host.name for host in hosts]
     if len(set(names)) != len(names):
         raise UsageError("two inventory hosts share one name; give each inventory its own names")
     started_at = datetime.now(UTC)
-    jobs = [_Job(host, method_of(host), _role_hint(host), started_at) for host in hosts]
+    jobs = [scan_job(host, started_at) for host in hosts]
     done = _Progress(on_done)
     started = time.monotonic()
-    results: dict[str, DeviceReport] = {}
     workers = max(1, concurrency)
     snmp_jobs = [job for job in jobs if job.method == SNMP]
     other_jobs = [job for job in jobs if job.method != SNMP]
-    snmp_results: dict[str, DeviceReport] = {}
-
+    reports: dict[str, DeviceReport] = {}
+    snmp_reports: dict[str, DeviceReport] = {}
+    fleet_errors: list[BaseException] = []
     cancel = threading.Event()
 
     def snmp_work() -> None:
         try:
-            snmp_results.update(_scan_snmp(snmp_jobs, workers, done, cancel))
+            snmp_reports.update(readers.snmp(snmp_jobs, workers, done, cancel))
         except asyncio.CancelledError:
             return  # interrupted: nothing of this scan is recorded
         except Exception as error:  # a broken SNMP engine fails the SNMP devices, not the scan
-            snmp_results.update({job.host.name: _not_read(job, error) for job in snmp_jobs})
+            snmp_reports.update({job.host.name: error_report(job, error) for job in snmp_jobs})
 
-    # SNMP runs on asyncio in its own thread while the SSH and CLI work runs on the pool
+    # SNMP runs on asyncio in its own thread while the SSH and CLI work runs on the fleet executor
     snmp_thread = threading.Thread(target=snmp_work, name="inventory-scan-snmp", daemon=True)
     snmp_thread.start()
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory-scan")
     try:
         with open_pool(settings) as pool:
 
-            def one(job: _Job) -> DeviceReport:
-                if cancel.is_set():
-                    raise Interrupted("inventory scan interrupted")
+            def fleet_work() -> None:
                 try:
-                    report = _scan_switch(settings, job) if job.method == CLI else _scan_ssh(settings, pool, job)
-                except Exception as error:  # e.g. a device the model refuses: this device fails, not the scan
-                    report = _not_read(job, error)
-                if not cancel.is_set():
-                    done(report)
-                return report
+                    _read_on_fleet(settings, pool, other_jobs, readers, min(workers, settings.fleet.forks),
+                                   done, cancel, reports)
+                except Exception as error:  # raised again in the calling thread
+                    fleet_errors.append(error)
 
+            # The executor runs in a thread of its own so that this one can leave it on Ctrl-C: after
+            # a Ctrl-C it waits for running tasks, and a connection that hangs before SSH's banner
+            # would hold the scan until its connect timeout.
+            fleet_thread = threading.Thread(target=fleet_work, name="inventory-scan-fleet", daemon=True)
+            fleet_thread.start()
             # Waited for in steps: a Ctrl-C the kernel hands to another thread only reaches this
             # one (as KeyboardInterrupt) once it wakes up, and an endless wait never would.
-            pending = {executor.submit(one, job) for job in other_jobs}
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    finished_report = future.result()
-                    results[finished_report.name] = finished_report
-            while snmp_thread.is_alive():
-                snmp_thread.join(0.2)
+            for thread in (fleet_thread, snmp_thread):
+                while thread.is_alive():
+                    thread.join(0.2)
     except KeyboardInterrupt:
         cancel.set()
-        executor.shutdown(wait=False, cancel_futures=True)
         snmp_thread.join(5.0)
-        read = len(results) + len(snmp_results)
-        open_audit(settings).append("inventory scan", names, "interrupted", {
+        read = len(reports) + len(snmp_reports)
+        recorder.record(AUDIT_ACTION, names, "interrupted", {
             "scope": scope, "devices_read": read, "recorded": False,
             "duration_seconds": round(time.monotonic() - started, 3),
         })
         raise Interrupted(
             f"inventory scan of {scope} interrupted after {read} of {len(names)} devices; nothing was recorded"
         ) from None
-    executor.shutdown(wait=True)
-    results.update(snmp_results)
-    ordered = [results[name] for name in names]
+    if fleet_errors:
+        raise fleet_errors[0]
+    reports.update(snmp_reports)
+    return _recorded(settings, [reports[name] for name in names], scope=scope, started_at=started_at,
+                     started=started, store=store, recorder=recorder)
+
+
+def _recorded(
+    settings: Settings,
+    reports: Sequence[DeviceReport],
+    *,
+    scope: str,
+    started_at: datetime,
+    started: float,
+    store: StateStore | None,
+    recorder: Recorder,
+) -> ScanReport:
+    """Flag shared serials, mark what changed, store the scan, record it through ``recorder``, and report."""
+    from inventory.history import list_scans, record_scan
+    from inventory.queries import latest_by_name
+    from opsctl.core.audit import default_operator
+    from opsctl.core.state import open_state
+
     finished_at = datetime.now(UTC)
     own_store = store is None
     active = store or open_state(settings)
     try:
-        previous = _latest_by_name(active)
-        duplicates = find_duplicate_serials(r.device for r in ordered if r.outcome in ("ok", "partial"))
+        previous = latest_by_name(active)
+        duplicates = find_duplicate_serials(r.device for r in reports if r.outcome in ("ok", "partial"))
         flagged = {name: d.message for d in duplicates for name in d.devices}
         ordered = [
-            _with_change(report, previous.get(report.name), flagged.get(report.name)) for report in ordered
+            _with_change(report, previous.get(report.name), flagged.get(report.name)) for report in reports
         ]
         device_scans = tuple(
             DeviceScan(report.device, "unreachable" if report.outcome == "failed" else report.outcome, report.messages)
@@ -472,7 +315,7 @@ def scan(
     outcome = {ExitCode.OK: "ok", ExitCode.UNREACHABLE: "unreachable", ExitCode.FAILED: "failed"}.get(
         report.exit_code, "partial"
     )
-    open_audit(settings).append("inventory scan", names, outcome, {
+    recorder.record(AUDIT_ACTION, [r.name for r in reports], outcome, {
         "scan_id": scan_id, "scope": scope, "found": report.found, "changed": report.changed,
         "partial": report.partial, "unreachable": report.unreachable, "failed": report.failed,
         "vanished": report.vanished, "duration_seconds": round(time.monotonic() - started, 3),
@@ -480,15 +323,7 @@ def scan(
     return report
 
 
-def _latest_by_name(store: StateStore) -> dict[str, Device]:
-    from inventory.history import devices_at
-
-    return {device.name: device for device in devices_at(store)}
-
-
 def _with_change(report: DeviceReport, previous: Device | None, duplicate: str | None) -> DeviceReport:
-    from dataclasses import replace
-
     changed = False
     if report.outcome in ("ok", "partial"):
         if previous is None:
@@ -503,166 +338,122 @@ def _with_change(report: DeviceReport, previous: Device | None, duplicate: str |
     return replace(report, changed=changed, messages=messages)
 
 
-# ----------------------------------------------------------------------------- reading the history
-
-
-def list_devices(
-    settings: Settings, *, role: str | None = None, site: str | None = None, tag: str | None = None
-) -> list[Device]:
-    """The latest known state of every recorded device, filtered by role, site and tag, sorted by name."""
-    from inventory.history import devices_at
-    from opsctl.core.state import open_state
-
-    with open_state(settings) as store:
-        devices = devices_at(store)
-    return [
-        device for device in devices
-        if (role is None or device.role == role)
-        and (site is None or device.site == site)
-        and (tag is None or tag in device.tags)
-    ]
+# ----------------------------------------------------------------------------- the command
 
 
 @dataclass(frozen=True)
-class DeviceView:
-    """One device as last known, the status and messages of its newest scan, and how many scans saw it."""
+class ScanRequest:
+    """What to scan: the hosts ``pattern`` selects (default: all), or the SNMP agents a sweep of ``subnet`` finds.
 
-    device: Device
-    last_status: str
-    last_scan_id: str
-    last_scanned_at: datetime
-    messages: tuple[str, ...]
-    scans: int
-
-    def values(self) -> list[dict[str, Any]]:
-        """Every set value by component path with where it came from (source, origin, seen_at)."""
-        rows = []
-        for path, value in flatten(self.device).items():
-            provenance = self.device.provenance_of(path)
-            rows.append({
-                "path": path,
-                "value": value,
-                "source": provenance.source if provenance else None,
-                "origin": provenance.origin if provenance else None,
-                "seen_at": provenance.seen_at.isoformat() if provenance else None,
-            })
-        return rows
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data for ``--json``: the whole device, its newest scan and every value's provenance."""
-        return {
-            "device": self.device.to_dict(),
-            "last_status": self.last_status,
-            "last_scan_id": self.last_scan_id,
-            "last_scanned_at": self.last_scanned_at.isoformat(),
-            "messages": list(self.messages),
-            "scans": self.scans,
-            "values": self.values(),
-        }
-
-
-def show_device(settings: Settings, name: str) -> DeviceView:
-    """The device called ``name`` as last known; raise HostNotFound if no scan ever saw it."""
-    from inventory.history import device_history
-    from opsctl.core.state import open_state
-
-    with open_state(settings) as store:
-        history = device_history(store, name)
-    known: list[StoredSnapshot] = [s for s in history if s.status in ("ok", "partial")]
-    if not known:
-        raise HostNotFound(f"no scan has found a device named '{name}'",
-                           hint="run `opsctl inventory scan`, or see `opsctl inventory list`")
-    newest = history[-1]
-    return DeviceView(device=known[-1].device, last_status=newest.status, last_scan_id=newest.scan_id,
-                      last_scanned_at=newest.started_at, messages=newest.messages, scans=len(history))
-
-
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """``2h``, ``30m``, ``1d``, ``1w`` ago, or an ISO 8601 time (UTC if it has no zone); raise UsageError otherwise."""
-    current = now or datetime.now(UTC)
-    match = _RELATIVE.match(text.strip().lower())
-    if match is not None:
-        return current - timedelta(**{_UNITS[match[2]]: int(match[1])})
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"--since {text!r}: expected an ISO 8601 time or an age such as 30m, 2h, 1d") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class DiffReport:
-    """The changes since ``since`` (``None`` when no scan was recorded yet)."""
-
-    since: datetime | None
-    changes: tuple[Change, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data for ``--json``."""
-        return {
-            "since": None if self.since is None else self.since.isoformat(),
-            "changes": [change.to_dict() for change in self.changes],
-        }
-
-
-def changes_since(settings: Settings, since: str | None = None) -> DiffReport:
-    """What appeared, vanished or changed since ``since`` (see :func:`parse_when`); by default what the newest scan changed."""
-    from inventory.diff import diff_since
-    from inventory.history import list_scans
-    from opsctl.core.state import open_state
-
-    with open_state(settings) as store:
-        if since is not None:
-            when = parse_when(since)
-        else:
-            scans = list_scans(store, limit=2)
-            if not scans:
-                return DiffReport(None, ())
-            # the state as the previous scan left it; with one scan, the empty state before it
-            when = scans[1].started_at if len(scans) > 1 else scans[0].started_at - timedelta(microseconds=1)
-        return DiffReport(when, tuple(diff_since(store, when)))
-
-
-def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Path] = ()) -> list[Host]:
-    """The hosts ``pattern`` selects in the configured inventory and each of ``inventory_files``, in that order.
-
-    A file where the pattern matches nothing adds nothing, and a host a later file repeats with
-    the same variables is the same host. Raise HostNotFound when no file has a match, ConfigError
-    when there is no inventory at all, UsageError when two files give one host different variables.
+    ``inventory_files`` are inventories besides the configured one; ``snmp_port`` is the port a
+    sweep asks. Raise UsageError for options that do not go together.
     """
-    from inventory import load_inventory
 
-    paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
-    if not paths:
-        raise ConfigError("no inventory configured and no --inventory-file given",
-                          hint="set 'inventory: PATH' in opsctl.yaml or pass --inventory-file PATH")
-    selected: dict[str, Host] = {}
-    for path in dict.fromkeys(paths):
-        inventory = load_inventory(path)
-        try:
-            hosts = inventory.select(pattern)
-        except HostNotFound:
-            continue
-        for host in hosts:
-            earlier = selected.get(host.name)
-            if earlier is not None and earlier.vars != host.vars:
-                raise UsageError(f"host {host.name} is in more than one of the inventories given, "
-                                 f"with other variables in {path}")
-            selected.setdefault(host.name, host)
-    if not selected:
-        raise HostNotFound(f"pattern {pattern!r} matches no host in {', '.join(map(str, dict.fromkeys(paths)))}")
-    return list(selected.values())
+    pattern: str | None = None
+    subnet: str | None = None
+    snmp_port: int | None = None
+    inventory_files: tuple[Path, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+
+    def __post_init__(self) -> None:
+        if self.subnet is not None and self.pattern is not None:
+            raise UsageError("give a host pattern or --subnet CIDR, not both")
+        if self.snmp_port is not None and self.subnet is None:
+            raise UsageError("--snmp-port goes with --subnet (an inventory host has opsctl_snmp_port)")
 
 
-def inventory_hosts(settings: Settings, inventory_files: Sequence[Path] = ()) -> list[Host]:
-    """Every host of the configured inventory and of ``inventory_files`` (none when there is no inventory at all)."""
-    if settings.inventory is None and not inventory_files:
-        return []
-    try:
-        return select_hosts(settings, "all", inventory_files)
-    except HostNotFound:  # inventories without a host
-        return []
+class ScanProgress(Protocol):
+    """What a caller hears while a scan runs (for progress bars and event streams); called one at a time."""
+
+    def sweeping(self, addresses: int) -> None:
+        """A sweep of ``addresses`` addresses begins."""
+
+    def probed(self, address: str, answered: bool) -> None:
+        """One address of the sweep is done."""
+
+    def swept(self, result: SweepResult) -> None:
+        """The sweep is done."""
+
+    def scanning(self, devices: int) -> None:
+        """The scan of ``devices`` devices begins."""
+
+    def scanned(self, device: DeviceReport) -> None:
+        """One device is done (whether it changed is known only at the end)."""
+
+
+class _Silent:
+    def sweeping(self, addresses: int) -> None:
+        pass
+
+    def probed(self, address: str, answered: bool) -> None:
+        pass
+
+    def swept(self, result: SweepResult) -> None:
+        pass
+
+    def scanning(self, devices: int) -> None:
+        pass
+
+    def scanned(self, device: DeviceReport) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    """A finished ``inventory scan``: the scan's report, and the sweep that chose its hosts (if one did)."""
+
+    report: ScanReport
+    sweep: SweepResult | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The scan's exit code (see :attr:`ScanReport.exit_code`); 4 when a sweep found no agent at all."""
+        if self.sweep is not None and not self.sweep.answered:
+            return ExitCode.UNREACHABLE
+        return self.report.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``: the scan's, with the sweep's under ``sweep``."""
+        body = self.report.to_dict()
+        if self.sweep is not None:
+            body["sweep"] = self.sweep.to_dict()
+        return body
+
+
+def run_scan(
+    settings: Settings,
+    request: ScanRequest,
+    *,
+    recorder: Recorder,
+    progress: ScanProgress | None = None,
+) -> ScanRun:
+    """Choose the hosts ``request`` names (a pattern, or a subnet sweep with ``discovery.snmp``), scan and record them.
+
+    Hosts a sweep finds are named by an inventory SNMP host at that address and port, or by the
+    address. Raise UsageError, ConfigError or HostNotFound before anything is scanned, Interrupted on Ctrl-C.
+    """
+    from inventory.select import inventory_hosts, select_hosts
+
+    heard = progress or _Silent()
+    swept: SweepResult | None = None
+    if request.subnet is None:
+        scope = request.pattern or "all"
+        hosts = select_hosts(settings, scope, request.inventory_files)
+    else:
+        from inventory.settings import discovery_settings
+        from inventory.sweep import hosts_from_sweep, subnet_addresses, sweep
+
+        discovery = discovery_settings(settings)
+        addresses = subnet_addresses(request.subnet, limit=discovery.max_addresses)
+        known = inventory_hosts(settings, request.inventory_files)
+        heard.sweeping(len(addresses))
+        swept = sweep(request.subnet, discovery, port=request.snmp_port,
+                      concurrency=max(request.concurrency, SWEEP_CONCURRENCY), addresses=addresses,
+                      on_probed=heard.probed)
+        heard.swept(swept)
+        hosts = hosts_from_sweep(swept, known)
+        scope = f"subnet {swept.subnet}"
+    heard.scanning(len(hosts))
+    report = scan(settings, hosts, recorder=recorder, scope=scope, on_done=heard.scanned,
+                  concurrency=request.concurrency)
+    return ScanRun(report, swept)

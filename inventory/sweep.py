@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,9 @@ from opsctl.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from inventory.model import Host
-    from inventory.settings import DiscoverySettings, SnmpCredentialSettings
+    from inventory.settings import DiscoverySettings
     from inventory.snmp.client import SnmpCredentials
+    from inventory.snmp.credentials import SnmpCredentialSet
 
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 
@@ -50,10 +51,10 @@ def subnet_addresses(cidr: str, *, limit: int) -> list[str]:
 
 @dataclass(frozen=True)
 class SweepCredential:
-    """One configured credential set: where it is configured, its inventory variables (references), the resolved credentials."""
+    """One configured credential set: where it is configured, the set (secrets by reference), the resolved credentials."""
 
     label: str
-    host_vars: Mapping[str, Any]
+    credential_set: SnmpCredentialSet
     credentials: SnmpCredentials = field(repr=False)
 
 
@@ -62,8 +63,7 @@ def sweep_credentials(discovery: DiscoverySettings) -> list[SweepCredential]:
 
     A secret that cannot be read raises SecretError, naming the reference only.
     """
-    from inventory.model import Host
-    from inventory.scan import snmp_job
+    from inventory.snmp.credentials import credential_set_of_settings
 
     if not discovery.snmp:
         raise ConfigError(
@@ -72,27 +72,10 @@ def sweep_credentials(discovery: DiscoverySettings) -> list[SweepCredential]:
         )
     found = []
     for index, entry in enumerate(discovery.snmp):
-        # the same variables and the same reading as an inventory host's, so both resolve alike
-        variables = _host_vars(entry)
-        _target, credentials = snmp_job(Host(f"discovery.snmp[{index}]", variables))
-        found.append(SweepCredential(f"discovery.snmp[{index}] ({credentials.describe()})", variables, credentials))
+        credential_set = credential_set_of_settings(entry)
+        credentials = credential_set.resolve()
+        found.append(SweepCredential(f"discovery.snmp[{index}] ({credentials.describe()})", credential_set, credentials))
     return found
-
-
-def _host_vars(entry: SnmpCredentialSettings) -> dict[str, Any]:
-    """The ``opsctl_snmp_*`` inventory variables of a credential set, secrets as references."""
-    if entry.version == "2c":
-        return {"opsctl_snmp_version": "2c", "opsctl_snmp_community": str(entry.community)}
-    variables: dict[str, Any] = {"opsctl_snmp_version": "3", "opsctl_snmp_v3_user": entry.user}
-    if entry.auth_key is not None:
-        variables["opsctl_snmp_v3_auth_key"] = str(entry.auth_key)
-        variables["opsctl_snmp_v3_auth_protocol"] = entry.auth_protocol.upper()
-    if entry.priv_key is not None:
-        variables["opsctl_snmp_v3_priv_key"] = str(entry.priv_key)
-        variables["opsctl_snmp_v3_priv_protocol"] = entry.priv_protocol.upper()
-    if entry.context:
-        variables["opsctl_snmp_context"] = entry.context
-    return variables
 
 
 @dataclass(frozen=True)
@@ -216,14 +199,15 @@ def hosts_from_sweep(result: SweepResult, known: Sequence[Host] = ()) -> list[Ho
     set that answered. ``opsctl_snmp_port`` is set to the port swept.
     """
     from inventory.model import Host
+    from inventory.snmp.credentials import PORT, VERSION, host_variables_of, snmp_port_of
 
     by_address: dict[tuple[str, int], Host] = {}
     for host in known:
-        if host.vars.get("opsctl_snmp_version") is None:
+        if host.vars.get(VERSION) is None:
             continue
         try:
-            host_port = int(host.vars.get("opsctl_snmp_port", 161))
-        except (TypeError, ValueError):
+            host_port = snmp_port_of(host)
+        except ConfigError:
             continue
         by_address.setdefault((host.address, host_port), host)
     hosts = []
@@ -232,8 +216,8 @@ def hosts_from_sweep(result: SweepResult, known: Sequence[Host] = ()) -> list[Ho
         if existing is not None:
             hosts.append(existing)
             continue
-        variables = {"ansible_host": answer.address, **answer.credential.host_vars}
+        variables = {"ansible_host": answer.address, **host_variables_of(answer.credential.credential_set)}
         if result.port != 161:
-            variables["opsctl_snmp_port"] = result.port
+            variables[PORT] = result.port
         hosts.append(Host(answer.address, variables, ("all", "ungrouped")))
     return hosts

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -319,28 +319,37 @@ def config_document(layout: LabLayout, devices: Sequence[PublishedDevice] = ()) 
 
     With SNMP devices it also gives ``discovery``: the SNMP port and every credential set the
     devices use (communities first, then the v3 user), so ``inventory scan --subnet`` finds them.
+    The devices' variables are read as the scan reads them (:mod:`inventory.snmp.credentials`).
     """
+    from inventory.snmp.credentials import (
+        PORT,
+        VERSION,
+        SnmpCredentialSet,
+        credential_sets_in_variables,
+        settings_entry_of,
+    )
+
     document: dict[str, Any] = {"inventory": str(layout.inventory)}
-    communities: dict[str, None] = {}
+    communities: dict[SnmpCredentialSet, None] = {}
     ports: dict[int, None] = {}
-    v3: dict[str, Any] | None = None
+    v3: SnmpCredentialSet | None = None
     for device in devices:
         variables = {**device.group_vars, **device.host_vars}
-        if variables.get("opsctl_snmp_version") is None:
+        if variables.get(VERSION) is None:
             continue
-        ports[int(variables.get("opsctl_snmp_port", 161))] = None
-        if variables.get("opsctl_snmp_community"):
-            communities[str(variables["opsctl_snmp_community"])] = None
-        if v3 is None and variables.get("opsctl_snmp_v3_user"):
-            v3 = {"version": "3", "user": variables["opsctl_snmp_v3_user"]}
-            for key in ("auth_key", "auth_protocol", "priv_key", "priv_protocol"):
-                if variables.get(f"opsctl_snmp_v3_{key}"):
-                    v3[key] = variables[f"opsctl_snmp_v3_{key}"]
-    credentials: list[dict[str, Any]] = [{"community": community} for community in communities]
-    if v3 is not None:
-        credentials.append(v3)
+        ports[int(variables.get(PORT, 161))] = None
+        for credential_set in credential_sets_in_variables(device.name, variables):
+            if credential_set.version == "2c":
+                communities[credential_set] = None
+            elif v3 is None:
+                # one v3 user for a whole subnet: a device's own context name is no sweep's
+                v3 = replace(credential_set, context="")
+    credentials = [*communities, *([] if v3 is None else [v3])]
     if credentials:
-        document["discovery"] = {"snmp_port": next(iter(ports), 161), "snmp": credentials}
+        document["discovery"] = {
+            "snmp_port": next(iter(ports), 161),
+            "snmp": [settings_entry_of(credential_set) for credential_set in credentials],
+        }
     return document
 
 

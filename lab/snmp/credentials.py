@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.layout import LabLayout
@@ -27,6 +27,9 @@ from lab.snmp.config import (
 from lab.tools import find_program
 from opsctl.core.errors import OpsctlError
 from opsctl.core.execute import execute
+
+if TYPE_CHECKING:
+    from inventory.snmp.credentials import SnmpCredentialSet
 
 _CLIENT_ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
@@ -165,13 +168,24 @@ def answer_from(values: dict[str, str] | None, why: str, *, oid: str, label: str
     return Answer(True, f"{label}: {values[oid][:60]}")
 
 
+def lab_v3_credentials(layout: LabLayout) -> SnmpCredentialSet:
+    """The lab's v3 user and its keys, as ``file:`` references to the secrets ``ensure_snmp_secrets`` made."""
+    from inventory.snmp.credentials import SnmpCredentialSet
+    from opsctl.core.secrets import SecretRef
+
+    return SnmpCredentialSet(
+        "3",
+        user=V3_USER,
+        auth_key=SecretRef("file", str(layout.snmp_v3_auth_key)),
+        priv_key=SecretRef("file", str(layout.snmp_v3_priv_key)),
+        auth_protocol=V3_AUTH_PROTOCOL,
+        priv_protocol=V3_PRIV_PROTOCOL,
+    )
+
+
 def snmp_group_vars(layout: LabLayout) -> dict[str, Any]:
     """The ``snmp_agents`` group vars: no SSH logins, the v3 user and its keys as ``file:`` references."""
-    return {
-        "opsctl_ssh": False,
-        "opsctl_snmp_v3_user": V3_USER,
-        "opsctl_snmp_v3_auth_protocol": V3_AUTH_PROTOCOL,
-        "opsctl_snmp_v3_auth_key": f"file:{layout.snmp_v3_auth_key}",
-        "opsctl_snmp_v3_priv_protocol": V3_PRIV_PROTOCOL,
-        "opsctl_snmp_v3_priv_key": f"file:{layout.snmp_v3_priv_key}",
-    }
+    from inventory.snmp.credentials import host_variables_of
+
+    # each agent says its own opsctl_snmp_version: the group gives the v3 user every agent has
+    return {"opsctl_ssh": False, **host_variables_of(lab_v3_credentials(layout), with_version=False)}

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from opsctl.cli.common import JsonOption, app_context, load_host, make_output, ssh_targets
+from opsctl.cli.common import JsonOption, app_context, make_output
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _expected_fingerprints(fingerprints: list[str], from_file: Path | None) -> dict[str, set[str]] | set[str] | None:
-    from opsctl.core.errors import ConfigError
-
-    if from_file is None:
-        return set(fingerprints) if fingerprints else None
-    try:
-        published = json.loads(from_file.read_text(encoding="utf-8"))
-        return {host: set(entry["fingerprints"]) | set(fingerprints) for host, entry in published.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"expected {{host: {{fingerprints: [...]}}}}: {type(error).__name__}",
-                          path=str(from_file)) from None
 
 
 @app.command("trust")
@@ -37,33 +23,33 @@ def trust(
     json_output: JsonOption = False,
 ) -> None:
     """Show each host's key fingerprints and enrol them in opsctl's known_hosts."""
-    from opsctl.core.fleet import Outcome, exit_code_for_outcomes
-    from opsctl.core.trust import trust_hosts
+    from inventory.select import ssh_targets
+    from opsctl.core.trust import expected_fingerprints, trust_hosts
 
-    settings = app_context(ctx).settings
+    context = app_context(ctx)
     out = make_output(json_output)
-    targets = [t for pattern in hosts for t in ssh_targets(settings, pattern, out)]
-    targets = list({t.name: t for t in targets}.values())
-    outcomes = trust_hosts(settings, targets, expected=_expected_fingerprints(fingerprint, fingerprints_from))
+    selection = ssh_targets(context.settings, hosts)
+    for message in selection.messages:
+        out.warn(message)
+    report = trust_hosts(context.settings, selection.targets, recorder=context.recorder,
+                         expected=expected_fingerprints(fingerprint, fingerprints_from))
     if out.json:
-        out.document("hosts.trust", {"known_hosts": str(settings.known_hosts_path),
-                                     "hosts": [o.to_dict() for o in outcomes]})
+        out.document("hosts.trust", report.to_dict())
     else:
         from rich.markup import escape
         from rich.table import Table
 
         table = Table("host", "status", "key type", "fingerprint")
-        for o in outcomes:
+        for o in report.outcomes:
             keys = o.enrolled or o.offered
             style = {"enrolled": "green", "already-trusted": "green", "refused": "red"}.get(o.status, "yellow")
             table.add_row(o.host, f"[{style}]{o.status}[/]", "\n".join(k.key_type for k in keys),
                           "\n".join(k.fingerprint for k in keys))
         out.stdout.print(table)
-        for o in outcomes:
+        for o in report.outcomes:
             if o.message:
                 out.stderr.print(f"[red]{o.status}:[/] {escape(o.message)}", highlight=False)
-    as_outcome = {"enrolled": Outcome.OK, "already-trusted": Outcome.OK, "unreachable": Outcome.UNREACHABLE}
-    raise typer.Exit(exit_code_for_outcomes(as_outcome.get(o.status, Outcome.FAILED) for o in outcomes))
+    raise typer.Exit(int(report.exit_code))
 
 
 @app.command("import")
@@ -75,19 +61,16 @@ def import_(
     """Take host keys from an existing OpenSSH known_hosts file."""
     from opsctl.core.trust import import_known_hosts
 
-    result = import_known_hosts(app_context(ctx).settings, known_hosts_file)
+    context = app_context(ctx)
+    result = import_known_hosts(context.settings, known_hosts_file, recorder=context.recorder)
     out = make_output(json_output)
     if out.json:
-        out.document("hosts.import", {
-            "source": str(result.source),
-            "imported": [{"names": list(e.names), "type": e.key_type, "fingerprint": e.fingerprint,
-                          "revoked": e.revoked} for e in result.imported],
-            "unsupported": [{"line": u.line, "reason": u.reason} for u in result.unsupported]})
+        out.document("hosts.import", result.to_dict())
     else:
         out.stdout.print(f"imported {len(result.imported)} key(s) from {result.source}", highlight=False)
     for line in result.unsupported:
         out.warn(f"{result.source}:{line.line}: not honoured: {line.reason}")
-    raise typer.Exit(3 if result.unsupported else 0)
+    raise typer.Exit(int(result.exit_code))
 
 
 @app.command("forget")
@@ -100,23 +83,20 @@ def forget(
 
     Takes exact host names, never a pattern, so one word cannot forget a whole group.
     """
-    from opsctl.core.ssh import target_from_host
-    from opsctl.core.trust import forget_host
+    from inventory.select import host_targets
+    from opsctl.core.trust import forget_hosts
 
-    settings = app_context(ctx).settings
-    targets = [target_from_host(load_host(settings, name), settings.ssh) for name in hosts]
-    results = [forget_host(settings, target) for target in targets]
+    context = app_context(ctx)
+    report = forget_hosts(context.settings, host_targets(context.settings, hosts), recorder=context.recorder)
     out = make_output(json_output)
     if out.json:
-        out.document("hosts.forget", {"hosts": [
-            {"host": r.host, "known_hosts_name": r.known_hosts_name,
-             "removed": [{"type": e.key_type, "fingerprint": e.fingerprint} for e in r.removed]}
-            for r in results]})
+        out.document("hosts.forget", report.to_dict())
     else:
-        for r in results:
+        for r in report.results:
             for e in r.removed:
                 out.stdout.print(f"forgot {r.host} {r.known_hosts_name} {e.key_type} {e.fingerprint}",
                                  highlight=False)
+    raise typer.Exit(int(report.exit_code))
 
 
 @app.command("list")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,11 +12,10 @@ import typer
 from opsctl.cli.common import JsonlOption, JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
-    from inventory.model import Host
-    from inventory.scan import DeviceReport, ScanReport
+    from inventory.readers import DeviceReport
+    from inventory.scan import ScanReport
     from inventory.sweep import SweepResult
     from opsctl.core.output import Output
-    from opsctl.core.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
 _STYLE = {"answered": "green", "silent": "dim", "ok": "green", "partial": "yellow", "failed": "red", "unreachable": "magenta",
@@ -61,43 +60,24 @@ def export(
 
 def _export_scanned(ctx: typer.Context, format_name: str, source: Path | None, site: str | None,
                     output: Path | None, json_output: bool) -> None:
-    """NetBox's device-import CSV of the scanned devices; left-out devices are named on stderr, exit 3."""
-    from inventory import load_inventory
-    from inventory.convert import Converted, write_converted
-    from inventory.exports.netbox_csv import NetboxDevicesCsvExporter, scanned_devices_csv
-    from inventory.scan import list_devices
-    from opsctl.core.errors import ExitCode, UsageError
+    """NetBox's device-import CSV of the scanned devices; left-out devices are named on stderr."""
+    from inventory.convert import export_scanned
 
-    if format_name != NetboxDevicesCsvExporter.name:
-        raise UsageError(f"--scanned exports {NetboxDevicesCsvExporter.name} only, not {format_name}")
-    settings = app_context(ctx).settings
-    inventory_path = source or settings.inventory
-    hosts = {} if inventory_path is None else dict(load_inventory(inventory_path).hosts)
-    devices = list_devices(settings)
-    if not devices:
-        raise UsageError("no scan has found a device yet", hint="run `opsctl inventory scan` first")
-    text, left_out = scanned_devices_csv(devices, hosts, site=site)
+    context = app_context(ctx)
+    result = export_scanned(context.settings, format_name, inventory=source, site=site, output=output,
+                            recorder=context.recorder)
     out = make_output(json_output)
-    if output is not None:
-        from opsctl.core.audit import open_audit
-
-        write_converted(Converted(format_name, {"": text}, len(devices) - len(left_out)), output)
-        open_audit(settings).append("inventory export", [str(output)], "ok" if not left_out else "partial",
-                                    {"format": format_name, "scanned": True, "devices": len(devices) - len(left_out),
-                                     "left_out": len(left_out)})
     if out.json:
-        out.document("inventory.export", {"format": format_name, "scanned": True, "text": text,
-                                          "written": None if output is None else str(output),
-                                          "left_out": left_out})
+        out.document("inventory.export", result.to_dict())
     elif output is None:
-        typer.echo(text, nl=False)
-    for reason in left_out:
+        typer.echo(result.text, nl=False)
+    for reason in result.left_out:
         out.warn(f"not exported, NetBox would refuse the row: {reason}")
-    if left_out:
-        out.stderr.print(f"{len(devices) - len(left_out)} of {len(devices)} devices exported; for the others set "
+    if result.left_out:
+        out.stderr.print(f"{result.exported} of {result.devices} devices exported; for the others set "
                          "opsctl_manufacturer, opsctl_model or opsctl_site in the inventory (or give --site)",
                          highlight=False)
-        raise typer.Exit(int(ExitCode.PARTIAL))
+    raise typer.Exit(int(result.exit_code))
 
 
 @app.command("import")
@@ -114,36 +94,24 @@ def import_(
 
 def _convert(ctx: typer.Context, source: Path | None, to: str, source_format: str | None,
              output: Path | None, json_output: bool, *, action: str) -> None:
-    from inventory.convert import convert, write_converted
-    from opsctl.core.errors import ConfigError, UsageError
+    from inventory.convert import convert_inventory
+    from opsctl.core.errors import UsageError
 
-    settings = app_context(ctx).settings
-    if source is None:
-        if settings.inventory is None:
-            raise ConfigError("no inventory configured", hint="use --from PATH or set inventory: in opsctl.yaml")
-        source = settings.inventory
-    converted = convert(source, to=to, source_format=source_format)
+    context = app_context(ctx)
+    conversion = convert_inventory(context.settings, source, to=to, source_format=source_format, output=output,
+                                   action=action, recorder=context.recorder)
+    converted = conversion.converted
     out = make_output(json_output)
-    if output is not None:
-        from opsctl.core.audit import open_audit
-
-        written = write_converted(converted, output)
-        open_audit(settings).append(action, [str(p) for p in written], "ok",
-                                    {"source": str(source), "format": to, "hosts": converted.hosts})
-        if out.json:
-            out.document("inventory.convert", {"format": to, "source": str(source),
-                                               "written": [str(p) for p in written], "hosts": converted.hosts})
-        else:
-            out.stderr.print(f"wrote {converted.hosts} hosts as {to}: {', '.join(map(str, written))}",
-                             highlight=False)
-        return
-    if set(converted.files) != {""} and not out.json:
-        raise UsageError(f"{to} writes several files ({', '.join(sorted(converted.files))}): give --output DIR")
     if out.json:
-        out.document("inventory.convert", {"format": to, "source": str(source), "hosts": converted.hosts,
-                                           "files": dict(converted.files)})
+        out.document("inventory.convert", conversion.to_dict())
+    elif conversion.written:
+        out.stderr.print(f"wrote {converted.hosts} hosts as {to}: {', '.join(map(str, conversion.written))}",
+                         highlight=False)
+    elif set(converted.files) != {""}:
+        raise UsageError(f"{to} writes several files ({', '.join(sorted(converted.files))}): give --output DIR")
     else:
         typer.echo(converted.files[""], nl=False)
+    raise typer.Exit(int(conversion.exit_code))
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -164,7 +132,8 @@ def scan_command(
         help="Another inventory to take hosts from, besides the configured one (repeatable), "
              "e.g. a file of SNMP devices kept apart.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000,
-                                             help="Devices read at once per method (SNMP; SSH and CLIs).")] = 32,
+                                             help="Devices read at once per method (SNMP; SSH and CLIs, "
+                                                  "at most fleet.forks).")] = 32,
     json_output: JsonOption = False,
     jsonl_output: JsonlOption = False,
 ) -> None:
@@ -176,79 +145,74 @@ def scan_command(
     Exit 0 all ok, 3 some partial or failed, 4 only unreachable (or, with --subnet, no agent
     answered), 130 on Ctrl-C (nothing is recorded).
     """
+    from inventory.scan import ScanRequest, run_scan
     from opsctl.core.errors import UsageError
 
     if json_output and jsonl_output:
         raise UsageError("--json and --jsonl are exclusive")
-    if subnet is not None and pattern is not None:
-        raise UsageError("give a host pattern or --subnet CIDR, not both")
-    if snmp_port is not None and subnet is None:
-        raise UsageError("--snmp-port goes with --subnet (an inventory host has opsctl_snmp_port)")
-    settings = app_context(ctx).settings
+    request = ScanRequest(pattern=pattern, subnet=subnet, snmp_port=snmp_port,
+                          inventory_files=tuple(inventory_files or ()), concurrency=concurrency)
+    context = app_context(ctx)
     out = make_output(json_output, jsonl_output)
-    sweep_result = None
-    if subnet is None:
-        from inventory.scan import select_hosts
-
-        scope = pattern or "all"
-        hosts = select_hosts(settings, scope, inventory_files or ())
-    else:
-        sweep_result, hosts = _sweep(settings, out, subnet, snmp_port, inventory_files or (), concurrency)
-        scope = f"subnet {sweep_result.subnet}"
-    report = _run_scan(settings, out, hosts, scope, concurrency)
-    body = report.to_dict()
-    if sweep_result is not None:
-        body["sweep"] = sweep_result.to_dict()
-    code = int(report.exit_code)
-    if sweep_result is not None and not sweep_result.answered:
-        from opsctl.core.errors import ExitCode
-
-        code = int(ExitCode.UNREACHABLE)
+    with _ScanView(out) as view:
+        run = run_scan(context.settings, request, recorder=context.recorder, progress=view)
+    report = run.report
     if out.jsonl:
-        out.event("inventory.scan.summary", {key: value for key, value in body.items() if key != "devices"}
+        out.event("inventory.scan.summary", {key: value for key, value in run.to_dict().items() if key != "devices"}
                   | {"changed_devices": [device.name for device in report.devices if device.changed]})
     elif out.json:
-        out.document("inventory.scan", body)
+        out.document("inventory.scan", run.to_dict())
     else:
         from rich.text import Text
 
         _render_scan(out, report)
-        if sweep_result is not None:
-            out.stderr.print(sweep_result.summary, highlight=False)
-            for address, message in sweep_result.refused:
+        if run.sweep is not None:
+            out.stderr.print(run.sweep.summary, highlight=False)
+            for address, message in run.sweep.refused:
                 out.stderr.print(Text.assemble(("refused: ", "red"), f"{address}: {message}"), highlight=False)
-    raise typer.Exit(code)
+    raise typer.Exit(int(run.exit_code))
 
 
-def _sweep(settings: Settings, out: Output, subnet: str, port: int | None, inventory_files: Sequence[Path],
-           concurrency: int) -> tuple[SweepResult, list[Host]]:
-    """Sweep ``subnet`` (with a progress bar for people) and return the result and the hosts to scan."""
-    from inventory.scan import inventory_hosts
-    from inventory.settings import discovery_settings
-    from inventory.sweep import hosts_from_sweep, subnet_addresses, sweep
+class _ScanView:
+    """What people and machines see while a scan runs: progress bars on a terminal, events for ``--jsonl``."""
 
-    discovery = discovery_settings(settings)
-    addresses = subnet_addresses(subnet, limit=discovery.max_addresses)
-    known = inventory_hosts(settings, inventory_files)
-    with _progress(out, len(addresses), "sweeping") as progress:
-        result = sweep(subnet, discovery, port=port, concurrency=max(concurrency, 64), addresses=addresses,
-                       on_probed=lambda _address, answered: progress.count("answered" if answered else "silent"))
-    if out.jsonl:
-        out.event("inventory.sweep", result.to_dict())
-    return result, hosts_from_sweep(result, known)
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.bar = _Progress()
+        self._bars = ExitStack()  # the bar on screen, if any
 
+    def __enter__(self) -> _ScanView:
+        return self
 
-def _run_scan(settings: Settings, out: Output, hosts: Sequence[Host], scope: str, concurrency: int) -> ScanReport:
-    from inventory.scan import scan
+    def __exit__(self, *exc_info: object) -> None:
+        self._close()
 
-    with _progress(out, len(hosts), "scanning") as progress:
+    def _close(self) -> None:
+        self._bars.close()
+        self.bar = _Progress()
 
-        def finished(device: DeviceReport) -> None:
-            progress.count(device.outcome)
-            if out.jsonl:  # streamed as each device finishes; whether it changed is known at the end
-                out.event("inventory.scan.device", {k: v for k, v in device.to_dict().items() if k != "changed"})
+    def _start(self, total: int, what: str) -> None:
+        self._close()
+        self.bar = self._bars.enter_context(_progress(self.out, total, what))
 
-        return scan(settings, hosts, scope=scope, on_done=finished, concurrency=concurrency)
+    def sweeping(self, addresses: int) -> None:
+        self._start(addresses, "sweeping")
+
+    def probed(self, address: str, answered: bool) -> None:
+        self.bar.count("answered" if answered else "silent")
+
+    def swept(self, result: SweepResult) -> None:
+        self._close()
+        if self.out.jsonl:
+            self.out.event("inventory.sweep", result.to_dict())
+
+    def scanning(self, devices: int) -> None:
+        self._start(devices, "scanning")
+
+    def scanned(self, device: DeviceReport) -> None:
+        self.bar.count(device.outcome)
+        if self.out.jsonl:  # streamed as each device finishes; whether it changed is known at the end
+            self.out.event("inventory.scan.device", {k: v for k, v in device.to_dict().items() if k != "changed"})
 
 
 def _render_scan(out: Output, report: ScanReport) -> None:
@@ -306,7 +270,7 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List the devices as the scans last found them."""
-    from inventory.scan import list_devices
+    from inventory.queries import list_devices
 
     devices = list_devices(app_context(ctx).settings, role=role, site=site, tag=tag)
     out = make_output(json_output)
@@ -332,7 +296,7 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show one device, its components, and where each value came from (source, OID or command, when)."""
-    from inventory.scan import show_device
+    from inventory.queries import show_device
 
     view = show_device(app_context(ctx).settings, name)
     out = make_output(json_output)
@@ -361,7 +325,7 @@ def diff_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show what appeared, vanished or changed, with where each new value came from."""
-    from inventory.scan import changes_since
+    from inventory.queries import changes_since
 
     report = changes_since(app_context(ctx).settings, since)
     out = make_output(json_output)

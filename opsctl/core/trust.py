@@ -1,14 +1,15 @@
-"""Enrol, import and forget SSH host keys deliberately; every change goes to the audit log."""
+"""Enrol, import and forget SSH host keys deliberately; every change is recorded through the command's recorder."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsctl.core.errors import OpsctlError
+from opsctl.core.errors import ConfigError, ExitCode, OpsctlError
 from opsctl.core.known_hosts import (
     KnownHostEntry,
     UnsupportedLine,
@@ -19,6 +20,7 @@ from opsctl.core.known_hosts import (
 )
 
 if TYPE_CHECKING:
+    from opsctl.core.recorder import Recorder
     from opsctl.core.settings import Settings
     from opsctl.core.ssh import SshTarget
 
@@ -48,6 +50,46 @@ class TrustOutcome:
             "enrolled": [{"type": k.key_type, "fingerprint": k.fingerprint} for k in self.enrolled],
             "message": self.message,
         }
+
+
+ExpectedFingerprints = Mapping[str, Collection[str]] | Collection[str]
+
+
+def expected_fingerprints(fingerprints: Sequence[str], from_file: Path | None) -> dict[str, set[str]] | set[str] | None:
+    """The fingerprints ``hosts trust`` accepts: ``fingerprints`` for every host, or per host from a JSON file.
+
+    The file is ``{host: {fingerprints: [...]}}`` as the lab publishes it (``fingerprints`` are
+    then accepted for every host besides); ``None`` when neither is given. Raise ConfigError
+    naming the file when it cannot be read as that.
+    """
+    if from_file is None:
+        return set(fingerprints) if fingerprints else None
+    try:
+        published = json.loads(from_file.read_text(encoding="utf-8"))
+        return {host: set(entry["fingerprints"]) | set(fingerprints) for host, entry in published.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"expected {{host: {{fingerprints: [...]}}}}: {type(error).__name__}",
+                          path=str(from_file)) from None
+
+
+@dataclass(frozen=True)
+class TrustReport:
+    """What ``hosts trust`` did to each host, and the known_hosts file it wrote."""
+
+    known_hosts: Path
+    outcomes: tuple[TrustOutcome, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 every host enrolled or already trusted; 4 only unreachable ones besides; 1 all refused; 3 otherwise."""
+        from opsctl.core.fleet import Outcome, exit_code_for_outcomes
+
+        as_outcome = {"enrolled": Outcome.OK, "already-trusted": Outcome.OK, "unreachable": Outcome.UNREACHABLE}
+        return exit_code_for_outcomes(as_outcome.get(o.status, Outcome.FAILED) for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``."""
+        return {"known_hosts": str(self.known_hosts), "hosts": [o.to_dict() for o in self.outcomes]}
 
 
 def _decide(target: SshTarget, offered: Sequence[OfferedKey], known_blobs: Mapping[str, str],
@@ -80,9 +122,9 @@ def _offered_keys(target: SshTarget, timeout: float) -> list[OfferedKey]:
     return [OfferedKey(k.get_name(), fingerprint(k), k.get_base64()) for k in keys]
 
 
-def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *,
-                expected: Mapping[str, Collection[str]] | Collection[str] | None = None) -> list[TrustOutcome]:
-    """Scan each target's host keys and enrol them; refuse keys that do not match.
+def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: Recorder,
+                expected: ExpectedFingerprints | None = None) -> TrustReport:
+    """Scan each target's host keys, enrol them, and record what was done through ``recorder``.
 
     ``expected`` is either one set of fingerprints for every host or a mapping of host name to
     its fingerprints; a host none of whose keys matches is refused, a host whose enrolled key
@@ -114,53 +156,88 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *,
         KnownHostEntry(0, (outcome.known_hosts_name,), key.key_type, key.key_base64)
         for outcome in outcomes if outcome.status == "enrolled" for key in outcome.enrolled
     ])
-    _audit(settings, "hosts trust", [o.host for o in outcomes],
-           "ok" if all(o.status in ("enrolled", "already-trusted") for o in outcomes) else "failed",
-           {"hosts": [o.to_dict() for o in outcomes]})
-    return outcomes
+    recorder.record("hosts trust", [o.host for o in outcomes],
+                    "ok" if all(o.status in ("enrolled", "already-trusted") for o in outcomes) else "failed",
+                    {"hosts": [o.to_dict() for o in outcomes]})
+    return TrustReport(path, tuple(outcomes))
 
 
 @dataclass(frozen=True)
 class ImportResult:
+    """The keys ``hosts import`` took, and the lines it could not honour."""
+
     imported: tuple[KnownHostEntry, ...]
     unsupported: tuple[UnsupportedLine, ...]
     source: Path
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 every line honoured; 3 when some could not be."""
+        return ExitCode.PARTIAL if self.unsupported else ExitCode.OK
 
-def import_known_hosts(settings: Settings, source: Path) -> ImportResult:
-    """Copy the usable entries of an OpenSSH known_hosts file; report lines that are not."""
-    from opsctl.core.errors import ConfigError
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``."""
+        return {
+            "source": str(self.source),
+            "imported": [{"names": list(e.names), "type": e.key_type, "fingerprint": e.fingerprint,
+                          "revoked": e.revoked} for e in self.imported],
+            "unsupported": [{"line": u.line, "reason": u.reason} for u in self.unsupported],
+        }
 
+
+def import_known_hosts(settings: Settings, source: Path, *, recorder: Recorder) -> ImportResult:
+    """Copy the usable entries of an OpenSSH known_hosts file, recorded through ``recorder``; report lines that are not."""
     if not source.exists():
         raise ConfigError("no such file", path=str(source))
     parsed = load_known_hosts(source)
     written = add_entries(settings.known_hosts_path, parsed.entries)
-    _audit(settings, "hosts import", sorted({n for e in written for n in e.names}), "ok",
-           {"source": str(source), "imported": len(written), "unsupported": len(parsed.unsupported)})
+    recorder.record("hosts import", sorted({n for e in written for n in e.names}), "ok",
+                    {"source": str(source), "imported": len(written), "unsupported": len(parsed.unsupported)})
     return ImportResult(tuple(written), tuple(parsed.unsupported), source)
 
 
 @dataclass(frozen=True)
 class ForgetResult:
+    """The keys removed for one host."""
+
     host: str
     known_hosts_name: str
     removed: tuple[KnownHostEntry, ...] = field(default_factory=tuple)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``."""
+        return {"host": self.host, "known_hosts_name": self.known_hosts_name,
+                "removed": [{"type": e.key_type, "fingerprint": e.fingerprint} for e in self.removed]}
 
-def forget_host(settings: Settings, target: SshTarget) -> ForgetResult:
-    """Remove every key enrolled for the target; raise OpsctlError if there was none."""
+
+def forget_host(settings: Settings, target: SshTarget, *, recorder: Recorder) -> ForgetResult:
+    """Remove every key enrolled for the target, recorded through ``recorder``; raise OpsctlError if there was none."""
     removed = remove_name(settings.known_hosts_path, target.known_hosts_name)
     if not removed:
         raise OpsctlError(f"{target.label}: no key enrolled under {target.known_hosts_name} "
                           f"in {settings.known_hosts_path}")
-    _audit(settings, "hosts forget", [target.name], "ok",
-           {"known_hosts_name": target.known_hosts_name,
-            "removed": [{"type": e.key_type, "fingerprint": e.fingerprint} for e in removed]})
+    recorder.record("hosts forget", [target.name], "ok",
+                    {"known_hosts_name": target.known_hosts_name,
+                     "removed": [{"type": e.key_type, "fingerprint": e.fingerprint} for e in removed]})
     return ForgetResult(target.name, target.known_hosts_name, tuple(removed))
 
 
-def _audit(settings: Settings, command: str, targets: Sequence[str], outcome: str,
-           details: Mapping[str, Any]) -> None:
-    from opsctl.core.audit import open_audit
+@dataclass(frozen=True)
+class ForgetReport:
+    """What ``hosts forget`` removed, host by host."""
 
-    open_audit(settings).append(command, list(targets), outcome, dict(details))
+    results: tuple[ForgetResult, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0: forgetting either works for every host or raises at the first without a key."""
+        return ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``."""
+        return {"hosts": [result.to_dict() for result in self.results]}
+
+
+def forget_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: Recorder) -> ForgetReport:
+    """Forget each target's keys in turn (see :func:`forget_host`); the first without a key raises, after the earlier ones are forgotten."""
+    return ForgetReport(tuple(forget_host(settings, target, recorder=recorder) for target in targets))

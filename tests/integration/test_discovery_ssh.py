@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from inventory import Host, load_inventory
 from inventory.facts import Disks, Kernel, gather_facts
 from inventory.netcli import gather_switch, switch_target_from_host
 from opsctl.core.errors import HostKeyUnknown
+from opsctl.core.recorder import AuditRecorder
 from opsctl.core.settings import Settings
 from opsctl.core.ssh import SshPool, open_pool, target_from_host
 from opsctl.core.trust import trust_hosts
@@ -55,7 +57,8 @@ def trusted(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings whose known_hosts holds the lab SSH hosts' keys, enrolled against the published fingerprints."""
     settings = _settings(lab, tmp_path_factory.mktemp("discovery-state"))
     targets = [target_from_host(host, settings.ssh) for host in _ssh_hosts(lab)]
-    outcomes = trust_hosts(settings, targets, expected=lab.publication.fingerprints)
+    with closing(AuditRecorder.for_settings(lambda: settings)) as recorder:
+        outcomes = trust_hosts(settings, targets, recorder=recorder, expected=lab.publication.fingerprints).outcomes
     assert {o.status for o in outcomes} == {"enrolled"}, [o.message for o in outcomes]
     return settings
 
@@ -143,7 +146,8 @@ def trusted_switches(lab: Any, switches: list[Host], tmp_path_factory: pytest.Te
     settings = _settings(lab, tmp_path_factory.mktemp("switch-state"))
     targets = [target_from_host(host, settings.ssh) for host in switches]
     fingerprints = _switch_fingerprints(lab)
-    outcomes = trust_hosts(settings, targets, expected=fingerprints or None)
+    with closing(AuditRecorder.for_settings(lambda: settings)) as recorder:
+        outcomes = trust_hosts(settings, targets, recorder=recorder, expected=fingerprints or None).outcomes
     assert {o.status for o in outcomes} == {"enrolled"}, [o.message for o in outcomes]
     return settings
 

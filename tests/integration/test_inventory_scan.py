@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from inventory import Host, load_inventory
-from inventory.scan import ScanReport, changes_since, list_devices, scan, select_hosts
+from inventory.queries import changes_since, list_devices
+from inventory.scan import ScanReport, scan
+from inventory.select import select_hosts
 from inventory.snmp import build_snapshot, read_snmprec
+from opsctl.core.recorder import AuditRecorder
 from opsctl.core.settings import Settings
 from opsctl.core.ssh import target_from_host
 from opsctl.core.trust import trust_hosts
@@ -63,7 +67,8 @@ def trusted(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Settings:
                      if device.get("ssh_fingerprints")})
     hosts = select_hosts(settings, "all", [lab.lab_dir / "devices.yaml"])
     targets = [target_from_host(host, settings.ssh) for host in hosts if "opsctl_snmp_version" not in host.vars]
-    outcomes = trust_hosts(settings, targets, expected=expected)
+    with closing(AuditRecorder.for_settings(lambda: settings)) as recorder:
+        outcomes = trust_hosts(settings, targets, recorder=recorder, expected=expected).outcomes
     assert {o.status for o in outcomes} == {"enrolled"}, [o.message for o in outcomes]
     return settings
 
@@ -84,7 +89,8 @@ def _recorded(device: dict[str, Any]) -> tuple[str | None, str | None]:
 def test_every_lab_device_is_found_and_classified_then_drift_shows_in_diff(
         lab: Any, trusted: Settings, tmp_path: Path) -> None:
     published = _devices_json(lab)
-    first = scan(trusted, _lab_hosts(lab, trusted), scope="all")
+    recorder = AuditRecorder.for_settings(lambda: trusted)  # the one recorder a command opens
+    first = scan(trusted, _lab_hosts(lab, trusted), scope="all", recorder=recorder)
     by_name = {device.name: device for device in first.devices}
     ssh_hosts = set(lab.publication.fingerprints)
     assert set(by_name) == set(published) | ssh_hosts
@@ -128,16 +134,17 @@ def test_every_lab_device_is_found_and_classified_then_drift_shows_in_diff(
     peer = start_ssh_host(lab.settings, EXTRA, address, 2222, fresh_host_key=True)
     try:
         outcome = trust_hosts(trusted, [target_from_host(load_inventory(extra).get(EXTRA), trusted.ssh)],
-                              expected={EXTRA: [peer.public_key.fingerprint]})
-        assert [o.status for o in outcome] == ["enrolled"]
-        second = scan(trusted, _lab_hosts(lab, trusted, extra), scope="all")
+                              recorder=recorder, expected={EXTRA: [peer.public_key.fingerprint]})
+        assert [o.status for o in outcome.outcomes] == ["enrolled"]
+        second = scan(trusted, _lab_hosts(lab, trusted, extra), scope="all", recorder=recorder)
         assert {d.name: d.outcome for d in second.devices}[EXTRA] == "ok"
         appeared = [(c.device, c.kind) for c in changes_since(trusted).changes if c.kind != "changed"]
         assert appeared == [(EXTRA, "appeared")]
     finally:
         peer.stop()
 
-    third = scan(trusted, _lab_hosts(lab, trusted, extra), scope="all")
+    third = scan(trusted, _lab_hosts(lab, trusted, extra), scope="all", recorder=recorder)
+    recorder.close()
     down = {d.name: d for d in third.devices}[EXTRA]
     assert down.outcome == "unreachable" and third.unreachable == 1
     assert _exit_code(third) in (3, 4)

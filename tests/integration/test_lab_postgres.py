@@ -68,7 +68,7 @@ def own_postgres(
     settings = Settings(
         state={"dir": tmp_path_factory.mktemp("postgres-lab")}, lab={"prefix": SMALL_LAB_PREFIX}
     )
-    layout = lab_api.LabLayout(settings.lab_dir.absolute())
+    layout = lab_api.LabLayout(lab_api.lab_dir(settings).absolute())
     peer = postgres_peer(layout, SMALL_LAB_PREFIX)
     try:
         yield settings, peer

@@ -13,7 +13,7 @@ import pytest
 
 from inventory.devices import DeviceScan, ScanResult
 from inventory.history import record_scan
-from inventory.scan import parse_when
+from inventory.queries import parse_when
 from inventory.scan_convert import device_from_snapshot
 from inventory.snmp import build_snapshot, read_snmprec
 from opsctl.cli.main import main
@@ -169,3 +169,20 @@ def test_a_bad_snmp_credential_fails_that_device_only_and_never_shows_the_secret
     assert "failed: snmp-1" in printed.err and "shorter than 8 characters" in printed.err
     assert "failed: snmp-2" in printed.err and "unreachable: ssh-1" in printed.err
     assert "3 devices: 0 found, 0 changed, 0 partial, 3 unreachable" in printed.err
+
+
+def test_export_of_the_scanned_devices_names_rows_netbox_would_refuse_exits_3_and_audits_the_file(
+        two_scans: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "devices.csv"
+    assert main(["inventory", "export", "netbox-devices-csv", "--scanned", "--output", str(target)]) == 3
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert "not exported, NetBox would refuse the row: core-sw: no site" in printed.err
+    assert "0 of 3 devices exported" in printed.err
+    assert main(["inventory", "export", "netbox-devices-csv", "--scanned", "--site", "main", "--output",
+                 str(target)]) == 0
+    assert "core-sw" in target.read_text() and capsys.readouterr().err == ""
+    entries = _json(capsys, ["audit", "log", "--json"])["entries"]
+    assert [(e["command"], e["targets"], e["outcome"]) for e in entries] == [
+        ("inventory export", [str(target)], "partial"), ("inventory export", [str(target)], "ok")]
+    assert [e["details"]["left_out"] for e in entries] == [3, 0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,11 +12,22 @@ import pytest
 from inventory import Host, inventory_from_data
 from inventory.history import device_history, list_scans
 from inventory.netcli import facts_from_outputs, platform_for
-from inventory.scan import DeviceReport, _Job, _report, method_of, scan, snmp_job
+from inventory.readers import (
+    DeviceReaders,
+    DeviceReport,
+    ScanJob,
+    device_report,
+    error_report,
+    method_of,
+)
+from inventory.scan import scan
 from inventory.scan_convert import device_from_switch
+from inventory.snmp.credentials import snmp_access
 from opsctl.core.audit import open_audit
 from opsctl.core.errors import ConfigError, ExitCode
+from opsctl.core.recorder import AuditRecorder
 from opsctl.core.settings import Settings
+from opsctl.core.ssh import SshPool
 from opsctl.core.state import open_state
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cli"
@@ -39,37 +52,50 @@ def test_hosts_are_read_by_the_method_their_variables_name(tmp_path: Path) -> No
     hosts = {host.name: host for host in _inventory(tmp_path)}
     assert {name: method_of(host) for name, host in hosts.items()} == {
         "sw-1": "cli", "sw-2": "cli", "ups-1": "snmp", "web-1": "ssh"}
-    target, credentials = snmp_job(hosts["ups-1"])
+    target, credentials = snmp_access(hosts["ups-1"])
     assert (target.host, target.port, credentials.version) == ("192.0.2.3", 1161, "2c")
     assert credentials.community == "c0mmunity-secret"  # resolved at use ...
     assert "c0mmunity-secret" not in repr(credentials)  # ... and never shown
     with pytest.raises(ConfigError, match="opsctl_snmp_version"):
-        snmp_job(hosts["ups-1"].__class__("bad", {"opsctl_snmp_version": "1"}))
+        snmp_access(hosts["ups-1"].__class__("bad", {"opsctl_snmp_version": "1"}))
 
 
-def _switch(job: _Job) -> DeviceReport:
+def _switch(_settings: Settings, job: ScanJob) -> DeviceReport:
     version = (FIXTURES / "lab_fake_switch" / "show_version.raw").read_text()
     facts = facts_from_outputs(job.host.name, platform_for("cisco_ios"), {"show version": version})
-    return _report(job, device_from_switch(job.host.name, job.host.address, facts, SEEN))
+    return device_report(job, device_from_switch(job.host.name, job.host.address, facts, SEEN))
+
+
+def _no_snmp(jobs: Sequence[ScanJob], _workers: int, _done: Callable[[DeviceReport], None],
+             _cancel: threading.Event) -> dict[str, DeviceReport]:
+    return {job.host.name: error_report(job, TimeoutError("no answer within 2 s")) for job in jobs}
+
+
+def _refused(_settings: Settings, _pool: SshPool, job: ScanJob) -> DeviceReport:
+    return error_report(job, ConnectionRefusedError("refused"))
+
+
+RECORDED = DeviceReaders(snmp=_no_snmp, linux=_refused, switch=_switch)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(state={"dir": tmp_path / "state"}, ssh={"use_agent": False})
+
+
+@pytest.fixture
+def recorder(settings: Settings) -> Iterator[AuditRecorder]:
+    """The command's one recorder, as the CLI opens it."""
+    opened = AuditRecorder.for_settings(lambda: settings)
+    yield opened
+    opened.close()
 
 
 def test_a_scan_records_flags_shared_serials_counts_changes_and_audits(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inventory.scan as scan_module
-
-    settings = Settings(state={"dir": tmp_path / "state"}, ssh={"use_agent": False})
-
-    def no_snmp(jobs: list[_Job], _workers: int, done: object, _cancel: object) -> dict[str, DeviceReport]:
-        from inventory.scan import _not_read
-
-        return {job.host.name: _not_read(job, TimeoutError("no answer within 2 s")) for job in jobs}
-
-    monkeypatch.setattr(scan_module, "_scan_switch", lambda _settings, job: _switch(job))
-    monkeypatch.setattr(scan_module, "_scan_snmp", no_snmp)
-    monkeypatch.setattr(scan_module, "_scan_ssh", lambda _s, _p, job: scan_module._not_read(
-        job, ConnectionRefusedError("refused")))
+        tmp_path: Path, settings: Settings, recorder: AuditRecorder) -> None:
     seen: list[str] = []
-    first = scan(settings, _inventory(tmp_path), on_done=lambda report: seen.append(report.name))
+    first = scan(settings, _inventory(tmp_path), recorder=recorder, readers=RECORDED,
+                 on_done=lambda report: seen.append(report.name))
     assert sorted(seen) == ["sw-1", "sw-2", "web-1"]  # the replaced SNMP reader reports nothing itself
     outcomes = {device.name: device.outcome for device in first.devices}
     assert outcomes == {"sw-1": "ok", "sw-2": "ok", "ups-1": "unreachable", "web-1": "unreachable"}
@@ -82,7 +108,7 @@ def test_a_scan_records_flags_shared_serials_counts_changes_and_audits(
         assert [s.scan_id for s in list_scans(store)] == [first.scan_id]
         stored = device_history(store, "sw-1")[-1]
         assert stored.messages[-1] == first.warnings[0] and stored.device.serial == "FOC1530X2F7"
-    second = scan(settings, _inventory(tmp_path))
+    second = scan(settings, _inventory(tmp_path), recorder=recorder, readers=RECORDED)
     assert (second.found, second.changed) == (2, 0)
     assert not any(device.changed for device in second.devices)
     entries = [e for e in open_audit(settings).entries() if e.command == "inventory scan"]

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from inventory.model import Host
 from inventory.settings import DiscoverySettings
+from inventory.snmp.credentials import SnmpCredentialSet, host_variables_of
 from inventory.sweep import (
     SweepAnswer,
     SweepCredential,
@@ -18,6 +19,7 @@ from inventory.sweep import (
     sweep_credentials,
 )
 from opsctl.core.errors import ConfigError, SecretError, UsageError
+from opsctl.core.secrets import SecretRef
 from opsctl.core.settings import Settings
 
 
@@ -55,7 +57,7 @@ def test_a_sweep_without_credentials_says_where_to_configure_them() -> None:
     assert caught.value.hint is not None and "opsctl.yaml" in caught.value.hint
 
 
-def test_credentials_resolve_by_reference_and_keep_references_as_host_vars(tmp_path: Path) -> None:
+def test_credentials_resolve_by_reference_and_keep_references_for_host_vars(tmp_path: Path) -> None:
     community = tmp_path / "community"
     community.write_text("s3cret-community\n")
     key = tmp_path / "key"
@@ -66,9 +68,10 @@ def test_credentials_resolve_by_reference_and_keep_references_as_host_vars(tmp_p
     ]})
     v2c, v3 = sweep_credentials(discovery)
     assert v2c.credentials.community == "s3cret-community"
-    assert v2c.host_vars == {"opsctl_snmp_version": "2c", "opsctl_snmp_community": f"file:{community}"}
+    assert host_variables_of(v2c.credential_set) == {
+        "opsctl_snmp_version": "2c", "opsctl_snmp_community": f"file:{community}"}
     assert v3.credentials.user == "ops" and v3.credentials.priv_protocol == "AES"
-    assert v3.host_vars["opsctl_snmp_v3_priv_key"] == f"file:{key}"
+    assert host_variables_of(v3.credential_set)["opsctl_snmp_v3_priv_key"] == f"file:{key}"
     assert v2c.label == "discovery.snmp[0] (v2c)"
     assert v3.label == "discovery.snmp[1] (v3 user ops (authPriv SHA/AES))"
     for credential in (v2c, v3):
@@ -100,8 +103,7 @@ def _answer(address: str, credential: SweepCredential) -> SweepAnswer:
 def test_answering_addresses_become_hosts_named_by_address_or_by_a_known_snmp_host() -> None:
     from inventory.snmp.client import SnmpCredentials
 
-    credential = SweepCredential("discovery.snmp[0] (v2c)",
-                                 {"opsctl_snmp_version": "2c", "opsctl_snmp_community": "env:C"},
+    credential = SweepCredential("discovery.snmp[0] (v2c)", SnmpCredentialSet("2c", community=SecretRef("env", "C")),
                                  SnmpCredentials.v2c("x"))
     result = SweepResult("10.0.0.0/29", 11161, 6, (_answer("10.0.0.1", credential), _answer("10.0.0.2", credential),
                                                     _answer("10.0.0.3", credential)))
