@@ -98,6 +98,7 @@ def convert_inventory(
     converted = convert(source, to=to, source_format=source_format)
     if output is None:
         return Conversion(source, converted)
+    recorder.check()  # a log that would refuse the record refuses the write too
     written = write_converted(converted, output)
     recorder.record(action, [str(p) for p in written], "ok",
                     {"source": str(source), "format": to, "hosts": converted.hosts})
@@ -160,6 +161,7 @@ def export_scanned(
     result = ScannedExport(format_name, text, len(devices), tuple(left_out))
     if output is None:
         return result
+    recorder.check()  # a log that would refuse the record refuses the write too
     write_converted(Converted(format_name, {"": text}, result.exported), output)
     recorder.record("inventory export", [str(output)], "ok" if not left_out else "partial",
                     {"format": format_name, "scanned": True, "devices": result.exported, "left_out": len(left_out)})

@@ -87,15 +87,11 @@ class ScanReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 all ok; 4 only unreachable devices besides ok ones; 1 nothing found; 3 otherwise."""
-        outcomes = [device.outcome for device in self.devices]
-        if all(outcome == "ok" for outcome in outcomes):
-            return ExitCode.OK
-        if all(outcome in ("ok", "unreachable") for outcome in outcomes):
-            return ExitCode.UNREACHABLE
-        if not any(outcome in ("ok", "partial") for outcome in outcomes):
-            return ExitCode.FAILED
-        return ExitCode.PARTIAL
+        """The project's one rule over the devices' outcomes: 0 all ok; 4 only unreachable devices
+        besides ok ones; 1 nothing read; 3 otherwise (any partial device included)."""
+        from opsctl.core.outcome import exit_code_for_outcomes
+
+        return exit_code_for_outcomes(device.outcome for device in self.devices)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data for ``--json``."""
@@ -130,17 +126,13 @@ class _Progress:
 
 
 def fleet_outcome(outcome: str) -> Outcome:
-    """The fleet executor's outcome for a device's: ``ok``, ``failed`` and ``unreachable`` are the same words.
+    """The fleet executor's outcome for a device's: the same word (the project has one vocabulary).
 
-    A ``partial`` device counts as ``ok`` (it answered and was read) until the fleet's outcomes
-    hold ``partial`` themselves; the device's report keeps its own outcome either way.
+    Raise ValueError for a word outside it.
     """
     from opsctl.core.fleet import Outcome
 
-    try:
-        return Outcome(outcome)
-    except ValueError:
-        return Outcome.OK
+    return Outcome(outcome)
 
 
 def _read_on_fleet(
@@ -204,6 +196,7 @@ def scan(
     names = [host.name for host in hosts]
     if len(set(names)) != len(names):
         raise UsageError("two inventory hosts share one name; give each inventory its own names")
+    recorder.check()  # a log that would refuse the scan's record refuses the scan, before it starts
     started_at = datetime.now(UTC)
     jobs = [scan_job(host, started_at) for host in hosts]
     done = _Progress(on_done)

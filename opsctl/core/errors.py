@@ -124,10 +124,6 @@ class AuthenticationFailed(OpsctlError, PermissionError):
     """The host answered but refused every key we offered (or sudo refused the password)."""
 
 
-class CommandTimeout(OpsctlError, TimeoutError):
-    """A command ran past its timeout and was stopped."""
-
-
 class StateError(OpsctlError, RuntimeError):
     """The state store cannot be opened, migrated or written."""
 

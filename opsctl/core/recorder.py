@@ -41,6 +41,10 @@ class Recorder(Protocol):
         """
         ...
 
+    def check(self) -> None:
+        """Raise AuditError now if a record would be refused, so a change is refused before it is made."""
+        ...
+
 
 class AuditRecorder:
     """A :class:`Recorder` over the audit log that ``open_log`` opens on first use."""

@@ -134,6 +134,7 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: R
 
     path = settings.known_hosts_path
     store = load_known_hosts(path)
+    recorder.check()  # a log that would refuse the record refuses the enrolment too
 
     def one(target: SshTarget) -> TrustOutcome:
         try:
@@ -190,6 +191,7 @@ def import_known_hosts(settings: Settings, source: Path, *, recorder: Recorder) 
     if not source.exists():
         raise ConfigError("no such file", path=str(source))
     parsed = load_known_hosts(source)
+    recorder.check()  # a log that would refuse the record refuses the change too
     written = add_entries(settings.known_hosts_path, parsed.entries)
     recorder.record("hosts import", sorted({n for e in written for n in e.names}), "ok",
                     {"source": str(source), "imported": len(written), "unsupported": len(parsed.unsupported)})
@@ -212,6 +214,7 @@ class ForgetResult:
 
 def forget_host(settings: Settings, target: SshTarget, *, recorder: Recorder) -> ForgetResult:
     """Remove every key enrolled for the target, recorded through ``recorder``; raise OpsctlError if there was none."""
+    recorder.check()  # a log that would refuse the record refuses the change too
     removed = remove_name(settings.known_hosts_path, target.known_hosts_name)
     if not removed:
         raise OpsctlError(f"{target.label}: no key enrolled under {target.known_hosts_name} "

@@ -155,6 +155,7 @@ def test_a_forged_tail_refuses_the_next_command_until_acknowledged(
     ) in err
     assert "opsctl audit verify" in err and "opsctl audit acknowledge" in err
     assert (state_dir / "audit.jsonl").read_bytes() == forged
+    assert not (tmp_path / "out.yaml").exists()  # the change was refused too, not made unrecorded
     assert main(["audit", "verify"]) == 1
     assert "lines were added without moving the anchor" in capsys.readouterr().out
 
@@ -168,6 +169,7 @@ def test_a_forged_tail_refuses_the_next_command_until_acknowledged(
     assert out.startswith("audit log OK: 5 entries, anchored at seq 5\n")
     assert "line 4: acknowledged at seq 5: the log ends at seq 4 but the state store's anchor is seq 3" in out
     assert main(["inventory", "import", str(source), "-o", str(tmp_path / "out.yaml")]) == 0
+    assert (tmp_path / "out.yaml").exists()
     capsys.readouterr()
 
     assert main(["audit", "log", "--json"]) == 0

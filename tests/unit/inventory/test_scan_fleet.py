@@ -35,6 +35,9 @@ class MemoryRecorder:
                details: Mapping[str, Any] | None = None) -> Any:
         self.entries.append((action, list(targets), outcome, dict(details or {})))
 
+    def check(self) -> None:
+        """A memory has no tail to break."""
+
 
 def _no_snmp(jobs: Sequence[ScanJob], _workers: int, _done: Callable[[DeviceReport], None],
              _cancel: threading.Event) -> dict[str, DeviceReport]:
