@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from opsctl.core.known_hosts import (
 )
 
 if TYPE_CHECKING:
+    from opsctl.core.outcome import Outcome
     from opsctl.core.recorder import Recorder
     from opsctl.core.settings import Settings
     from opsctl.core.ssh import SshTarget
@@ -50,6 +50,14 @@ class TrustOutcome:
             "enrolled": [{"type": k.key_type, "fingerprint": k.fingerprint} for k in self.enrolled],
             "message": self.message,
         }
+
+    @property
+    def fleet_outcome(self) -> Outcome:
+        """The project's outcome: enrolled or already trusted is ok, unreachable is unreachable, refused is failed."""
+        from opsctl.core.fleet import Outcome
+
+        return {"enrolled": Outcome.OK, "already-trusted": Outcome.OK,
+                "unreachable": Outcome.UNREACHABLE}.get(self.status, Outcome.FAILED)
 
 
 ExpectedFingerprints = Mapping[str, Collection[str]] | Collection[str]
@@ -82,10 +90,9 @@ class TrustReport:
     @property
     def exit_code(self) -> ExitCode:
         """0 every host enrolled or already trusted; 4 only unreachable ones besides; 1 all refused; 3 otherwise."""
-        from opsctl.core.fleet import Outcome, exit_code_for_outcomes
+        from opsctl.core.fleet import exit_code_for_outcomes
 
-        as_outcome = {"enrolled": Outcome.OK, "already-trusted": Outcome.OK, "unreachable": Outcome.UNREACHABLE}
-        return exit_code_for_outcomes(as_outcome.get(o.status, Outcome.FAILED) for o in self.outcomes)
+        return exit_code_for_outcomes(outcome.fleet_outcome for outcome in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data for ``--json``."""
@@ -151,8 +158,21 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: R
             wanted = expected
         return _decide(target, offered, known, wanted)
 
-    with ThreadPoolExecutor(max_workers=min(32, max(1, len(targets)))) as pool:
-        outcomes = list(pool.map(one, targets))
+    from opsctl.core.errors import Interrupted
+    from opsctl.core.fleet import FleetOptions, HostResult, run_fleet
+
+    decided: dict[str, TrustOutcome] = {}
+
+    def task(target: SshTarget, _cancel: object) -> HostResult:
+        decided[target.name] = outcome = one(target)
+        return HostResult(target.name, outcome.fleet_outcome, error=outcome.message)
+
+    # the key scans run on the fleet executor (fleet.forks at once), like every host's work
+    fleet = run_fleet(targets, task, name_of=lambda target: target.name,
+                      options=FleetOptions(forks=settings.fleet.forks))
+    if fleet.interrupted:
+        raise Interrupted("hosts trust: interrupted; no key was enrolled")
+    outcomes = [decided[target.name] for target in targets]
     add_entries(path, [
         KnownHostEntry(0, (outcome.known_hosts_name,), key.key_type, key.key_base64)
         for outcome in outcomes if outcome.status == "enrolled" for key in outcome.enrolled

@@ -28,6 +28,7 @@ from opsctl.core.execute import (
     execute,
     restic_exit_codes,
 )
+from opsctl.core.recorder import AuditRecorder
 from opsctl.core.settings import Settings
 from opsctl.core.ssh import SshConnection, SshPool, open_pool, target_from_host
 from opsctl.core.trust import trust_hosts
@@ -58,8 +59,12 @@ def settings(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Settings:
                         state={"dir": tmp_path_factory.mktemp("execute-state")},
                         ssh={"use_agent": False, "connect_timeout": 15})
     hosts = load_inventory(lab.publication.inventory_path).select("ssh_hosts")
-    outcomes = trust_hosts(settings, [target_from_host(h, settings.ssh) for h in hosts],
-                           expected=lab.publication.fingerprints)
+    recorder = AuditRecorder.for_settings(lambda: settings)
+    try:
+        outcomes = trust_hosts(settings, [target_from_host(h, settings.ssh) for h in hosts],
+                               recorder=recorder, expected=lab.publication.fingerprints).outcomes
+    finally:
+        recorder.close()
     assert {o.status for o in outcomes} == {"enrolled"}, [o.message for o in outcomes]
     return settings
 
