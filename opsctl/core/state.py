@@ -674,8 +674,6 @@ class StateStore:
         killer) still leaves its row: begun, never finished, its owner dead. Raise StateError if
         ``run_id`` exists.
         """
-        from opsctl.core.owner import ProcessIdentity
-
         started_at = datetime.now(UTC) if started_at is None else started_at
         owner = ProcessIdentity.current() if owner is None else owner
         with self._errors(f"cannot record the start of run {run_id}"), self._write() as conn:
@@ -687,10 +685,7 @@ class StateStore:
                     target=target,
                     operator=operator,
                     started_at=started_at,
-                    owner_host=owner.host,
-                    owner_pid=owner.pid,
-                    owner_process_started=owner.started,
-                    owner_boot_id=owner.boot_id,
+                    **_owner_columns(owner),
                 )
             )
 
@@ -756,27 +751,7 @@ class StateStore:
                 .where(_run_hosts.c.run_id == row.run_id)
                 .order_by(_run_hosts.c.host)
             ).all()
-        hosts = tuple(
-            HostResult(
-                host=host.host,
-                outcome=host.outcome,
-                exit_status=host.exit_status,
-                duration_seconds=host.duration_seconds,
-                error=host.error,
-            )
-            for host in host_rows
-        )
-        return RunRecord(
-            run_id=row.run_id,
-            kind=row.kind,
-            command=row.command,
-            target=row.target,
-            operator=row.operator,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            outcome=row.outcome,
-            hosts=hosts,
-        )
+        return _run_record(row, host_rows)
 
     # -- audit anchor
 
@@ -868,7 +843,6 @@ class StateStore:
 
     def unfinished_runs(self) -> list[UnfinishedRun]:
         """Every run that began and has not ended, oldest first."""
-        from opsctl.core.owner import ProcessIdentity
 
         with self._errors("cannot read the unfinished runs"), self._engine.connect() as conn:
             rows = conn.execute(
@@ -878,14 +852,7 @@ class StateStore:
             ).all()
         found = []
         for row in rows:
-            owner = None
-            if row.owner_host is not None and row.owner_pid is not None:
-                owner = ProcessIdentity(
-                    host=row.owner_host,
-                    pid=row.owner_pid,
-                    started=row.owner_process_started or 0.0,
-                    boot_id=row.owner_boot_id or "",
-                )
+            owner = _owner_of(row)
             found.append(
                 UnfinishedRun(
                     run_id=row.run_id,
@@ -1016,7 +983,6 @@ class StateStore:
         store cannot be read or written.
         """
         from opsctl.core.errors import SafetyRefusal, UsageError
-        from opsctl.core.owner import ProcessIdentity
 
         with self._errors(f"cannot reopen run {run_id}"), self._write() as conn:
             row = conn.execute(
@@ -1024,15 +990,12 @@ class StateStore:
             ).first()
             if row is None:
                 raise UsageError(f"there is no run {run_id} to resume in {self.location}")
-            if row.finished_at is None and row.owner_pid is not None:
-                holder = ProcessIdentity(
-                    row.owner_host, row.owner_pid, row.owner_process_started, row.owner_boot_id
+            holder = _owner_of(row)
+            if row.finished_at is None and holder is not None and holder.alive():
+                raise SafetyRefusal(
+                    f"run {run_id} is still running ({holder.describe()})",
+                    hint="wait for it to end, or stop it first",
                 )
-                if holder.alive():
-                    raise SafetyRefusal(
-                        f"run {run_id} is still running ({holder.describe()})",
-                        hint="wait for it to end, or stop it first",
-                    )
             host_rows = conn.execute(
                 sa.select(_run_hosts)
                 .where(_run_hosts.c.run_id == run_id)
@@ -1040,27 +1003,9 @@ class StateStore:
             ).all()
             reopened: dict[str, Any] = {"finished_at": None, "outcome": None}
             if owner is not None:
-                reopened |= {
-                    "owner_host": owner.host,
-                    "owner_pid": owner.pid,
-                    "owner_process_started": owner.started,
-                    "owner_boot_id": owner.boot_id,
-                }
+                reopened |= _owner_columns(owner)
             conn.execute(_runs.update().where(_runs.c.run_id == run_id).values(**reopened))
-        return RunRecord(
-            run_id=row.run_id,
-            kind=row.kind,
-            command=row.command,
-            target=row.target,
-            operator=row.operator,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            outcome=row.outcome,
-            hosts=tuple(
-                HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error)
-                for h in host_rows
-            ),
-        )
+        return _run_record(row, host_rows)
 
     @staticmethod
     def _encode_output(stdout: str, stderr: str) -> str:
@@ -1418,13 +1363,50 @@ class StateStore:
             )
 
 
+def _owner_columns(owner: ProcessIdentity) -> dict[str, Any]:
+    """The ``owner_*`` columns (of a run or a lock) naming ``owner``."""
+    return {
+        "owner_host": owner.host,
+        "owner_pid": owner.pid,
+        "owner_process_started": owner.started,
+        "owner_boot_id": owner.boot_id,
+    }
+
+
+def _owner_of(row: sa.Row[Any]) -> ProcessIdentity | None:
+    """The owner a row's ``owner_*`` columns name; None for a run recorded before owners were."""
+    if row.owner_host is None or row.owner_pid is None:
+        return None
+    return ProcessIdentity(
+        host=row.owner_host,
+        pid=row.owner_pid,
+        started=row.owner_process_started or 0.0,
+        boot_id=row.owner_boot_id or "",
+    )
+
+
+def _run_record(row: sa.Row[Any], host_rows: Sequence[sa.Row[Any]]) -> RunRecord:
+    hosts = tuple(
+        HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error)
+        for h in host_rows
+    )
+    return RunRecord(
+        run_id=row.run_id,
+        kind=row.kind,
+        command=row.command,
+        target=row.target,
+        operator=row.operator,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        outcome=row.outcome,
+        hosts=hosts,
+    )
+
+
 def _owner_row(held: HeldLock, now: datetime) -> dict[str, Any]:
     return {
         "name": held.name,
-        "owner_host": held.owner.host,
-        "owner_pid": held.owner.pid,
-        "owner_process_started": held.owner.started,
-        "owner_boot_id": held.owner.boot_id,
+        **_owner_columns(held.owner),
         "token": held.token,
         "purpose": held.purpose,
         "acquired_at": now,
@@ -1433,14 +1415,11 @@ def _owner_row(held: HeldLock, now: datetime) -> dict[str, Any]:
 
 
 def _holder_of(row: sa.Row[Any]) -> LockHolder:
+    owner = _owner_of(row)
+    assert owner is not None  # the lock table's owner columns are NOT NULL
     return LockHolder(
         name=row.name,
-        owner=ProcessIdentity(
-            host=row.owner_host,
-            pid=row.owner_pid,
-            started=row.owner_process_started,
-            boot_id=row.owner_boot_id,
-        ),
+        owner=owner,
         purpose=row.purpose,
         acquired_at=row.acquired_at,
         heartbeat_at=row.heartbeat_at,
