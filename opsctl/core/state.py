@@ -3,10 +3,11 @@
 Each package owns its part of the store: a :class:`Schema` (its component name and migrations,
 each component with its own version sequence), declared in the ``opsctl.state_schemas``
 entry-point group and applied when a store is opened, each step in its own transaction; a
-component newer than this code is refused. The core keeps the engine, the migration runner, the
-runs and their per-host results and steps, the audit anchors and the named locks
-(:meth:`StateStore.lock`). One engine serves every thread, each call is one short transaction,
-so worker threads may share a store.
+component newer than this code is refused. The store keeps the engine, runs the migrations
+(:mod:`opsctl.core.migrations`; the core's own in :mod:`opsctl.core.schema_core`), records the
+runs and their per-host results and steps and the audit anchors, and holds the named locks
+(:meth:`StateStore.lock`, machinery in :mod:`opsctl.core.locks`). One engine serves every
+thread, each call is one short transaction, so worker threads may share a store.
 
 PostgreSQL (``postgresql+psycopg://user@host:port/db``, the password given by reference and
 joined here, never written in the URL) serves several controllers sharing one installation:
@@ -16,9 +17,7 @@ its migrations are serialised by an advisory lock and its named locks are adviso
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,248 +29,89 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.types import TypeDecorator
 
-from opsctl.core.errors import LockHeld, StateError
+from opsctl.core.errors import StateError
+from opsctl.core.locks import (
+    LOCK_HEARTBEAT_INTERVAL_SECONDS,
+    LOCK_HEARTBEAT_TTL_SECONDS,
+    HeldLock,
+    LockHolder,
+    NamedLocks,
+    holder_is_gone,
+    lock_key,
+    open_lock_session,
+)
+from opsctl.core.migrations import (
+    CORE_COMPONENT,
+    Migration,
+    Schema,
+    adopt_legacy_versions,
+    applied_versions,
+    apply_step,
+    legacy_version,
+    refuse_newer,
+    serialise_migrations,
+)
 from opsctl.core.owner import ProcessIdentity
+from opsctl.core.schema_core import (
+    CORE_SCHEMA,
+    HOST_OUTCOMES,
+    LEGACY_AUDIT_LOG_ID,
+    audit_anchors,
+    locks,
+    owner_columns,
+    owner_of,
+    run_hosts,
+    run_steps,
+    runs,
+)
+from opsctl.core.sql import UtcDateTime, upsert, upsert_many
 
 if TYPE_CHECKING:
     from opsctl.core.settings import Settings
 
-# the project's one outcome vocabulary (opsctl.core.fleet.Outcome spells the same names)
-HOST_OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped", "partial")
+__all__ = [
+    "CORE_COMPONENT",
+    "CORE_SCHEMA",
+    "HOST_OUTCOMES",
+    "LEGACY_AUDIT_LOG_ID",
+    "LOCK_HEARTBEAT_INTERVAL_SECONDS",
+    "LOCK_HEARTBEAT_TTL_SECONDS",
+    "POSTGRES_CONNECT_TIMEOUT_SECONDS",
+    "SCHEMA_ENTRY_POINT_GROUP",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "AuditAnchor",
+    "HeldLock",
+    "HostResult",
+    "LockHolder",
+    "Migration",
+    "RunRecord",
+    "Schema",
+    "StateStore",
+    "StepRecord",
+    "UnfinishedRun",
+    "UtcDateTime",
+    "audit_anchors",
+    "holder_is_gone",
+    "installed_schemas",
+    "lock_key",
+    "locks",
+    "open_state",
+    "register_schema",
+    "run_hosts",
+    "run_steps",
+    "runs",
+    "url_with_password",
+]
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
-# an arbitrary constant: serialises concurrent migrations on a shared PostgreSQL
-_POSTGRES_MIGRATION_LOCK = 0x6F707363746C
 # a PostgreSQL server that does not answer a connection within this is reported, not waited for
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
-# a lock holder on another host is alive while its heartbeat is younger than the TTL (SQLite;
-# PostgreSQL's advisory lock ends with the holder's session). The TTL leaves room for a
-# heartbeat thread starved on a loaded machine and for clocks a little apart.
-LOCK_HEARTBEAT_TTL_SECONDS = 60.0
-LOCK_HEARTBEAT_INTERVAL_SECONDS = 10.0
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass a timezone-aware one")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# ----------------------------------------------------------------------------- migrations
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema step of a component: applied once, in its own transaction, in ``version`` order."""
-
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _check_migrations(component: str, migrations: Sequence[Migration]) -> None:
-    versions = [step.version for step in migrations]
-    if versions != list(range(1, len(versions) + 1)):
-        raise ValueError(
-            f"the {component} migrations' versions must run 1, 2, 3, ... without gaps: {versions}"
-        )
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A component's part of the store: its name and its migrations, versions 1, 2, 3, ... without gaps.
-
-    Each package owns one (``core`` here, ``inventory`` in ``inventory.state``, later ``monitoring``,
-    ``backup``, ``playbooks``) and declares it in the ``opsctl.state_schemas`` entry-point group, so
-    a store opened by any command migrates every installed component, imported or not.
-    """
-
-    component: str
-    migrations: tuple[Migration, ...]
-
-    def __post_init__(self) -> None:
-        _check_migrations(self.component, self.migrations)
-
-    @property
-    def version(self) -> int:
-        """The newest version this code knows for the component (0 for none)."""
-        return self.migrations[-1].version if self.migrations else 0
-
-
 SCHEMA_ENTRY_POINT_GROUP = "opsctl.state_schemas"
-CORE_COMPONENT = "core"
-# the audit anchor of a store written before anchors were keyed by the log's identity
-LEGACY_AUDIT_LOG_ID = "legacy"
 # the hash before a log's first line (opsctl.core.audit.GENESIS_HASH): the empty chain's anchor
 _GENESIS_HASH = "0" * 64
 
-
-def _core_1(connection: Connection) -> None:
-    # the tables as version 1 defined them: later versions change them with later steps
-    metadata = sa.MetaData()
-    sa.Table(
-        "audit_anchor",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("seq", sa.Integer, nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
-        sa.Column("updated_at", UtcDateTime, nullable=False),
-        sa.CheckConstraint("id = 1", name="audit_anchor_single_row"),
-    )
-    sa.Table(
-        "runs",
-        metadata,
-        sa.Column("run_id", sa.String(64), primary_key=True),
-        sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("command", sa.Text, nullable=False),
-        sa.Column("target", sa.Text, nullable=False),
-        sa.Column("started_at", UtcDateTime, nullable=False),
-        sa.Column("finished_at", UtcDateTime, nullable=True),
-        sa.Column("outcome", sa.String(32), nullable=True),
-        sa.Column("operator", sa.String(128), nullable=False),
-        sa.Index("runs_kind_started_at", "kind", "started_at"),
-    )
-    _run_hosts_table(metadata, "run_hosts", ("ok", "changed", "failed", "unreachable", "skipped"))
-    metadata.create_all(connection)
-
-
-def _run_hosts_table(metadata: sa.MetaData, name: str, outcomes: Sequence[str]) -> sa.Table:
-    listed = ", ".join(f"'{outcome}'" for outcome in outcomes)
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column(
-            "run_id",
-            sa.String(64),
-            sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("host", sa.String(255), primary_key=True),
-        sa.Column("outcome", sa.String(16), nullable=False),
-        sa.Column("exit_status", sa.Integer, nullable=True),
-        sa.Column("duration_seconds", sa.Float, nullable=True),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.CheckConstraint(f"outcome IN ({listed})", name="run_hosts_outcome"),
-    )
-
-
-def _core_2(connection: Connection) -> None:
-    # 1. 'partial' joins the outcomes. SQLite cannot alter a CHECK constraint: rebuild the table.
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("ALTER TABLE run_hosts DROP CONSTRAINT run_hosts_outcome")
-        connection.exec_driver_sql(
-            "ALTER TABLE run_hosts ADD CONSTRAINT run_hosts_outcome CHECK (outcome IN "
-            f"({', '.join(repr(o) for o in HOST_OUTCOMES)}))"
-        )
-    else:
-        metadata = sa.MetaData()
-        sa.Table("runs", metadata, sa.Column("run_id", sa.String(64), primary_key=True))
-        rebuilt = _run_hosts_table(metadata, "run_hosts_rebuilt", HOST_OUTCOMES)
-        rebuilt.create(connection)
-        connection.exec_driver_sql(
-            "INSERT INTO run_hosts_rebuilt (run_id, host, outcome, exit_status, duration_seconds, "
-            "error) SELECT run_id, host, outcome, exit_status, duration_seconds, error FROM run_hosts"
-        )
-        connection.exec_driver_sql("DROP TABLE run_hosts")
-        connection.exec_driver_sql("ALTER TABLE run_hosts_rebuilt RENAME TO run_hosts")
-    # 2. a run names its owner, so one that was killed (SIGKILL, the OOM killer) is told from one
-    #    still running: the host, the pid, that process's start time and the boot it ran in
-    for column in (
-        "owner_host VARCHAR(255)",
-        "owner_pid INTEGER",
-        "owner_process_started FLOAT",
-        "owner_boot_id VARCHAR(64)",
-    ):
-        connection.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column}")
-    metadata = sa.MetaData()
-    # runs exists (core 1): named here only so the step journal's foreign key can point at it
-    sa.Table("runs", metadata, sa.Column("run_id", sa.String(64), primary_key=True))
-    # 3. the audit anchor, keyed by the log's identity (several controllers may share a store),
-    #    with the pending (seq, hash) recorded before a line is written
-    sa.Table(
-        "audit_anchors",
-        metadata,
-        sa.Column("log_id", sa.String(255), primary_key=True),
-        sa.Column("seq", sa.Integer, nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
-        sa.Column("pending_seq", sa.Integer, nullable=True),
-        sa.Column("pending_hash", sa.String(64), nullable=True),
-        sa.Column("updated_at", UtcDateTime, nullable=False),
-    )
-    # 4. named locks (SQLite; PostgreSQL uses advisory locks): the owner row, and a heartbeat
-    #    that decides for a holder on another host
-    sa.Table(
-        "locks",
-        metadata,
-        sa.Column("name", sa.String(255), primary_key=True),
-        sa.Column("owner_host", sa.String(255), nullable=False),
-        sa.Column("owner_pid", sa.Integer, nullable=False),
-        sa.Column("owner_process_started", sa.Float, nullable=False),
-        sa.Column("owner_boot_id", sa.String(64), nullable=False),
-        sa.Column("token", sa.String(64), nullable=False),
-        sa.Column("purpose", sa.Text, nullable=False),
-        sa.Column("acquired_at", UtcDateTime, nullable=False),
-        sa.Column("heartbeat_at", UtcDateTime, nullable=False),
-    )
-    # 5. the step journal: each completed step of each host of a run, so a run resumes
-    sa.Table(
-        "run_steps",
-        metadata,
-        sa.Column("run_id", sa.String(64), primary_key=True),
-        sa.Column("host", sa.String(255), primary_key=True),
-        sa.Column("step", sa.String(255), primary_key=True),
-        sa.Column("position", sa.Integer, nullable=False),
-        sa.Column("outcome", sa.String(16), nullable=False),
-        sa.Column("changed", sa.Boolean, nullable=False),
-        sa.Column("duration_seconds", sa.Float, nullable=False),
-        sa.Column("output", sa.Text, nullable=False),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.Column("finished_at", UtcDateTime, nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
-        sa.CheckConstraint(
-            f"outcome IN ({', '.join(repr(o) for o in HOST_OUTCOMES)})", name="run_steps_outcome"
-        ),
-    )
-    metadata.create_all(connection)
-    connection.exec_driver_sql(
-        "INSERT INTO audit_anchors (log_id, seq, hash, updated_at) "
-        f"SELECT '{LEGACY_AUDIT_LOG_ID}', seq, hash, updated_at FROM audit_anchor"
-    )
-    connection.exec_driver_sql("DROP TABLE audit_anchor")
-
-
-CORE_SCHEMA = Schema(
-    CORE_COMPONENT,
-    (
-        Migration(1, "audit anchor, runs and per-host results", _core_1),
-        Migration(
-            2,
-            "partial outcomes, run owners, audit anchors by log, named locks, step journal",
-            _core_2,
-        ),
-    ),
-)
-
-# Before migrations were keyed by component, one sequence served everything: version 1 was
-# today's core 1 and version 2 the inventory's tables. A store written then is adopted in place.
-_LEGACY_VERSIONS = {1: (CORE_COMPONENT, 1), 2: ("inventory", 1)}
-# written into the legacy table once adopted, so an older opsctl refuses the store
-_LEGACY_SENTINEL_VERSION = 3
+# ----------------------------------------------------------------------------- installed schemas
 
 _registered_schemas: dict[str, Schema] = {}
 
@@ -293,7 +133,7 @@ def installed_schemas() -> tuple[Schema, ...]:
     """The core's schema, then every other component's (entry points and registered), by name.
 
     Raise StateError naming an entry point that cannot be loaded or is not the schema of the
-    component it is named after (``core`` belongs to this module and cannot be claimed).
+    component it is named after (``core`` is opsctl.core's own and cannot be claimed).
     """
     from importlib.metadata import entry_points
 
@@ -320,89 +160,6 @@ def installed_schemas() -> tuple[Schema, ...]:
     found.update(_registered_schemas)
     return (CORE_SCHEMA, *(found[name] for name in sorted(found)))
 
-
-# ----------------------------------------------------------------------------- current tables
-
-_metadata = sa.MetaData()
-_schema_version = sa.Table(
-    "schema_version",
-    _metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("applied_at", UtcDateTime, nullable=False),
-)
-_schema_migrations = sa.Table(
-    "schema_migrations",
-    _metadata,
-    sa.Column("component", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("applied_at", UtcDateTime, nullable=False),
-)
-audit_anchors = sa.Table(
-    "audit_anchors",
-    _metadata,
-    sa.Column("log_id", sa.String(255), primary_key=True),
-    sa.Column("seq", sa.Integer),
-    sa.Column("hash", sa.String(64)),
-    sa.Column("pending_seq", sa.Integer),
-    sa.Column("pending_hash", sa.String(64)),
-    sa.Column("updated_at", UtcDateTime),
-)
-runs = sa.Table(
-    "runs",
-    _metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("kind", sa.String(32)),
-    sa.Column("command", sa.Text),
-    sa.Column("target", sa.Text),
-    sa.Column("started_at", UtcDateTime),
-    sa.Column("finished_at", UtcDateTime),
-    sa.Column("outcome", sa.String(32)),
-    sa.Column("operator", sa.String(128)),
-    sa.Column("owner_host", sa.String(255)),
-    sa.Column("owner_pid", sa.Integer),
-    sa.Column("owner_process_started", sa.Float),
-    sa.Column("owner_boot_id", sa.String(64)),
-)
-run_hosts = sa.Table(
-    "run_hosts",
-    _metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("host", sa.String(255), primary_key=True),
-    sa.Column("outcome", sa.String(16)),
-    sa.Column("exit_status", sa.Integer),
-    sa.Column("duration_seconds", sa.Float),
-    sa.Column("error", sa.Text),
-)
-run_steps = sa.Table(
-    "run_steps",
-    _metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("host", sa.String(255), primary_key=True),
-    sa.Column("step", sa.String(255), primary_key=True),
-    sa.Column("position", sa.Integer),
-    sa.Column("outcome", sa.String(16)),
-    sa.Column("changed", sa.Boolean),
-    sa.Column("duration_seconds", sa.Float),
-    sa.Column("output", sa.Text),
-    sa.Column("error", sa.Text),
-    sa.Column("finished_at", UtcDateTime),
-)
-locks = sa.Table(
-    "locks",
-    _metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("owner_host", sa.String(255)),
-    sa.Column("owner_pid", sa.Integer),
-    sa.Column("owner_process_started", sa.Float),
-    sa.Column("owner_boot_id", sa.String(64)),
-    sa.Column("token", sa.String(64)),
-    sa.Column("purpose", sa.Text),
-    sa.Column("acquired_at", UtcDateTime),
-    sa.Column("heartbeat_at", UtcDateTime),
-)
-_runs, _run_hosts = runs, run_hosts
 
 # ----------------------------------------------------------------------------- records
 
@@ -482,67 +239,6 @@ class StepRecord:
     stderr: str
     error: str | None
     finished_at: datetime
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds a named lock, as its owner row says: the process, what for, since when."""
-
-    name: str
-    owner: ProcessIdentity
-    purpose: str
-    acquired_at: datetime
-    heartbeat_at: datetime
-
-    def describe(self, now: datetime) -> str:
-        """``pid 42 on ctl1 since 2026-12-05 02:47:11 UTC (heartbeat 3 s ago): purpose``."""
-        since = self.acquired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        age = max(0.0, (now - self.heartbeat_at).total_seconds())
-        return (
-            f"{self.owner.describe()} since {since} (heartbeat {age:.0f} s ago): {self.purpose}"
-        )
-
-
-class HeldLock:
-    """A named lock this process holds, as :meth:`StateStore.lock` yields it.
-
-    ``lost`` turns true if the lock was found taken away while held (its owner row replaced
-    after the heartbeat stalled past the TTL, or the PostgreSQL session that held it ended):
-    a long job checks it between steps and stops.
-    """
-
-    def __init__(self, name: str, purpose: str, owner: ProcessIdentity, token: str) -> None:
-        self.name = name
-        self.purpose = purpose
-        self.owner = owner
-        self.token = token
-        self._lost = threading.Event()
-
-    @property
-    def lost(self) -> bool:
-        return self._lost.is_set()
-
-    def __repr__(self) -> str:
-        return f"HeldLock({self.name!r}, purpose={self.purpose!r}, lost={self.lost})"
-
-
-def lock_key(name: str) -> int:
-    """The signed 64-bit PostgreSQL advisory-lock key of the named lock ``name``."""
-    digest = hashlib.sha256(f"opsctl.lock:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def holder_is_gone(holder: LockHolder, now: datetime, *, ttl_seconds: float) -> bool:
-    """Whether a lock's holder has certainly stopped, so its lock may be taken over.
-
-    On this host and boot, exactly when its process has ended (the heartbeat does not matter:
-    a live holder whose heartbeat thread starved still holds). Anywhere else, including a host
-    of the same name in another boot (it may be another machine), when its heartbeat is older
-    than ``ttl_seconds``.
-    """
-    if holder.owner.on_this_host():
-        return holder.owner.alive() is False
-    return (now - holder.heartbeat_at).total_seconds() > ttl_seconds
 
 
 def _utc_now() -> datetime:
@@ -627,6 +323,13 @@ class StateStore:
         with self._errors("cannot open"):
             self._engine = self._create_engine(parsed)
         self._write_engine = self._engine.execution_options(opsctl_write=True)
+        self._locks = NamedLocks(
+            self._engine,
+            self._write_engine,
+            errors=self._errors,
+            open_session=self._lock_session if self._is_postgresql else None,
+            clock=self._clock,
+        )
         try:
             self._migrate()
         except BaseException:
@@ -648,12 +351,12 @@ class StateStore:
     def schema_version(self, component: str = CORE_COMPONENT) -> int:
         """Return the newest migration of ``component`` applied to the database (0 for none)."""
         with self._errors("cannot read the schema version"), self._engine.connect() as conn:
-            return _applied_versions(conn).get(component, 0)
+            return applied_versions(conn).get(component, 0)
 
     def schema_versions(self) -> dict[str, int]:
         """Return each component's newest applied migration, components the code lacks included."""
         with self._errors("cannot read the schema versions"), self._engine.connect() as conn:
-            return _applied_versions(conn)
+            return applied_versions(conn)
 
     # -- runs
 
@@ -678,14 +381,14 @@ class StateStore:
         owner = ProcessIdentity.current() if owner is None else owner
         with self._errors(f"cannot record the start of run {run_id}"), self._write() as conn:
             conn.execute(
-                _runs.insert().values(
+                runs.insert().values(
                     run_id=run_id,
                     kind=kind,
                     command=command,
                     target=target,
                     operator=operator,
                     started_at=started_at,
-                    **_owner_columns(owner),
+                    **owner_columns(owner),
                 )
             )
 
@@ -722,14 +425,14 @@ class StateStore:
                     "duration_seconds": result.duration_seconds,
                     "error": result.error,
                 }
-                _upsert(conn, _run_hosts, values, ("run_id", "host"))
+                upsert(conn, run_hosts, values, ("run_id", "host"))
 
     def finish_run(self, run_id: str, outcome: str) -> None:
         """Record a run's end (now, in UTC) and outcome; raise StateError for an unknown run."""
         with self._errors(f"cannot record the end of run {run_id}"), self._write() as conn:
             result = conn.execute(
-                _runs.update()
-                .where(_runs.c.run_id == run_id)
+                runs.update()
+                .where(runs.c.run_id == run_id)
                 .values(finished_at=datetime.now(UTC), outcome=outcome)
             )
             if result.rowcount == 0:
@@ -739,17 +442,17 @@ class StateStore:
         """Return the newest run of ``kind`` (by start time) with its host results, or None."""
         with self._errors(f"cannot read the last {kind} run"), self._engine.begin() as conn:
             row = conn.execute(
-                sa.select(_runs)
-                .where(_runs.c.kind == kind)
-                .order_by(_runs.c.started_at.desc(), _runs.c.run_id.desc())
+                sa.select(runs)
+                .where(runs.c.kind == kind)
+                .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
                 .limit(1)
             ).first()
             if row is None:
                 return None
             host_rows = conn.execute(
-                sa.select(_run_hosts)
-                .where(_run_hosts.c.run_id == row.run_id)
-                .order_by(_run_hosts.c.host)
+                sa.select(run_hosts)
+                .where(run_hosts.c.run_id == row.run_id)
+                .order_by(run_hosts.c.host)
             ).all()
         return _run_record(row, host_rows)
 
@@ -782,7 +485,7 @@ class StateStore:
             "updated_at": datetime.now(UTC),
         }
         with self._errors("cannot write the audit anchor"), self._write() as conn:
-            _upsert(conn, audit_anchors, values, ("log_id",))
+            upsert(conn, audit_anchors, values, ("log_id",))
 
     # -- audit recorder: pending anchors, a log's identity, runs begun and never ended
 
@@ -846,13 +549,13 @@ class StateStore:
 
         with self._errors("cannot read the unfinished runs"), self._engine.connect() as conn:
             rows = conn.execute(
-                sa.select(_runs)
-                .where(_runs.c.finished_at.is_(None))
-                .order_by(_runs.c.started_at, _runs.c.run_id)
+                sa.select(runs)
+                .where(runs.c.finished_at.is_(None))
+                .order_by(runs.c.started_at, runs.c.run_id)
             ).all()
         found = []
         for row in rows:
-            owner = _owner_of(row)
+            owner = owner_of(row)
             found.append(
                 UnfinishedRun(
                     run_id=row.run_id,
@@ -870,8 +573,8 @@ class StateStore:
         """Record the end of a run that has not ended (one whose owner died); False if it had ended."""
         with self._errors(f"cannot record the end of run {run_id}"), self._write() as conn:
             done = conn.execute(
-                _runs.update()
-                .where(_runs.c.run_id == run_id, _runs.c.finished_at.is_(None))
+                runs.update()
+                .where(runs.c.run_id == run_id, runs.c.finished_at.is_(None))
                 .values(finished_at=datetime.now(UTC), outcome=outcome)
             )
         return bool(done.rowcount)
@@ -921,33 +624,8 @@ class StateStore:
             for result in hosts
         ]
         with self._errors(f"cannot record the steps of run {run_id}"), self._write() as conn:
-            self._upsert_many(conn, run_steps, step_rows, ("run_id", "host", "step"))
-            self._upsert_many(conn, _run_hosts, host_rows, ("run_id", "host"))
-
-    @staticmethod
-    def _upsert_many(
-        conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-    ) -> None:
-        """Insert or update ``rows`` (same columns each) with one statement run for all of them."""
-        if not rows:
-            return
-        dialect = conn.dialect.name
-        if dialect not in ("sqlite", "postgresql"):
-            for row in rows:
-                _upsert(conn, table, row, keys)
-            return
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            lite = sqlite_insert(table)
-            lite_updates = {name: lite.excluded[name] for name in rows[0] if name not in keys}
-            conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lite_updates), list(rows))
-            return
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        pg = postgresql_insert(table)
-        pg_updates = {name: pg.excluded[name] for name in rows[0] if name not in keys}
-        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=pg_updates), list(rows))
+            upsert_many(conn, run_steps, step_rows, ("run_id", "host", "step"))
+            upsert_many(conn, run_hosts, host_rows, ("run_id", "host"))
 
     def recorded_steps(self, run_id: str) -> dict[str, tuple[StepRecord, ...]]:
         """Return the steps recorded for ``run_id``, by host, each host's in position order."""
@@ -986,25 +664,23 @@ class StateStore:
 
         with self._errors(f"cannot reopen run {run_id}"), self._write() as conn:
             row = conn.execute(
-                sa.select(_runs).where(_runs.c.run_id == run_id).with_for_update()
+                sa.select(runs).where(runs.c.run_id == run_id).with_for_update()
             ).first()
             if row is None:
                 raise UsageError(f"there is no run {run_id} to resume in {self.location}")
-            holder = _owner_of(row)
+            holder = owner_of(row)
             if row.finished_at is None and holder is not None and holder.alive():
                 raise SafetyRefusal(
                     f"run {run_id} is still running ({holder.describe()})",
                     hint="wait for it to end, or stop it first",
                 )
             host_rows = conn.execute(
-                sa.select(_run_hosts)
-                .where(_run_hosts.c.run_id == run_id)
-                .order_by(_run_hosts.c.host)
+                sa.select(run_hosts).where(run_hosts.c.run_id == run_id).order_by(run_hosts.c.host)
             ).all()
             reopened: dict[str, Any] = {"finished_at": None, "outcome": None}
             if owner is not None:
-                reopened |= _owner_columns(owner)
-            conn.execute(_runs.update().where(_runs.c.run_id == run_id).values(**reopened))
+                reopened |= owner_columns(owner)
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**reopened))
         return _run_record(row, host_rows)
 
     @staticmethod
@@ -1042,124 +718,32 @@ class StateStore:
 
     # -- named locks
 
-    @contextlib.contextmanager
-    def lock(self, name: str, *, purpose: str, wait_seconds: float = 0.0) -> Iterator[HeldLock]:
+    def lock(
+        self, name: str, *, purpose: str, wait_seconds: float = 0.0
+    ) -> contextlib.AbstractContextManager[HeldLock]:
         """Hold the named lock ``name`` for the block, exclusive across processes and controllers.
 
         Refused at once (or after ``wait_seconds`` of retrying) with :class:`LockHeld` (exit 5)
         naming the holder: host, pid, since when and ``purpose``. A second ``lock`` of the same
         name in this process is refused too: two blocks would each think they were alone.
         SQLite: an owner row; a holder on this host is alive while its process is (a dead one
-        is taken over at once), one elsewhere while its heartbeat, refreshed by a daemon thread,
-        is younger than LOCK_HEARTBEAT_TTL_SECONDS. PostgreSQL: ``pg_try_advisory_lock`` on a
-        connection of its own held for the block (a pooled one, recycled, would drop the lock
-        silently), the owner row only naming the holder. The lock is released when the block
-        ends, however it ends; the row removed is only ever our own.
+        is taken over at once), one elsewhere while its heartbeat, refreshed by a daemon thread
+        every LOCK_HEARTBEAT_INTERVAL_SECONDS, is younger than LOCK_HEARTBEAT_TTL_SECONDS.
+        PostgreSQL: ``pg_try_advisory_lock`` on a connection of its own held for the block (a
+        pooled one, recycled, would drop the lock silently), the owner row only naming the
+        holder. The lock is released when the block ends, however it ends; the row removed is
+        only ever our own.
         """
-        if not name or len(name) > 255:
-            raise ValueError("a lock name is 1 to 255 characters")
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        held = HeldLock(name, purpose, ProcessIdentity.current(), secrets.token_hex(16))
-        while True:
-            try:
-                session = self._acquire(held)
-                break
-            except LockHeld:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
-        stop = threading.Event()
-        heartbeat = threading.Thread(
-            target=self._heartbeat,
-            args=(held, session, stop),
-            name=f"opsctl-lock-heartbeat:{name}",
-            daemon=True,
+        return self._locks.hold(
+            name,
+            purpose=purpose,
+            wait_seconds=wait_seconds,
+            heartbeat_interval_seconds=LOCK_HEARTBEAT_INTERVAL_SECONDS,
         )
-        heartbeat.start()
-        try:
-            yield held
-        except BaseException:
-            stop.set()
-            heartbeat.join()
-            with contextlib.suppress(StateError):
-                self._release(held, session)
-            raise
-        stop.set()
-        heartbeat.join()
-        self._release(held, session)
 
     def lock_holder(self, name: str) -> LockHolder | None:
         """The owner row of the named lock ``name`` (it may be stale), or None."""
-        with self._errors(f"cannot read lock {name}"), self._engine.connect() as conn:
-            row = conn.execute(sa.select(locks).where(locks.c.name == name)).first()
-        return None if row is None else _holder_of(row)
-
-    def _acquire(self, held: HeldLock) -> Connection | None:
-        """Take the lock for ``held`` or raise LockHeld; return PostgreSQL's session connection."""
-        if not self._is_postgresql:
-            with self._errors(f"cannot take lock {held.name}"), self._write() as conn:
-                row = conn.execute(sa.select(locks).where(locks.c.name == held.name)).first()
-                now = self._clock()
-                if row is not None:
-                    holder = _holder_of(row)
-                    if not holder_is_gone(holder, now, ttl_seconds=LOCK_HEARTBEAT_TTL_SECONDS):
-                        raise self._lock_held(held.name, holder, now)
-                    conn.execute(locks.delete().where(locks.c.name == held.name))
-                conn.execute(locks.insert().values(**_owner_row(held, now)))
-            return None
-        session = self._lock_session()
-        try:
-            with self._errors(f"cannot take lock {held.name}"):
-                taken = session.execute(
-                    sa.select(sa.func.pg_try_advisory_lock(lock_key(held.name)))
-                ).scalar()
-            if not taken:
-                raise self._lock_held(held.name, self.lock_holder(held.name), self._clock())
-            now = self._clock()
-            with self._errors(f"cannot take lock {held.name}"), self._write() as conn:
-                # a row left by a holder whose session ended is stale: the advisory lock decides
-                _upsert(conn, locks, _owner_row(held, now), ("name",))
-        except BaseException:
-            session.close()
-            raise
-        return session
-
-    def _release(self, held: HeldLock, session: Connection | None) -> None:
-        """Delete our own owner row (never another's) and end PostgreSQL's session."""
-        try:
-            with self._errors(f"cannot release lock {held.name}"), self._write() as conn:
-                conn.execute(
-                    locks.delete().where(locks.c.name == held.name, locks.c.token == held.token)
-                )
-        finally:
-            if session is not None:
-                # closing the session releases its advisory locks; unlock first all the same
-                with contextlib.suppress(exc.SQLAlchemyError):
-                    session.execute(sa.select(sa.func.pg_advisory_unlock(lock_key(held.name))))
-                with contextlib.suppress(exc.SQLAlchemyError):
-                    session.close()
-
-    def _heartbeat(self, held: HeldLock, session: Connection | None, stop: threading.Event) -> None:
-        """Refresh the owner row's heartbeat until ``stop``; mark ``held`` lost if it was taken."""
-        while not stop.wait(LOCK_HEARTBEAT_INTERVAL_SECONDS):
-            try:
-                if session is not None:
-                    with self._errors(f"cannot keep lock {held.name}"):
-                        session.execute(sa.select(1))
-                with self._errors(f"cannot keep lock {held.name}"), self._write() as conn:
-                    refreshed = conn.execute(
-                        locks.update()
-                        .where(locks.c.name == held.name, locks.c.token == held.token)
-                        .values(heartbeat_at=self._clock())
-                    ).rowcount
-            except StateError:
-                if session is not None:  # the session, and its advisory lock, may be gone
-                    held._lost.set()
-                    return
-                continue  # SQLite busy for long: the TTL leaves room for the next beat
-            if refreshed == 0 and session is None:
-                held._lost.set()
-                return
+        return self._locks.holder(name)
 
     def _lock_session(self) -> Connection:
         """A new PostgreSQL connection outside the pool, in autocommit, for one lock's life."""
@@ -1168,49 +752,7 @@ class StateStore:
                 with self._errors("cannot open"):
                     self._lock_engine = self._create_engine(self._url, poolclass=sa.NullPool)
         with self._errors("cannot open a connection for a lock"):
-            session = self._lock_engine.connect()
-            try:
-                session.execution_options(isolation_level="AUTOCOMMIT")
-                # a controller that vanishes (power, network) frees its locks in about a
-                # minute, instead of after the server's default of two hours of TCP silence
-                session.exec_driver_sql(
-                    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
-                    "SET tcp_keepalives_count = 3"
-                )
-            except BaseException:
-                session.close()
-                raise
-        return session
-
-    def _lock_held(self, name: str, holder: LockHolder | None, now: datetime) -> LockHeld:
-        if holder is None:  # PostgreSQL: taken an instant ago, its owner row not yet written
-            return LockHeld(
-                f"lock {name!r} is held by another process (its owner is not yet recorded)",
-                lock=name,
-                hint="try again in a moment",
-            )
-        mine = holder.owner == ProcessIdentity.current()
-        if mine:
-            hint = "this process already holds it: a block inside another of the same lock"
-        elif self._is_postgresql:
-            hint = "PostgreSQL releases it when the holder's session ends"
-        elif holder.owner.on_this_host():
-            hint = "it is released when the holder ends, and taken over at once if it was killed"
-        else:
-            hint = (
-                f"a holder on another host is taken over once its heartbeat is more than "
-                f"{LOCK_HEARTBEAT_TTL_SECONDS:.0f} s old"
-            )
-        who = holder.describe(now) + (" (this process)" if mine else "")
-        return LockHeld(
-            f"lock {name!r} is held by {who}",
-            lock=name,
-            holder_host=holder.owner.host,
-            holder_pid=holder.owner.pid,
-            since=holder.acquired_at,
-            purpose=holder.purpose,
-            hint=hint,
-        )
+            return open_lock_session(self._lock_engine)
 
     # -- internals
 
@@ -1316,14 +858,14 @@ class StateStore:
 
     def _migrate_once(self) -> None:
         with self._errors("cannot read the schema versions"), self._engine.connect() as conn:
-            applied = _applied_versions(conn)
-            legacy = _legacy_version(conn)
+            applied = applied_versions(conn)
+            legacy = legacy_version(conn)
         for schema in self._schemas:
-            self._refuse_newer(schema, applied.get(schema.component, 0))
+            refuse_newer(schema, applied.get(schema.component, 0), self.location)
         if legacy is not None or not applied:
             with self._errors("cannot adopt the schema versions"), self._write() as conn:
-                self._serialise_migrations(conn)
-                _adopt_legacy_versions(conn, self.location)
+                serialise_migrations(conn)
+                adopt_legacy_versions(conn, self.location)
         for schema in self._schemas:
             for step in schema.migrations:
                 self._apply(schema, step)
@@ -1332,63 +874,12 @@ class StateStore:
         """Apply one step in its own transaction unless it (or a newer one) was applied already."""
         label = f"migration {schema.component} {step.version} ({step.description}) failed"
         with self._errors(label), self._write() as conn:
-            self._serialise_migrations(conn)
-            # another process may have migrated since we looked
-            current = _applied_versions(conn).get(schema.component, 0)
-            self._refuse_newer(schema, current)
-            if step.version <= current:
-                return
-            step.apply(conn)
-            conn.execute(
-                _schema_migrations.insert().values(
-                    component=schema.component,
-                    version=step.version,
-                    description=step.description,
-                    applied_at=datetime.now(UTC),
-                )
-            )
-
-    @staticmethod
-    def _serialise_migrations(conn: Connection) -> None:
-        # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock of its own
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_POSTGRES_MIGRATION_LOCK)))
-
-    def _refuse_newer(self, schema: Schema, current: int) -> None:
-        if current > schema.version:
-            raise StateError(
-                f"state store {self.location}: the {schema.component} schema is at version "
-                f"{current}, newer than this opsctl knows (up to {schema.version})",
-                hint="upgrade opsctl; a newer version has migrated this database",
-            )
-
-
-def _owner_columns(owner: ProcessIdentity) -> dict[str, Any]:
-    """The ``owner_*`` columns (of a run or a lock) naming ``owner``."""
-    return {
-        "owner_host": owner.host,
-        "owner_pid": owner.pid,
-        "owner_process_started": owner.started,
-        "owner_boot_id": owner.boot_id,
-    }
-
-
-def _owner_of(row: sa.Row[Any]) -> ProcessIdentity | None:
-    """The owner a row's ``owner_*`` columns name; None for a run recorded before owners were."""
-    if row.owner_host is None or row.owner_pid is None:
-        return None
-    return ProcessIdentity(
-        host=row.owner_host,
-        pid=row.owner_pid,
-        started=row.owner_process_started or 0.0,
-        boot_id=row.owner_boot_id or "",
-    )
+            apply_step(conn, schema, step, self.location)
 
 
 def _run_record(row: sa.Row[Any], host_rows: Sequence[sa.Row[Any]]) -> RunRecord:
     hosts = tuple(
-        HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error)
-        for h in host_rows
+        HostResult(h.host, h.outcome, h.exit_status, h.duration_seconds, h.error) for h in host_rows
     )
     return RunRecord(
         run_id=row.run_id,
@@ -1403,124 +894,14 @@ def _run_record(row: sa.Row[Any], host_rows: Sequence[sa.Row[Any]]) -> RunRecord
     )
 
 
-def _owner_row(held: HeldLock, now: datetime) -> dict[str, Any]:
-    return {
-        "name": held.name,
-        **_owner_columns(held.owner),
-        "token": held.token,
-        "purpose": held.purpose,
-        "acquired_at": now,
-        "heartbeat_at": now,
-    }
-
-
-def _holder_of(row: sa.Row[Any]) -> LockHolder:
-    owner = _owner_of(row)
-    assert owner is not None  # the lock table's owner columns are NOT NULL
-    return LockHolder(
-        name=row.name,
-        owner=owner,
-        purpose=row.purpose,
-        acquired_at=row.acquired_at,
-        heartbeat_at=row.heartbeat_at,
-    )
-
-
-def _applied_versions(conn: Connection) -> dict[str, int]:
-    """Each component's newest applied version; a store older than components reads as such."""
-    if not sa.inspect(conn).has_table(_schema_migrations.name):
-        legacy = _legacy_version(conn) or 0
-        versions: dict[str, int] = {}
-        for version in range(1, min(legacy, max(_LEGACY_VERSIONS)) + 1):
-            component, component_version = _LEGACY_VERSIONS[version]
-            versions[component] = max(versions.get(component, 0), component_version)
-        return versions
-    rows = conn.execute(
-        sa.select(
-            _schema_migrations.c.component, sa.func.max(_schema_migrations.c.version)
-        ).group_by(_schema_migrations.c.component)
-    ).all()
-    return {str(component): int(version) for component, version in rows}
-
-
-def _legacy_version(conn: Connection) -> int | None:
-    """The single version of a store written before components, or None for any other store."""
-    inspector = sa.inspect(conn)
-    if inspector.has_table(_schema_migrations.name) or not inspector.has_table(
-        _schema_version.name
-    ):
-        return None
-    version = conn.execute(sa.select(sa.func.max(_schema_version.c.version))).scalar()
-    return int(version or 0)
-
-
-def _adopt_legacy_versions(conn: Connection, location: str) -> None:
-    """Create ``schema_migrations``; carry a pre-component store's versions over to it.
-
-    The old ``schema_version`` table gets a version no release before components knew, so an
-    older opsctl refuses this store instead of writing into tables it no longer understands.
-    """
-    if sa.inspect(conn).has_table(_schema_migrations.name):
-        return
-    legacy = _legacy_version(conn)
-    if legacy is not None and legacy > max(_LEGACY_VERSIONS):
-        raise StateError(
-            f"state store {location}: schema version {legacy} is newer than this opsctl knows "
-            f"(up to {max(_LEGACY_VERSIONS)} before components)",
-            hint="upgrade opsctl; a newer version has migrated this database",
-        )
-    _schema_migrations.create(conn)
-    _schema_version.create(conn, checkfirst=True)
-    now = datetime.now(UTC)
-    for version in range(1, (legacy or 0) + 1):
-        component, component_version = _LEGACY_VERSIONS[version]
-        description = conn.execute(
-            sa.select(_schema_version.c.description).where(_schema_version.c.version == version)
-        ).scalar()
-        conn.execute(
-            _schema_migrations.insert().values(
-                component=component,
-                version=component_version,
-                description=str(description or ""),
-                applied_at=now,
-            )
-        )
-    conn.execute(
-        _schema_version.insert().values(
-            version=_LEGACY_SENTINEL_VERSION,
-            description="superseded by schema_migrations (versions per component)",
-            applied_at=now,
-        )
-    )
-
-
-def _upsert(
-    conn: Connection, table: sa.Table, values: Mapping[str, Any], keys: Sequence[str]
-) -> None:
-    """Insert ``values`` into ``table``, or update the row whose ``keys`` match."""
-    updates = {name: value for name, value in values.items() if name not in keys}
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        sqlite_statement = sqlite_insert(table).values(**values)
-        conn.execute(sqlite_statement.on_conflict_do_update(index_elements=keys, set_=updates))
-        return
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        postgresql_statement = postgresql_insert(table).values(**values)
-        conn.execute(postgresql_statement.on_conflict_do_update(index_elements=keys, set_=updates))
-        return
-    match = sa.and_(*(table.c[name] == values[name] for name in keys))
-    if conn.execute(table.update().where(match).values(**updates)).rowcount == 0:
-        conn.execute(table.insert().values(**values))
-
-
 def _hint_for(reason: str) -> str | None:
     if "password authentication failed" in reason or "no password supplied" in reason:
         return "check the state store's user in state.url and its password (state.password)"
-    if "connection failed" in reason or "could not connect" in reason or "timeout expired" in reason:
+    if (
+        "connection failed" in reason
+        or "could not connect" in reason
+        or "timeout expired" in reason
+    ):
         return "check that the database server is running and that state.url names it"
     if "not a database" in reason or "malformed" in reason:
         return "the file is not a usable SQLite database: move it aside to start a new state store"
