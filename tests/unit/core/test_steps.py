@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -370,29 +369,12 @@ def test_a_long_step_is_in_the_journal_within_a_second_of_finishing(settings) ->
 # ----------------------------------------------------------------------------- the store's step journal
 
 
-# the store's step journal on PostgreSQL too, given an empty database that may be wiped
-POSTGRESQL_URL = os.environ.get("OPSCTL_TEST_POSTGRESQL_URL")
-
-
-@pytest.fixture(params=[
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not POSTGRESQL_URL, reason="set OPSCTL_TEST_POSTGRESQL_URL to a database that may be wiped")),
-])
-def store(request, tmp_path: Path):  # type: ignore[no-untyped-def]
+# on SQLite here; tests/integration/test_steps_postgres.py runs the same tests on the lab's PostgreSQL
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     from opsctl.core.state import StateStore
 
     url = f"sqlite:///{tmp_path / 'steps.db'}"
-    if request.param == "postgresql":
-        import sqlalchemy as sa
-
-        assert POSTGRESQL_URL is not None
-        url = POSTGRESQL_URL
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
     with StateStore(url) as opened:
         opened.begin_run("r1", "patch", "patch all", "web", "alice")
         yield opened
