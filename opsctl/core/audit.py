@@ -431,7 +431,7 @@ class AuditLog:
             return AuditReport(
                 ok=False, entries=0, problems=[problem], anchor_seq=anchor.seq, unfinished_runs=runs
             )
-        report = _verify_lines(data, anchor)
+        report = _verify_lines(data, anchor, self.store.anchored_logs() if anchor is None else ())
         return AuditReport(
             ok=report.ok,
             entries=report.entries,
@@ -664,6 +664,13 @@ def _tail_problem(log: AuditLog, fd: int, tail: _Tail, anchor: AuditAnchor | Non
     if anchor is None:
         if tail.offset is None:
             return None  # a new log
+        others = log.store.anchored_logs()
+        if others:
+            return (
+                f"{where} has no anchor in the state store {log.store.location}, which anchors "
+                f"other audit logs only ({_log_ids(others)}): the log (id {log.log_id}) is paired "
+                "with the wrong state store (check state.url and state.dir), or its id file was lost"
+            )
         return (
             f"{where} has no anchor in the state store {log.store.location} (log id "
             f"{log.log_id}): the store was reset, is not this log's, or the log's id file "
@@ -845,7 +852,19 @@ def _acknowledged_in(details: object) -> set[tuple[int, str]]:
     }
 
 
-def _verify_lines(data: bytes, anchor: AuditAnchor | None) -> AuditReport:
+def _log_ids(log_ids: Sequence[str]) -> str:
+    shown = ", ".join(log_ids[:3])
+    return shown + (f" and {len(log_ids) - 3} more" if len(log_ids) > 3 else "")
+
+
+def _verify_lines(
+    data: bytes, anchor: AuditAnchor | None, other_logs: Sequence[str] = ()
+) -> AuditReport:
+    """Check every line's hash, seq and link, and the last one against ``anchor``.
+
+    ``other_logs``: the logs the store anchors when it has no anchor for this one, so a log
+    paired with the wrong store is told from a store that was reset.
+    """
     problems: list[AuditProblem] = []
     notes: list[str] = []
     # (line, seq, problems it recorded) of each acknowledgement
@@ -900,7 +919,16 @@ def _verify_lines(data: bytes, anchor: AuditAnchor | None) -> AuditReport:
         anchor = replace(anchor, seq=anchor.pending_seq, hash=tail[1])
     tail_line = len(lines) + 1
     if anchor is None:
-        if entries:
+        if entries and other_logs:
+            problems.append(
+                AuditProblem(
+                    len(lines),
+                    f"no anchor in the state store, but the log ends at seq {last_seq}, and the "
+                    f"store anchors other audit logs only ({_log_ids(other_logs)}): the log is "
+                    "paired with the wrong state store (check state.url and state.dir)",
+                )
+            )
+        elif entries:
             problems.append(
                 AuditProblem(
                     len(lines),

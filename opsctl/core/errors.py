@@ -128,6 +128,15 @@ class StateError(OpsctlError, RuntimeError):
     """The state store cannot be opened, migrated or written."""
 
 
+class StateStoreMissing(StateError):
+    """The configured state store does not exist (and is not opsctl's to create silently): exit 2.
+
+    A typo in ``state.url`` must not create a second store beside the real one.
+    """
+
+    exit_code = ExitCode.USAGE
+
+
 class AuditError(OpsctlError, RuntimeError):
     """The audit log cannot be written, or it failed verification."""
 

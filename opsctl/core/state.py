@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from opsctl.core.errors import StateError
+from opsctl.core.errors import StateError, StateStoreMissing
 from opsctl.core.locks import (
     LOCK_HEARTBEAT_INTERVAL_SECONDS,
     LOCK_HEARTBEAT_TTL_SECONDS,
@@ -68,6 +68,7 @@ from opsctl.core.schema_core import (
 from opsctl.core.sql import UtcDateTime, upsert, upsert_many
 
 if TYPE_CHECKING:
+    from opsctl.core.recorder import Recorder
     from opsctl.core.settings import Settings
 
 __all__ = [
@@ -248,15 +249,59 @@ def _utc_now() -> datetime:
 # ----------------------------------------------------------------------------- the store
 
 
-def open_state(settings: Settings) -> StateStore:
-    """Open (creating and migrating as needed) the state store the settings name.
+def open_state(settings: Settings, *, create: bool = False) -> StateStore:
+    """Open (migrating as needed) the state store the settings name.
 
-    A PostgreSQL password comes by reference (``state.password``: ``env:``, ``file:`` or
-    ``keyring:``), resolved now and joined to ``state.url`` by :class:`StateStore`.
+    The default store (SQLite in the state directory) is created on first use, its directory
+    too. A store ``state.url`` names explicitly is created only with ``create`` (``opsctl state
+    init``); otherwise a missing one raises :class:`StateStoreMissing` (exit 2), so a typo in
+    the URL never starts a second store. A PostgreSQL password comes by reference
+    (``state.password``), resolved now and joined to ``state.url`` by :class:`StateStore`.
     """
     reference = settings.state.password
     password = None if reference is None else reference.resolve()
-    return StateStore(settings.state.database_url, password=password)
+    default_location = settings.state.url is None
+    return StateStore(
+        settings.state.database_url,
+        password=password,
+        create=create or default_location,
+        create_directory=default_location,
+    )
+
+
+@dataclass(frozen=True)
+class StateInit:
+    """What ``opsctl state init`` did: the store's location, whether it was new, its versions."""
+
+    location: str
+    created: bool
+    versions: Mapping[str, int]
+
+    @property
+    def exit_code(self) -> int:
+        """Always 0: a store that already existed is left as it was, migrated."""
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data for ``--json``."""
+        return {"location": self.location, "created": self.created, "versions": dict(self.versions)}
+
+
+def init_state(settings: Settings, *, recorder: Recorder) -> StateInit:
+    """Create (and migrate) the state store the settings name, recorded; an existing one is migrated.
+
+    Raise StateStoreMissing when an SQLite URL's directory does not exist, StateError when the
+    store cannot be created.
+    """
+    try:
+        with open_state(settings) as existing:
+            return StateInit(existing.location, False, existing.schema_versions())
+    except StateStoreMissing:
+        pass  # created below; a missing SQLite directory is refused there again
+    with open_state(settings, create=True) as store:
+        result = StateInit(store.location, True, store.schema_versions())
+    recorder.record("state init", [result.location], "changed", {"versions": dict(result.versions)})
+    return result
 
 
 def url_with_password(url: str, password: str | None) -> sa.URL:
@@ -295,8 +340,14 @@ class StateStore:
         password: str | None = None,
         schemas: Sequence[Schema] | None = None,
         clock: Callable[[], datetime] | None = None,
+        create: bool = True,
+        create_directory: bool = True,
     ) -> None:
         """Open the store at ``url`` and migrate ``schemas`` (default: every installed component's).
+
+        Without ``create``, a store that does not exist yet (no SQLite file; a server database
+        holding no opsctl tables) raises :class:`StateStoreMissing`; without
+        ``create_directory``, an SQLite file's directory must exist already.
 
         ``password`` (a resolved secret) is joined to the URL; messages name the URL without it.
         ``clock`` (default: now, in UTC) is what the named locks read, so tests can move time.
@@ -319,7 +370,9 @@ class StateStore:
         self._lock_engine: Engine | None = None
         self._lock_engine_guard = threading.Lock()
         if self._is_sqlite:
-            self._prepare_sqlite_file(parsed.database)
+            self._prepare_sqlite_file(
+                parsed.database, create=create, create_directory=create_directory
+            )
         with self._errors("cannot open"):
             self._engine = self._create_engine(parsed)
         self._write_engine = self._engine.execution_options(opsctl_write=True)
@@ -331,6 +384,8 @@ class StateStore:
             clock=self._clock,
         )
         try:
+            if not create and not self._is_sqlite:
+                self._refuse_empty()
             self._migrate()
         except BaseException:
             self._engine.dispose()
@@ -791,13 +846,27 @@ class StateStore:
                 hint="install the driver package for this database URL",
             ) from None
 
-    def _prepare_sqlite_file(self, database: str | None) -> None:
-        """Create the database's directory (0700) and the file itself (0600) if missing."""
+    def _prepare_sqlite_file(
+        self, database: str | None, *, create: bool, create_directory: bool
+    ) -> None:
+        """Create the file (0600) if missing and ``create``, its directory (0700) if ``create_directory``."""
         if not database or database == ":memory:" or database.startswith("file:"):
             return
         path = Path(database)
+        if not create_directory and not path.parent.is_dir():
+            raise StateStoreMissing(
+                f"state store {self.location}: its directory {path.parent} does not exist",
+                hint="check state.url; opsctl creates a state store only where state.dir is, "
+                "or with `opsctl state init` in an existing directory",
+            )
+        if not create and not path.exists():
+            raise StateStoreMissing(
+                f"state store {self.location} does not exist",
+                hint="check state.url for a typo; `opsctl state init` creates the store it names",
+            )
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if create_directory:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             os.close(fd)
         except OSError as error:
@@ -805,6 +874,22 @@ class StateStore:
                 f"state store {self.location}: cannot create: {error.strerror or error}",
                 hint="check that the state directory (state.dir) is writable",
             ) from None
+
+    def _refuse_empty(self) -> None:
+        """Raise StateStoreMissing when the server database holds no opsctl tables yet."""
+        with self._errors("cannot read the schema versions"), self._engine.connect() as conn:
+            empty = not applied_versions(conn) and legacy_version(conn) is None
+        if empty:
+            raise StateStoreMissing(
+                f"state store {self.location}: the database holds no opsctl state store",
+                hint="check state.url; `opsctl state init` creates the store in it",
+            )
+
+    def anchored_logs(self) -> list[str]:
+        """The identities of the audit logs this store keeps an anchor for, sorted."""
+        with self._errors("cannot read the audit anchors"), self._engine.connect() as conn:
+            rows = conn.execute(sa.select(audit_anchors.c.log_id)).scalars().all()
+        return sorted(str(row) for row in rows)
 
     def _create_engine(self, parsed: sa.URL, **options: Any) -> Engine:
         """The engine for ``parsed``; ``options`` (a pool class) apply to a server database only."""

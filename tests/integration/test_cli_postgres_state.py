@@ -30,6 +30,17 @@ def test_two_controllers_share_one_postgresql_store_and_keep_their_own_audit_cha
     second = _controller(lab, tmp_path / "ctl2", postgres_database, password_file)
     outputs = []
 
+    # an empty database is not a state store until `opsctl state init` makes it one
+    done = first("audit", "verify")
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        f"opsctl: error: state store {postgres_database.url}: the database holds no opsctl state store\n"
+    )
+    done = first("state", "init")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"state store {postgres_database.url}: created (core ")
+    outputs.append(done.stdout + done.stderr)
+
     for cli in (first, second):
         done = cli("hosts", "trust", "ssh_hosts", "--fingerprints-from", str(lab.publication.fingerprints_path))
         assert done.returncode == 0, done.stderr
@@ -42,7 +53,7 @@ def test_two_controllers_share_one_postgresql_store_and_keep_their_own_audit_cha
     assert code == 0, doc
     assert doc["target"] == "ssh_hosts" and len(doc["hosts"]) == 5
 
-    for cli, entries in ((first, 2), (second, 2)):
+    for cli, entries in ((first, 3), (second, 2)):
         done = cli("audit", "verify")
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.startswith(f"audit log OK: {entries} entries, anchored at seq {entries}\n")
