@@ -15,6 +15,7 @@ from typing import Any
 from inventory.model import Inventory
 from inventory.sources._build import DocumentSource, build_inventory
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import read_text
 
 
 def _kind(value: Any) -> str:
@@ -32,26 +33,23 @@ def json_mapping(path: Path) -> Mapping[str, Any] | None:
     if not (path.is_file() and path.suffix == ".json"):
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(read_text(path))
+    except (ConfigError, json.JSONDecodeError, RecursionError):
         return None
     return data if isinstance(data, Mapping) else None
 
 
 def read_json(path: Path) -> Any:
-    """Return the JSON document in ``path``; raise :class:`ConfigError` with the line for a missing, unreadable or malformed file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read: {error}", path=str(path)) from None
+    """Return the JSON document in ``path``; raise :class:`ConfigError` with the line for a missing, unreadable or malformed file, or one that is not a regular file or exceeds the :mod:`~opsctl.core.files` limits."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"malformed JSON: {error.msg}", path=str(path), line=error.lineno
         ) from None
+    except RecursionError:
+        raise ConfigError("malformed JSON: nested too deeply", path=str(path)) from None
 
 
 def inventory_from_listing(listing: Any, *, source: str, path: Path | None = None) -> Inventory:
