@@ -15,7 +15,7 @@ from typing import Any
 from inventory.model import Inventory
 from inventory.sources._build import DocumentSource, build_inventory
 from opsctl.core.errors import ConfigError
-from opsctl.core.files import read_text
+from opsctl.core.files import read_bytes, read_text
 
 
 def _kind(value: Any) -> str:
@@ -29,12 +29,17 @@ def _kind(value: Any) -> str:
 
 
 def json_mapping(path: Path) -> Mapping[str, Any] | None:
-    """The top-level mapping of ``path`` if it is a readable ``.json`` file holding one, else ``None`` (for ``claims``)."""
+    """The top-level mapping of ``path`` if it is a readable ``.json`` file holding one, else ``None`` (for ``claims``).
+
+    Raise :class:`ConfigError` naming the file when it exceeds the :mod:`~opsctl.core.files` size limit.
+    """
     if not (path.is_file() and path.suffix == ".json"):
         return None
+    # a file too large is refused here, not taken for another format
+    content = read_bytes(path)
     try:
-        data = json.loads(read_text(path))
-    except (ConfigError, json.JSONDecodeError, RecursionError):
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return data if isinstance(data, Mapping) else None
 
