@@ -139,9 +139,15 @@ class DynamicJsonSource:
     name = "ansible-json"
 
     def claims(self, path: Path) -> bool:
-        """Return whether ``path`` is a ``.json`` file whose top level is not an opsctl document."""
+        """Return whether ``path`` is a ``.json`` file whose top level is not an opsctl document.
+
+        A ``.json`` file that does not parse is claimed too, so that loading it names the line
+        of the problem instead of "cannot tell which inventory format this is".
+        """
+        if not (path.is_file() and path.suffix == ".json"):
+            return False
         data = json_mapping(path)
-        return data is not None and "schema" not in data
+        return data is None or "schema" not in data
 
     def load(self, path: Path) -> Inventory:
         """Load the ``--list`` document saved in ``path``; raise :class:`ConfigError` naming the file for a missing or malformed one."""
