@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from inventory.model import Inventory
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import check_regular_file
 from opsctl.core.plugins import PluginRegistry
 
 
@@ -62,10 +63,12 @@ def sources() -> tuple[InventorySource, ...]:
 def detect(path: Path) -> InventorySource:
     """Return the first registered source that claims ``path`` (built-ins, most specific first, then third parties).
 
-    Raise :class:`ConfigError` naming ``path`` when it does not exist or no source claims it.
+    Raise :class:`ConfigError` naming ``path`` when it does not exist, is neither a regular file
+    nor a directory, or no source claims it.
     """
     if not path.exists():
         raise ConfigError("no such file", path=str(path))
+    check_regular_file(path)
     for source in sources():
         if source.claims(path):
             return source

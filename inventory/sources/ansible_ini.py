@@ -22,6 +22,7 @@ from typing import Any
 from inventory.model import Inventory
 from inventory.sources._build import DocumentSource, build_inventory
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import read_head, read_text
 
 # as in Ansible's ini plugin: a group name, an optional :tag, then only whitespace or a comment
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:\#.*)?$")
@@ -197,14 +198,9 @@ def load_ini_inventory(path: Path) -> Inventory:
     file, a malformed line, a section for a group never declared, or a credential that is not a
     secret reference.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise ConfigError("an INI inventory is a file, not a directory", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read: {error}", path=str(path)) from None
+    if path.is_dir():
+        raise ConfigError("an INI inventory is a file, not a directory", path=str(path))
+    text = read_text(path)
     sections, declared, referenced = _parse_lines(text, path)
     for group, number in referenced.items():
         if group not in declared:
@@ -229,12 +225,10 @@ def looks_like_ini(path: Path) -> bool:
         return True
     if path.suffix in (".yml", ".yaml", ".json"):
         return False
-    try:
-        with path.open(encoding="utf-8") as handle:
-            head = [handle.readline() for _ in range(50)]
-    except (OSError, UnicodeDecodeError):
+    head = read_head(path, 8192)
+    if head is None:
         return False
-    return any(_SECTION.match(line.strip()) for line in head)
+    return any(_SECTION.match(line.strip()) for line in head.splitlines()[:50])
 
 
 class AnsibleIniSource:

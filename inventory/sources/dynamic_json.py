@@ -15,6 +15,7 @@ from typing import Any
 from inventory.model import Inventory
 from inventory.sources._build import DocumentSource, build_inventory
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import read_bytes, read_text
 
 
 def _kind(value: Any) -> str:
@@ -28,30 +29,32 @@ def _kind(value: Any) -> str:
 
 
 def json_mapping(path: Path) -> Mapping[str, Any] | None:
-    """The top-level mapping of ``path`` if it is a readable ``.json`` file holding one, else ``None`` (for ``claims``)."""
+    """The top-level mapping of ``path`` if it is a readable ``.json`` file holding one, else ``None`` (for ``claims``).
+
+    Raise :class:`ConfigError` naming the file when it exceeds the :mod:`~opsctl.core.files` size limit.
+    """
     if not (path.is_file() and path.suffix == ".json"):
         return None
+    # a file too large is refused here, not taken for another format
+    content = read_bytes(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return data if isinstance(data, Mapping) else None
 
 
 def read_json(path: Path) -> Any:
-    """Return the JSON document in ``path``; raise :class:`ConfigError` with the line for a missing, unreadable or malformed file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read: {error}", path=str(path)) from None
+    """Return the JSON document in ``path``; raise :class:`ConfigError` with the line for a missing, unreadable or malformed file, or one that is not a regular file or exceeds the :mod:`~opsctl.core.files` limits."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"malformed JSON: {error.msg}", path=str(path), line=error.lineno
         ) from None
+    except RecursionError:
+        raise ConfigError("malformed JSON: nested too deeply", path=str(path)) from None
 
 
 def inventory_from_listing(listing: Any, *, source: str, path: Path | None = None) -> Inventory:
@@ -136,9 +139,15 @@ class DynamicJsonSource:
     name = "ansible-json"
 
     def claims(self, path: Path) -> bool:
-        """Return whether ``path`` is a ``.json`` file whose top level is not an opsctl document."""
+        """Return whether ``path`` is a ``.json`` file whose top level is not an opsctl document.
+
+        A ``.json`` file that does not parse is claimed too, so that loading it names the line
+        of the problem instead of "cannot tell which inventory format this is".
+        """
+        if not (path.is_file() and path.suffix == ".json"):
+            return False
         data = json_mapping(path)
-        return data is not None and "schema" not in data
+        return data is None or "schema" not in data
 
     def load(self, path: Path) -> Inventory:
         """Load the ``--list`` document saved in ``path``; raise :class:`ConfigError` naming the file for a missing or malformed one."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import DEFAULT_LIMITS, FileLimits, set_limits
 from opsctl.core.paths import SYSTEM_CONFIG_FILE, user_config_file
 from opsctl.core.settings import CORE_SECTIONS, SETTINGS_SECTIONS, Settings
 
@@ -69,8 +70,11 @@ def load_settings(
 ) -> Settings:
     """Merge the system, user, ``config_file`` and environment layers and validate them.
 
-    Missing system and user files are skipped; a missing ``config_file`` is an error. Raise
-    :class:`ConfigError` naming the file and line (or variable) and key path of the first problem.
+    Missing system and user files are skipped; a missing ``config_file`` is an error. The files
+    are read with the default :mod:`~opsctl.core.files` limits (no setting exists yet); the
+    validated ``files`` settings then become the limits of every later read (the inventory).
+    Raise :class:`ConfigError` naming the file and line (or variable) and key path of the first
+    problem, or naming a file that is not a regular file or exceeds a limit.
     """
     environ = os.environ if environ is None else environ
     user_file = user_config_file() if user_file is None else user_file
@@ -88,7 +92,14 @@ def load_settings(
     origins: dict[KeyPath, _Origin] = {}
     for layer in layers:
         _merge(merged, layer.data, (), layer, origins)
-    return _validate(merged, origins)
+    settings = _validate(merged, origins)
+    set_limits(
+        FileLimits(
+            max_bytes=settings.files.max_bytes,
+            max_yaml_alias_nodes=settings.files.max_yaml_alias_nodes,
+        )
+    )
+    return settings
 
 
 def _file_layers(path: Path, *, required: bool) -> Iterator[_Layer]:
@@ -104,7 +115,8 @@ def _file_layers(path: Path, *, required: bool) -> Iterator[_Layer]:
         fragments = sorted(
             entry
             for entry in fragments_dir.iterdir()
-            if entry.suffix in FRAGMENT_SUFFIXES and entry.is_file()
+            # anything but a directory is read, so a FIFO fragment is refused, not skipped
+            if entry.suffix in FRAGMENT_SUFFIXES and not entry.is_dir()
         )
         for fragment in fragments:
             yield _document_layer(fragment)
@@ -113,7 +125,7 @@ def _file_layers(path: Path, *, required: bool) -> Iterator[_Layer]:
 def _document_layer(path: Path) -> _Layer:
     from opsctl.core.yamlfile import load_yaml
 
-    document = load_yaml(path)
+    document = load_yaml(path, limits=DEFAULT_LIMITS)
     data = document.data
     if data is None:  # an empty file (or only comments) sets nothing
         data = {}

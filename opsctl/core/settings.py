@@ -2,7 +2,7 @@
 
 :mod:`opsctl.core.config` loads the layers into :class:`Settings`; everything else reads
 settings only through these models. The core knows its own sections (``inventory``,
-``state``, ``ssh``, ``fleet``, ``audit``); every other top-level key is a section a package
+``state``, ``ssh``, ``fleet``, ``audit``, ``files``); every other top-level key is a section a package
 registers in :data:`SETTINGS_SECTIONS`, by an entry point in the ``opsctl.settings`` group
 (``lab = "lab.settings:LabSettings"``) or in-process with :func:`register_section`. A
 section's model is imported only when the section is present (or a package asks for it), so
@@ -84,6 +84,16 @@ class AuditSettings(SettingsModel):
     operator: str | None = Field(default=None, description="default: the login name")
 
 
+class FilesSettings(SettingsModel):
+    """Bounds on every inventory file read (the configuration files themselves are always read
+    with the defaults, since they are read before any setting exists)."""
+
+    max_bytes: int = Field(default=16 * 1024 * 1024, ge=1, description="bytes per file")
+    max_yaml_alias_nodes: int = Field(
+        default=100_000, ge=0, description="nodes YAML aliases may add once expanded, per file"
+    )
+
+
 class CoreSettings(SettingsModel):
     """The core's own top-level keys; :class:`Settings` adds the packages' sections."""
 
@@ -92,6 +102,7 @@ class CoreSettings(SettingsModel):
     ssh: SshSettings = SshSettings()
     fleet: FleetSettings = FleetSettings()
     audit: AuditSettings = AuditSettings()
+    files: FilesSettings = FilesSettings()
 
 
 CORE_SECTIONS = tuple(CoreSettings.model_fields)

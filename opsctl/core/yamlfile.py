@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.core.errors import ConfigError
+from opsctl.core.files import FileLimits, current_limits, read_text
 
 
 @dataclass(frozen=True)
@@ -43,20 +44,64 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Parse ``path``; raise :class:`ConfigError` with the line for unreadable or malformed YAML."""
+def _alias_nodes(tree: Any, limit: int, path: Path) -> int:
+    """Return how many nodes ``tree``'s aliases add once expanded (a shared mapping or list counts
+    in full at each further reference); raise :class:`ConfigError` past ``limit`` or for an
+    alias inside its own anchor."""
+    expanded_sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+    added = 0
+
+    def size_of(node: Any) -> int:
+        nonlocal added
+        if hasattr(node, "items"):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            return 1
+        identity = id(node)
+        if identity in expanded_sizes:
+            added += expanded_sizes[identity]
+            if added > limit:
+                raise ConfigError(
+                    f"YAML aliases expand to more than {limit} nodes "
+                    "(files.max_yaml_alias_nodes): refused",
+                    path=str(path),
+                    hint="an alias bomb, or raise files.max_yaml_alias_nodes in the configuration",
+                )
+            return expanded_sizes[identity]
+        if identity in in_progress:
+            raise ConfigError("a YAML alias inside its own anchor: refused", path=str(path))
+        in_progress.add(identity)
+        size = 1 + sum(size_of(child) for child in children)
+        in_progress.discard(identity)
+        expanded_sizes[identity] = size
+        return size
+
+    size_of(tree)
+    return added
+
+
+def load_yaml(path: Path, *, limits: FileLimits | None = None) -> YamlDocument:
+    """Parse ``path`` within ``limits`` (the ones in force by default, see :mod:`opsctl.core.files`).
+
+    Raise :class:`ConfigError` naming the file (and the line where known) for a file that is
+    missing, unreadable, not a regular file, larger than ``limits.max_bytes``, malformed,
+    nested too deeply, or whose aliases expand beyond ``limits.max_yaml_alias_nodes``.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read: {error}", path=str(path)) from None
+    limits = current_limits() if limits is None else limits
+    text = read_text(path, limits=limits)
     yaml = YAML(typ="rt", pure=True)
     try:
         tree = yaml.load(text)
+        _alias_nodes(tree, limits.max_yaml_alias_nodes, path)
+        data = _plain(tree)
+    except RecursionError:
+        raise ConfigError("malformed YAML: nested too deeply", path=str(path)) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -64,4 +109,4 @@ def load_yaml(path: Path) -> YamlDocument:
         raise ConfigError(f"malformed YAML: {problem}", path=str(path), line=line) from None
     except YAMLError as error:
         raise ConfigError(f"malformed YAML: {type(error).__name__}", path=str(path)) from None
-    return YamlDocument(path=path, data=_plain(tree), _tree=tree)
+    return YamlDocument(path=path, data=data, _tree=tree)

@@ -156,7 +156,7 @@ def test_unknown_key_names_file_line_key_path_and_the_expected_keys(
 def test_unknown_top_level_section_lists_the_sections(files: dict[str, Path]) -> None:
     write(files["user"], "sssh:\n  port: 22\n")
     error = config_error(files)
-    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, discovery, fleet," in str(error)
+    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, discovery, files, fleet," in str(error)
 
 
 def test_wrong_type_names_the_line_and_what_was_expected_but_not_the_value(
@@ -337,7 +337,7 @@ def test_an_unknown_section_is_refused_listing_the_registered_ones(
     error = config_error(files)
     assert str(error) == (
         f"{files['user']}:3: pagr: unknown key; expected one of: "
-        "audit, discovery, fleet, inventory, lab, pager, ssh, state"
+        "audit, discovery, files, fleet, inventory, lab, pager, ssh, state"
     )
 
 
@@ -494,6 +494,6 @@ def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(
     assert "valid integer" in lines[1]
     assert lines[2] == (
         f"{typo}:1: backups: unknown key; expected one of: "
-        "audit, backup, discovery, fleet, inventory, lab, ssh, state"
+        "audit, backup, discovery, files, fleet, inventory, lab, ssh, state"
     )
     assert lines[3] == "False"
