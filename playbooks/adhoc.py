@@ -88,16 +88,16 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
         text = str(error) if target.name in str(error) else f"{target.label}: {error}"
         return HostResult(target.name, Outcome.FAILED, error=text, duration_seconds=time.monotonic() - started,
                           hint=error.hint)
-    stdout, stderr = _decode(result.stdout), _decode(result.stderr)
-    if result.timed_out:
-        return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,
-                          error=f"{target.label}: timed out after {timeout:g} s; the command was stopped")
-    if result.cancelled:
-        return HostResult(target.name, Outcome.FAILED, None, result.duration_seconds, stdout, stderr,
-                          error=f"{target.label}: interrupted; the command was stopped")
     outcome = Outcome.OK if result.ok else Outcome.FAILED
     message = None if outcome == Outcome.OK else f"{target.label}: exit status {result.exit_status}"
-    return HostResult(target.name, outcome, result.exit_status, result.duration_seconds, stdout, stderr, message)
+    exit_status = result.exit_status
+    if result.timed_out:
+        exit_status, message = None, f"{target.label}: timed out after {timeout:g} s; the command was stopped"
+    elif result.cancelled:
+        exit_status, message = None, f"{target.label}: interrupted; the command was stopped"
+    # the exact bytes ride along for --output-dir and for base64 in --json
+    return HostResult(target.name, outcome, exit_status, result.duration_seconds, _decode(result.stdout),
+                      _decode(result.stderr), message, stdout_bytes=result.stdout, stderr_bytes=result.stderr)
 
 
 def _rerun_selection(settings: Settings, rerun: str, pattern: str | None,
@@ -156,11 +156,13 @@ def run_adhoc(
 
 
 def write_output_dir(directory: Path, run: AdhocRun) -> None:
-    """Write each host's full stdout and stderr apart, and the run as JSON, into ``directory``."""
+    """Write each host's full stdout and stderr apart, byte for byte as the host sent them (its
+    decoded text when the bytes were not kept), and the run as JSON, into ``directory``."""
     import json
 
     directory.mkdir(parents=True, exist_ok=True)
     for host in run.result.results:
-        (directory / f"{host.host}.stdout").write_text(host.stdout, encoding="utf-8")
-        (directory / f"{host.host}.stderr").write_text(host.stderr, encoding="utf-8")
+        for stream, text, data in (("stdout", host.stdout, host.stdout_bytes),
+                                   ("stderr", host.stderr, host.stderr_bytes)):
+            (directory / f"{host.host}.{stream}").write_bytes(text.encode("utf-8") if data is None else data)
     (directory / "run.json").write_text(json.dumps(run.to_dict(), indent=2) + "\n", encoding="utf-8")

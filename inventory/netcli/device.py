@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -111,22 +111,51 @@ def netmiko_parameters(target: SwitchTarget, *, known_hosts_path: Path, password
     }
 
 
-def _connection_error(target: SwitchTarget, error: Exception) -> Exception:
-    """The opsctl error for what netmiko raised while connecting; never carries the password."""
+def _connection_error(target: SwitchTarget, error: Exception, offered: Sequence[str] = ()) -> Exception:
+    """The opsctl error for what netmiko raised while connecting; never carries the password.
+
+    ``offered`` are the ``TYPE SHA256:...`` keys the switch offered, shown in a host-key refusal
+    as they are for SSH hosts, so the operator can check the fingerprint before trusting it.
+    """
     text = str(error)
     name = host_key_name(target.address, target.port)
+    shown = f" {', '.join(offered)}" if offered else ""
+    fingerprint = offered[0].split()[-1] if offered else None
     if "not found in known_hosts" in text:
-        return HostKeyUnknown(f"{target.label}: unknown host key (not in opsctl's known_hosts as {name})",
-                              host=target.name, fingerprint=None,
-                              hint=f"check the fingerprint, then: opsctl hosts trust {target.name}")
+        trust = f"opsctl hosts trust {target.name}" + (f" --fingerprint {fingerprint}" if fingerprint else "")
+        return HostKeyUnknown(f"{target.label}: unknown host key{shown} (not in opsctl's known_hosts as {name})",
+                              host=target.name, fingerprint=fingerprint,
+                              hint=f"check the fingerprint, then: {trust}")
     if "does not match" in text:
-        return HostKeyChanged(f"{target.label}: HOST KEY CHANGED (does not match the key enrolled as {name})",
-                              host=target.name, fingerprint=None,
+        return HostKeyChanged(f"{target.label}: HOST KEY CHANGED: offered{shown or ' a key that'} "
+                              f"does not match the key enrolled as {name}",
+                              host=target.name, fingerprint=fingerprint,
                               hint=f"if the change is expected: opsctl hosts forget {target.name}, then trust it again")
     if type(error).__name__ == "NetmikoAuthenticationException":
         return AuthenticationFailed(f"{target.label}: {target.user or '(no user)'} was refused (password login)")
     first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
     return HostUnreachable(f"{target.label}: cannot connect: {first[:200]}")
+
+
+def _offered_keys(target: SwitchTarget, error: BaseException, timeout: float) -> list[str]:
+    """``TYPE SHA256:...`` of the key a refused switch offered: the key paramiko saw when netmiko
+    kept it (a changed key), else the keys a fresh handshake offers (as ``hosts trust`` sees them);
+    none when that handshake fails too."""
+    from opsctl.core.known_hosts import fingerprint
+
+    cause: BaseException | None = error
+    while cause is not None:
+        key = getattr(cause, "key", None)
+        if key is not None and hasattr(key, "asbytes"):
+            return [f"{key.get_name()} {fingerprint(key)}"]
+        cause = cause.__cause__ or cause.__context__
+    from opsctl.core.ssh import scan_host_keys
+
+    try:
+        keys = scan_host_keys(target.address, target.port, timeout=timeout, label=target.label)
+    except Exception:  # unreachable now, paramiko's many types: the refusal keeps its message, no fingerprint
+        return []
+    return [f"{key.get_name()} {fingerprint(key)}" for key in keys]
 
 
 def connect_switch(target: SwitchTarget, *, known_hosts_path: Path, password: str | None,
@@ -141,7 +170,10 @@ def connect_switch(target: SwitchTarget, *, known_hosts_path: Path, password: st
     try:
         return ConnectHandler(**parameters)
     except Exception as error:  # netmiko and paramiko raise many unrelated types
-        raise _connection_error(target, error) from None
+        text = str(error)
+        refused_key = "not found in known_hosts" in text or "does not match" in text
+        offered = _offered_keys(target, error, timeout) if refused_key else []
+        raise _connection_error(target, error, offered) from None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opsctl.cli.common import JsonOption, app_context, make_output
+from opsctl.core.output import for_people
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -42,7 +43,6 @@ def _short_time(time: str) -> str:
 
 def _entries_table(entries: list[AuditEntry]) -> Table:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, header_style="bold")
     for column in ("seq", "time", "operator", "command", "targets", "outcome"):
@@ -52,27 +52,25 @@ def _entries_table(entries: list[AuditEntry]) -> Table:
             no_wrap=column in ("seq", "time"),
         )
     for entry in entries:
-        # Text, not str: a command such as "echo [red]" must not be read as rich markup
+        # for_people: a command such as "echo [red]" or "printf '\\033]0;'" is data, not markup or control
         table.add_row(
-            Text(str(entry.seq)),
-            Text(_short_time(entry.time)),
-            Text(entry.operator),
-            Text(entry.command),
-            Text(_shorten_targets(entry.targets)),
-            Text(entry.outcome),
+            for_people(str(entry.seq)),
+            for_people(_short_time(entry.time)),
+            for_people(entry.operator),
+            for_people(entry.command),
+            for_people(_shorten_targets(entry.targets)),
+            for_people(entry.outcome),
         )
     return table
 
 
 def _show_runs(output: Output, runs: list[RunStatus]) -> None:
     """Runs begun and not ended, on stderr: a dead owner as a warning, the others as notes."""
-    from rich.markup import escape
-
     for status in runs:
         if status.alive is False:
-            output.warn(escape(status.describe()))
+            output.warn(status.describe())
         else:
-            output.info(escape(status.describe()))
+            output.info(for_people(status.describe()))
 
 
 @app.command("log")
@@ -114,23 +112,25 @@ def verify(ctx: typer.Context, json: JsonOption = False) -> None:
     else:
         for problem in report.problems:
             output.stdout.print(
-                f"line {problem.line}: {problem.message}", highlight=False, markup=False
+                for_people(f"line {problem.line}: {problem.message}"), highlight=False
             )
         output.stderr.print(
-            f"audit log {audit.path} FAILED verification: {len(report.problems)} problem(s)",
+            for_people(
+                f"audit log {audit.path} FAILED verification: {len(report.problems)} problem(s)"
+            ),
             highlight=False,
-            markup=False,
         )
     if not output.json:
         for acknowledged in report.acknowledged:
             output.stdout.print(
-                f"line {acknowledged.line}: acknowledged at seq {acknowledged.seq}: "
-                f"{acknowledged.message}",
+                for_people(
+                    f"line {acknowledged.line}: acknowledged at seq {acknowledged.seq}: "
+                    f"{acknowledged.message}"
+                ),
                 highlight=False,
-                markup=False,
             )
         for note in report.notes:
-            output.stderr.print(f"note: {note}", highlight=False, markup=False)
+            output.stderr.print(for_people(f"note: {note}"), highlight=False)
         _show_runs(output, report.unfinished_runs)
     raise typer.Exit(int(report.exit_code))
 
@@ -159,9 +159,10 @@ def acknowledge(
     found += [f"line {problem.line}: {problem.message}" for problem in done.problems]
     found += [status.describe() for status in done.runs_ended]
     for item in dict.fromkeys(found):
-        output.stdout.print(f"found: {item}", highlight=False, markup=False)
+        output.stdout.print(for_people(f"found: {item}"), highlight=False)
     output.stdout.print(
-        f"acknowledged at seq {done.entry.seq}; the audit log {audit.path} is anchored there",
+        for_people(
+            f"acknowledged at seq {done.entry.seq}; the audit log {audit.path} is anchored there"
+        ),
         highlight=False,
-        markup=False,
     )

@@ -35,8 +35,12 @@ def _debug_log_path() -> Path:
 
 
 def _say(message: str) -> None:
+    """Write one line to stderr, its control characters made visible: a message may quote a host's
+    output or a device's string, which must not drive the operator's terminal."""
+    from opsctl.core.output import visible_controls
+
     with contextlib.suppress(OSError, ValueError):  # a terminal that hung up, a closed pipe
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(visible_controls(message) + "\n")
         sys.stderr.flush()
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from opsctl.cli.common import JsonOption, app_context, make_output
+from opsctl.core.output import for_people
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,19 +37,20 @@ def trust(
     if out.json:
         out.document("hosts.trust", report.to_dict())
     else:
-        from rich.markup import escape
         from rich.table import Table
+        from rich.text import Text
 
         table = Table("host", "status", "key type", "fingerprint")
         for o in report.outcomes:
             keys = o.enrolled or o.offered
             style = {"enrolled": "green", "already-trusted": "green", "refused": "red"}.get(o.status, "yellow")
-            table.add_row(o.host, f"[{style}]{o.status}[/]", "\n".join(k.key_type for k in keys),
-                          "\n".join(k.fingerprint for k in keys))
+            table.add_row(for_people(o.host), for_people(o.status, style=style),
+                          for_people("\n".join(k.key_type for k in keys)),
+                          for_people("\n".join(k.fingerprint for k in keys)))
         out.stdout.print(table)
         for o in report.outcomes:
             if o.message:
-                out.stderr.print(f"[red]{o.status}:[/] {escape(o.message)}", highlight=False)
+                out.stderr.print(Text.assemble((f"{o.status}:", "red"), " ", for_people(o.message)), highlight=False)
     raise typer.Exit(int(report.exit_code))
 
 
@@ -67,7 +69,7 @@ def import_(
     if out.json:
         out.document("hosts.import", result.to_dict())
     else:
-        out.stdout.print(f"imported {len(result.imported)} key(s) from {result.source}", highlight=False)
+        out.stdout.print(for_people(f"imported {len(result.imported)} key(s) from {result.source}"), highlight=False)
     for line in result.unsupported:
         out.warn(f"{result.source}:{line.line}: not honoured: {line.reason}")
     raise typer.Exit(int(result.exit_code))
@@ -94,7 +96,7 @@ def forget(
     else:
         for r in report.results:
             for e in r.removed:
-                out.stdout.print(f"forgot {r.host} {r.known_hosts_name} {e.key_type} {e.fingerprint}",
+                out.stdout.print(for_people(f"forgot {r.host} {r.known_hosts_name} {e.key_type} {e.fingerprint}"),
                                  highlight=False)
     raise typer.Exit(int(report.exit_code))
 
@@ -116,9 +118,10 @@ def list_(ctx: typer.Context, json_output: JsonOption = False) -> None:
     else:
         from rich.table import Table
 
-        table = Table("names", "key type", "fingerprint", "note", title=str(store.path))
+        table = Table("names", "key type", "fingerprint", "note", title=for_people(str(store.path)))
         for e in store.entries:
-            table.add_row(",".join(e.names), e.key_type, e.fingerprint, "[red]revoked[/]" if e.revoked else "")
+            table.add_row(for_people(",".join(e.names)), for_people(e.key_type), for_people(e.fingerprint),
+                          for_people("revoked" if e.revoked else "", style="red"))
         out.stdout.print(table)
     for line in store.unsupported:
         out.warn(f"{store.path}:{line.line}: not honoured: {line.reason}")

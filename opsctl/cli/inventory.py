@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opsctl.cli.common import JsonlOption, JsonOption, app_context, make_output
+from opsctl.core.output import for_people
 
 if TYPE_CHECKING:
     from inventory.readers import DeviceReport
@@ -105,8 +106,8 @@ def _convert(ctx: typer.Context, source: Path | None, to: str, source_format: st
     if out.json:
         out.document("inventory.convert", conversion.to_dict())
     elif conversion.written:
-        out.stderr.print(f"wrote {converted.hosts} hosts as {to}: {', '.join(map(str, conversion.written))}",
-                         highlight=False)
+        out.stderr.print(for_people(f"wrote {converted.hosts} hosts as {to}: "
+                                    f"{', '.join(map(str, conversion.written))}"), highlight=False)
     elif set(converted.files) != {""}:
         raise UsageError(f"{to} writes several files ({', '.join(sorted(converted.files))}): give --output DIR")
     else:
@@ -167,9 +168,9 @@ def scan_command(
 
         _render_scan(out, report)
         if run.sweep is not None:
-            out.stderr.print(run.sweep.summary, highlight=False)
+            out.stderr.print(for_people(run.sweep.summary), highlight=False)
             for address, message in run.sweep.refused:
-                out.stderr.print(Text.assemble(("refused: ", "red"), f"{address}: {message}"), highlight=False)
+                out.stderr.print(Text.assemble(("refused: ", "red"), for_people(f"{address}: {message}")), highlight=False)
     raise typer.Exit(int(run.exit_code))
 
 
@@ -221,16 +222,16 @@ def _render_scan(out: Output, report: ScanReport) -> None:
 
     table = Table("device", "via", "outcome", "role", "manufacturer", "model", "serial", "changed")
     for device in report.devices:
-        table.add_row(Text(device.name), device.method, Text(device.outcome, style=_STYLE[device.outcome]),
-                      device.device.role, Text(device.device.manufacturer or ""),
-                      Text(device.device.model or ""), Text(device.device.serial or ""),
+        table.add_row(for_people(device.name), for_people(device.method), for_people(device.outcome, style=_STYLE[device.outcome]),
+                      for_people(device.device.role), for_people(device.device.manufacturer or ""),
+                      for_people(device.device.model or ""), for_people(device.device.serial or ""),
                       "yes" if device.changed else "")
     out.stdout.print(table)
-    out.stderr.print(report.summary, highlight=False)
+    out.stderr.print(for_people(report.summary), highlight=False)
     for device in report.devices:
         if device.outcome != "ok":
             out.stderr.print(Text.assemble((f"{device.outcome}: ", _STYLE[device.outcome]),
-                                           f"{device.name}: {device.message}"), highlight=False)
+                                           for_people(f"{device.name}: {device.message}")), highlight=False)
     for warning in report.warnings:
         out.warn(warning)
 
@@ -278,11 +279,10 @@ def list_command(
         out.document("inventory.devices", {"devices": [device.to_dict() for device in devices]})
         return
     from rich.table import Table
-    from rich.text import Text
 
     table = Table("device", "role", "manufacturer", "model", "serial", "os version", "address")
     for device in devices:
-        table.add_row(*(Text(value or "") for value in (
+        table.add_row(*(for_people(value or "") for value in (
             device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
             device.management_address)))
     out.stdout.print(table)
@@ -304,15 +304,14 @@ def show_command(
         out.document("inventory.device", view.to_dict())
         return
     from rich.table import Table
-    from rich.text import Text
 
-    out.stdout.print(Text(f"{view.device.name}: {view.device.role}, last scan {view.last_status} "
+    out.stdout.print(for_people(f"{view.device.name}: {view.device.role}, last scan {view.last_status} "
                           f"at {view.last_scanned_at.isoformat(timespec='seconds')} ({view.scans} scans)"))
     for message in view.messages:
-        out.stdout.print(Text(f"  {message}"))
+        out.stdout.print(for_people(f"  {message}"))
     table = Table("path", "value", "source", "origin", "seen at")
     for row in view.values():
-        table.add_row(Text(row["path"]), Text(str(row["value"])), row["source"] or "", Text(row["origin"] or ""),
+        table.add_row(for_people(row["path"]), for_people(str(row["value"])), for_people(row["source"] or ""), for_people(row["origin"] or ""),
                       (row["seen_at"] or "")[:19])
     out.stdout.print(table)
 
@@ -333,7 +332,6 @@ def diff_command(
         out.document("inventory.diff", report.to_dict())
         return
     from rich.table import Table
-    from rich.text import Text
 
     table = Table("device", "kind", "path", "old → new", "provenance")
     for change in report.changes:
@@ -341,8 +339,8 @@ def diff_command(
         provenance = change.provenance
         where = "" if provenance is None else (
             f"{provenance.source} {provenance.origin} {provenance.seen_at.isoformat(timespec='seconds')}")
-        table.add_row(Text(change.device), Text(change.kind, style=_STYLE[change.kind]), Text(change.path),
-                      Text(values), Text(where))
+        table.add_row(for_people(change.device), for_people(change.kind, style=_STYLE[change.kind]), for_people(change.path),
+                      for_people(values), for_people(where))
     out.stdout.print(table)
     since_text = "the first scan" if report.since is None else report.since.isoformat(timespec="seconds")
     out.stderr.print(f"{len(report.changes)} changes since {since_text}", highlight=False)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opsctl.cli.common import JsonOption, app_context, make_output
+from opsctl.core.output import for_people
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -24,9 +25,11 @@ def _peer_table(peers: Sequence[PeerStatus]) -> Table:
     for column in ("peer", "kind", "address", "pid", "answers", "detail"):
         table.add_column(column)
     for peer in peers:
-        answers = "[green]yes[/]" if peer.answering else "[red]no[/]"
+        answers = for_people("yes", "green") if peer.answering else for_people("no", "red")
         table.add_row(
-            peer.name, peer.kind, peer.endpoint, str(peer.pid or "-"), answers, peer.detail
+            *(for_people(cell) for cell in (peer.name, peer.kind, peer.endpoint, str(peer.pid or "-"))),
+            answers,
+            for_people(peer.detail),
         )
     return table
 

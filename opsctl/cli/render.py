@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opsctl.cli.common import short
+from opsctl.core.output import for_people
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -66,7 +67,6 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     if out.jsonl:
         out.event(f"{kind}.event", {"event": "end", **{k: v for k, v in document.items() if k != "hosts"}})
         return
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -74,23 +74,24 @@ def render_fleet(out: Output, kind: str, document: Mapping[str, Any], result: Fl
     table = Table("host", "outcome", *(("steps",) if with_steps else ()), "exit", "time", "output")
     for host in result.results:
         head = short(host.stdout) or short(host.stderr) or (host.error or "")
-        # Text, not markup: a host's output such as "[/red]" is data, not formatting
-        table.add_row(Text(host.host), Text(str(host.outcome), style=_STYLE[str(host.outcome)]),
-                      *((_steps_cell(host),) if with_steps else ()),
+        # for_people: a host's output such as "[/red]" or "\x1b]0;" is data, not formatting or control
+        table.add_row(for_people(host.host), for_people(str(host.outcome), style=_STYLE[str(host.outcome)]),
+                      *((for_people(_steps_cell(host)),) if with_steps else ()),
                       "" if host.exit_status is None else str(host.exit_status),
-                      f"{host.duration_seconds:.2f}s", Text(head))
+                      f"{host.duration_seconds:.2f}s", for_people(head))
     out.stdout.print(table)
     counts = ", ".join(f"{v} {k}" for k, v in result.counts.items() if v)
     out.stderr.print(f"{len(result.results)} hosts: {counts} in {result.duration_seconds:.2f}s", highlight=False)
     if result.halted_reason:
-        out.stderr.print(f"[red]halted:[/] {escape(result.halted_reason)}", highlight=False)
+        out.stderr.print(Text.assemble(("halted:", "red"), " ", for_people(result.halted_reason)), highlight=False)
     for host in result.results:
         if host.error and host.outcome != "skipped":
-            out.stderr.print(f"[{_STYLE[str(host.outcome)]}]{host.outcome}:[/] {escape(host.error)}", highlight=False)
+            out.stderr.print(Text.assemble((f"{host.outcome}:", _STYLE[str(host.outcome)]), " ",
+                                           for_people(host.error)), highlight=False)
     hints = [h.hint for h in result.results if h.hint]
     if hints:
         more = f" (and {len(hints) - 1} more like it)" if len(hints) > 1 else ""
-        out.stderr.print(f"  hint: {escape(hints[0])}{more}", highlight=False)
+        out.stderr.print(for_people(f"  hint: {hints[0]}{more}"), highlight=False)
 
 
 def _steps_cell(host: HostResult) -> str:

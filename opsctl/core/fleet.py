@@ -21,6 +21,7 @@ first step on) are not run again, so an interrupted run resumes where it stopped
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -92,6 +93,10 @@ class HostResult:
     ``steps`` are the host's steps in order; a host a halted or interrupted run never reached
     has none. A host of several steps takes its exit status, output, error and hint from the
     step that stopped it, else from its last step that ran.
+
+    ``stdout``/``stderr`` are the output decoded as UTF-8 (undecodable bytes replaced);
+    ``stdout_bytes``/``stderr_bytes``, when the task kept them, are the exact bytes, which
+    :meth:`to_dict` adds in base64 (``stdout_base64``) when they are not valid UTF-8.
     """
 
     host: str
@@ -104,6 +109,8 @@ class HostResult:
     wave: int | None = None
     hint: str | None = None
     steps: tuple[StepResult, ...] = ()
+    stdout_bytes: bytes | None = field(default=None, repr=False)
+    stderr_bytes: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_steps(cls, host: str, steps: Sequence[StepResult]) -> HostResult:
@@ -130,12 +137,24 @@ class HostResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "host": self.host, "outcome": str(self.outcome), "exit_status": self.exit_status,
             "duration_seconds": round(self.duration_seconds, 3), "stdout": self.stdout,
             "stderr": self.stderr, "error": self.error, "hint": self.hint, "wave": self.wave,
             "steps": [step.to_dict() for step in self.steps],
         }
+        for stream, data in (("stdout", self.stdout_bytes), ("stderr", self.stderr_bytes)):
+            if data is not None and not _is_utf8(data):
+                document[f"{stream}_base64"] = base64.b64encode(data).decode("ascii")
+        return document
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _one_step(result: HostResult, name: str) -> StepResult:

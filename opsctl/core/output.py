@@ -7,6 +7,7 @@ a terminal (rich decides that from the stream).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,40 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
+
+# C0 controls but newline and tab, DEL, and C1 controls: what a terminal may act on
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL_STYLE = "dim"
+
+
+def _visible(character: str) -> str:
+    return f"\\x{ord(character):02x}"
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with every control character but newline and tab written out as ``\\xNN``.
+
+    For plain-text output (the one-line error path); rich output uses :func:`for_people`.
+    """
+    return _CONTROL.sub(lambda match: _visible(match.group()), text)
+
+
+def for_people(text: str, style: str = "") -> Text:
+    """``text`` as a rich Text for people: never parsed as markup, control characters (all but
+    newline and tab) shown as dim ``\\xNN``, so remote output or a device string can neither
+    format nor drive the terminal. Printable UTF-8 (accents, emoji) is kept as it is.
+    """
+    from rich.text import Text
+
+    shown = Text(style=style)
+    position = 0
+    for match in _CONTROL.finditer(text):
+        shown.append(text[position:match.start()])
+        shown.append(_visible(match.group()), style=CONTROL_STYLE)
+        position = match.end()
+    shown.append(text[position:])
+    return shown
 
 
 def _default(value: object) -> object:
@@ -77,11 +112,18 @@ class Output:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    def info(self, message: str) -> None:
-        """A diagnostic for people, on stderr; silent in machine modes and with --quiet."""
+    def info(self, message: str | Text) -> None:
+        """A diagnostic for people, on stderr; silent in machine modes and with --quiet.
+
+        ``message`` is rich markup written by opsctl; text from hosts or devices in it must be
+        escaped (``rich.markup.escape`` and :func:`visible_controls`) or passed as :func:`for_people`.
+        """
         if not (self.quiet or self.machine):
             self.stderr.print(message, highlight=False)
 
     def warn(self, message: str) -> None:
-        """A warning on stderr, shown in every mode (scripts read stdout only)."""
-        self.stderr.print(f"[yellow]warning:[/] {message}", highlight=False)
+        """A warning on stderr, shown in every mode (scripts read stdout only); ``message`` is
+        shown as text, never as markup, its control characters made visible."""
+        from rich.text import Text
+
+        self.stderr.print(Text.assemble(("warning:", "yellow"), " ", for_people(message)), highlight=False)

@@ -211,3 +211,40 @@ def test_importing_inventory_does_not_import_netmiko_or_textfsm() -> None:
             "print(sorted(m for m in ('netmiko', 'textfsm', 'ntc_templates', 'paramiko') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_refused_switch_key_shows_the_offered_fingerprint_as_for_ssh_hosts() -> None:
+    offered = ["ssh-rsa SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"]
+    unknown = _connection_error(TARGET, RuntimeError("Server '[127.10.5.1]:2222' not found in known_hosts"), offered)
+    assert isinstance(unknown, HostKeyUnknown)
+    assert "ssh-rsa SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" in str(unknown)
+    assert unknown.fingerprint == "SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    assert unknown.hint is not None
+    assert "--fingerprint SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" in unknown.hint
+    changed = _connection_error(TARGET, RuntimeError("Host key for server 'x' does not match: got 'A'"), offered)
+    assert isinstance(changed, HostKeyChanged)
+    assert "SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" in str(changed)
+
+
+def test_the_offered_key_of_a_changed_switch_key_comes_from_paramiko() -> None:
+    """netmiko re-raises paramiko's BadHostKeyException as its own: the key is found on the chain."""
+    import paramiko
+
+    from inventory.netcli.device import _offered_keys
+    from opsctl.core.known_hosts import fingerprint
+
+    got, expected = paramiko.RSAKey.generate(1024), paramiko.RSAKey.generate(1024)
+    try:
+        try:
+            raise paramiko.BadHostKeyException("[127.10.5.1]:2222", got, expected)
+        except paramiko.SSHException as error:
+            raise RuntimeError(f"A paramiko SSHException occurred during connection creation:\n\n{error}") from None
+    except RuntimeError as wrapped:
+        assert _offered_keys(TARGET, wrapped, timeout=1) == [f"ssh-rsa {fingerprint(got)}"]
+
+
+def test_a_switch_that_cannot_be_asked_again_is_refused_without_a_fingerprint() -> None:
+    from inventory.netcli.device import _offered_keys
+
+    nobody = SwitchTarget("nobody", "127.0.0.1", 1, "admin", "cisco_ios")
+    assert _offered_keys(nobody, RuntimeError("Server '[127.0.0.1]:1' not found in known_hosts"), timeout=1) == []
