@@ -139,7 +139,13 @@ def reachable_hosts(settings: Settings, pattern: str, *, need: Need, strict: boo
     unmatched = inventory_unmatched_parts(inventory, pattern)
     if strict:
         refuse_unmatched(pattern, unmatched)
-    hosts = inventory.select(pattern)
+    try:
+        hosts = inventory.select(pattern)
+    except HostNotFound as error:
+        if not unmatched:
+            raise
+        raise HostNotFound(f"{error.message}; {', '.join(unmatched)} "
+                           f"match{'es' if len(unmatched) == 1 else ''} no host or group", hint=error.hint) from None
     kept = [host for host in hosts if (host.shell if need == "shell" else host.ssh)]
     kept_names = {host.name for host in kept}
     left_out = [host.name for host in hosts if host.name not in kept_names]
