@@ -100,6 +100,25 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
     return list(selected.values())
 
 
+def unmatched_in_inventories(settings: Settings, pattern: str, inventory_files: Sequence[Path] = (), *,
+                             strict: bool = False) -> tuple[str, ...]:
+    """The parts of ``pattern`` that match no host and no group in the configured inventory nor any of ``inventory_files``.
+
+    What :func:`select_hosts` reads, checked apart so a caller can warn before a scan (none
+    without any inventory: selecting then says so). Raise UsageError for such parts when ``strict``.
+    """
+    from inventory import load_inventory
+
+    paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
+    unmatched: tuple[str, ...] = ()
+    for index, path in enumerate(dict.fromkeys(paths)):
+        here = inventory_unmatched_parts(load_inventory(path), pattern)
+        unmatched = here if index == 0 else tuple(part for part in unmatched if part in here)
+    if strict:
+        refuse_unmatched(pattern, unmatched)
+    return unmatched
+
+
 def inventory_hosts(settings: Settings, inventory_files: Sequence[Path] = ()) -> list[Host]:
     """Every host of the configured inventory and of ``inventory_files`` (none when there is no inventory at all)."""
     if settings.inventory is None and not inventory_files:
