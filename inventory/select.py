@@ -56,7 +56,7 @@ def refuse_unmatched(pattern: str, unmatched: Sequence[str]) -> None:
     if unmatched:
         raise UsageError(f"host pattern {pattern!r}: {', '.join(unmatched)} "
                          f"match{'es' if len(unmatched) == 1 else ''} no host or group; nothing was done",
-                         hint="check the spelling (opsctl inventory list), or leave out --strict-patterns")
+                         hint="check the spelling against the inventory, or leave out --strict-patterns")
 
 
 def load_hosts(settings: Settings, pattern: str) -> list[Host]:
