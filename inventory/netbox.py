@@ -48,6 +48,29 @@ NETBOX_DEVICE_IMPORT_FIELDS = (
 )
 
 
+# columns NetBox reads as numbers: a number there keeps its sign (a latitude of -33.9)
+NUMERIC_FIELDS = frozenset({"position", "latitude", "longitude", "vc_position", "vc_priority"})
+# what makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(field: str, value: str) -> str:
+    """Return ``value`` safe to open in a spreadsheet: a text cell starting with ``= + - @``, tab or CR gets a leading ``'``.
+
+    A number in one of :data:`NUMERIC_FIELDS` is returned as it is.
+    """
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    if field in NUMERIC_FIELDS:
+        try:
+            float(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    return "'" + value
+
+
 def netbox_tag_slug(tag: str) -> str:
     """Return the NetBox slug of a tag name: lower case, runs of other characters as one hyphen."""
     return re.sub(r"[^a-z0-9_]+", "-", tag.lower()).strip("-")
@@ -84,12 +107,14 @@ def export_netbox_devices(
 ) -> str:
     """Return the devices, sorted by name, as NetBox device-import CSV text with a header row.
 
-    Each device has ``status``, unless ``statuses`` gives another for its name.
+    Each device has ``status``, unless ``statuses`` gives another for its name. Cells a
+    spreadsheet would read as formulas are neutralised (:func:`neutralise_cell`).
     """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=NETBOX_DEVICE_IMPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
     for device in sorted(devices, key=lambda item: item.name):
         device_status = status if statuses is None else statuses.get(device.name, status)
-        writer.writerow(netbox_device_row(device, status=device_status))
+        row = netbox_device_row(device, status=device_status)
+        writer.writerow({field: neutralise_cell(field, value) for field, value in row.items()})
     return buffer.getvalue()

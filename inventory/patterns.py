@@ -112,6 +112,34 @@ def select_host_names(
     return [name for name in host_names if name in chosen]
 
 
+def unmatched_parts(
+    pattern: str,
+    *,
+    host_names: Sequence[str],
+    group_hosts: Mapping[str, Sequence[str]],
+) -> tuple[str, ...]:
+    """Return the parts of ``pattern`` (as written, ``!`` or ``&`` kept) that name no host and no group, each once.
+
+    As Ansible's "Could not match supplied host pattern": a part is unmatched when no group and
+    no host matches its name, glob or ``~regex`` (a subscript aside); an empty group is a match,
+    as ``all`` always is. ``a:!typo`` then shows that nothing was excluded. Raise
+    :class:`UsageError` for an invalid ``~regex`` or subscript.
+    """
+    known_hosts = set(host_names)
+    unmatched: dict[str, None] = {}
+    for part in split_pattern(pattern):
+        name = part[1:] if part.startswith(("!", "&")) else part
+        expression, _ = _split_subscript(name)
+        if expression == "all" or {name, expression} & known_hosts or expression in group_hosts:
+            continue
+        matcher = _compile(expression)
+        if any(matcher.match(group) for group in group_hosts):
+            continue
+        if not any(matcher.match(host) for host in host_names):
+            unmatched[part] = None
+    return tuple(unmatched)
+
+
 def _match_part(
     part: str,
     host_names: Sequence[str],

@@ -4,7 +4,9 @@
 and :func:`ssh_targets` are what SSH work (``run``, ``hosts trust``) reaches: the hosts without
 SSH logins (``opsctl_ssh: false``) or, for commands, without a shell (a network device's
 ``ansible_network_os``) are left out and named in a :class:`Selection`'s message, for the
-caller to show. Nothing here prints.
+caller to show. The parts of a pattern that match no host and no group (``ssh_hosts:!lab-ssh-O2``
+with a letter O) are a selection's ``unmatched``, for the caller to warn about; with ``strict``
+they are refused before anything is done. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ def configured_inventory(settings: Settings) -> Inventory:
         raise ConfigError("no inventory configured",
                           hint="set 'inventory: PATH' in opsctl.yaml or OPSCTL_INVENTORY=PATH")
     return load_inventory(settings.inventory)
+
+
+def inventory_unmatched_parts(inventory: Inventory, pattern: str) -> tuple[str, ...]:
+    """The parts of ``pattern`` that match no host and no group of ``inventory`` (see :func:`inventory.patterns.unmatched_parts`)."""
+    from inventory.patterns import unmatched_parts
+
+    return unmatched_parts(pattern, host_names=tuple(inventory.hosts),
+                           group_hosts={group: inventory.hosts_of(group) for group in inventory.groups})
+
+
+def unmatched_warning(part: str) -> str:
+    """The line that warns about one pattern part that matched nothing (Ansible's words)."""
+    return f"could not match supplied host pattern, ignoring: {part}"
+
+
+def refuse_unmatched(pattern: str, unmatched: Sequence[str]) -> None:
+    """Raise UsageError (nothing done) naming the parts of ``pattern`` in ``unmatched``, if any."""
+    if unmatched:
+        raise UsageError(f"host pattern {pattern!r}: {', '.join(unmatched)} "
+                         f"match{'es' if len(unmatched) == 1 else ''} no host or group; nothing was done",
+                         hint="check the spelling against the inventory, or leave out --strict-patterns")
 
 
 def load_hosts(settings: Settings, pattern: str) -> list[Host]:
@@ -77,6 +100,25 @@ def select_hosts(settings: Settings, pattern: str, inventory_files: Sequence[Pat
     return list(selected.values())
 
 
+def unmatched_in_inventories(settings: Settings, pattern: str, inventory_files: Sequence[Path] = (), *,
+                             strict: bool = False) -> tuple[str, ...]:
+    """The parts of ``pattern`` that match no host and no group in the configured inventory nor any of ``inventory_files``.
+
+    What :func:`select_hosts` reads, checked apart so a caller can warn before a scan (none
+    without any inventory: selecting then says so). Raise UsageError for such parts when ``strict``.
+    """
+    from inventory import load_inventory
+
+    paths = [*([settings.inventory] if settings.inventory is not None else []), *inventory_files]
+    unmatched: tuple[str, ...] = ()
+    for index, path in enumerate(dict.fromkeys(paths)):
+        here = inventory_unmatched_parts(load_inventory(path), pattern)
+        unmatched = here if index == 0 else tuple(part for part in unmatched if part in here)
+    if strict:
+        refuse_unmatched(pattern, unmatched)
+    return unmatched
+
+
 def inventory_hosts(settings: Settings, inventory_files: Sequence[Path] = ()) -> list[Host]:
     """Every host of the configured inventory and of ``inventory_files`` (none when there is no inventory at all)."""
     if settings.inventory is None and not inventory_files:
@@ -95,15 +137,34 @@ class Selection:
     hosts: tuple[Host, ...]
     left_out: tuple[str, ...] = ()
     message: str | None = None
+    # the pattern's parts (as written) that matched no host and no group: the caller warns
+    unmatched: tuple[str, ...] = ()
+
+    @property
+    def unmatched_warnings(self) -> tuple[str, ...]:
+        """One warning line for each part of the pattern that matched nothing."""
+        return tuple(unmatched_warning(part) for part in self.unmatched)
 
 
-def reachable_hosts(settings: Settings, pattern: str, *, need: Need) -> Selection:
+def reachable_hosts(settings: Settings, pattern: str, *, need: Need, strict: bool = False) -> Selection:
     """The hosts ``pattern`` matches that fleet work can reach: ``need`` is ``ssh`` (logins) or ``shell`` (commands).
 
     The others (``opsctl_ssh: false``; for a shell also network devices, ``ansible_network_os``)
-    are the selection's ``left_out``, named in its ``message``. Raise HostNotFound when none is left.
+    are the selection's ``left_out``, named in its ``message``; the pattern's parts that match
+    nothing are its ``unmatched``. Raise UsageError for such parts when ``strict``, HostNotFound
+    when no host is left.
     """
-    hosts = load_hosts(settings, pattern)
+    inventory = configured_inventory(settings)
+    unmatched = inventory_unmatched_parts(inventory, pattern)
+    if strict:
+        refuse_unmatched(pattern, unmatched)
+    try:
+        hosts = inventory.select(pattern)
+    except HostNotFound as error:
+        if not unmatched:
+            raise
+        raise HostNotFound(f"{error.message}; {', '.join(unmatched)} "
+                           f"match{'es' if len(unmatched) == 1 else ''} no host or group", hint=error.hint) from None
     kept = [host for host in hosts if (host.shell if need == "shell" else host.ssh)]
     kept_names = {host.name for host in kept}
     left_out = [host.name for host in hosts if host.name not in kept_names]
@@ -117,7 +178,7 @@ def reachable_hosts(settings: Settings, pattern: str, *, need: Need) -> Selectio
         if len(left_out) > NAMED_IN_MESSAGE:
             names += f" and {len(left_out) - NAMED_IN_MESSAGE} more"
         message = f"skipping {len(left_out)} hosts without {what} ({why}): {names}"
-    return Selection(pattern, tuple(kept), tuple(left_out), message)
+    return Selection(pattern, tuple(kept), tuple(left_out), message, unmatched)
 
 
 @dataclass(frozen=True)
@@ -132,15 +193,21 @@ class TargetSelection:
         """The patterns' messages about hosts left out, in pattern order."""
         return tuple(selection.message for selection in self.selections if selection.message)
 
+    @property
+    def unmatched_warnings(self) -> tuple[str, ...]:
+        """One warning line for each pattern part that matched nothing, in pattern order, each once."""
+        return tuple(dict.fromkeys(line for selection in self.selections for line in selection.unmatched_warnings))
 
-def ssh_targets(settings: Settings, patterns: Sequence[str]) -> TargetSelection:
+
+def ssh_targets(settings: Settings, patterns: Sequence[str], *, strict: bool = False) -> TargetSelection:
     """SSH targets for the hosts ``patterns`` match that take SSH logins, in pattern and inventory order, each once.
 
-    Raise HostNotFound for a pattern that leaves no such host, ConfigError without an inventory.
+    Raise HostNotFound for a pattern that leaves no such host, ConfigError without an inventory,
+    UsageError with ``strict`` for a pattern part that matches nothing.
     """
     from opsctl.core.ssh import target_from_host
 
-    selections = tuple(reachable_hosts(settings, pattern, need="ssh") for pattern in patterns)
+    selections = tuple(reachable_hosts(settings, pattern, need="ssh", strict=strict) for pattern in patterns)
     targets = {host.name: target_from_host(host, settings.ssh) for s in selections for host in s.hosts}
     return TargetSelection(tuple(targets.values()), selections)
 

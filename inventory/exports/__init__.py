@@ -68,7 +68,7 @@ def _register_built_ins() -> None:
     from inventory.exports.netbox_csv import NetboxDevicesCsvExporter
     from inventory.exports.nornir import NornirExporter
     from inventory.exports.opsctl_json import OpsctlJsonExporter
-    from inventory.exports.prometheus import PrometheusFileSdExporter
+    from inventory.exports.prometheus import PrometheusFileSdExporter, PrometheusSnmpFileSdExporter
 
     for exporter in (
         AnsibleYamlExporter(),
@@ -76,6 +76,7 @@ def _register_built_ins() -> None:
         DynamicJsonExporter(),
         NornirExporter(),
         PrometheusFileSdExporter(),
+        PrometheusSnmpFileSdExporter(),
         OpsctlJsonExporter(),
         NetboxDevicesCsvExporter(),
     ):

@@ -63,14 +63,18 @@ def make_output(json: bool = False, jsonl: bool = False) -> Output:
     return Output(json=json, jsonl=jsonl)
 
 
-def reachable_hosts(settings: Settings, pattern: str, out: Output, *, need: Literal["ssh", "shell"]) -> list[Host]:
+def reachable_hosts(settings: Settings, pattern: str, out: Output, *, need: Literal["ssh", "shell"],
+                    strict: bool = False) -> list[Host]:
     """The hosts of ``pattern`` that fleet work can reach (see :func:`inventory.select.reachable_hosts`).
 
-    The message naming the hosts left out is shown as a warning on stderr.
+    Each pattern part that matched nothing, and the message naming the hosts left out, are
+    shown as warnings on stderr; with ``strict`` an unmatched part is a UsageError instead.
     """
     from inventory.select import reachable_hosts as select_reachable
 
-    selection = select_reachable(settings, pattern, need=need)
+    selection = select_reachable(settings, pattern, need=need, strict=strict)
+    for warning in selection.unmatched_warnings:
+        out.warn(warning)
     if selection.message:
         out.warn(selection.message)
     return list(selection.hosts)

@@ -21,6 +21,8 @@ def trust(
                            help="Expected SHA256:... fingerprint (repeatable); others are refused.")] = [],  # noqa: B006
     fingerprints_from: Annotated[Path | None, typer.Option("--fingerprints-from",
                                  help="JSON file {host: {fingerprints: [...]}}, as the lab publishes.")] = None,
+    strict_patterns: Annotated[bool, typer.Option("--strict-patterns",
+                               help="Refuse a pattern with a part that matches no host or group.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show each host's key fingerprints and enrol them in opsctl's known_hosts."""
@@ -29,8 +31,8 @@ def trust(
 
     context = app_context(ctx)
     out = make_output(json_output)
-    selection = ssh_targets(context.settings, hosts)
-    for message in selection.messages:
+    selection = ssh_targets(context.settings, hosts, strict=strict_patterns)
+    for message in (*selection.unmatched_warnings, *selection.messages):
         out.warn(message)
     report = trust_hosts(context.settings, selection.targets, recorder=context.recorder,
                          expected=expected_fingerprints(fingerprint, fingerprints_from))

@@ -135,6 +135,8 @@ def scan_command(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000,
                                              help="Devices read at once per method (SNMP; SSH and CLIs, "
                                                   "at most fleet.forks).")] = 32,
+    strict_patterns: Annotated[bool, typer.Option("--strict-patterns",
+                               help="Refuse a pattern with a part that matches no host or group.")] = False,
     json_output: JsonOption = False,
     jsonl_output: JsonlOption = False,
 ) -> None:
@@ -155,6 +157,11 @@ def scan_command(
                           inventory_files=tuple(inventory_files or ()), concurrency=concurrency)
     context = app_context(ctx)
     out = make_output(json_output, jsonl_output)
+    if pattern is not None:
+        from inventory.select import unmatched_in_inventories, unmatched_warning
+
+        for part in unmatched_in_inventories(context.settings, pattern, request.inventory_files, strict=strict_patterns):
+            out.warn(unmatched_warning(part))
     with _ScanView(out) as view:
         run = run_scan(context.settings, request, recorder=context.recorder, progress=view)
     report = run.report

@@ -24,6 +24,8 @@ def run(
     become: Annotated[bool | None, typer.Option("--become/--no-become", help="Run through sudo.")] = None,
     rerun: Annotated[str | None, typer.Option("--rerun", help="Repeat the last run for its 'failed' or 'skipped' hosts.")] = None,
     output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Write each host's stdout and stderr here.")] = None,
+    strict_patterns: Annotated[bool, typer.Option("--strict-patterns",
+                               help="Refuse a pattern with a part that matches no host or group.")] = False,
     json_output: JsonOption = False,
     jsonl_output: JsonlOption = False,
 ) -> None:
@@ -47,8 +49,9 @@ def run(
                            timeout or settings.ssh.command_timeout, options, become, rerun)
     out = make_output(json_output, jsonl_output)
     with fleet_progress(out) as progress:
-        adhoc = run_adhoc(settings, lambda pattern: reachable_hosts(settings, pattern, out, need="shell"), request,
-                          on_start=progress.started, on_result=progress.finished, on_targets=progress.total)
+        adhoc = run_adhoc(settings,
+                          lambda pattern: reachable_hosts(settings, pattern, out, need="shell", strict=strict_patterns),
+                          request, on_start=progress.started, on_result=progress.finished, on_targets=progress.total)
     if output_dir is not None:
         write_output_dir(output_dir, adhoc)
     render_fleet(out, "run", adhoc.to_dict(), adhoc.result)

@@ -186,3 +186,19 @@ def test_export_of_the_scanned_devices_names_rows_netbox_would_refuse_exits_3_an
     assert [(e["command"], e["targets"], e["outcome"]) for e in entries] == [
         ("inventory export", [str(target)], "partial"), ("inventory export", [str(target)], "ok")]
     assert [e["details"]["left_out"] for e in entries] == [3, 0]
+
+
+def test_scan_warns_about_a_pattern_part_that_matches_nothing_and_strict_refuses_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text("all:\n  hosts:\n    gone-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n"
+                         "    gone-2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    monkeypatch.setenv("OPSCTL_INVENTORY", str(inventory))
+    assert main(["inventory", "scan", "all:!gone-O2", "--strict-patterns"]) == 2
+    refused = capsys.readouterr()
+    assert "!gone-O2 matches no host or group" in refused.err
+    assert _json(capsys, ["audit", "log", "--json"])["entries"] == []
+    assert main(["inventory", "scan", "all:!gone-O2", "--json"]) == 4
+    scanned = capsys.readouterr()
+    assert sorted(d["name"] for d in json.loads(scanned.out)["devices"]) == ["gone-1", "gone-2"]
+    assert "could not match supplied host pattern, ignoring: !gone-O2" in scanned.err

@@ -142,3 +142,48 @@ def test_pattern_selections_match_ansible(tmp_path: Path) -> None:
         # Ansible lists a union in the order it was written; opsctl in inventory order
         assert sorted(ours) == sorted(selections[pattern]), pattern
         assert len(ours) == len(set(ours)), pattern
+
+
+UNMATCHED_PATTERNS = [
+    "webservers:!cobwebO",
+    "webservers:&stagign",
+    "webservers:nosuch*",
+    "~^zz,webservers,!q?q",
+    "webservers:!phoenix",
+    "all:!webservers",
+    "web*:host1",
+]
+
+# Asks Ansible's inventory manager which parts of each pattern it warns about.
+_ANSIBLE_UNMATCHED = """
+import json, sys
+from ansible.inventory import manager as module
+from ansible.parsing.dataloader import DataLoader
+inventory = module.InventoryManager(loader=DataLoader(), sources=[sys.argv[1]])
+heard = []
+prefix = "Could not match supplied host pattern, ignoring: "
+module.display.debug = lambda message, *a, **k: heard.append(message[len(prefix):]) if message.startswith(prefix) else None
+found = {}
+for pattern in json.loads(sys.argv[2]):
+    heard.clear()
+    inventory.clear_pattern_cache()
+    inventory.get_hosts(pattern)
+    found[pattern] = sorted(set(heard))
+print(json.dumps(found))
+"""
+
+
+@needs_ansible
+def test_the_parts_that_match_nothing_are_those_ansible_warns_about(tmp_path: Path) -> None:
+    from inventory.select import inventory_unmatched_parts
+
+    path = FIXTURES / "docs_patterns" / "inventory.yml"
+    warned = _run(
+        [sys.executable, "-c", _ANSIBLE_UNMATCHED, str(path), json.dumps(UNMATCHED_PATTERNS)], tmp_path
+    )
+    inventory = load_inventory(path)
+    for pattern in UNMATCHED_PATTERNS:
+        # opsctl names a part as written; Ansible without its ! or &
+        ours = sorted(part.lstrip("!&") for part in inventory_unmatched_parts(inventory, pattern))
+        assert ours == warned[pattern], pattern
+    assert warned["webservers:!cobwebO"] == ["cobwebO"]

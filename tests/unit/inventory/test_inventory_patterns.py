@@ -290,3 +290,60 @@ def test_get_of_an_unknown_host_suggests_close_names(docs: Inventory) -> None:
         docs.get("webing")
     assert caught.value.hint is not None
     assert "webbing" in caught.value.hint
+
+
+# --- parts that match nothing --------------------------------------------------------------
+
+
+def unmatched(inventory: Inventory, pattern: str) -> tuple[str, ...]:
+    from inventory.select import inventory_unmatched_parts
+
+    return inventory_unmatched_parts(inventory, pattern)
+
+
+def test_an_exclusion_of_an_unknown_host_is_named_and_excludes_nothing(docs: Inventory) -> None:
+    # the letter O for a zero: Ansible warns and selects the whole group, so must we
+    assert unmatched(docs, "webservers:!cobwebO") == ("!cobwebO",)
+    assert names(docs, "webservers:!cobwebO") == ["cobweb", "webbing", "weber"]
+
+
+def test_an_intersection_with_a_typo_is_named(docs: Inventory) -> None:
+    assert unmatched(docs, "webservers:&stagign") == ("&stagign",)
+    with pytest.raises(HostNotFound):
+        names(docs, "webservers:&stagign")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("webservers:nosuch*", ("nosuch*",)),
+        ("webservers:!~^db[0-9]+$", ("!~^db[0-9]+$",)),
+        ("~^zz,webservers,!q?q", ("~^zz", "!q?q")),
+        ("nosuch:nosuch:webservers", ("nosuch",)),
+        ("nosuch[0]:webservers", ("nosuch[0]",)),
+    ],
+)
+def test_globs_and_regexes_that_match_nothing_are_named_once_each(
+    docs: Inventory, pattern: str, expected: tuple[str, ...]
+) -> None:
+    assert unmatched(docs, pattern) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["all", "*", "webservers:!phoenix", "webservers:&staging", "host1,cobweb", "web*", "~(web|db).*",
+     "webservers[0]", "192.0.*", "ungrouped", "!phoenix", "*.example.com"],
+)
+def test_parts_that_match_a_host_or_a_group_are_not_named(docs: Inventory, pattern: str) -> None:
+    assert unmatched(docs, pattern) == ()
+
+
+def test_an_empty_group_is_a_match_as_in_ansible() -> None:
+    inventory = inventory_from_data({"all": {"hosts": {"h1": None}, "children": {"empty": {}}}})
+    assert "empty" in inventory.groups
+    assert unmatched(inventory, "all:!empty") == ()
+
+
+def test_an_invalid_regex_part_is_still_a_usage_error(docs: Inventory) -> None:
+    with pytest.raises(UsageError, match="invalid regular expression"):
+        unmatched(docs, "webservers:!~(")

@@ -86,3 +86,48 @@ def test_without_any_inventory_selection_says_where_to_configure_one(tmp_path: P
     with pytest.raises(ConfigError, match="no inventory configured"):
         reachable_hosts(bare, "all", need="ssh")
     assert inventory_hosts(bare) == []
+
+
+def test_parts_that_match_nothing_are_data_of_the_selection(settings: Settings) -> None:
+    selection = reachable_hosts(settings, "servers:!web-O1:nosuch*", need="shell")
+    # nothing was excluded, as in Ansible; the selection says which parts were ignored
+    assert [host.name for host in selection.hosts] == ["web-1", "web-2"]
+    assert selection.unmatched == ("!web-O1", "nosuch*")
+    assert selection.unmatched_warnings == (
+        "could not match supplied host pattern, ignoring: !web-O1",
+        "could not match supplied host pattern, ignoring: nosuch*",
+    )
+    assert reachable_hosts(settings, "servers:!web-1", need="shell").unmatched == ()
+
+
+def test_strict_refuses_an_unmatched_part_before_anything_is_chosen(settings: Settings) -> None:
+    with pytest.raises(UsageError, match=r"'servers:!web-O1': !web-O1 matches no host or group"):
+        reachable_hosts(settings, "servers:!web-O1", need="shell", strict=True)
+    with pytest.raises(UsageError, match="!web-O1"):
+        ssh_targets(settings, ["servers", "servers:!web-O1"], strict=True)
+    assert len(reachable_hosts(settings, "servers:!web-1", need="shell", strict=True).hosts) == 1
+
+
+def test_ssh_targets_warn_once_per_part_over_several_patterns(settings: Settings) -> None:
+    selection = ssh_targets(settings, ["servers:!web-O1", "web-*:!web-O1", "servers:~^zz"])
+    assert selection.unmatched_warnings == (
+        "could not match supplied host pattern, ignoring: !web-O1",
+        "could not match supplied host pattern, ignoring: ~^zz",
+    )
+
+
+def test_a_pattern_that_selects_nothing_names_its_unmatched_parts(settings: Settings) -> None:
+    with pytest.raises(HostNotFound, match="&prodd matches no host or group"):
+        reachable_hosts(settings, "servers:&prodd", need="shell")
+
+
+def test_over_several_inventories_a_part_is_unmatched_only_when_no_file_has_it(
+        settings: Settings, tmp_path: Path) -> None:
+    from inventory.select import unmatched_in_inventories
+
+    devices = tmp_path / "devices.yaml"
+    devices.write_text("all:\n  children:\n    pdus:\n      hosts:\n        pdu-1: {opsctl_ssh: false}\n")
+    assert unmatched_in_inventories(settings, "servers:pdus:!typo") == ("pdus", "!typo")
+    assert unmatched_in_inventories(settings, "servers:pdus:!typo", [devices]) == ("!typo",)
+    with pytest.raises(UsageError, match="!typo"):
+        unmatched_in_inventories(settings, "servers:pdus:!typo", [devices], strict=True)

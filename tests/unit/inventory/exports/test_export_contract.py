@@ -25,7 +25,7 @@ HOSPITAL = FIXTURES / "hospital" / "inventory.yml"
 EXPORTER_NAMES = [exporter.name for exporter in exporters()]
 SECRET_CANARY = "s3cret-canary-value"
 # formats that write no variables, only what they derive from them
-WRITES_NO_VARIABLES = {"prometheus-file-sd", "netbox-devices-csv"}
+WRITES_NO_VARIABLES = {"prometheus-file-sd", "prometheus-snmp-file-sd", "netbox-devices-csv"}
 # NetBox refuses a device without these, and the fixtures are inventories as Ansible users
 # write them: netbox-devices-csv gets them for every host that lacks them (its own tests
 # check the error when they are missing)
@@ -35,15 +35,22 @@ NETBOX_REQUIRED = {
     "opsctl_model": "PowerEdge R650",
     "opsctl_site": "main",
 }
+# the Prometheus formats list only the hosts that run what their job scrapes (their own tests
+# check that the others are left out): for the contract, every fixture host runs it
+SCRAPED_BY = {
+    "prometheus-file-sd": {"opsctl_agent": True},
+    "prometheus-snmp-file-sd": {"opsctl_snmp_version": "2c"},
+}
 
 
 def inventory_for(exporter_name: str, path: Path) -> Inventory:
     """The fixture inventory at ``path`` as the exporter is given it."""
     inventory = load_inventory(path)
-    if exporter_name != "netbox-devices-csv":
+    added = NETBOX_REQUIRED if exporter_name == "netbox-devices-csv" else SCRAPED_BY.get(exporter_name)
+    if added is None:
         return inventory
     hosts = {
-        name: replace(host, vars={**NETBOX_REQUIRED, **host.vars})
+        name: replace(host, vars={**added, **host.vars})
         for name, host in inventory.hosts.items()
     }
     return Inventory(inventory.path, hosts, inventory.groups, source=inventory.source)

