@@ -122,7 +122,8 @@ def _patch_commands(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda *a, **k: SimpleNamespace(changes=[change], since=None))
     key = SimpleNamespace(key_type=HOSTILE, fingerprint=HOSTILE)
     outcome = SimpleNamespace(host=HOSTILE, status="refused", enrolled=(), offered=(key,), message=HOSTILE)
-    monkeypatch.setattr(inventory.select, "ssh_targets", lambda *a, **k: SimpleNamespace(targets=[], messages=[HOSTILE]))
+    monkeypatch.setattr(inventory.select, "ssh_targets",
+                        lambda *a, **k: SimpleNamespace(targets=[], messages=[HOSTILE], unmatched_warnings=[HOSTILE]))
     monkeypatch.setattr(opsctl.core.trust, "expected_fingerprints", lambda *a: None)
     monkeypatch.setattr(opsctl.core.trust, "trust_hosts",
                         lambda *a, **k: SimpleNamespace(outcomes=[outcome], exit_code=1))
