@@ -59,8 +59,9 @@ def test_trust_enrols_published_fingerprints_and_list_shows_them(cli: Cli, lab: 
         assert {k["fingerprint"] for k in host["enrolled"]} <= set(published[host["host"]]["fingerprints"])
     code, listing = cli.json("hosts", "list")
     assert code == 0
-    assert {tuple(k["names"]) for k in listing["keys"]} == {  # the SSH hosts; switches carry their "kind"
-        (f"[{v['address']}]:{v['port']}",) for v in published.values() if "kind" not in v}
+    assert {tuple(k["names"]) for k in listing["keys"]} == {  # the SSH hosts, by name and address
+        (f"[{name}]:{v['port']}", f"[{v['address']}]:{v['port']}")
+        for name, v in published.items() if "kind" not in v}  # switches carry their "kind"
     again = cli("hosts", "trust", "ssh_hosts")
     assert again.returncode == 0 and "already-trusted" in again.stdout
 
