@@ -170,9 +170,7 @@ class KnownHosts:
         sorted, without the ``[ ]:port`` and without the names in ``besides``."""
         found = {
             _bare(pattern) for entry in self.entries if not entry.revoked and entry.key_blob == key_blob
-            for pattern in entry.names
-            if pattern not in besides and not pattern.startswith(("!", "|"))
-            and "*" not in pattern and "?" not in pattern and not _is_address(_bare(pattern))
+            for pattern in entry.names if pattern not in besides and _is_host_name(pattern)
         }
         return tuple(sorted(found))
 
@@ -187,13 +185,14 @@ class HostKeyCheck:
     ``status``: ``trusted``; ``unknown`` (nothing enrolled for the host, the key for no other);
     ``changed`` (other keys enrolled for the host); ``revoked``; ``elsewhere`` (the key is enrolled
     only for the hosts in ``enrolled_for``, not for this one). ``known`` are the entries enrolled
-    for the host (by name, else by address); ``warnings`` qualify a trusted key.
+    for the host (by name when ``by_name``, else by address); ``warnings`` qualify a trusted key.
     """
 
     status: str
     known: tuple[KnownHostEntry, ...] = ()
     enrolled_for: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    by_name: bool = False
 
     @property
     def trusted(self) -> bool:
@@ -218,8 +217,8 @@ def check_host_key(store: KnownHosts, *, host: str, address: str, port: int, key
     named = tuple(store.keys_for(by_name))
     if named:
         if any(entry.key_blob == key_blob for entry in named):
-            return HostKeyCheck("trusted", named, others, shared)
-        return HostKeyCheck("elsewhere" if others else "changed", named, others)
+            return HostKeyCheck("trusted", named, others, shared, by_name=True)
+        return HostKeyCheck("elsewhere" if others else "changed", named, others, by_name=True)
     addressed = tuple(store.keys_for(by_address)) if by_address != by_name else ()
     unnamed = [entry for entry in addressed
                if entry.key_blob == key_blob and not names_a_host(entry, besides=(by_name, by_address))]
@@ -252,7 +251,9 @@ def host_key_refusal(verdict: HostKeyCheck, *, name: str, label: str, key_type: 
             f"{label}: WRONG HOST: offered {offered}, the key enrolled for {', '.join(verdict.enrolled_for)}, "
             f"not for {name}", host=name, fingerprint=offered_fingerprint,
             hint=f"check {name}'s address in the inventory; if it was deliberately re-addressed: "
-            f"opsctl hosts forget {name}, then trust it again")
+            f"opsctl hosts forget {name}, then trust it again" if verdict.by_name else
+            f"check {name}'s address in the inventory; if {name} is that host under another name "
+            f"(a clone, or a name from an imported known_hosts): opsctl hosts trust {name}")
     enrolled = ", ".join(f"{e.key_type} {e.fingerprint}" for e in verdict.known)
     return HostKeyChanged(f"{label}: HOST KEY CHANGED: offered {offered}, enrolled {enrolled}",
                           host=name, fingerprint=offered_fingerprint,
@@ -274,11 +275,13 @@ def warn_once(message: str) -> None:
 
 def names_a_host(entry: KnownHostEntry, *, besides: Collection[str]) -> bool:
     """Whether ``entry`` lists a host name (not an address, hashed name or wildcard) outside ``besides``."""
-    return any(
-        pattern not in besides and not pattern.startswith(("!", "|")) and "*" not in pattern
-        and "?" not in pattern and not _is_address(_bare(pattern))
-        for pattern in entry.names
-    )
+    return any(pattern not in besides and _is_host_name(pattern) for pattern in entry.names)
+
+
+def _is_host_name(pattern: str) -> bool:
+    """Whether a known_hosts name pattern names one host: not an address, hashed name, wildcard or negation."""
+    return not pattern.startswith(("!", "|")) and "*" not in pattern and "?" not in pattern \
+        and not _is_address(_bare(pattern))
 
 
 def parse_known_hosts(text: str, path: Path) -> KnownHosts:

@@ -217,3 +217,13 @@ def test_forgetting_a_re_addressed_host_takes_the_address_it_was_enrolled_at(
     path.write_text(f"[web1]:2222,[10.0.0.1]:2222 ssh-ed25519 {host_key.get_base64()}\n")
     assert len(remove_host(path, "web1", "10.0.0.9", 2222)) == 1
     assert path.read_text() == ""
+
+
+def test_a_host_never_enrolled_by_name_is_told_how_to_enrol_it(host_key: paramiko.PKey) -> None:
+    # an imported OpenSSH line names the host by its FQDN; the inventory calls it web1
+    store = parse_known_hosts(f"web1.example.org,10.0.0.1 ssh-ed25519 {host_key.get_base64()}", Path("kh"))
+    verdict = check_host_key(store, host="web1", address="10.0.0.1", port=22, key_blob=host_key.asbytes())
+    assert verdict.status == "elsewhere" and verdict.enrolled_for == ("web1.example.org",)
+    refusal = host_key_refusal(verdict, name="web1", label="web1 (10.0.0.1:22)", key_type="ssh-ed25519",
+                               offered_fingerprint=fingerprint(host_key), path=Path("kh"))
+    assert refusal is not None and refusal.hint is not None and "opsctl hosts trust web1" in refusal.hint
