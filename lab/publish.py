@@ -16,6 +16,7 @@ from lab.files import write_atomic
 from lab.layout import LabLayout
 from lab.ssh.config import ssh_host_number
 from lab.ssh.keys import PublicKey
+from opsctl.core.known_hosts import host_key_name, host_key_names
 
 if TYPE_CHECKING:
     from lab.peer import Peer
@@ -280,11 +281,21 @@ def render_yaml(document: Mapping[str, Any], *, header: str) -> str:
 
 
 def render_known_hosts(hosts: Sequence[HostKeys]) -> str:
-    """OpenSSH known_hosts text: one ``[address]:port algorithm key`` line per host key."""
+    """OpenSSH known_hosts text: one ``[name]:port,[address]:port algorithm key`` line per host key,
+    so a key belongs to the inventory host and not only to an address."""
     lines = [
-        key.known_hosts_line(host.address, host.port) for host in hosts for key in host.public_keys
+        f"{','.join(host_key_names(host.name, host.address, host.port))} {key.algorithm} {key.blob}"
+        for host in hosts for key in host.public_keys
     ]
     return "\n".join(lines) + "\n"
+
+
+def named_known_hosts_line(name: str, line: str) -> str:
+    """A device's known_hosts ``line`` (filed under its address) filed under its inventory ``name`` too."""
+    names, _, rest = line.partition(" ")
+    port = int(names.rsplit("]:", 1)[1]) if names.startswith("[") and "]:" in names else 22
+    by_name = host_key_name(name, port)
+    return line if by_name in names.split(",") else f"{by_name},{names} {rest}"
 
 
 def fingerprints_document(
@@ -368,7 +379,7 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     write_atomic(
         layout.fingerprints, json.dumps(fingerprints_document(hosts, devices), indent=2) + "\n"
     )
-    device_lines = [line for device in devices for line in device.known_hosts_lines]
+    device_lines = [named_known_hosts_line(device.name, line) for device in devices for line in device.known_hosts_lines]
     write_atomic(
         layout.known_hosts,
         render_known_hosts(hosts) + "".join(f"{line}\n" for line in device_lines),

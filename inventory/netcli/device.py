@@ -168,12 +168,42 @@ def connect_switch(target: SwitchTarget, *, known_hosts_path: Path, password: st
     parameters = netmiko_parameters(target, known_hosts_path=known_hosts_path, password=password,
                                     timeout=timeout, enable_secret=enable_secret)
     try:
-        return ConnectHandler(**parameters)
+        connection = ConnectHandler(**parameters)
     except Exception as error:  # netmiko and paramiko raise many unrelated types
         text = str(error)
         refused_key = "not found in known_hosts" in text or "does not match" in text
         offered = _offered_keys(target, error, timeout) if refused_key else []
         raise _connection_error(target, error, offered) from None
+    try:
+        check_switch_host_key(target, connection, known_hosts_path=known_hosts_path)
+    except BaseException:
+        connection.disconnect()
+        raise
+    return connection
+
+
+def check_switch_host_key(target: SwitchTarget, connection: Any, *, known_hosts_path: Path) -> None:
+    """Refuse a switch whose key, accepted by paramiko for its address, is not enrolled for its
+    inventory name (raise HostKeyChanged naming the hosts it is enrolled for); warn for a key
+    shared with other switches or enrolled by address only."""
+    from opsctl.core.known_hosts import (
+        check_host_key,
+        fingerprint,
+        host_key_refusal,
+        load_known_hosts,
+        warn_once,
+    )
+
+    offered = connection.remote_conn_pre.get_transport().get_remote_server_key()
+    store = load_known_hosts(known_hosts_path)
+    verdict = check_host_key(store, host=target.name, address=target.address, port=target.port,
+                             key_blob=offered.asbytes())
+    refusal = host_key_refusal(verdict, name=target.name, label=target.label, key_type=offered.get_name(),
+                               offered_fingerprint=fingerprint(offered), path=known_hosts_path)
+    if refusal is not None:
+        raise refusal
+    for warning in verdict.warnings:
+        warn_once(warning)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,17 @@ from opsctl.core.become import PID, PID_MARK, PROMPT, READY, REFUSED, Handshake,
 from opsctl.core.errors import (
     AuthenticationFailed,
     ConfigError,
-    HostKeyChanged,
-    HostKeyUnknown,
     HostUnreachable,
     SecretError,
 )
-from opsctl.core.known_hosts import KnownHosts, fingerprint, host_key_name
+from opsctl.core.known_hosts import (
+    KnownHosts,
+    check_host_key,
+    fingerprint,
+    host_key_name,
+    host_key_refusal,
+    warn_once,
+)
 
 # paramiko logs handshake failures with tracebacks; without a handler Python would print
 # them on stderr. opsctl reports each failure itself, in one line naming the host.
@@ -228,41 +233,31 @@ class SshConnection:
     def connect(self) -> None:
         """Connect, check the host key strictly and authenticate; raise on any failure."""
         target = self.target
-        known = self._known_hosts.keys_for(target.known_hosts_name)
+        known = self._known_hosts.keys_for(host_key_name(target.name, target.port)) or \
+            self._known_hosts.keys_for(target.known_hosts_name)
         transport = open_transport(
             target.address, target.port, timeout=self._connect_timeout, label=target.label,
             key_types=_preferred_key_types(e.key_type for e in known),
         )
         try:
-            self._check_host_key(transport, known)
+            self._check_host_key(transport)
             self._authenticate(transport)
         except BaseException:
             transport.close()
             raise
         self._transport = transport
 
-    def _check_host_key(self, transport: paramiko.Transport, known: Sequence[Any]) -> None:
+    def _check_host_key(self, transport: paramiko.Transport) -> None:
         offered = transport.get_remote_server_key()
-        offered_fingerprint = fingerprint(offered)
         target = self.target
-        if self._known_hosts.is_revoked(offered.asbytes()):
-            raise HostKeyChanged(
-                f"{target.label}: host key {offered.get_name()} {offered_fingerprint} is revoked "
-                f"in {self._known_hosts.path}", host=target.name, fingerprint=offered_fingerprint)
-        if not known:
-            raise HostKeyUnknown(
-                f"{target.label}: unknown host key {offered.get_name()} {offered_fingerprint}",
-                host=target.name, fingerprint=offered_fingerprint,
-                hint=f"check the fingerprint, then: opsctl hosts trust {target.name} "
-                f"--fingerprint {offered_fingerprint}")
-        blob = offered.asbytes()
-        if not any(entry.key_blob == blob for entry in known):
-            enrolled = ", ".join(f"{e.key_type} {e.fingerprint}" for e in known)
-            raise HostKeyChanged(
-                f"{target.label}: HOST KEY CHANGED: offered {offered.get_name()} "
-                f"{offered_fingerprint}, enrolled {enrolled}",
-                host=target.name, fingerprint=offered_fingerprint,
-                hint=f"if the change is expected: opsctl hosts forget {target.name}, then trust it again")
+        verdict = check_host_key(self._known_hosts, host=target.name, address=target.address,
+                                 port=target.port, key_blob=offered.asbytes())
+        refusal = host_key_refusal(verdict, name=target.name, label=target.label, key_type=offered.get_name(),
+                                   offered_fingerprint=fingerprint(offered), path=self._known_hosts.path)
+        if refusal is not None:
+            raise refusal
+        for warning in verdict.warnings:
+            warn_once(warning)
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
         import getpass

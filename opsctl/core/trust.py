@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from opsctl.core.known_hosts import (
     UnsupportedLine,
     add_entries,
     fingerprint,
+    host_key_name,
+    host_key_names,
     load_known_hosts,
-    remove_name,
+    names_a_host,
+    remove_host,
+    warn_once,
 )
 
 if TYPE_CHECKING:
@@ -100,16 +105,25 @@ class TrustReport:
 
 
 def _decide(target: SshTarget, offered: Sequence[OfferedKey], known_blobs: Mapping[str, str],
-            expected: Collection[str] | None) -> TrustOutcome:
-    """Pure decision: what to enrol for one host given what it offered and what we know."""
+            expected: Collection[str] | None, enrolled_elsewhere: Mapping[str, Sequence[str]] | None = None
+            ) -> TrustOutcome:
+    """Pure decision: what to enrol for one host given what it offered and what we know.
+
+    ``known_blobs`` are the keys enrolled for the host (by name, else by address);
+    ``enrolled_elsewhere`` maps an offered fingerprint to the other hosts it is enrolled for,
+    which a changed key's refusal names.
+    """
     name = target.known_hosts_name
     if known_blobs:
         matching = [k for k in offered if known_blobs.get(k.key_type) == k.key_base64]
         changed = [k for k in offered if k.key_type in known_blobs and known_blobs[k.key_type] != k.key_base64]
         if changed or not matching:
             shown = ", ".join(f"{k.key_type} {k.fingerprint}" for k in (changed or offered))
+            owners = sorted({owner for k in (changed or offered)
+                             for owner in (enrolled_elsewhere or {}).get(k.fingerprint, ())})
+            elsewhere = f" (the key enrolled for {', '.join(owners)})" if owners else ""
             return TrustOutcome(target.name, name, "refused", tuple(offered), message=(
-                f"{target.label}: HOST KEY CHANGED: now offers {shown}; "
+                f"{target.label}: HOST KEY CHANGED: now offers {shown}{elsewhere}; "
                 f"run 'opsctl hosts forget {target.name}' first if the change is expected"))
         return TrustOutcome(target.name, name, "already-trusted", tuple(offered), tuple(matching))
     chosen = list(offered)
@@ -148,7 +162,13 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: R
             offered = _offered_keys(target, settings.ssh.connect_timeout)
         except HostUnreachable as error:
             return TrustOutcome(target.name, target.known_hosts_name, "unreachable", message=str(error))
-        known = {e.key_type: e.key_base64 for e in store.keys_for(target.known_hosts_name)}
+        # by name; a host never enrolled by name is judged by its address (older files)
+        besides = host_key_names(target.name, target.address, target.port)
+        entries = store.keys_for(host_key_name(target.name, target.port)) or [
+            entry for entry in store.keys_for(target.known_hosts_name) if not names_a_host(entry, besides=besides)]
+        known = {e.key_type: e.key_base64 for e in entries}
+        elsewhere = {k.fingerprint: store.hosts_holding(base64.b64decode(k.key_base64), besides=besides)
+                     for k in offered}
         wanted: Collection[str] | None
         if expected is None:
             wanted = None
@@ -156,7 +176,7 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: R
             wanted = expected.get(target.name, ())
         else:
             wanted = expected
-        return _decide(target, offered, known, wanted)
+        return _decide(target, offered, known, wanted, elsewhere)
 
     from opsctl.core.errors import Interrupted
     from opsctl.core.fleet import FleetOptions, HostResult, run_fleet
@@ -173,10 +193,20 @@ def trust_hosts(settings: Settings, targets: Sequence[SshTarget], *, recorder: R
     if fleet.interrupted:
         raise Interrupted("hosts trust: interrupted; no key was enrolled")
     outcomes = [decided[target.name] for target in targets]
+    # under the inventory name and the address; an already-trusted host gets the names it lacks
+    # (an address-only entry of an older file, or the new address of a re-addressed host)
+    by_name = {target.name: host_key_names(target.name, target.address, target.port) for target in targets}
     add_entries(path, [
-        KnownHostEntry(0, (outcome.known_hosts_name,), key.key_type, key.key_base64)
-        for outcome in outcomes if outcome.status == "enrolled" for key in outcome.enrolled
+        KnownHostEntry(0, by_name[outcome.host], key.key_type, key.key_base64)
+        for outcome in outcomes if outcome.status in ("enrolled", "already-trusted") for key in outcome.enrolled
     ])
+    for outcome in outcomes:
+        if outcome.status == "enrolled":
+            for key in outcome.enrolled:
+                others = store.hosts_holding(base64.b64decode(key.key_base64), besides=by_name[outcome.host])
+                if others:
+                    warn_once(f"{outcome.host}: its host key {key.fingerprint} is also enrolled for "
+                              f"{', '.join(others)}; expected only for cloned machines")
     recorder.record("hosts trust", [o.host for o in outcomes],
                     "ok" if all(o.status in ("enrolled", "already-trusted") for o in outcomes) else "failed",
                     {"hosts": [o.to_dict() for o in outcomes]})
@@ -235,7 +265,7 @@ class ForgetResult:
 def forget_host(settings: Settings, target: SshTarget, *, recorder: Recorder) -> ForgetResult:
     """Remove every key enrolled for the target, recorded through ``recorder``; raise OpsctlError if there was none."""
     recorder.check()  # a log that would refuse the record refuses the change too
-    removed = remove_name(settings.known_hosts_path, target.known_hosts_name)
+    removed = remove_host(settings.known_hosts_path, target.name, target.address, target.port)
     if not removed:
         raise OpsctlError(f"{target.label}: no key enrolled under {target.known_hosts_name} "
                           f"in {settings.known_hosts_path}")

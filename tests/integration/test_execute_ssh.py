@@ -213,8 +213,8 @@ def test_a_wrong_sudo_password_is_refused(settings: Settings, pool: SshPool, tmp
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password\n")
     found = load_inventory(settings.inventory).select("lab-ssh-02")
-    target = replace(target_from_host(found[0], settings.ssh), name="lab-ssh-02-wrong",
-                     become_password=SecretRef("file", str(wrong)))
+    # the host keeps its name: a key is trusted for the inventory host it is enrolled for
+    target = replace(target_from_host(found[0], settings.ssh), become_password=SecretRef("file", str(wrong)))
     with pytest.raises(AuthenticationFailed, match="sudo refused the password") as error:
         execute(("true",), host=pool.connection(target), become=True, timeout=20)
     assert "not-the-password" not in str(error.value)

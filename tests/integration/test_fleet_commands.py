@@ -59,8 +59,9 @@ def test_trust_enrols_published_fingerprints_and_list_shows_them(cli: Cli, lab: 
         assert {k["fingerprint"] for k in host["enrolled"]} <= set(published[host["host"]]["fingerprints"])
     code, listing = cli.json("hosts", "list")
     assert code == 0
-    assert {tuple(k["names"]) for k in listing["keys"]} == {  # the SSH hosts; switches carry their "kind"
-        (f"[{v['address']}]:{v['port']}",) for v in published.values() if "kind" not in v}
+    assert {tuple(k["names"]) for k in listing["keys"]} == {  # the SSH hosts, by name and address
+        (f"[{name}]:{v['port']}", f"[{v['address']}]:{v['port']}")
+        for name, v in published.items() if "kind" not in v}  # switches carry their "kind"
     again = cli("hosts", "trust", "ssh_hosts")
     assert again.returncode == 0 and "already-trusted" in again.stdout
 
@@ -194,6 +195,7 @@ def test_wrong_sudo_password_fails_the_host(trusted: Cli, lab: Any, tmp_path: Pa
         lab, tmp_path / "inv.yaml", {"lab-ssh-01x": {"ansible_host": lab.prefix + ".10.1",
                                                     "ansible_port": 2222}},
         ansible_become_password=f"file:{wrong}"))
+    assert trusted("hosts", "trust", "extra").returncode == 0  # a second name for lab-ssh-01, enrolled deliberately
     code, doc = trusted.json("run", "extra", "--become", "--", "id -un")
     assert code == 1
     assert "sudo refused the password" in doc["hosts"][0]["error"]
@@ -207,6 +209,7 @@ def test_wrong_key_is_refused_with_the_host_named(trusted: Cli, lab: Any, tmp_pa
         lab, tmp_path / "inv.yaml", {"lab-ssh-03x": {"ansible_host": lab.prefix + ".10.3",
                                                     "ansible_port": 2222}},
         ansible_ssh_private_key_file=str(key), opsctl_ssh_key_passphrase=None))
+    assert trusted("hosts", "trust", "extra").returncode == 0  # a second name for lab-ssh-03, enrolled deliberately
     code, doc = trusted.json("run", "extra", "--", "true")
     assert code == 1
     assert "lab-ssh-03x" in doc["hosts"][0]["error"] and "refused every key" in doc["hosts"][0]["error"]

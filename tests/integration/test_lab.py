@@ -149,7 +149,12 @@ def test_cli_status_json_reports_every_host(lab_env: dict[str, str]) -> None:
 
 
 def test_fingerprints_and_known_hosts_match_ssh_keyscan(lab: RunningLab, tmp_path: Path) -> None:
-    published_lines = set(lab.publication.known_hosts_path.read_text(encoding="utf-8").splitlines())
+    # each published line files a key under the host's name and its address: one line per name here
+    published_lines = {
+        f"{name} {rest}"
+        for line in lab.publication.known_hosts_path.read_text(encoding="utf-8").splitlines()
+        for names, rest in [line.split(" ", 1)] for name in names.split(",")
+    }
     on_disk = json.loads(lab.publication.fingerprints_path.read_text(encoding="utf-8"))
     for host in lab.publication.hosts:
         scan = subprocess.run(
@@ -159,6 +164,7 @@ def test_fingerprints_and_known_hosts_match_ssh_keyscan(lab: RunningLab, tmp_pat
         scanned = [line for line in scan.stdout.splitlines() if line and not line.startswith("#")]
         assert len(scanned) == 2
         assert set(scanned) <= published_lines
+        assert {line.replace(f"[{host.address}]:", f"[{host.name}]:", 1) for line in scanned} <= published_lines
         keys = tmp_path / f"{host.name}.keys"
         keys.write_text(scan.stdout, encoding="utf-8")
         listing = subprocess.run(

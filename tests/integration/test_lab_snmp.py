@@ -227,9 +227,9 @@ def _switches(lab: RunningLab) -> tuple[dict[str, Any], dict[str, dict[str, Any]
 
 
 def _published_switch_key(lab: RunningLab, address: str, port: int) -> paramiko.PKey:
-    prefix = f"[{address}]:{port} "
+    name = f"[{address}]:{port}"  # one of the names (the switch's own, its address) the line files the key under
     lines = lab.publication.known_hosts_path.read_text(encoding="utf-8").splitlines()
-    (line,) = [line for line in lines if line.startswith(prefix)]
+    (line,) = [line for line in lines if name in line.split(" ", 1)[0].split(",")]
     _, algorithm, blob = line.split()
     assert algorithm == "ssh-rsa"
     return paramiko.RSAKey(data=base64.b64decode(blob))

@@ -66,12 +66,21 @@ def test_inventory_groups_hosts_and_refers_to_secret_files(tmp_path: Path) -> No
     assert group["children"]["web"]["vars"]["opsctl_clinical_criticality"] == "high"
 
 
-def test_known_hosts_has_one_line_per_host_key() -> None:
+def test_known_hosts_has_one_line_per_host_key_under_its_name_and_address() -> None:
     text = render_known_hosts(_hosts(2))
     assert text.splitlines() == [
-        f"[127.3.10.1]:2222 ssh-ed25519 {ED25519.blob}",
-        f"[127.3.10.2]:2222 ssh-ed25519 {ED25519.blob}",
+        f"[lab-ssh-01]:2222,[127.3.10.1]:2222 ssh-ed25519 {ED25519.blob}",
+        f"[lab-ssh-02]:2222,[127.3.10.2]:2222 ssh-ed25519 {ED25519.blob}",
     ]
+
+
+def test_a_device_line_is_filed_under_its_name_too() -> None:
+    from lab.publish import named_known_hosts_line
+
+    assert named_known_hosts_line("sw1", "[127.3.30.1]:22022 ssh-rsa AAAA") == \
+        "[sw1]:22022,[127.3.30.1]:22022 ssh-rsa AAAA"
+    assert named_known_hosts_line("sw1", "10.0.0.1 ssh-rsa AAAA") == "sw1,10.0.0.1 ssh-rsa AAAA"
+    assert named_known_hosts_line("sw1", "sw1,10.0.0.1 ssh-rsa AAAA") == "sw1,10.0.0.1 ssh-rsa AAAA"
 
 
 def test_fingerprints_document_shape() -> None:
