@@ -40,6 +40,17 @@ def _short_time(time: str) -> str:
         return time
 
 
+def _operator_cell(entry: AuditEntry) -> str:
+    """The operator as recorded, with the real user beside a declared name that is not theirs."""
+    actor = entry.actor
+    if not actor or not actor.get("operator_declared_by"):
+        return entry.operator
+    real = actor.get("user") or f"uid {actor.get('uid')}"
+    if real == entry.operator:
+        return entry.operator
+    return f"{entry.operator} (declared by {actor['operator_declared_by']}; ran as {real})"
+
+
 def _entries_table(entries: list[AuditEntry]) -> Table:
     from rich.table import Table
     from rich.text import Text
@@ -56,7 +67,7 @@ def _entries_table(entries: list[AuditEntry]) -> Table:
         table.add_row(
             Text(str(entry.seq)),
             Text(_short_time(entry.time)),
-            Text(entry.operator),
+            Text(_operator_cell(entry)),
             Text(entry.command),
             Text(_shorten_targets(entry.targets)),
             Text(entry.outcome),
