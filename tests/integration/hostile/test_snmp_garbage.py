@@ -4,7 +4,7 @@ A responder on a lab loopback address answers every SNMP request with random byt
 a truncated GetResponse; a third address is silent. The scan's stderr holds no library
 traceback (pysnmp raised inside asyncio's callbacks and asyncio printed each one), the garbage
 devices are partial with "answers with malformed SNMP (N bad packets)", and the silent one stays
-unreachable with the hint about v2c communities.
+unreachable with the hint about v2c communities. What pysnmp raised is in the debug log.
 """
 
 from __future__ import annotations
@@ -68,3 +68,7 @@ def test_a_scan_calls_garbage_garbage_and_silence_unreachable_without_tracebacks
     assert devices["quiet-agent"]["outcome"] == "unreachable"
     assert any("stay silent on a wrong community" in message for message in devices["quiet-agent"]["messages"])
     assert "public" not in done.stdout + done.stderr
+    # what pysnmp raised is kept for whoever debugs, in the debug log
+    debug_log = (cli.state_dir / "debug.log").read_text(encoding="utf-8")
+    assert f"unreadable SNMP answer from {NOISY}" in debug_log and "Traceback" in debug_log
+    assert f"undecodable SNMP answer from {TRUNCATED}" in debug_log

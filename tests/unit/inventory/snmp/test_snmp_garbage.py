@@ -78,3 +78,20 @@ def test_a_garbage_device_alone_is_garbage_too() -> None:
             discover_device(SnmpTarget("127.0.0.1", port, timeout=0.2, retries=1), SnmpCredentials.v2c(COMMUNITY))
         )
     assert snapshot.outcome == GARBAGE_OUTCOME and "bad packet" in snapshot.message
+
+
+def test_the_scan_reports_a_garbage_device_as_partial_and_a_silent_one_as_unreachable() -> None:
+    from datetime import UTC, datetime
+
+    from inventory import Host
+    from inventory.readers import SNMP, ScanJob, _snmp_report
+    from inventory.snmp.snapshot import failed_snapshot
+
+    now = datetime.now(UTC)
+    job = ScanJob(Host("ups-9", {"ansible_host": "192.0.2.9", "opsctl_snmp_version": "2c"}), SNMP, None, now)
+    message = "answers with malformed SNMP (3 bad packets); the device ... (asked with v2c)"
+    garbage = _snmp_report(job, failed_snapshot("192.0.2.9", GARBAGE_OUTCOME, message), now)
+    assert (garbage.outcome, garbage.messages) == ("partial", (message,))
+    assert garbage.device.management_address == "192.0.2.9"
+    quiet = _snmp_report(job, failed_snapshot("192.0.2.9", "unreachable", "v2c: timeout: no answer"), now)
+    assert quiet.outcome == "unreachable"
