@@ -195,6 +195,13 @@ def read_snmp(
 
 
 def _snmp_report(job: ScanJob, snapshot: Any, seen_at: datetime) -> DeviceReport:
+    from inventory.snmp.discovery import GARBAGE_OUTCOME
+
+    if snapshot.outcome == GARBAGE_OUTCOME:
+        # it answers, unreadably: partial (something is on its port), never unreachable, which
+        # would send on-call to the cabling; nothing it said is recorded
+        scanned = unreachable_device(job.host.name, job.host.address, job.role or DEFAULT_ROLE, snapshot.message)
+        return device_report(job, scanned, "partial")
     try:
         scanned = device_from_snapshot(job.host.name, job.host.address, snapshot, seen_at, role=job.role)
     except Exception as error:  # what the device said cannot make a device: this one fails, not the scan

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import CodeType
@@ -57,7 +59,8 @@ PRIV_PROTOCOLS = {
 TIMEOUT = "timeout"
 AUTH_FAILED = "auth_failed"
 NO_SUCH_NAME = "no_such_name"
-GARBAGE = "garbage"
+GARBAGE = "garbage"  # pysnmp raised on an answer
+MALFORMED = "malformed"  # answers came, none of them readable SNMP (counted, see CountingDispatcher)
 ERROR = "error"
 
 _AUTH_INDICATIONS = (
@@ -75,6 +78,12 @@ _AUTH_INDICATIONS = (
 _GARBAGE_INDICATIONS = (errind.ParseError, errind.DeserializationError, errind.InvalidMsg, errind.DataMismatch)
 _TOO_BIG = 1
 _NO_SUCH_NAME = 2
+# pysnmp's counters of answers it dropped as undecodable (RFC 3418), read around each datagram
+_DROP_COUNTERS = ("snmpInASNParseErrs", "snmpInBadVersions")
+
+# Where what pysnmp raises on a device's garbage goes: a library traceback is no message for
+# people, and a device that sends many would bury the scan's output (the CLI keeps it off stderr).
+logger = logging.getLogger("inventory.snmp")
 
 
 @dataclass(frozen=True)
@@ -262,9 +271,73 @@ class SharedCodeMibBuilder(builder.MibBuilder):  # type: ignore[misc]
         return self
 
 
+class CountingDispatcher(MsgAndPduDispatcher):  # type: ignore[misc]
+    """pysnmp's message dispatcher that counts, by sender, the datagrams it could not read.
+
+    pysnmp drops an undecodable answer silently (it only counts it in its MIB) or, for some
+    garbage, raises out of the event loop's callback, where asyncio prints a traceback on
+    stderr for every datagram; either way the request then times out as if nobody answered.
+    Here both are counted in ``bad_packets`` by (address, port), so a device that answers
+    garbage is told from a silent one, and the exception goes to the debug logger instead.
+    """
+
+    def __init__(self, mib_instrum_controller: Any = None) -> None:
+        super().__init__(mib_instrum_controller)
+        self.bad_packets: Counter[tuple[str, int]] = Counter()
+
+    def _dropped(self) -> int:
+        builder = self.mib_instrum_controller.get_mib_builder()
+        return sum(int(counter.syntax) for counter in builder.import_symbols("__SNMPv2-MIB", *_DROP_COUNTERS))
+
+    def receive_message(self, snmpEngine: Any, transportDomain: Any, transportAddress: Any, wholeMsg: Any) -> Any:
+        """Dispatch one datagram as pysnmp does; count it against its sender if it was not readable."""
+        sender = _sender(transportAddress)
+        try:
+            dropped_before = self._dropped()
+        except Exception:  # a pysnmp without these counters: count only what raises
+            dropped_before = None
+        try:
+            rest = super().receive_message(snmpEngine, transportDomain, transportAddress, wholeMsg)
+        except Exception:
+            self.bad_packets[sender] += 1
+            logger.debug("unreadable SNMP answer from %s:%s", *sender, exc_info=True)
+            return b""
+        with contextlib.suppress(Exception):
+            if dropped_before is not None and self._dropped() > dropped_before:
+                self.bad_packets[sender] += 1
+                logger.debug("undecodable SNMP answer from %s:%s dropped", *sender)
+        return rest
+
+
+def _sender(transport_address: Any) -> tuple[str, int]:
+    try:
+        return str(transport_address[0]), int(transport_address[1])
+    except (TypeError, ValueError, IndexError):
+        return str(transport_address), 0
+
+
+def _address_of(transport: Any, target: SnmpTarget) -> tuple[str, int]:
+    """The (address, port) answers from ``target`` come from: the transport's resolved one."""
+    resolved = getattr(transport, "transport_address", None)
+    return _sender(resolved) if resolved is not None else (target.host, target.port)
+
+
+def bad_packets_from(engine: Any, address: tuple[str, int]) -> int:
+    """Return how many unreadable datagrams ``engine`` has received from ``address`` so far."""
+    dispatcher = getattr(engine, "message_dispatcher", None) or getattr(engine, "msgAndPduDsp", None)
+    counts = getattr(dispatcher, "bad_packets", None)
+    return int(counts[address]) if isinstance(counts, Counter) else 0
+
+
+def garbage_message(bad_packets: int) -> str:
+    """The message of a device whose answers could not be read, apart from a silent one."""
+    plural = "packet" if bad_packets == 1 else "packets"
+    return f"answers with malformed SNMP ({bad_packets} bad {plural}); the device or something on its port is not a working SNMP agent"
+
+
 def new_engine() -> Any:
     """Return a new pysnmp engine with its own MIB instrumentation, built from the process's compiled MIB modules."""
-    return SnmpEngine(msgAndPduDsp=MsgAndPduDispatcher(instrum.MibInstrumController(SharedCodeMibBuilder())))
+    return SnmpEngine(msgAndPduDsp=CountingDispatcher(instrum.MibInstrumController(SharedCodeMibBuilder())))
 
 
 class SnmpClient:
@@ -366,6 +439,8 @@ class SnmpClient:
         except Exception as problem:  # a bad address is this device's outcome, not the scan's
             return GetResult({}, ERROR, self._scrub(f"cannot address {target}: {type(problem).__name__}", credentials))
         engine = self.engine_for(credentials)
+        address = _address_of(transport, target)
+        bad_before = bad_packets_from(engine, address)
         auth = self._auth_data(credentials)
         context = ContextData(contextName=credentials.context_name.encode())
         batches = [list(oids[start : start + 20]) for start in range(0, len(oids), 20)]
@@ -379,7 +454,11 @@ class SnmpClient:
             except Exception as problem:  # pysnmp raises on answers it cannot decode
                 return GetResult(values, GARBAGE, self._scrub(f"unreadable answer: {type(problem).__name__}", credentials))
             if indication:
-                return GetResult(values, classify_indication(indication), self._scrub(str(indication), credentials))
+                kind = classify_indication(indication)
+                bad_packets = bad_packets_from(engine, address) - bad_before
+                if kind == TIMEOUT and bad_packets:
+                    return GetResult(values, MALFORMED, garbage_message(bad_packets))
+                return GetResult(values, kind, self._scrub(str(indication), credentials))
             if status:
                 if int(status) == _TOO_BIG and len(batch) > 1:
                     half = len(batch) // 2
@@ -416,6 +495,8 @@ class SnmpClient:
         except Exception as problem:  # a bad address is this device's outcome, not the scan's
             return WalkResult(root, {}, True, ERROR, (f"cannot address {target}: {type(problem).__name__}",))
         engine = self.engine_for(credentials)
+        address = _address_of(transport, target)
+        bad_before = bad_packets_from(engine, address)
         auth = self._auth_data(credentials)
         context = ContextData(contextName=credentials.context_name.encode())
         current = root
@@ -441,6 +522,10 @@ class SnmpClient:
             shrink = False
             if indication:
                 kind = classify_indication(indication)
+                bad_packets = bad_packets_from(engine, address) - bad_before
+                if kind == TIMEOUT and bad_packets:
+                    notes.append(f"{root}: {garbage_message(bad_packets)}")
+                    return WalkResult(root, rows, True, MALFORMED, tuple(notes))
                 if kind != TIMEOUT:
                     notes.append(self._scrub(f"{root}: {indication}", credentials))
                     return WalkResult(root, rows, True, kind, tuple(notes))

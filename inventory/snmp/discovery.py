@@ -7,6 +7,7 @@ credentials, garbage, a walk cut short); nothing raises out of :func:`discover_m
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from inventory.snmp.classify import probe_oids
 from inventory.snmp.client import (
     AUTH_FAILED,
+    MALFORMED,
     TIMEOUT,
     SnmpClient,
     SnmpCredentials,
@@ -33,6 +35,10 @@ from inventory.snmp.system import SYSTEM_OIDS
 from inventory.snmp.values import RawValue
 
 DEFAULT_TABLES = ("interfaces", "addresses")
+# the outcome of a device that answers, but with datagrams that are not readable SNMP: something
+# is on its port (a broken agent, another service), so it is not reported as unreachable
+GARBAGE_OUTCOME = "garbage"
+logger = logging.getLogger("inventory.snmp")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ def _outcome_of(error: str | None) -> str:
         return "unreachable"
     if error == AUTH_FAILED:
         return "auth_failed"
+    if error == MALFORMED:
+        return GARBAGE_OUTCOME
     return "failed"
 
 
@@ -60,6 +68,8 @@ async def _discover(
     first = await client.get(target, credentials, (*SYSTEM_OIDS, *probe_oids()))
     if first.error is not None:
         message = f"{credentials.describe()}: {first.error}: {first.message}"
+        if first.error == MALFORMED:
+            message = f"{first.message} (asked with {credentials.describe()})"
         if first.error == TIMEOUT and credentials.version == "2c":
             message += " (v2c agents stay silent on a wrong community too)"
         return failed_snapshot(name, _outcome_of(first.error), message, time.monotonic() - started)
@@ -139,6 +149,9 @@ async def discover_many(
     Returns the snapshots in the order of ``jobs``; ``on_done`` is called as each device finishes (for progress).
     """
     job_list = list(jobs)
+    loop = asyncio.get_running_loop()
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(_log_library_error)
     devices_left = Counter(credentials for _target, credentials in job_list)
     client = SnmpClient()
     gate = asyncio.Semaphore(max(1, concurrency))
@@ -159,3 +172,17 @@ async def discover_many(
         return list(await asyncio.gather(*(one(target, credentials) for target, credentials in job_list)))
     finally:
         client.close()
+        loop.set_exception_handler(previous_handler)
+
+
+def _log_library_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """Send what a library callback raised to the debug logger, not asyncio's stderr traceback.
+
+    pysnmp handles each datagram in an event-loop callback; what it raises there is a device's
+    garbage (counted by the client), not a failure of the scan, and must not flood stderr.
+    """
+    error = context.get("exception")
+    logger.debug(
+        "error in an SNMP callback: %s", context.get("message"),
+        exc_info=error if isinstance(error, BaseException) else None,
+    )

@@ -41,6 +41,17 @@ def _short_time(time: str) -> str:
         return time
 
 
+def _operator_cell(entry: AuditEntry) -> str:
+    """The operator as recorded, with the real user beside a declared name that is not theirs."""
+    actor = entry.actor
+    if not actor or not actor.get("operator_declared_by"):
+        return entry.operator
+    real = actor.get("user") or f"uid {actor.get('uid')}"
+    if real == entry.operator:
+        return entry.operator
+    return f"{entry.operator} (declared by {actor['operator_declared_by']}; ran as {real})"
+
+
 def _entries_table(entries: list[AuditEntry]) -> Table:
     from rich.table import Table
 
@@ -56,7 +67,7 @@ def _entries_table(entries: list[AuditEntry]) -> Table:
         table.add_row(
             for_people(str(entry.seq)),
             for_people(_short_time(entry.time)),
-            for_people(entry.operator),
+            for_people(_operator_cell(entry)),
             for_people(entry.command),
             for_people(_shorten_targets(entry.targets)),
             for_people(entry.outcome),

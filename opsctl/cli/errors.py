@@ -115,12 +115,43 @@ def _isatty(fd: int) -> bool:
         return False
 
 
+# the loggers of what libraries say about devices (garbage from an SNMP agent, say): written to
+# the debug log, never to stderr, where a device sending many would bury the command's output
+LIBRARY_LOGGERS = ("inventory",)
+
+
+def log_libraries_to_debug_log() -> None:
+    """Append the :data:`LIBRARY_LOGGERS`' records (DEBUG and up, with tracebacks) to the debug log.
+
+    The file is opened for each record, so a command that logs nothing creates no file.
+    """
+    import logging
+
+    class DebugLogHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            with (
+                contextlib.suppress(OSError, ValueError),
+                open(_debug_log_path(), "a", encoding="utf-8") as log,
+            ):
+                log.write(self.format(record) + "\n")
+
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(type(handler).__name__ == "DebugLogHandler" for handler in logger.handlers):
+            handler = DebugLogHandler(logging.DEBUG)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+
+
 def run_app(app: typer.Typer, argv: list[str]) -> int:
     """Run ``app`` on ``argv`` and return the exit code; never raise.
 
     SIGTERM and SIGHUP stop the command as Ctrl-C does; a command that ends interrupted after
     one of them exits 143 (SIGTERM) or 129 (SIGHUP) instead of 130.
     """
+    log_libraries_to_debug_log()
     stops = StopSignals()
     stops.install()
     try:

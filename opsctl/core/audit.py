@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import getpass
 import hashlib
 import json
 import os
@@ -56,6 +55,9 @@ ACKNOWLEDGE_COMMAND = "audit acknowledge"
 # the outcome a run gets when acknowledge ends it because its owner died without ending it
 KILLED_RUN_OUTCOME = "killed"
 ID_SUFFIX = ".id"
+# the key of ``details`` that holds who ran the command (:class:`Actor`); entries written before
+# it existed lack it and still verify, since it lives inside the hashed ``details``
+ACTOR_KEY = "actor"
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 _TAIL_CHUNK_BYTES = 64 * 1024
 _FIX_HINT = (
@@ -77,6 +79,12 @@ class AuditEntry:
     details: Mapping[str, Any]
     prev: str
     hash: str
+
+    @property
+    def actor(self) -> Mapping[str, Any] | None:
+        """Who ran the command (``details["actor"]``), None for entries written before it."""
+        actor = self.details.get(ACTOR_KEY)
+        return actor if isinstance(actor, dict) else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the entry as the JSON object it is stored as."""
@@ -266,22 +274,109 @@ def entry_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# getpass.getuser() reads these, in this order, before it falls back to the uid's passwd name
+_LOGIN_NAME_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
+_OPERATOR_VARIABLE = "OPSCTL_AUDIT__OPERATOR"
+_LOGINUID_PATH = Path("/proc/self/loginuid")
+_UNSET_LOGINUID = 4294967295  # (uid_t) -1: no login session (a container, a daemon, early boot)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who ran a command: the operator as named, and what the kernel says about the process.
+
+    ``operator`` is the name entries carry; ``declared_by`` names where it came from when it was
+    given rather than derived from the process (``SUDO_USER``, ``OPSCTL_AUDIT__OPERATOR``, the
+    ``audit.operator`` setting, or a login variable such as ``USER``), None when it is the real
+    uid's own name. ``uid``/``user`` are the real uid and its passwd name; ``login`` is the name
+    of the kernel's login uid (``/proc/self/loginuid``, set at login and kept across sudo and su,
+    so not settable by the process), else ``os.getlogin()`` (the terminal's utmp record), else None.
+    """
+
+    operator: str
+    declared_by: str | None
+    uid: int
+    user: str | None
+    login: str | None
+    login_source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as stored in an entry's ``details["actor"]``."""
+        return {
+            "uid": self.uid,
+            "user": self.user,
+            "login": self.login,
+            "login_source": self.login_source,
+            "operator_declared_by": self.declared_by,
+        }
+
+
+def _passwd_name(uid: int) -> str | None:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry for this uid (a bare container)
+        return None
+
+
+def _login_name(loginuid_path: Path) -> tuple[str | None, str | None]:
+    """Return (login name, where it came from): the kernel's login uid first, then utmp."""
+    try:
+        loginuid = int(loginuid_path.read_text().strip())
+    except (OSError, ValueError):
+        loginuid = _UNSET_LOGINUID
+    if loginuid != _UNSET_LOGINUID:
+        return _passwd_name(loginuid) or f"uid {loginuid}", "loginuid"
+    try:
+        return os.getlogin(), "getlogin"
+    except OSError:  # no controlling terminal, no utmp record (cron, CI, a service)
+        return None, None
+
+
+def current_actor(
+    configured_operator: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    loginuid_path: Path = _LOGINUID_PATH,
+) -> Actor:
+    """Return who is acting: the operator (``configured_operator``, else ``SUDO_USER``, else the
+    login name, else the uid) with where it was declared, and the real uid, user and login."""
+    env = os.environ if environ is None else environ
+    uid = os.getuid()
+    user = _passwd_name(uid)
+    login, login_source = _login_name(loginuid_path)
+    operator: str | None = None
+    declared_by: str | None = None
+    if configured_operator:
+        operator = configured_operator
+        from_variable = env.get(_OPERATOR_VARIABLE) == configured_operator
+        declared_by = _OPERATOR_VARIABLE if from_variable else "audit.operator"
+    elif env.get("SUDO_USER"):
+        operator, declared_by = env["SUDO_USER"], "SUDO_USER"
+    else:
+        for variable in _LOGIN_NAME_VARIABLES:
+            if env.get(variable):
+                operator = env[variable]
+                declared_by = None if operator == user else variable
+                break
+    if operator is None:
+        operator = user or f"uid {uid}"
+    return Actor(operator, declared_by, uid, user, login, login_source)
+
+
 def default_operator() -> str:
     """Return who is acting: ``SUDO_USER`` if set, else the login name (or the uid)."""
-    sudo_user = os.environ.get("SUDO_USER")
-    if sudo_user:
-        return sudo_user
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid (a bare container): the uid still identifies
-        return f"uid {os.getuid()}"
+    return current_actor().operator
 
 
 def open_audit(settings: Settings) -> AuditLog:
     """Open the audit log the settings name, anchored in the settings' state store."""
     from opsctl.core.state import open_state
 
-    return AuditLog(settings.audit_path, open_state(settings), operator=settings.audit.operator)
+    return AuditLog(
+        settings.audit_path, open_state(settings), actor=current_actor(settings.audit.operator)
+    )
 
 
 @dataclass(frozen=True)
@@ -300,10 +395,20 @@ class _Tail:
 class AuditLog:
     """The audit log at ``path``, its anchor kept in ``store``; safe across processes (flock)."""
 
-    def __init__(self, path: Path, store: StateStore, operator: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store: StateStore,
+        operator: str | None = None,
+        *,
+        actor: Actor | None = None,
+    ) -> None:
+        """``actor`` is who acts (default :func:`current_actor`); ``operator`` names a caller's
+        choice of operator (tests, a second controller) and is recorded as declared."""
         self.path = path
         self.store = store
-        self.operator = operator or default_operator()
+        self.actor = actor or current_actor(operator)
+        self.operator = self.actor.operator
         self._log_id: str | None = None
 
     @property
@@ -559,8 +664,10 @@ class AuditLog:
             "command": command,
             "targets": list(targets),
             "outcome": outcome,
-            "details": dict(details or {}),
+            "details": {**dict(details or {}), ACTOR_KEY: self.actor.to_dict()},
         }
+        if details and ACTOR_KEY in details:
+            raise AuditError(f"audit entry details may not set {ACTOR_KEY!r}: opsctl records it")
         try:
             # hash exactly what a reader will parse back (tuples become lists, and so on)
             parsed: dict[str, Any] = json.loads(canonical_json(body))

@@ -269,6 +269,31 @@ def test_a_run_that_ends_is_not_listed(state_dir: Path, capsys: pytest.CaptureFi
     assert main(["audit", "log", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["unfinished_runs"] == []
-    assert document["entries"][-1]["details"] == {"run_id": "r-1", "counts": {"ok": 1}}
+    details = document["entries"][-1]["details"]
+    assert {k: v for k, v in details.items() if k != "actor"} == {"run_id": "r-1", "counts": {"ok": 1}}
     assert main(["audit", "verify"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_log_shows_a_sudo_user_as_declared_beside_the_real_uid_and_user(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pwd
+
+    monkeypatch.setenv("SUDO_USER", "mallory")
+    real_user = pwd.getpwuid(os.getuid()).pw_name
+    store = StateStore(f"sqlite:///{state_dir / 'state.db'}")
+    AuditLog(state_dir / "audit.jsonl", store).append("run web* -- true", ["web1"], "ok")
+
+    assert main(["audit", "log", "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["entries"][-1]
+    assert entry["operator"] == "mallory"
+    actor = entry["details"]["actor"]
+    assert actor["operator_declared_by"] == "SUDO_USER"
+    assert (actor["uid"], actor["user"]) == (os.getuid(), real_user)
+
+    assert main(["audit", "log"]) == 0
+    out = capsys.readouterr().out
+    if real_user != "mallory":
+        assert f"mallory (declared by SUDO_USER; ran as {real_user})" in out
+    assert main(["audit", "verify"]) == 0

@@ -5,12 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import pwd
 import stat
 from pathlib import Path
 
 import pytest
 
-from opsctl.core.audit import GENESIS_HASH, AuditLog, AuditReport, open_audit
+from opsctl.core.audit import (
+    GENESIS_HASH,
+    AuditLog,
+    AuditReport,
+    current_actor,
+    entry_hash,
+    open_audit,
+)
 from opsctl.core.errors import AuditError
 from opsctl.core.settings import Settings, StateSettings
 from opsctl.core.state import LEGACY_AUDIT_LOG_ID, StateStore
@@ -65,7 +74,10 @@ def test_each_line_is_chained_by_sha256_over_prev_and_canonical_json(
     }  # fmt: skip
     assert (first["seq"], first["prev"], first["operator"]) == (1, GENESIS_HASH, "alice")
     assert first["time"].endswith("Z")
-    assert (second["seq"], second["prev"], second["details"]) == (2, first["hash"], {})
+    assert (second["seq"], second["prev"]) == (2, first["hash"])
+    # the caller's details, and who ran the command beside them (nothing else is added)
+    assert {k: v for k, v in second["details"].items() if k != "actor"} == {}
+    assert second["details"]["actor"]["operator_declared_by"] == "audit.operator"
     for entry in (first, second):
         body = {key: value for key, value in entry.items() if key != "hash"}
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -80,7 +92,8 @@ def test_the_file_is_private_and_entries_read_back(audit: AuditLog, log_path: Pa
     assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
     entries = audit.entries()
     assert [entry.seq for entry in entries] == [1, 2, 3]
-    assert entries[0].targets == ("web1", "web2") and entries[2].details == {"number": 3}
+    assert entries[0].targets == ("web1", "web2")
+    assert {k: v for k, v in entries[2].details.items() if k != "actor"} == {"number": 3}
 
 
 def test_the_operator_defaults_to_sudo_user(
@@ -89,6 +102,76 @@ def test_the_operator_defaults_to_sudo_user(
     monkeypatch.setenv("SUDO_USER", "carol")
     entry = AuditLog(log_path, StateStore(db_url)).append("lab up", [], "ok")
     assert entry.operator == "carol"
+
+
+def test_a_declared_operator_is_marked_declared_beside_the_real_uid_and_user(
+    log_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUDO_USER", "mallory")
+    monkeypatch.delenv("OPSCTL_AUDIT__OPERATOR", raising=False)
+    AuditLog(log_path, StateStore(db_url)).append("lab up", [], "ok")
+
+    stored = json.loads(lines_of(log_path)[0])
+    assert stored["operator"] == "mallory"
+    actor = stored["details"]["actor"]
+    assert actor["operator_declared_by"] == "SUDO_USER"
+    assert actor["uid"] == os.getuid()
+    assert actor["user"] == pwd.getpwuid(os.getuid()).pw_name
+    assert set(actor) == {"uid", "user", "login", "login_source", "operator_declared_by"}
+
+
+def test_the_operator_setting_from_the_environment_is_declared_by_that_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSCTL_AUDIT__OPERATOR", "ops-team")
+    actor = current_actor("ops-team", loginuid_path=tmp_path / "none")
+    assert (actor.operator, actor.declared_by) == ("ops-team", "OPSCTL_AUDIT__OPERATOR")
+    actor = current_actor("ops-team", {}, loginuid_path=tmp_path / "none")
+    assert (actor.operator, actor.declared_by) == ("ops-team", "audit.operator")
+
+
+def test_an_operator_derived_from_the_process_is_not_declared(tmp_path: Path) -> None:
+    user = pwd.getpwuid(os.getuid()).pw_name
+    actor = current_actor(None, {"USER": user}, loginuid_path=tmp_path / "none")
+    assert (actor.operator, actor.declared_by) == (user, None)
+    # a login variable that names someone else is a declaration too
+    actor = current_actor(None, {"USER": "mallory"}, loginuid_path=tmp_path / "none")
+    assert (actor.operator, actor.declared_by, actor.user) == ("mallory", "USER", user)
+    actor = current_actor(None, {}, loginuid_path=tmp_path / "none")
+    assert (actor.operator, actor.declared_by) == (user, None)
+
+
+def test_the_login_comes_from_the_kernel_login_uid_when_set(tmp_path: Path) -> None:
+    loginuid = tmp_path / "loginuid"
+    loginuid.write_text(str(os.getuid()))
+    actor = current_actor(None, {"SUDO_USER": "mallory"}, loginuid_path=loginuid)
+    assert (actor.login, actor.login_source) == (pwd.getpwuid(os.getuid()).pw_name, "loginuid")
+    loginuid.write_text("4294967295")  # no login session: fall back to the terminal's record
+    actor = current_actor(None, {}, loginuid_path=loginuid)
+    assert actor.login_source in ("getlogin", None)
+
+
+def test_details_may_not_forge_the_actor(audit: AuditLog, log_path: Path) -> None:
+    with pytest.raises(AuditError, match="actor"):
+        audit.append("run all -- true", [], "ok", {"actor": {"uid": 0, "user": "root"}})
+    assert not log_path.exists() or lines_of(log_path) == []
+
+
+def test_entries_written_before_the_actor_existed_still_verify(
+    audit: AuditLog, log_path: Path
+) -> None:
+    """A line without details["actor"] (an older opsctl's) verifies, and new ones chain on it."""
+    audit.append("lab up", [], "ok")
+    first = json.loads(lines_of(log_path)[0])
+    del first["details"]["actor"]
+    body = {key: value for key, value in first.items() if key != "hash"}
+    first["hash"] = entry_hash(body)
+    log_path.write_text(json.dumps(first) + "\n")
+    audit.store.set_anchor(1, first["hash"], audit.log_id or "")
+
+    second = audit.append("lab down", [], "ok")
+    assert audit.verify().ok
+    assert audit.entries()[0].actor is None and second.actor is not None
 
 
 def test_open_audit_uses_the_state_directory_and_configured_operator(tmp_path: Path) -> None:
@@ -424,7 +507,9 @@ def test_a_log_without_its_anchor_is_refused(log_path: Path, db_url: str, tmp_pa
     fill(AuditLog(log_path, StateStore(db_url), operator="alice"), 2)
     other = AuditLog(log_path, StateStore(f"sqlite:///{tmp_path / 'other.db'}"))
     message = refusal(other)
-    assert message.startswith(f"audit log {log_path}: line 2 (seq 2) has no anchor in the state store")
+    assert message.startswith(
+        f"audit log {log_path}: line 2 (seq 2) has no anchor in the state store"
+    )
     assert "the store was reset, is not this log's, or the log's id file was lost" in message
 
 
@@ -442,6 +527,7 @@ def _append_killed_at(path: str, url: str, where: str) -> None:
     if where == "before the write":
         module._write_all = lambda fd, data: os.kill(os.getpid(), signal.SIGKILL)
     else:
+
         def set_anchor(seq: int, hash: str, log_id: str = "") -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -516,7 +602,10 @@ def test_acknowledge_records_the_break_and_appends_go_on(audit: AuditLog, log_pa
     )
     entry = done.entry
     assert (entry.seq, entry.command, entry.outcome, entry.prev) == (
-        5, "audit acknowledge", "ok", json.loads(forged)["hash"]
+        5,
+        "audit acknowledge",
+        "ok",
+        json.loads(forged)["hash"],
     )
     assert entry.details["reason"] == "the backup tool appended by hand; ticket 42"
     assert entry.details["anchor"] == {"seq": 3, "hash": anchor_hash}
@@ -531,7 +620,9 @@ def test_acknowledge_records_the_break_and_appends_go_on(audit: AuditLog, log_pa
     assert audit.verify().ok
 
 
-def test_acknowledge_a_cut_off_tail_chains_onto_what_is_left(audit: AuditLog, log_path: Path) -> None:
+def test_acknowledge_a_cut_off_tail_chains_onto_what_is_left(
+    audit: AuditLog, log_path: Path
+) -> None:
     fill(audit, 5)
     log_path.write_text("".join(lines_of(log_path)[:-2]), encoding="utf-8")
 
@@ -541,9 +632,13 @@ def test_acknowledge_a_cut_off_tail_chains_onto_what_is_left(audit: AuditLog, lo
     assert "lines were removed from the end" in (done.found or "")
     report = audit.verify()
     assert (report.ok, report.entries, report.problems, report.anchor_seq) == (True, 4, [], 4)
-    assert [(a.line, a.message, a.seq) for a in report.acknowledged] == [(
-        4, "the log ends at seq 3 but the state store's anchor is seq 5: lines were removed from the end", 4
-    )]
+    assert [(a.line, a.message, a.seq) for a in report.acknowledged] == [
+        (
+            4,
+            "the log ends at seq 3 but the state store's anchor is seq 5: lines were removed from the end",
+            4,
+        )
+    ]
 
 
 def test_an_edited_line_in_the_middle_stays_reported_until_acknowledged(
@@ -583,8 +678,17 @@ def test_a_forged_acknowledgement_hides_nothing(audit: AuditLog, log_path: Path)
     lines = lines_of(log_path)
     lines[0] = lines[0].replace('"ok"', '"failed"')
     last = json.loads(lines[-1])
-    lines.append(forge(lines[-1], seq=4, prev=last["hash"], command="audit acknowledge", details={
-        "problems": [{"line": 1, "message": "seq 1: hash mismatch: the line was edited"}]}))
+    lines.append(
+        forge(
+            lines[-1],
+            seq=4,
+            prev=last["hash"],
+            command="audit acknowledge",
+            details={
+                "problems": [{"line": 1, "message": "seq 1: hash mismatch: the line was edited"}]
+            },
+        )
+    )
     log_path.write_text("".join(lines), encoding="utf-8")
 
     problems = messages(audit.verify())
@@ -626,7 +730,9 @@ def test_two_logs_in_one_store_keep_their_own_chains(tmp_path: Path, db_url: str
     assert second.append("second 4", [], "ok").seq == 5
 
 
-def test_a_log_restored_from_a_backup_reports_what_it_lost(audit: AuditLog, log_path: Path, tmp_path: Path) -> None:
+def test_a_log_restored_from_a_backup_reports_what_it_lost(
+    audit: AuditLog, log_path: Path, tmp_path: Path
+) -> None:
     fill(audit, 2)
     backup = tmp_path / "backup"
     backup.mkdir()
@@ -638,7 +744,9 @@ def test_a_log_restored_from_a_backup_reports_what_it_lost(audit: AuditLog, log_
 
     restored = AuditLog(log_path, audit.store)
     assert "line 2 (seq 2) does not match the anchor seq 2" not in refusal(restored)
-    assert refusal(restored).endswith("does not match the anchor seq 4: lines were removed from the end")
+    assert refusal(restored).endswith(
+        "does not match the anchor seq 4: lines were removed from the end"
+    )
     restored.acknowledge("restored from last night's backup")
     assert restored.verify().ok
 
@@ -709,8 +817,14 @@ def test_verify_lists_runs_that_began_and_never_ended(audit: AuditLog) -> None:
         owner = ProcessIdentity.of_pid(child.pid)
         audit.store.begin_run("killed", "run", "sleep 60", "web*", "alice", owner=owner)
         audit.store.begin_run("running", "run", "sleep 61", "db", "bob")
-        audit.store.begin_run("elsewhere", "run", "sleep 62", "all", "carol",
-                              owner=ProcessIdentity("ctl2", 4242, 1.0, "boot"))
+        audit.store.begin_run(
+            "elsewhere",
+            "run",
+            "sleep 62",
+            "all",
+            "carol",
+            owner=ProcessIdentity("ctl2", 4242, 1.0, "boot"),
+        )
         audit.store.begin_run("ended", "run", "true", "all", "dave")
         audit.store.finish_run("ended", "ok")
     finally:
@@ -721,7 +835,9 @@ def test_verify_lists_runs_that_began_and_never_ended(audit: AuditLog) -> None:
 
     assert report.ok and report.exit_code == 0
     assert [(s.run.run_id, s.state) for s in report.unfinished_runs] == [
-        ("killed", "dead"), ("running", "running"), ("elsewhere", "unknown")
+        ("killed", "dead"),
+        ("running", "running"),
+        ("elsewhere", "unknown"),
     ]
     assert len(report.warnings) == 1
     assert report.warnings[0].startswith("run killed (run web* -- sleep 60) began ")
@@ -733,13 +849,16 @@ def test_verify_lists_runs_that_began_and_never_ended(audit: AuditLog) -> None:
 
     assert [run["run_id"] for run in done.entry.details["runs"]] == ["killed"]
     assert [(s.run.run_id, s.state) for s in audit.verify().unfinished_runs] == [
-        ("running", "running"), ("elsewhere", "unknown")
+        ("running", "running"),
+        ("elsewhere", "unknown"),
     ]
     with pytest.raises(Exception, match="nothing to acknowledge"):
         audit.acknowledge()
 
 
-def test_acknowledge_covers_a_line_a_crash_left_half_written(audit: AuditLog, log_path: Path) -> None:
+def test_acknowledge_covers_a_line_a_crash_left_half_written(
+    audit: AuditLog, log_path: Path
+) -> None:
     fill(audit, 2)
     with log_path.open("ab") as stream:
         stream.write(b'{"seq":3,"time":"2026-')  # a crash mid-write: appends go on after it
@@ -753,5 +872,6 @@ def test_acknowledge_covers_a_line_a_crash_left_half_written(audit: AuditLog, lo
     report = audit.verify()
     assert report.ok, messages(report)
     assert [(a.line, a.message) for a in report.acknowledged] == [
-        (3, "malformed JSON"), (5, "malformed JSON")
+        (3, "malformed JSON"),
+        (5, "malformed JSON"),
     ]
