@@ -22,7 +22,6 @@ from opsctl.core.errors import (
     HostNotFound,
     HostUnreachable,
     OpsctlError,
-    SecretError,
     UsageError,
 )
 from opsctl.core.execute import Shell, execute
@@ -108,11 +107,13 @@ def check_target_secrets(targets: Sequence[SshTarget], settings: Settings) -> No
     ``ssh.private_key``) and its passphrase, and the become password when the run becomes.
     Secrets are checked, not kept (see :meth:`opsctl.core.secrets.SecretRef.check`).
     """
+    from opsctl.core.errors import SecretError
     from opsctl.core.secrets import secret_problems, unreadable_file_problem
 
     problems: list[str] = []
     for target in targets:
         key_file = target.key_file or settings.ssh.private_key
+        key_file = None if key_file is None else key_file.expanduser()
         key_problem = None if key_file is None else unreadable_file_problem(key_file)
         if key_problem is not None:
             problems.append(f"{target.name}: private key {key_problem}")
