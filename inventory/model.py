@@ -16,9 +16,14 @@ from typing import Any
 from opsctl.core.errors import ConfigError, HostNotFound, SecretError
 from opsctl.core.secrets import SecretRef
 
+# SNMP variables that carry a credential (inventory.snmp.credentials' COMMUNITY, V3_AUTH_KEY,
+# V3_PRIV_KEY; named here so that loading an inventory does not import the SNMP package).
+SNMP_SECRET_VARIABLES = frozenset({"opsctl_snmp_community", "opsctl_snmp_v3_auth_key", "opsctl_snmp_v3_priv_key"})
+
 # Variables that carry a credential: each must be a secret reference, never the secret.
 SECRET_VARIABLES = frozenset(
     {
+        *SNMP_SECRET_VARIABLES,
         "ansible_password",
         "ansible_ssh_pass",
         "ansible_ssh_password",

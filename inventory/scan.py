@@ -172,6 +172,13 @@ def _read_on_fleet(
 # ----------------------------------------------------------------------------- one scan
 
 
+def _check_secrets(jobs: Sequence[ScanJob]) -> None:
+    """Pre-flight: raise SecretError (exit 2, nothing scanned or recorded) if an SNMP device's secret reference does not resolve."""
+    from inventory.snmp.credentials import check_snmp_secrets
+
+    check_snmp_secrets(job.host for job in jobs if job.method == SNMP)
+
+
 def scan(
     settings: Settings,
     hosts: Sequence[Host],
@@ -188,7 +195,8 @@ def scan(
     SNMP reads at most ``concurrency`` devices at once; SSH and CLI reads run on the fleet
     executor, at most ``concurrency`` and ``fleet.forks`` at once. ``on_done`` is called once per
     device as it finishes (from worker threads, one at a time). Raise UsageError when two hosts
-    share a name; a device's failure is in its report, never raised. Ctrl-C raises Interrupted
+    share a name, SecretError when an SNMP device's secret reference does not resolve (before anything
+    is scanned or recorded); a device's failure is in its report, never raised. Ctrl-C raises Interrupted
     (exit 130): nothing of the scan is stored, and the interruption is recorded.
     """
     from opsctl.core.ssh import open_pool
@@ -196,9 +204,10 @@ def scan(
     names = [host.name for host in hosts]
     if len(set(names)) != len(names):
         raise UsageError("two inventory hosts share one name; give each inventory its own names")
-    recorder.check()  # a log that would refuse the scan's record refuses the scan, before it starts
     started_at = datetime.now(UTC)
     jobs = [scan_job(host, started_at) for host in hosts]
+    _check_secrets(jobs)
+    recorder.check()  # a log that would refuse the scan's record refuses the scan, before it starts
     done = _Progress(on_done)
     started = time.monotonic()
     workers = max(1, concurrency)

@@ -12,11 +12,11 @@ client's :class:`~inventory.snmp.client.SnmpCredentials`; no message here ever h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opsctl.core.errors import ConfigError
+from opsctl.core.errors import ConfigError, SecretError
 
 if TYPE_CHECKING:
     from inventory.model import Host
@@ -141,6 +141,30 @@ def credential_sets_in_variables(owner: str, variables: Mapping[str, Any]) -> tu
     if variables.get(V3_USER):
         found.append(_v3_set(owner, variables))
     return tuple(found)
+
+
+def check_snmp_secrets(hosts: Iterable[Host]) -> None:
+    """Raise :class:`SecretError` naming every host among ``hosts`` whose SNMP secret references cannot be read now.
+
+    A pre-flight before a scan, so a broken ``file:`` or ``env:`` reference is a configuration
+    error rather than a device that fails; the secrets are checked, not kept. A host whose
+    variables are otherwise unusable (no version, no user) is left to fail alone, as before.
+    """
+    from opsctl.core.secrets import secret_problems
+
+    references: list[tuple[str, SecretRef | None]] = []
+    for host in hosts:
+        try:
+            found = credential_set_of_host(host)
+        except ConfigError:
+            continue
+        references += [(host.name, found.community), (host.name, found.auth_key), (host.name, found.priv_key)]
+    problems = secret_problems(references)
+    if problems:
+        raise SecretError("SNMP secrets of the targeted devices cannot be read, nothing was scanned: "
+                          + "; ".join(problems),
+                          hint="fix the references (env:NAME, file:/path, keyring:service/name) or leave "
+                          "these devices out of the pattern")
 
 
 def snmp_port_of(host: Host) -> int:

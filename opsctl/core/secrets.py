@@ -7,6 +7,7 @@ return value of :meth:`SecretRef.resolve` and is never part of a repr, a message
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,26 @@ class SecretRef:
     def __str__(self) -> str:
         return f"{self.scheme}:{self.location}"
 
+    def check(self) -> None:
+        """Raise :class:`SecretError` as :meth:`resolve` would if the secret cannot be read now.
+
+        For a pre-flight before anything runs: ``env:`` and ``file:`` are checked without
+        reading the secret (the variable is set; the file opens for reading); a keyring entry
+        can only be checked by reading it, and the value is dropped at once.
+        """
+        if self.scheme == "env":
+            if self.location not in os.environ:
+                raise SecretError(f"secret {self}: environment variable {self.location} is not set")
+        elif self.scheme == "file":
+            path = Path(self.location)
+            try:
+                with path.open("rb"):
+                    pass
+            except OSError as error:
+                raise SecretError(f"secret {self}: cannot read {path}: {error.strerror}") from None
+        else:
+            self.resolve()
+
     def resolve(self) -> str:
         """Return the secret; raise :class:`SecretError` naming the reference if it is missing."""
         if self.scheme == "env":
@@ -82,3 +103,28 @@ def secret_ref_validator(value: Any) -> SecretRef:
         return SecretRef.parse(value)
     except SecretError as error:
         raise ValueError(error.message) from None
+
+
+def secret_problems(references: Iterable[tuple[str, SecretRef | None]]) -> list[str]:
+    """For each ``(owner, reference)`` whose secret cannot be read now, ``"owner: why"``; ``None`` is skipped.
+
+    The messages name references, never a secret (see :meth:`SecretRef.check`).
+    """
+    problems = []
+    for owner, reference in references:
+        if reference is None:
+            continue
+        try:
+            reference.check()
+        except SecretError as error:
+            problems.append(f"{owner}: {error.message}")
+    return problems
+
+
+def unreadable_file_problem(path: Path) -> str | None:
+    """Why the file at ``path`` (a private key, say) cannot be opened for reading now, or ``None`` if it can."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as error:
+        return f"cannot read {path}: {error.strerror}"

@@ -83,6 +83,48 @@ def _alias_nodes(tree: Any, limit: int, path: Path) -> int:
     return added
 
 
+def _duplicate_key_error(path: Path, text: str, error: Any) -> ConfigError:
+    """The error for a key given twice in one mapping: the key and both lines, never a value.
+
+    ruamel's own message repeats both values, and the value of a duplicated
+    ``ansible_become_password`` may be a secret; the loader cannot tell which keys are secret,
+    so no duplicate-key message carries a value.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+    mark = error.problem_mark
+    line = mark.line + 1 if mark is not None else None
+    mapping_mark = error.context_mark
+    if mark is None or mapping_mark is None:
+        return ConfigError("malformed YAML: duplicate key", path=str(path), line=line)
+    # compose only (no construction, so no second error): find the mapping and its key nodes
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        pending: list[Node] = [YAML(typ="rt", pure=True).compose(text)]
+    except (RecursionError, YAMLError):  # the key and line are still worth saying
+        return ConfigError("malformed YAML: duplicate key", path=str(path), line=line)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, MappingNode):
+            if node.start_mark.index == mapping_mark.index:
+                keys = [key for key, _ in node.value]
+                duplicate = next((key for key in keys if key.start_mark.index == mark.index), None)
+                if isinstance(duplicate, ScalarNode):
+                    first = next(key for key in keys
+                                 if isinstance(key, ScalarNode) and key.value == duplicate.value)
+                    return ConfigError(
+                        f"malformed YAML: duplicate key {duplicate.value!r} (first given on line {first.start_mark.line + 1})",
+                        path=str(path), line=line,
+                    )
+                break
+            pending.extend(item for pair in node.value for item in pair)
+        elif isinstance(node.value, list):
+            pending.extend(node.value)
+    return ConfigError("malformed YAML: duplicate key", path=str(path), line=line)
+
+
 def load_yaml(path: Path, *, limits: FileLimits | None = None) -> YamlDocument:
     """Parse ``path`` within ``limits`` (the ones in force by default, see :mod:`opsctl.core.files`).
 
@@ -91,6 +133,7 @@ def load_yaml(path: Path, *, limits: FileLimits | None = None) -> YamlDocument:
     nested too deeply, or whose aliases expand beyond ``limits.max_yaml_alias_nodes``.
     """
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     limits = current_limits() if limits is None else limits
@@ -102,6 +145,8 @@ def load_yaml(path: Path, *, limits: FileLimits | None = None) -> YamlDocument:
         data = _plain(tree)
     except RecursionError:
         raise ConfigError("malformed YAML: nested too deeply", path=str(path)) from None
+    except DuplicateKeyError as error:
+        raise _duplicate_key_error(path, text, error) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None

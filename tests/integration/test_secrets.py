@@ -1,7 +1,8 @@
 """The lab's credentials that opsctl really uses are canaries: none may leak anywhere.
 
 The test runs the suite's kinds of commands (trust, run, run through sudo, JSON and table
-output, output dirs, audit log and verify, a failing host), snapshots every process's command
+output, output dirs, audit log and verify, a failing host, inventory exports, and exports and
+scans of an inventory holding the SNMP secrets as literals, which are refused), snapshots every process's command
 line while a sudo command runs, then scans every output, log, state and audit file for the
 canaries. A positive control plants a canary on purpose and proves the scan finds it.
 """
@@ -62,6 +63,28 @@ def _process_command_lines(stop: threading.Event, into: dict[str, bytes]) -> Non
         time.sleep(0.05)
 
 
+def _with_snmp_literals(lab: Any, tmp_path: Path, canaries: dict[str, bytes]) -> dict[str, bytes]:
+    """The outputs of exports and scans of an inventory that holds the SNMP canaries as literals (each refused)."""
+    import yaml
+
+    literals = {"opsctl_snmp_community": canaries["snmp-community"], "opsctl_snmp_v3_auth_key":
+                canaries["snmp-v3-auth-key"], "opsctl_snmp_v3_priv_key": canaries["snmp-v3-priv-key"]}
+    outputs: dict[str, bytes] = {}
+    for variable, literal in literals.items():
+        inventory = tmp_path / f"literal-{variable}.yaml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"snmp-literal": {
+            "ansible_host": lab.prefix + ".20.1", "opsctl_ssh": False, "opsctl_snmp_version": "2c",
+            "opsctl_snmp_v3_user": "opsctl-lab", variable: literal.decode()}}}}))
+        cli = Cli.create(tmp_path / f"literal-{variable}", inventory)
+        for args in [("inventory", "export", "ansible-json"), ("inventory", "export", "ansible-ini"),
+                     ("inventory", "scan", "--json")]:
+            done = cli(*args)
+            assert done.returncode == 2, (variable, args, done.stderr)
+            outputs[f"stdout of {' '.join(args)} with {variable}"] = done.stdout.encode()
+            outputs[f"stderr of {' '.join(args)} with {variable}"] = done.stderr.encode()
+    return outputs
+
+
 def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -> None:
     canaries = _canaries(lab)
     cli = Cli.create(tmp_path, lab.publication.inventory_path)
@@ -78,6 +101,9 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         ("audit", "log", "--json"),
         ("audit", "verify"),
         ("lab", "status", "--json"),
+        ("inventory", "export", "ansible-json"),
+        ("inventory", "export", "opsctl-json"),
+        ("inventory", "export", "ansible-ini"),
     ]
     trust = cli(*commands[0])
     assert trust.returncode == 0, trust.stderr
@@ -98,6 +124,7 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         done = cli(*args)
         outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
         outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
+    outputs.update(_with_snmp_literals(lab, tmp_path, canaries))
 
     # where secrets belong: the lab's secrets directory, and the peers' own credential files
     # (a server's configuration, and the client configuration that keeps them off argv), all 0600
@@ -106,7 +133,8 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
     assert credential_files
     for path in credential_files:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
-    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.lab_dir],
+    literal_state_dirs = [path for path in tmp_path.glob("literal-*") if path.is_dir()]  # if refusing wrote any
+    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.lab_dir, *literal_state_dirs],
                               exclude=[lab.publication.passphrase_path.parent, *credential_files]))
     assert any(f.name == "audit.jsonl" for f in files) and any(f.suffix == ".db" for f in files)
     blobs = {**outputs, **{f"cmdline {k}": v for k, v in command_lines.items()},

@@ -160,15 +160,44 @@ def test_a_bad_snmp_credential_fails_that_device_only_and_never_shows_the_secret
         "all:\n  hosts:\n    snmp-1:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: '3'\n"
         "      opsctl_snmp_v3_user: ops\n"
         f"      opsctl_snmp_v3_auth_key: file:{short_key}\n"
-        "    snmp-2:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: 2c\n"
-        f"      opsctl_snmp_community: file:{tmp_path / 'missing'}\n"
         "    ssh-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
     assert main(["inventory", "scan", "--devices", str(devices)]) == 1  # nothing found, nothing ok
     printed = capsys.readouterr()
     assert "s3cr" not in printed.out + printed.err
     assert "failed: snmp-1" in printed.err and "shorter than 8 characters" in printed.err
-    assert "failed: snmp-2" in printed.err and "unreachable: ssh-1" in printed.err
-    assert "3 devices: 0 found, 0 changed, 0 partial, 3 unreachable" in printed.err
+    assert "unreachable: ssh-1" in printed.err
+    assert "2 devices: 0 found, 0 changed, 0 partial, 2 unreachable" in printed.err
+
+
+def test_an_snmp_secret_reference_that_does_not_resolve_is_a_configuration_error_and_nothing_is_scanned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPSCTL_TEST_UNSET_COMMUNITY", raising=False)
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "all:\n  hosts:\n    snmp-2:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: 2c\n"
+        f"      opsctl_snmp_community: file:{tmp_path / 'missing'}\n"
+        "    snmp-3:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: 2c\n"
+        "      opsctl_snmp_community: env:OPSCTL_TEST_UNSET_COMMUNITY\n"
+        "    ssh-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    assert main(["inventory", "scan", "--devices", str(devices)]) == 2
+    printed = capsys.readouterr()
+    assert f"snmp-2: secret file:{tmp_path / 'missing'}: cannot read" in printed.err
+    assert "snmp-3: secret env:OPSCTL_TEST_UNSET_COMMUNITY: environment variable" in printed.err
+    assert "ssh-1" not in printed.err  # nothing was scanned, the reachable host included
+    assert _json(capsys, ["audit", "log", "--json"])["entries"] == []
+    assert _json(capsys, ["inventory", "list", "--json"])["devices"] == []
+
+
+def test_an_snmp_secret_of_a_device_the_pattern_leaves_out_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text(
+        "all:\n  hosts:\n    snmp-2:\n      ansible_host: 127.0.0.1\n      opsctl_snmp_version: 2c\n"
+        f"      opsctl_snmp_community: file:{tmp_path / 'missing'}\n"
+        "    gone-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    monkeypatch.setenv("OPSCTL_INVENTORY", str(inventory))
+    document = _json(capsys, ["inventory", "scan", "gone-1", "--json"], code=4)
+    assert [d["name"] for d in document["devices"]] == ["gone-1"]
 
 
 def test_export_of_the_scanned_devices_names_rows_netbox_would_refuse_exits_3_and_audits_the_file(

@@ -72,3 +72,35 @@ def test_literals_and_malformed_references_are_refused_without_echo(literal: str
         SecretRef.parse(literal)
     if literal == "hunter2":
         assert "hunter2" not in str(caught.value)
+
+
+def test_check_says_what_resolve_would_without_keeping_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsctl.core.secrets import secret_problems, unreadable_file_problem
+
+    monkeypatch.setenv("OPS_SET", "s3cret-env")
+    monkeypatch.delenv("OPS_UNSET", raising=False)
+    readable = tmp_path / "secret"
+    readable.write_text("s3cret-file\n")
+    SecretRef.parse("env:OPS_SET").check()
+    SecretRef.parse(f"file:{readable}").check()
+    with pytest.raises(SecretError, match="secret env:OPS_UNSET: environment variable OPS_UNSET is not set"):
+        SecretRef.parse("env:OPS_UNSET").check()
+    with pytest.raises(SecretError, match=f"secret file:{tmp_path}/missing: cannot read .*No such file"):
+        SecretRef.parse(f"file:{tmp_path}/missing").check()
+    with pytest.raises(SecretError, match="Is a directory"):
+        SecretRef.parse(f"file:{tmp_path}").check()
+    problems = secret_problems([("h1", SecretRef.parse("env:OPS_SET")), ("h2", None),
+                                ("h3", SecretRef.parse("env:OPS_UNSET"))])
+    assert problems == ["h3: secret env:OPS_UNSET: environment variable OPS_UNSET is not set"]
+    assert unreadable_file_problem(readable) is None
+    assert unreadable_file_problem(tmp_path / "missing") == f"cannot read {tmp_path / 'missing'}: No such file or directory"
+
+
+def test_check_of_a_keyring_reference_reads_the_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = MemoryKeyring()
+    backend.set_password("opsctl", "present", "s3cret-keyring")
+    monkeypatch.setattr(keyring, "get_password", backend.get_password)
+    SecretRef.parse("keyring:opsctl/present").check()
+    with pytest.raises(SecretError, match="no such entry in the keyring"):
+        SecretRef.parse("keyring:opsctl/absent").check()

@@ -448,6 +448,9 @@ LITERAL = "Tr0ub4dor&3-not-a-reference"
         "opsctl_ssh_key_passphrase",
         "ansible_ssh_password",
         "ansible_sudo_pass",
+        "opsctl_snmp_community",
+        "opsctl_snmp_v3_auth_key",
+        "opsctl_snmp_v3_priv_key",
     ],
 )
 def test_literal_credential_in_host_vars_is_refused_without_echoing_it(
@@ -529,3 +532,10 @@ def test_a_null_credential_means_none_given(tmp_path: Path) -> None:
         tmp_path / "hosts.yml", "web:\n  hosts:\n    w1:\n      ansible_become_password:\n"
     )
     assert load_inventory(path).get("w1").become_password is None
+
+
+def test_the_snmp_secret_variables_are_the_credential_modules_own() -> None:
+    from inventory.model import SNMP_SECRET_VARIABLES
+    from inventory.snmp import credentials
+
+    assert {credentials.COMMUNITY, credentials.V3_AUTH_KEY, credentials.V3_PRIV_KEY} == SNMP_SECRET_VARIABLES

@@ -106,3 +106,23 @@ def test_the_lab_publishes_its_v3_user_as_the_scan_reads_it(tmp_path: Path) -> N
     read_back = credential_set_of_variables("agent", {**group_vars, "opsctl_snmp_version": "3"})
     assert read_back == lab_v3_credentials(layout)
     assert str(read_back.auth_key) == f"file:{layout.snmp_v3_auth_key}"
+
+
+def test_check_snmp_secrets_names_every_device_whose_reference_does_not_resolve(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory.snmp.credentials import check_snmp_secrets
+
+    monkeypatch.delenv("OPSCTL_TEST_UNSET_PRIV", raising=False)
+    good = Host("good", {"opsctl_snmp_version": "2c", "opsctl_snmp_community": _secret(tmp_path, "c", "s3cret-c")})
+    missing = Host("missing", {"opsctl_snmp_version": "2c", "opsctl_snmp_community": f"file:{tmp_path}/none"})
+    unset = Host("unset", {"opsctl_snmp_version": "3", "opsctl_snmp_v3_user": "ops",
+                           "opsctl_snmp_v3_auth_key": _secret(tmp_path, "a", "s3cret-auth"),
+                           "opsctl_snmp_v3_priv_key": "env:OPSCTL_TEST_UNSET_PRIV"})
+    no_user = Host("no-user", {"opsctl_snmp_version": "3"})  # fails alone in the scan, as before
+    check_snmp_secrets([good, no_user])
+    with pytest.raises(SecretError) as caught:
+        check_snmp_secrets([good, missing, unset, no_user])
+    message = str(caught.value)
+    assert f"missing: secret file:{tmp_path}/none: cannot read" in message
+    assert "unset: secret env:OPSCTL_TEST_UNSET_PRIV: environment variable" in message
+    assert "good" not in message and "no-user" not in message and "s3cret" not in message
