@@ -53,7 +53,8 @@ def _audit(out: Output) -> None:
     from opsctl.cli.audit import _entries_table, _show_runs
 
     entry = SimpleNamespace(seq=1, time="2026-12-05T04:00:00+00:00", operator=HOSTILE, command=HOSTILE,
-                            targets=(HOSTILE,), outcome=HOSTILE)
+                            targets=(HOSTILE,), outcome=HOSTILE,
+                            actor={"uid": 0, "user": "root", "operator_declared_by": "SUDO_USER"})
     out.stdout.print(_entries_table([entry]))  # type: ignore[list-item]
     _show_runs(out, [SimpleNamespace(alive=None, describe=lambda: HOSTILE)])  # type: ignore[list-item]
 
