@@ -68,7 +68,8 @@ def test_a_scan_calls_garbage_garbage_and_silence_unreachable_without_tracebacks
     assert devices["quiet-agent"]["outcome"] == "unreachable"
     assert any("stay silent on a wrong community" in message for message in devices["quiet-agent"]["messages"])
     assert "public" not in done.stdout + done.stderr
-    # what pysnmp raised is kept for whoever debugs, in the debug log
+    # each bad answer is kept for whoever debugs, in the debug log (whether pysnmp raised on the
+    # random noise, with its traceback, or dropped it depends on the noise: either is recorded)
     debug_log = (cli.state_dir / "debug.log").read_text(encoding="utf-8")
-    assert f"unreadable SNMP answer from {NOISY}" in debug_log and "Traceback" in debug_log
+    assert f"SNMP answer from {NOISY}:" in debug_log
     assert f"undecodable SNMP answer from {TRUNCATED}" in debug_log
