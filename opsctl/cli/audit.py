@@ -52,27 +52,24 @@ def _operator_cell(entry: AuditEntry) -> str:
     return f"{entry.operator} (declared by {actor['operator_declared_by']}; ran as {real})"
 
 
-def _entries_table(entries: list[AuditEntry]) -> Table:
-    from rich.table import Table
+def _entries_table(entries: list[AuditEntry], width: int | None = None) -> Table:
+    from opsctl.cli.render import Column, fit_table
 
-    table = Table(box=None, header_style="bold")
-    for column in ("seq", "time", "operator", "command", "targets", "outcome"):
-        table.add_column(
-            column,
-            justify="right" if column == "seq" else "left",
-            no_wrap=column in ("seq", "time"),
-        )
-    for entry in entries:
-        # for_people: a command such as "echo [red]" or "printf '\\033]0;'" is data, not markup or control
-        table.add_row(
-            for_people(str(entry.seq)),
-            for_people(_short_time(entry.time)),
-            for_people(_operator_cell(entry)),
-            for_people(entry.command),
-            for_people(_shorten_targets(entry.targets)),
-            for_people(entry.outcome),
-        )
-    return table
+    # for_people: a command such as "echo [red]" or "printf '\\033]0;'" is data, not markup or control
+    rows = [[
+        for_people(str(entry.seq)),
+        for_people(_short_time(entry.time)),
+        for_people(_operator_cell(entry)),
+        for_people(entry.command),
+        for_people(_shorten_targets(entry.targets)),
+        for_people(entry.outcome),
+    ] for entry in entries]
+    # targets and operators break only between names, so each stays whole; the command folds; on a
+    # narrow terminal the time drops first, then the operator
+    columns = [Column("seq", "no", justify="right"), Column("time", "no", drop=2),
+               Column("operator", "words", drop=1), Column("command"), Column("targets", "words"),
+               Column("outcome", "no")]
+    return fit_table(width, columns, rows, boxed=False, header_style="bold")
 
 
 def _show_runs(output: Output, runs: list[RunStatus]) -> None:
@@ -101,7 +98,7 @@ def log(
     if not listing.entries:
         output.info("the audit log is empty")
     else:
-        output.stdout.print(_entries_table(listing.entries))
+        output.stdout.print(_entries_table(listing.entries, output.stdout.width))
     _show_runs(output, listing.unfinished_runs)
 
 

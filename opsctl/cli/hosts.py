@@ -39,17 +39,20 @@ def trust(
     if out.json:
         out.document("hosts.trust", report.to_dict())
     else:
-        from rich.table import Table
         from rich.text import Text
 
-        table = Table("host", "status", "key type", "fingerprint")
+        from opsctl.cli.render import Column, fit_table
+
+        rows = []
         for o in report.outcomes:
             keys = o.enrolled or o.offered
             style = {"enrolled": "green", "already-trusted": "green", "refused": "red"}.get(o.status, "yellow")
-            table.add_row(for_people(o.host), for_people(o.status, style=style),
-                          for_people("\n".join(k.key_type for k in keys)),
-                          for_people("\n".join(k.fingerprint for k in keys)))
-        out.stdout.print(table)
+            rows.append([for_people(o.host), for_people(o.status, style=style),
+                         for_people("\n".join(k.key_type for k in keys)),
+                         for_people("\n".join(k.fingerprint for k in keys))])
+        columns = [Column("host", "no"), Column("status", "no"), Column("key type", "no", drop=1),
+                   Column("fingerprint", "no", detail=True)]
+        out.stdout.print(fit_table(out.stdout.width, columns, rows))
         for o in report.outcomes:
             if o.message:
                 out.stderr.print(Text.assemble((f"{o.status}:", "red"), " ", for_people(o.message)), highlight=False)
@@ -118,12 +121,13 @@ def list_(ctx: typer.Context, json_output: JsonOption = False) -> None:
                       "revoked": e.revoked, "line": e.line} for e in store.entries],
             "unsupported": [{"line": u.line, "reason": u.reason} for u in store.unsupported]})
     else:
-        from rich.table import Table
+        from opsctl.cli.render import Column, fit_table
 
-        table = Table("names", "key type", "fingerprint", "note", title=for_people(str(store.path)))
-        for e in store.entries:
-            table.add_row(for_people(",".join(e.names)), for_people(e.key_type), for_people(e.fingerprint),
-                          for_people("revoked" if e.revoked else "", style="red"))
-        out.stdout.print(table)
+        # names as "a, b": broken only between names, never inside one
+        rows = [[for_people(", ".join(e.names)), for_people(e.key_type), for_people(e.fingerprint),
+                 for_people("revoked" if e.revoked else "", style="red")] for e in store.entries]
+        columns = [Column("names", "words"), Column("key type", "no", drop=2), Column("fingerprint", "no", detail=True),
+                   Column("note", "no", drop=1)]
+        out.stdout.print(fit_table(out.stdout.width, columns, rows, title=for_people(str(store.path))))
     for line in store.unsupported:
         out.warn(f"{store.path}:{line.line}: not honoured: {line.reason}")

@@ -224,16 +224,18 @@ class _ScanView:
 
 
 def _render_scan(out: Output, report: ScanReport) -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table("device", "via", "outcome", "role", "manufacturer", "model", "serial", "changed")
-    for device in report.devices:
-        table.add_row(for_people(device.name), for_people(device.method), for_people(device.outcome, style=_STYLE[device.outcome]),
-                      for_people(device.device.role), for_people(device.device.manufacturer or ""),
-                      for_people(device.device.model or ""), for_people(device.device.serial or ""),
-                      "yes" if device.changed else "")
-    out.stdout.print(table)
+    from opsctl.cli.render import Column, fit_table
+
+    rows = [[for_people(device.name), for_people(device.method), for_people(device.outcome, style=_STYLE[device.outcome]),
+             for_people(device.device.role), for_people(device.device.manufacturer or ""),
+             for_people(device.device.model or ""), for_people(device.device.serial or ""),
+             "yes" if device.changed else ""] for device in report.devices]
+    columns = [Column("device", "no"), Column("via", "no", drop=5), Column("outcome", "no"), Column("role", drop=2),
+               Column("manufacturer", drop=4), Column("model", drop=3), Column("serial", "no", drop=6),
+               Column("changed", "no", drop=1)]
+    out.stdout.print(fit_table(out.stdout.width, columns, rows))
     out.stderr.print(for_people(report.summary), highlight=False)
     for device in report.devices:
         if device.outcome != "ok":
@@ -285,14 +287,14 @@ def list_command(
     if out.json:
         out.document("inventory.devices", {"devices": [device.to_dict() for device in devices]})
         return
-    from rich.table import Table
+    from opsctl.cli.render import Column, fit_table
 
-    table = Table("device", "role", "manufacturer", "model", "serial", "os version", "address")
-    for device in devices:
-        table.add_row(*(for_people(value or "") for value in (
-            device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
-            device.management_address)))
-    out.stdout.print(table)
+    rows = [[for_people(value or "") for value in (
+        device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
+        device.management_address)] for device in devices]
+    columns = [Column("device", "no"), Column("role", drop=3), Column("manufacturer", drop=2), Column("model", drop=1),
+               Column("serial", "no", drop=5), Column("os version", drop=6), Column("address", "no", drop=4)]
+    out.stdout.print(fit_table(out.stdout.width, columns, rows))
     out.stderr.print(f"{len(devices)} devices", highlight=False)
 
 
@@ -310,17 +312,17 @@ def show_command(
     if out.json:
         out.document("inventory.device", view.to_dict())
         return
-    from rich.table import Table
+    from opsctl.cli.render import Column, fit_table
 
     out.stdout.print(for_people(f"{view.device.name}: {view.device.role}, last scan {view.last_status} "
                           f"at {view.last_scanned_at.isoformat(timespec='seconds')} ({view.scans} scans)"))
     for message in view.messages:
         out.stdout.print(for_people(f"  {message}"))
-    table = Table("path", "value", "source", "origin", "seen at")
-    for row in view.values():
-        table.add_row(for_people(row["path"]), for_people(str(row["value"])), for_people(row["source"] or ""), for_people(row["origin"] or ""),
-                      (row["seen_at"] or "")[:19])
-    out.stdout.print(table)
+    rows = [[for_people(row["path"]), for_people(str(row["value"])), for_people(row["source"] or ""),
+             for_people(row["origin"] or ""), (row["seen_at"] or "")[:19]] for row in view.values()]
+    columns = [Column("path", "no"), Column("value", "words"), Column("source", "no", drop=2), Column("origin", drop=1),
+               Column("seen at", "no", drop=3)]
+    out.stdout.print(fit_table(out.stdout.width, columns, rows))
 
 
 @app.command("diff")
@@ -338,17 +340,19 @@ def diff_command(
     if out.json:
         out.document("inventory.diff", report.to_dict())
         return
-    from rich.table import Table
+    from opsctl.cli.render import Column, fit_table
 
-    table = Table("device", "kind", "path", "old → new", "provenance")
+    rows = []
     for change in report.changes:
         values = "" if change.kind != "changed" else f"{_brief(change.old)} → {_brief(change.new)}"
         provenance = change.provenance
         where = "" if provenance is None else (
             f"{provenance.source} {provenance.origin} {provenance.seen_at.isoformat(timespec='seconds')}")
-        table.add_row(for_people(change.device), for_people(change.kind, style=_STYLE[change.kind]), for_people(change.path),
-                      for_people(values), for_people(where))
-    out.stdout.print(table)
+        rows.append([for_people(change.device), for_people(change.kind, style=_STYLE[change.kind]),
+                     for_people(change.path), for_people(values), for_people(where)])
+    columns = [Column("device", "no"), Column("kind", "no"), Column("path", "words", detail=True), Column("old → new"),
+               Column("provenance", drop=1)]
+    out.stdout.print(fit_table(out.stdout.width, columns, rows))
     since_text = "the first scan" if report.since is None else report.since.isoformat(timespec="seconds")
     out.stderr.print(f"{len(report.changes)} changes since {since_text}", highlight=False)
 

@@ -18,20 +18,20 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 
 
-def _peer_table(peers: Sequence[PeerStatus]) -> Table:
-    from rich.table import Table
+def _peer_table(peers: Sequence[PeerStatus], width: int | None = None) -> Table:
+    from opsctl.cli.render import Column, fit_table
 
-    table = Table(box=None, pad_edge=False)
-    for column in ("peer", "kind", "address", "pid", "answers", "detail"):
-        table.add_column(column)
+    rows = []
     for peer in peers:
         answers = for_people("yes", "green") if peer.answering else for_people("no", "red")
-        table.add_row(
+        rows.append([
             *(for_people(cell) for cell in (peer.name, peer.kind, peer.endpoint, str(peer.pid or "-"))),
             answers,
             for_people(peer.detail),
-        )
-    return table
+        ])
+    columns = [Column("peer", "no"), Column("kind", "no", drop=2), Column("address", "no"),
+               Column("pid", "no", drop=1, justify="right"), Column("answers", "no"), Column("detail", min_width=20, detail=True)]
+    return fit_table(width, columns, rows, boxed=False, pad_edge=False)
 
 
 @app.command()
@@ -54,7 +54,7 @@ def up(
     if output.json:
         output.document("lab.up", state.to_dict())
         return
-    output.stdout.print(_peer_table(state.peers))
+    output.stdout.print(_peer_table(state.peers, output.stdout.width))
     output.stdout.print(
         f"{len(state.peers)} peers answer ({len(state.started)} started, {len(state.kept)} already running, "
         f"{len(state.stopped)} stopped) in {state.elapsed_seconds:.1f} s",
@@ -100,7 +100,7 @@ def status(ctx: typer.Context, json: JsonOption = False) -> None:
     elif not peers:
         output.stdout.print("lab is not running")
     else:
-        output.stdout.print(_peer_table(peers))
+        output.stdout.print(_peer_table(peers, output.stdout.width))
         silent = [peer.name for peer in peers if not peer.answering]
         summary = f"{len(peers) - len(silent)} of {len(peers)} peers answer"
         output.stdout.print(
