@@ -195,7 +195,7 @@ def read_snmp(
 
 
 def _snmp_report(job: ScanJob, snapshot: Any, seen_at: datetime) -> DeviceReport:
-    from inventory.snmp.discovery import GARBAGE_OUTCOME
+    from inventory.snmp.snapshot import GARBAGE_OUTCOME
 
     if snapshot.outcome == GARBAGE_OUTCOME:
         # it answers, unreadably: partial (something is on its port), never unreachable, which

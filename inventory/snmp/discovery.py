@@ -24,6 +24,7 @@ from inventory.snmp.client import (
     WalkLimits,
 )
 from inventory.snmp.snapshot import (
+    GARBAGE_OUTCOME,
     TABLE_WALKS,
     DeviceSnapshot,
     TableOutcome,
@@ -35,9 +36,6 @@ from inventory.snmp.system import SYSTEM_OIDS
 from inventory.snmp.values import RawValue
 
 DEFAULT_TABLES = ("interfaces", "addresses")
-# the outcome of a device that answers, but with datagrams that are not readable SNMP: something
-# is on its port (a broken agent, another service), so it is not reported as unreachable
-GARBAGE_OUTCOME = "garbage"
 logger = logging.getLogger("inventory.snmp")
 
 

@@ -48,7 +48,10 @@ TABLE_WALKS: Mapping[str, tuple[str, ...]] = {
     "ups": (UPS_IDENT,),
 }
 
-OUTCOMES = ("ok", "partial", "unreachable", "auth_failed", "failed")
+# the outcome of a device that answers, but with datagrams that are not readable SNMP: something
+# is on its port (a broken agent, another service), so it is not reported as unreachable
+GARBAGE_OUTCOME = "garbage"
+OUTCOMES = ("ok", "partial", "unreachable", "auth_failed", "failed", GARBAGE_OUTCOME)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import hashlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -12,9 +12,17 @@ GET_REQUEST_TAG = 0xA0
 GET_RESPONSE_TAG = 0xA2
 
 
+NOISE = hashlib.sha512(b"opsctl test noise").digest()
+
+
+def noise(size: int) -> bytes:
+    """``size`` bytes that look random but are the same in every run, so a failure replays."""
+    return (NOISE * (size // len(NOISE) + 1))[:size]
+
+
 def random_bytes(request: bytes) -> list[bytes]:
-    """Random bytes, as a service that is not SNMP may send back."""
-    return [os.urandom(60)]
+    """Random-looking bytes, as a service that is not SNMP may send back."""
+    return [noise(60)]
 
 
 def truncated_response(request: bytes) -> list[bytes]:
@@ -26,7 +34,7 @@ def truncated_response(request: bytes) -> list[bytes]:
 
 def sequence_of_noise(request: bytes) -> list[bytes]:
     """A BER SEQUENCE holding version 1 then noise: pysnmp raises on it inside the event loop."""
-    body = b"\x02\x01\x01" + os.urandom(40)
+    body = b"\x02\x01\x01" + noise(40)
     return [b"\x30" + bytes([len(body)]) + body, request[:-3]]
 
 

@@ -172,11 +172,11 @@ def test_a_looping_agent_stops_the_walk_as_partial(agent: Callable[..., Scripted
 
 def test_a_walk_is_bounded_in_rows(agent: Callable[..., ScriptedAgent]) -> None:
     agent(interfaces(10_000))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not make it flaky
     result = walk(limits=WalkLimits(max_repetitions=50, max_rows=2_000))
     assert len(result.rows) == 2_000 and result.partial
     assert any("truncated at 2000 rows" in note for note in result.notes)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_a_walk_is_bounded_in_time(agent: Callable[..., ScriptedAgent]) -> None:

@@ -96,9 +96,9 @@ def test_ten_thousand_interfaces_parse_fast() -> None:
         rows[f"{IF}.8.{index}"] = 2
         rows[f"{IFX}.1.{index}"] = f"Gi1/{index}".encode()
         rows[f"{IFX}.15.{index}"] = 1000
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not make it flaky
     table = parse_interfaces(rows)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(table.interfaces) == 10_000 and not table.notes
     last = table.interfaces[-1]
     assert last.mac is not None and last.mac.value == "00:00:00:00:27:10"
