@@ -34,7 +34,7 @@ from inventory.readers import (
     error_report,
     scan_job,
 )
-from opsctl.core.errors import ExitCode, Interrupted, UsageError
+from opsctl.core.errors import ConfigError, ExitCode, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from inventory.model import Host
@@ -172,11 +172,34 @@ def _read_on_fleet(
 # ----------------------------------------------------------------------------- one scan
 
 
-def _check_secrets(jobs: Sequence[ScanJob]) -> None:
-    """Pre-flight: raise SecretError (exit 2, nothing scanned or recorded) if an SNMP device's secret reference does not resolve."""
-    from inventory.snmp.credentials import check_snmp_secrets
+def _check_secrets(settings: Settings, jobs: Sequence[ScanJob]) -> None:
+    """Pre-flight: raise SecretError (exit 2, nothing scanned or recorded) if a secret reference a device's
+    read would use does not resolve: SNMP communities and keys, SSH keys and passphrases, switch passwords.
 
-    check_snmp_secrets(job.host for job in jobs if job.method == SNMP)
+    A device whose variables are otherwise unusable is left to fail alone, in its report.
+    """
+    from inventory.netcli import switch_target_from_host
+    from inventory.snmp.credentials import snmp_secret_problems
+    from opsctl.core.errors import SecretError
+    from opsctl.core.secrets import secret_problems
+    from opsctl.core.ssh import SshTarget, target_from_host, target_secret_problems
+
+    problems = snmp_secret_problems(job.host for job in jobs if job.method == SNMP)
+    ssh_targets: list[SshTarget] = []
+    for job in jobs:
+        try:
+            if job.method == CLI:
+                switch = switch_target_from_host(job.host)
+                problems += secret_problems([(switch.name, switch.password), (switch.name, switch.enable_password)])
+            elif job.method != SNMP:
+                ssh_targets.append(target_from_host(job.host, settings.ssh, become=False))
+        except (ConfigError, ValueError):
+            continue  # its read reports the bad variable
+    problems += target_secret_problems(ssh_targets, settings.ssh)
+    if problems:
+        raise SecretError("secrets of the targeted devices cannot be read, nothing was scanned: " + "; ".join(problems),
+                          hint="fix the references (env:NAME, file:/path, keyring:service/name) or leave "
+                          "these devices out of the pattern")
 
 
 def scan(
@@ -206,7 +229,7 @@ def scan(
         raise UsageError("two inventory hosts share one name; give each inventory its own names")
     started_at = datetime.now(UTC)
     jobs = [scan_job(host, started_at) for host in hosts]
-    _check_secrets(jobs)
+    _check_secrets(settings, jobs)
     recorder.check()  # a log that would refuse the scan's record refuses the scan, before it starts
     done = _Progress(on_done)
     started = time.monotonic()

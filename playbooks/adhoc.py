@@ -103,25 +103,12 @@ def run_on_host(pool: SshPool, target: SshTarget, command: str, timeout: float,
 def check_target_secrets(targets: Sequence[SshTarget], settings: Settings) -> None:
     """Raise :class:`SecretError` naming every target whose secrets this run would use cannot be read now.
 
-    A pre-flight, before anything connects or is recorded: the key file (the host's or
-    ``ssh.private_key``) and its passphrase, and the become password when the run becomes.
-    Secrets are checked, not kept (see :meth:`opsctl.core.secrets.SecretRef.check`).
+    A pre-flight, before anything connects or is recorded (:func:`opsctl.core.ssh.target_secret_problems`).
     """
     from opsctl.core.errors import SecretError
-    from opsctl.core.secrets import secret_problems, unreadable_file_problem
+    from opsctl.core.ssh import target_secret_problems
 
-    problems: list[str] = []
-    for target in targets:
-        key_file = target.key_file or settings.ssh.private_key
-        key_file = None if key_file is None else key_file.expanduser()
-        key_problem = None if key_file is None else unreadable_file_problem(key_file)
-        if key_problem is not None:
-            problems.append(f"{target.name}: private key {key_problem}")
-        passphrase = target.key_passphrase if target.key_file else settings.ssh.private_key_passphrase
-        problems += secret_problems([
-            (target.name, passphrase if key_file is not None and key_problem is None else None),
-            (target.name, target.become_password if target.become else None),
-        ])
+    problems = target_secret_problems(targets, settings.ssh)
     if problems:
         raise SecretError("secrets of the targeted hosts cannot be read, nothing was run: " + "; ".join(problems),
                           hint="fix the references (env:NAME, file:/path, keyring:service/name) or leave "

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opsctl.core.errors import ConfigError, SecretError
+from opsctl.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from inventory.model import Host
@@ -143,12 +143,11 @@ def credential_sets_in_variables(owner: str, variables: Mapping[str, Any]) -> tu
     return tuple(found)
 
 
-def check_snmp_secrets(hosts: Iterable[Host]) -> None:
-    """Raise :class:`SecretError` naming every host among ``hosts`` whose SNMP secret references cannot be read now.
+def snmp_secret_problems(hosts: Iterable[Host]) -> list[str]:
+    """``"host: why"`` for every SNMP secret reference among ``hosts`` that cannot be read now.
 
-    A pre-flight before a scan, so a broken ``file:`` or ``env:`` reference is a configuration
-    error rather than a device that fails; the secrets are checked, not kept. A host whose
-    variables are otherwise unusable (no version, no user) is left to fail alone, as before.
+    A pre-flight before a scan; the secrets are checked, not kept. A host whose variables are
+    otherwise unusable (no version, no user) is left to fail alone, as before.
     """
     from opsctl.core.secrets import secret_problems
 
@@ -159,12 +158,7 @@ def check_snmp_secrets(hosts: Iterable[Host]) -> None:
         except ConfigError:
             continue
         references += [(host.name, found.community), (host.name, found.auth_key), (host.name, found.priv_key)]
-    problems = secret_problems(references)
-    if problems:
-        raise SecretError("SNMP secrets of the targeted devices cannot be read, nothing was scanned: "
-                          + "; ".join(problems),
-                          hint="fix the references (env:NAME, file:/path, keyring:service/name) or leave "
-                          "these devices out of the pattern")
+    return secret_problems(references)
 
 
 def snmp_port_of(host: Host) -> int:

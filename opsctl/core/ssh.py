@@ -576,6 +576,30 @@ def target_from_host(host: HostLike, ssh: SshSettings, *, become: bool | None = 
     )
 
 
+def target_secret_problems(targets: Iterable[SshTarget], ssh: SshSettings) -> list[str]:
+    """``"host: why"`` for every secret of ``targets`` that a connection would need and cannot be read now.
+
+    A pre-flight, before anything connects or is recorded: the key file (the host's or
+    ``ssh.private_key``) and its passphrase, and the become password when the target becomes.
+    Secrets are checked, not kept (see :meth:`opsctl.core.secrets.SecretRef.check`).
+    """
+    from opsctl.core.secrets import secret_problems, unreadable_file_problem
+
+    problems: list[str] = []
+    for target in targets:
+        key_file = target.key_file or ssh.private_key
+        key_file = None if key_file is None else key_file.expanduser()
+        key_problem = None if key_file is None else unreadable_file_problem(key_file)
+        if key_problem is not None:
+            problems.append(f"{target.name}: private key {key_problem}")
+        passphrase = target.key_passphrase if target.key_file else ssh.private_key_passphrase
+        problems += secret_problems([
+            (target.name, passphrase if key_file is not None and key_problem is None else None),
+            (target.name, target.become_password if target.become else None),
+        ])
+    return problems
+
+
 def open_pool(settings: Settings) -> SshPool:
     """A pool over opsctl's known_hosts (loaded once) and the configured credentials."""
     from opsctl.core.known_hosts import load_known_hosts

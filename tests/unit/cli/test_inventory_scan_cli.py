@@ -184,6 +184,23 @@ def test_an_snmp_secret_reference_that_does_not_resolve_is_a_configuration_error
     assert f"snmp-2: secret file:{tmp_path / 'missing'}: cannot read" in printed.err
     assert "snmp-3: secret env:OPSCTL_TEST_UNSET_COMMUNITY: environment variable" in printed.err
     assert "ssh-1" not in printed.err  # nothing was scanned, the reachable host included
+
+
+def test_an_ssh_key_or_switch_password_that_cannot_be_read_is_a_configuration_error_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPSCTL_TEST_UNSET_SWITCH_PASSWORD", raising=False)
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "all:\n  hosts:\n    ssh-2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n"
+        f"      ansible_ssh_private_key_file: {tmp_path / 'no-such-key'}\n"
+        "    sw-1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n      ansible_network_os: cisco_ios\n"
+        "      ansible_password: env:OPSCTL_TEST_UNSET_SWITCH_PASSWORD\n"
+        "    ssh-3:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    assert main(["inventory", "scan", "--devices", str(devices)]) == 2
+    printed = capsys.readouterr()
+    assert f"ssh-2: private key cannot read {tmp_path / 'no-such-key'}" in printed.err
+    assert "sw-1: secret env:OPSCTL_TEST_UNSET_SWITCH_PASSWORD: environment variable" in printed.err
+    assert "unreachable" not in printed.err and "ssh-3" not in printed.err  # nothing was scanned
     assert _json(capsys, ["audit", "log", "--json"])["entries"] == []
     assert _json(capsys, ["inventory", "list", "--json"])["devices"] == []
 
