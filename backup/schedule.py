@@ -151,17 +151,15 @@ def job_command(
     job: Job, policy: str, *, opsctl_path: Path, config_path: Path | None, full: bool = False,
     extra_args: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """The argv a scheduled job runs: ``opsctl [--config FILE] backup run POLICY [--full] ...``."""
+    """The argv a scheduled job runs: ``opsctl [--config FILE] backup run POLICY [--full] [EXTRA...]``."""
     if not opsctl_path.is_absolute():
         raise ScheduleError(f"{opsctl_path}: ExecStart needs the absolute path of the installed opsctl")
     argv: list[str] = [str(opsctl_path)]
     if config_path is not None:
         argv += ["--config", str(config_path)]
-    argv += [job, "run"]
-    if full:
-        argv.append("--full")
-    argv += list(extra_args)
-    argv += ["--", policy] if policy.startswith("-") else [policy]
+    options = ["--full", *extra_args] if full else list(extra_args)
+    # a policy named like an option goes after "--", and the options before it
+    argv += [job, "run", *options, "--", policy] if policy.startswith("-") else [job, "run", policy, *options]
     return tuple(argv)
 
 

@@ -5,6 +5,7 @@ queries and row counts. It needs no lab: each test makes its own clusters."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ from backup.scratch import (
     scratch_postgres,
 )
 from opsctl.core.errors import ExitCode
-from opsctl.core.execute import Program
+from opsctl.core.execute import RESTIC_EXIT_CODES, Program
 
 pytestmark = [
     pytest.mark.integration,
@@ -258,3 +259,26 @@ def test_a_finished_drill_leaves_no_process_and_no_file_behind(workdir: Path, ho
     assert {p.name for p in workdir.iterdir()} == before
     assert not [p.pid for p in psutil.process_iter(["cmdline"])
                 if str(cluster.directory) in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.skipif(shutil.which("restic") is None, reason="restic is not installed (Debian package restic)")
+def test_a_dump_kept_by_restic_is_streamed_into_the_cluster_with_the_password_in_the_environment_only(
+    workdir: Path, hospital_dump: Path, tmp_path: Path,
+) -> None:
+    password = "drill-canary-0c5e7a"
+    repository = tmp_path / "repo"
+    environment = {**os.environ, "RESTIC_PASSWORD": password}
+    subprocess.run(["restic", "-r", str(repository), "init", "-q"], env=environment, check=True, capture_output=True)
+    with hospital_dump.open("rb") as dump:
+        subprocess.run(["restic", "-r", str(repository), "backup", "-q", "--stdin", "--stdin-filename", "his.dump"],
+                       stdin=dump, env=environment, check=True, capture_output=True)
+    source = Program(("restic", "-r", str(repository), "--no-cache", "dump", "latest", "/his.dump"),
+                     RESTIC_EXIT_CODES)
+
+    with scratch_postgres(workdir) as cluster:
+        timing = restore_dump(cluster, source, "his", secret_env={"RESTIC_PASSWORD": password})
+        assert count_rows(cluster, "his", ["patients", "encounters"]) == {
+            "patients": PATIENTS, "encounters": ENCOUNTERS}
+        with pytest.raises(RestoreFailed, match=r"restic exited 1 \(failed\)"):
+            restore_dump(cluster, source, "his_wrong", secret_env={"RESTIC_PASSWORD": "not-the-password"})
+    assert password not in timing.source and timing.source.startswith("restic -r ")

@@ -81,7 +81,7 @@ def test_full_and_incremental_of_one_policy_are_two_timers_running_the_right_com
     assert set(full).isdisjoint(incremental)
     full_service = full["opsctl-backup-his-db-full.service"]
     incremental_service = incremental["opsctl-backup-his-db-incremental.service"]
-    assert line_values(full_service, "ExecStart") == [f"{OPSCTL} --config {CONFIG} backup run --full his-db"]
+    assert line_values(full_service, "ExecStart") == [f"{OPSCTL} --config {CONFIG} backup run his-db --full"]
     assert line_values(incremental_service, "ExecStart") == [f"{OPSCTL} --config {CONFIG} backup run his-db"]
     assert line_values(full_service, "Type") == ["oneshot"]
     timer = incremental["opsctl-backup-his-db-incremental.timer"]
@@ -94,7 +94,7 @@ def test_a_drill_unit_runs_the_drill_with_its_extra_arguments_and_no_backup_nice
     units = render_units("drill", "his-db", on_calendar="monthly", opsctl_path=OPSCTL, config_path=None,
                          extra_args=("--from", "offsite"))
     service = units["opsctl-drill-his-db.service"]
-    assert line_values(service, "ExecStart") == [f"{OPSCTL} drill run --from offsite his-db"]
+    assert line_values(service, "ExecStart") == [f"{OPSCTL} drill run his-db --from offsite"]
     assert line_values(service, "Nice") == []
     assert line_values(service, "TimeoutStartSec") == ["4h"]
     assert "opsctl-drill-his-db.timer" in units
@@ -117,7 +117,7 @@ def test_specifiers_variables_and_quotes_in_arguments_are_escaped() -> None:
     service = backup_units('his "db" 100%$HOME', config_path=Path("/etc/opsctl 2/o.yaml"))[
         "opsctl-backup-his\\x20\\x22db\\x22\\x20100\\x25\\x24HOME-full.service"]
     assert line_values(service, "ExecStart") == [
-        f'{OPSCTL} --config "/etc/opsctl 2/o.yaml" backup run --full "his \\"db\\" 100%%$$HOME"']
+        f'{OPSCTL} --config "/etc/opsctl 2/o.yaml" backup run "his \\"db\\" 100%%$$HOME" --full']
 
 
 def test_a_policy_named_like_an_option_is_passed_after_a_double_dash() -> None:
