@@ -162,9 +162,13 @@ def test_calendar_output_is_parsed_per_expression() -> None:
 def test_install_writes_verified_units_and_a_second_install_changes_nothing(tmp_path: Path) -> None:
     units = backup_units("his db", read_write_paths=[tmp_path]) | backup_units(
         "his db", kind="incremental", on_calendar="Mon..Sat 01:00")
+    drill = render_units("drill", "his db", on_calendar=["monthly", "Sat *-*-01..07 04:00"], opsctl_path=OPSCTL,
+                         config_path=CONFIG, extra_args=("--from", "offsite"), read_write_paths=[tmp_path / "drill"])
 
     first = install_units(units, tmp_path, systemd_running=False)
     assert sorted(first.written) == sorted(units) and first.changed
+    assert install_units(drill, tmp_path, systemd_running=False).written == (
+        "opsctl-drill-his\\x20db.service", "opsctl-drill-his\\x20db.timer")
     for name, content in units.items():
         assert (tmp_path / name).read_text(encoding="utf-8") == content
     assert first.commands == (
@@ -178,7 +182,7 @@ def test_install_writes_verified_units_and_a_second_install_changes_nothing(tmp_
     assert not second.changed and sorted(second.unchanged) == sorted(units)
     assert "nothing changed" in second.summary()
     assert {name: (tmp_path / name).stat().st_mtime_ns for name in units} == times
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(units)  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(units | drill)  # no temporary file left
 
 
 @needs_systemd_tools
