@@ -29,7 +29,7 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +172,9 @@ class PostgresPeer(ProcessPeer):
     peer_dir: Path
     layout: LabLayout
     databases: tuple[LabDatabase, ...] = LAB_DATABASES
-    # the hospital database's size: 0 none; None as the last load recorded (status, down)
-    hospital_megabytes: int | None = 0
+    # the hospital database's size: 0 none; None as the last load recorded (status, down).
+    # A wish, not the peer's identity: a peer rebuilt from its record equals the one started.
+    hospital_megabytes: int | None = field(default=0, compare=False)
     kind: str = KIND
 
     @property
