@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -207,3 +208,31 @@ def test_the_published_stop_and_start_commands_keep_the_studies(
         before["CountStudies"], before["CountInstances"],
     ) == (3, 4)  # fmt: skip
     assert sys.executable == details["start_command"][0]
+
+
+def test_after_orthanc_is_killed_the_start_command_brings_it_back_with_its_studies(
+    own_orthanc: tuple[Settings, OrthancPeer],
+) -> None:
+    _, peer = own_orthanc
+    _start(peer)
+    pid, forwarders = peer.running_pid(), peer.forwarders()
+    assert pid is not None
+
+    os.kill(pid, 9)  # a crash, or opsctl killed in the middle of a backup hook
+    for _ in range(200):  # the kill is delivered asynchronously: wait until it is gone
+        if peer.running_pid() is None:
+            break
+        time.sleep(0.05)
+    status = peer.status(check=True, timeout=3)
+    assert not status.answering and not status.running
+
+    (service,) = peer.published_services()
+    started = subprocess.run(service.to_dict()["start_command"], capture_output=True, text=True,
+                             timeout=120)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert "3 studies, 4 instances" in started.stdout  # the storage kept them; none loaded twice
+    assert not any(handle.running() for handle in forwarders)  # the old forwarders were stopped
+    new_pid = peer.running_pid()
+    assert new_pid not in (None, pid)
+    # a namespace of its own again (the kernel may give it the freed one's number)
+    assert os.readlink(f"/proc/{new_pid}/ns/net") != os.readlink("/proc/self/ns/net")
