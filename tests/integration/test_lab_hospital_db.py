@@ -4,21 +4,29 @@ size near the one asked for, and a ``backup`` role that can read and dump it but
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
 
+import lab as lab_api
+from lab.peer import wait_ready
 from lab.postgres.config import POSTGRES_BIN
 from lab.postgres.hospital import TABLES, HospitalSize
+from lab.postgres.peer import PostgresPeer, postgres_peer
 from lab.publish import PublishedDatabase
 from opsctl.core.secrets import SecretRef
+from opsctl.core.settings import Settings
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningLab
 
 pytestmark = pytest.mark.integration
+
+SMALL_LAB_PREFIX = os.environ.get("TEST_SMALL_LAB_PREFIX", "127.4")
 
 
 def _hospital(lab: RunningLab) -> PublishedDatabase:
@@ -90,3 +98,49 @@ def test_the_backup_role_can_read_and_dump_but_not_write(lab: RunningLab, tmp_pa
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
     for table in TABLES:
         assert f"TABLE DATA public {table} hospital" in listing
+
+
+_CHECKSUM = (
+    "SELECT md5(string_agg(p::text, ',' ORDER BY patient_id)) FROM patients p;\n"
+    "SELECT md5(string_agg(r::text, ',' ORDER BY result_id)) FROM results r;\n"
+)
+
+
+@pytest.fixture
+def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresPeer]:
+    """A PostgreSQL peer with a 20 MB hospital database alone, in a lab directory of its own."""
+    settings = Settings(
+        state={"dir": tmp_path_factory.mktemp("hospital-lab")}, lab={"prefix": SMALL_LAB_PREFIX}
+    )
+    layout = lab_api.LabLayout(lab_api.lab_dir(settings).absolute())
+    peer = postgres_peer(layout, SMALL_LAB_PREFIX, hospital_megabytes=20)
+    try:
+        yield peer
+    finally:
+        lab_api.down(settings)
+        shutil.rmtree(layout.root, ignore_errors=True)
+        shutil.rmtree(peer.runtime_dir, ignore_errors=True)
+
+
+def test_the_same_size_gives_the_same_rows_anywhere_and_a_new_size_reloads(
+    lab: RunningLab, own_postgres: PostgresPeer
+) -> None:
+    peer = own_postgres
+    peer.prepare()
+    peer.start()
+    answer = wait_ready(peer, wait_seconds=120)
+    assert answer.ok, peer.failure(answer.detail).describe()
+    session = postgres_peer(lab_api.LabLayout(lab.lab_dir.absolute()), lab.prefix)
+
+    # another cluster, loaded from the same seed and size: the very same rows
+    assert peer.run_sql(_CHECKSUM, database="hospital") == session.run_sql(_CHECKSUM, database="hospital")
+    assert peer.load_hospital(HospitalSize(20)) is False  # already loaded: nothing to do
+
+    bigger = HospitalSize(22)
+    assert peer.load_hospital(bigger) is True
+    record = peer.hospital_record()
+    assert record is not None and record["row_counts"] == bigger.row_counts
+    assert record["megabytes"] == 22
+    # a peer that wants 20 MB sees the 22 MB load as not ready, so `up` restarts and reloads it
+    answer = peer.ready(timeout=5)
+    assert not answer.ok and "is not loaded with" in answer.detail
