@@ -31,6 +31,7 @@ class LabContext:
     layout: LabLayout
     prefix: str
     ssh_hosts: int
+    hospital_db_megabytes: int = 0  # the hospital database's size in the lab's PostgreSQL; 0: none
 
     @classmethod
     def from_settings(cls, settings: Settings, *, ssh_hosts: int | None = None) -> LabContext:
@@ -43,6 +44,7 @@ class LabContext:
             layout=LabLayout(lab_dir(settings).absolute()),
             prefix=section.prefix,
             ssh_hosts=count,
+            hospital_db_megabytes=section.hospital_db_megabytes,
         )
 
 
@@ -84,6 +86,7 @@ for _name, _reference in (
     ("snmpsim", "lab.snmp.snmpsim:SNMPSIM"),
     ("fake-switch", "lab.switch.peer:FAKE_SWITCHES"),
     ("postgres", "lab.postgres.peer:POSTGRES"),
+    ("orthanc", "lab.orthanc.peer:ORTHANC"),
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

@@ -1,5 +1,6 @@
 """What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts, a
-config file and the databases it serves (``databases.json``: the PostgreSQL state store's URL).
+config file, the databases it serves (``databases.json``: the PostgreSQL state store's URL,
+the hospital database) and its other services (``services.json``: the PACS).
 Secrets appear only as ``file:`` references, never as values."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 SSH_GROUP = "ssh_hosts"
 DATABASES_FILE = "databases.json"
+SERVICES_FILE = "services.json"
 # What an inventory declares and no scan can learn (inventory/declared.py): where the lab's
 # hosts stand and what they are for, as a hospital's inventory would say it.
 LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
@@ -64,6 +66,15 @@ class LabPublication:
     devices_path: Path | None = None
     devices_inventory_path: Path | None = None
     databases: tuple[PublishedDatabase, ...] = ()
+    services: tuple[PublishedService, ...] = ()
+
+    def service(self, purpose: str) -> PublishedService | None:
+        """The service published for ``purpose`` (``pacs``: the lab's Orthanc), if one runs."""
+        return next((service for service in self.services if service.purpose == purpose), None)
+
+    def database(self, purpose: str) -> PublishedDatabase | None:
+        """The database published for ``purpose`` (``state``, ``hospital``), if one is served."""
+        return next((db for db in self.databases if db.purpose == purpose), None)
 
     @property
     def state_store(self) -> PublishedDatabase | None:
@@ -92,7 +103,40 @@ class LabPublication:
                 str(self.devices_inventory_path) if self.devices_inventory_path else None
             ),
             "databases": [database.to_dict() for database in self.databases],
+            "services": [service.to_dict() for service in self.services],
         }
+
+
+@dataclass(frozen=True)
+class PublishedService:
+    """A service a lab peer serves besides databases (the PACS), as ``services.json`` holds it.
+
+    ``details`` is the kind's own document (endpoints, user, directories, how to stop and
+    start it); secrets in it are ``file:`` references only.
+    """
+
+    name: str
+    kind: str
+    purpose: str  # "pacs": the lab's Orthanc
+    details: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "purpose": self.purpose, **self.details}
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PublishedService:
+        details = {key: value for key, value in data.items() if key not in ("name", "kind", "purpose")}
+        return cls(
+            name=str(data["name"]), kind=str(data["kind"]), purpose=str(data["purpose"]),
+            details=details,
+        )  # fmt: skip
+
+
+@runtime_checkable
+class PublishesServices(Protocol):
+    """A peer that serves something other than databases and devices (the lab's Orthanc)."""
+
+    def published_services(self) -> list[PublishedService]: ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +150,8 @@ class PublishedDatabase:
     port: int
     url: str
     password: str  # a file: reference
+    # the database's own facts (the hospital database: its backup role, row counts at load)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +162,7 @@ class PublishedDatabase:
             "port": self.port,
             "url": self.url,
             "password": self.password,
+            **self.extra,
         }
 
     @classmethod
@@ -128,7 +175,11 @@ class PublishedDatabase:
             port=int(data["port"]),
             url=str(data["url"]),
             password=str(data["password"]),
+            extra={key: value for key, value in data.items() if key not in _DATABASE_KEYS},
         )
+
+
+_DATABASE_KEYS = frozenset(("name", "role", "purpose", "address", "port", "url", "password"))
 
 
 @runtime_checkable
@@ -189,6 +240,16 @@ def running_databases(layout: LabLayout) -> list[PublishedDatabase]:
         for peer in _running_peers(layout)
         if isinstance(peer, PublishesDatabases)
         for database in peer.published_databases()
+    ]
+
+
+def running_services(layout: LabLayout) -> list[PublishedService]:
+    """The services of the lab's running peers, in the kinds' order."""
+    return [
+        service
+        for peer in _running_peers(layout)
+        if isinstance(peer, PublishesServices)
+        for service in peer.published_services()
     ]
 
 
@@ -387,6 +448,8 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     write_atomic(layout.devices, json.dumps(devices_document(devices), indent=2) + "\n")
     databases = {"databases": [database.to_dict() for database in running_databases(layout)]}
     write_atomic(layout.root / DATABASES_FILE, json.dumps(databases, indent=2) + "\n")
+    services = {"services": [service.to_dict() for service in running_services(layout)]}
+    write_atomic(layout.root / SERVICES_FILE, json.dumps(services, indent=2) + "\n")
     write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
     return read_publication(layout)
 
@@ -429,6 +492,7 @@ def read_publication(layout: LabLayout) -> LabPublication:
             layout.devices_inventory if layout.devices_inventory.exists() else None
         ),
         databases=_read_databases(layout.root / DATABASES_FILE),
+        services=_read_services(layout.root / SERVICES_FILE),
     )
 
 
@@ -437,6 +501,17 @@ def _read_databases(path: Path) -> tuple[PublishedDatabase, ...]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         return tuple(PublishedDatabase.from_mapping(entry) for entry in document["databases"])
+    except FileNotFoundError:
+        return ()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LabError(f"cannot read {path}: {error}") from None
+
+
+def _read_services(path: Path) -> tuple[PublishedService, ...]:
+    """The services ``publish`` listed in ``path`` (none if it is missing)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(PublishedService.from_mapping(entry) for entry in document["services"])
     except FileNotFoundError:
         return ()
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -16,11 +16,16 @@ SECTION = "lab"
 
 
 class LabSettings(SettingsModel):
-    """Where the lab lives and what it runs: its address prefix, directory and number of SSH hosts."""
+    """Where the lab lives and what it runs: its address prefix, directory, number of SSH hosts
+    and the size of its hospital database."""
 
     prefix: str = Field(default="127.0", pattern=r"^127\.\d{1,3}$", description="first two octets")
     dir: Path | None = Field(default=None, description="default: STATE_DIR/lab")
     ssh_hosts: int = Field(default=5, ge=1, le=50)
+    hospital_db_megabytes: int = Field(
+        default=20, ge=0, le=65536,
+        description="size of the hospital database in the lab's PostgreSQL (0: none)",
+    )  # fmt: skip
 
 
 def lab_settings(settings: Settings) -> LabSettings:

@@ -11,20 +11,27 @@ Each database in ``databases`` has its own login role, its password a 0600 secre
 (published as a ``file:`` reference, given to the server on psql's standard input). The
 superuser is reachable only over the socket as the postgres user (``runuser``). Ready means a
 real ``SELECT 1`` in every database as its own role over TCP, never an open port.
+
+With ``hospital_megabytes`` the server also holds the hospital database
+(:mod:`lab.postgres.hospital`), loaded by ``start`` when its size or seed changed, and a
+``backup`` role that may read it; ``hospital.json`` in the peer's directory records the load
+(size, seed, row counts) for the publication.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import pwd
 import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lab.errors import LabError
 from lab.files import ensure_dir, ensure_secret, write_atomic
@@ -49,6 +56,17 @@ from lab.postgres.config import (
     render_postgresql_conf,
     server_command,
 )
+from lab.postgres.hospital import (
+    BACKUP_ROLE,
+    HOSPITAL_DATABASE,
+    HOSPITAL_PURPOSE,
+    TABLES,
+    HospitalSize,
+    backup_role_sql,
+    counts_sql,
+    load_sql,
+    parse_counts,
+)
 from lab.process import is_ours, read_pid
 from lab.publish import PublishedDatabase
 from lab.tools import find_program
@@ -60,6 +78,9 @@ _SERVER_ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8
 # how long start() waits for the new server before creating its roles and databases
 _PROVISION_WAIT_SECONDS = 60.0
 _PSQL_TIMEOUT_SECONDS = 60.0
+# loading the hospital database: a gigabyte takes minutes on a small machine
+_LOAD_TIMEOUT_SECONDS = 3600.0
+HOSPITAL_RECORD = "hospital.json"
 
 
 def runtime_dir(layout: LabLayout) -> Path:
@@ -151,7 +172,40 @@ class PostgresPeer(ProcessPeer):
     peer_dir: Path
     layout: LabLayout
     databases: tuple[LabDatabase, ...] = LAB_DATABASES
+    # the hospital database's size: 0 none; None as the last load recorded (status, down).
+    # A wish, not the peer's identity: a peer rebuilt from its record equals the one started.
+    hospital_megabytes: int | None = field(default=0, compare=False)
     kind: str = KIND
+
+    @property
+    def hospital_record_path(self) -> Path:
+        """``hospital.json``: what the last load of the hospital database put in it."""
+        return self.peer_dir / HOSPITAL_RECORD
+
+    @property
+    def hospital_size(self) -> HospitalSize | None:
+        """The hospital database this peer serves, if any (read from the last load if not given)."""
+        if self.hospital_megabytes is None:
+            record = self.hospital_record()
+            return None if record is None else HospitalSize(int(record["megabytes"]), int(record["seed"]))
+        return HospitalSize(self.hospital_megabytes) if self.hospital_megabytes > 0 else None
+
+    @property
+    def served_databases(self) -> tuple[LabDatabase, ...]:
+        """``databases`` and, when it serves one, the hospital database."""
+        return self.databases + ((HOSPITAL_DATABASE,) if self.hospital_size else ())
+
+    @property
+    def backup_password_path(self) -> Path:
+        """The 0600 file holding the password of the hospital database's ``backup`` role."""
+        return self.layout.secrets_dir / f"postgres-{BACKUP_ROLE}-password"
+
+    def hospital_record(self) -> dict[str, Any] | None:
+        """The content of ``hospital.json`` (None if the hospital database was never loaded)."""
+        try:
+            return dict(json.loads(self.hospital_record_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
 
     @property
     def runtime_dir(self) -> Path:
@@ -194,8 +248,10 @@ class PostgresPeer(ProcessPeer):
         ensure_dir(RUNTIME_ROOT, 0o755)
         ensure_dir(self.runtime_dir, 0o755)
         write_atomic(self.runtime_dir / OWNER_FILE, f"{self.layout.root}\n")
-        for database in self.databases:
+        for database in self.served_databases:
             ensure_secret(self.password_path(database), hex_only=True)
+        if self.hospital_size is not None:
+            ensure_secret(self.backup_password_path, hex_only=True)
         self._stop_orphaned_postmaster()
         for directory in (self.data_dir, self.socket_dir):
             ensure_dir(directory, 0o700)
@@ -248,12 +304,13 @@ class PostgresPeer(ProcessPeer):
             stop_postmaster(pid, self.marker, timeout=10.0)
 
     def start(self) -> int:
-        """Start the server, then make its roles and databases exist (logged if that fails)."""
+        """Start the server, make its roles and databases exist, and load the hospital database
+        if its size or seed changed (each failure logged; the readiness check then names it)."""
         pid = super().start()
         deadline = time.monotonic() + _PROVISION_WAIT_SECONDS
         passwords = [
             (database, self.password_path(database).read_text(encoding="utf-8").strip())
-            for database in self.databases
+            for database in self.served_databases
         ]
         while True:
             try:
@@ -261,11 +318,53 @@ class PostgresPeer(ProcessPeer):
                 break
             except LabError as error:
                 if self.running_pid() is None or time.monotonic() >= deadline:
-                    with open(self.log_path, "a", encoding="utf-8") as log:
-                        log.write(f"--- opsctl lab: cannot create the databases: {error}\n")
-                    break
+                    self._log(f"cannot create the databases: {error}")
+                    return pid
                 time.sleep(0.2)
+        size = self.hospital_size
+        if size is not None:
+            try:
+                self.load_hospital(size)
+            except LabError as error:
+                self._log(f"cannot load the hospital database: {error}")
         return pid
+
+    def _log(self, text: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(f"--- opsctl lab: {text}\n")
+
+    def _hospital_comment(self) -> str:
+        return self.run_sql(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+            f"WHERE datname = '{HOSPITAL_DATABASE.name}'"
+        ).strip()
+
+    def load_hospital(self, size: HospitalSize, *, force: bool = False) -> bool:
+        """Make the hospital database hold ``size``'s rows and its ``backup`` role read them.
+
+        Reload it only when its comment names another size or seed (or ``force``); record
+        the load in ``hospital.json``. Return True if it was loaded now; raise ``LabError``.
+        """
+        password = self.backup_password_path.read_text(encoding="utf-8").strip()
+        self.run_sql(backup_role_sql(password))
+        if not force and self._hospital_comment() == size.signature and self.hospital_record():
+            return False
+        began = time.monotonic()
+        self.run_sql(load_sql(size), database=HOSPITAL_DATABASE.name, timeout=_LOAD_TIMEOUT_SECONDS)
+        counts = parse_counts(self.run_sql(counts_sql(), database=HOSPITAL_DATABASE.name))
+        size_sql = f"SELECT pg_database_size('{HOSPITAL_DATABASE.name}')"
+        size_bytes = int(self.run_sql(size_sql).strip())
+        record = {
+            "megabytes": size.megabytes,
+            "seed": size.seed,
+            "size_bytes": size_bytes,
+            "row_counts": counts,
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "load_seconds": round(time.monotonic() - began, 1),
+        }
+        write_atomic(self.hospital_record_path, json.dumps(record, indent=2) + "\n")
+        self._log(f"loaded the hospital database: {counts} ({size_bytes} bytes)")
+        return True
 
     def stop(self, timeout: float = 10.0) -> bool:
         pid = read_pid(self.pid_path)
@@ -278,7 +377,8 @@ class PostgresPeer(ProcessPeer):
         import psycopg
 
         version = ""
-        for database in self.databases:
+        size = self.hospital_size
+        for database in self.served_databases:
             try:
                 password = self.password_path(database).read_text(encoding="utf-8").strip()
                 with psycopg.connect(
@@ -290,17 +390,27 @@ class PostgresPeer(ProcessPeer):
                     connect_timeout=max(1, round(timeout)),
                     application_name="opsctl-lab",
                 ) as connection:
-                    row = connection.execute("SELECT 1, current_setting('server_version')").fetchone()
+                    row = connection.execute(
+                        "SELECT 1, current_setting('server_version'), "
+                        "coalesce(shobj_description(oid, 'pg_database'), '') "
+                        "FROM pg_database WHERE datname = current_database()"
+                    ).fetchone()
             except (OSError, psycopg.Error) as error:
                 reason = " ".join(str(error).split()) or type(error).__name__
                 return Answer(False, f"{database.name} as {database.role}: {reason}")
             if row is None or row[0] != 1:
                 return Answer(False, f"{database.name}: SELECT 1 gave {row!r}")
+            if database == HOSPITAL_DATABASE and size is not None and row[2] != size.signature:
+                return Answer(
+                    False, f"{database.name} is not loaded with {size.signature!r} (see {self.log_path})"
+                )
             version = str(row[1])
-        names = ", ".join(database.name for database in self.databases)
+        names = ", ".join(database.name for database in self.served_databases)
         return Answer(True, f"PostgreSQL {version}: SELECT 1 answered in {names}")
 
-    def run_sql(self, sql: str, *, database: str = "postgres") -> str:
+    def run_sql(
+        self, sql: str, *, database: str = "postgres", timeout: float = _PSQL_TIMEOUT_SECONDS
+    ) -> str:
         """Run ``sql`` (psql input) as the superuser over the socket; return psql's output.
 
         Raise ``LabError`` with psql's message if it fails. For the lab's own administration and
@@ -320,11 +430,11 @@ class PostgresPeer(ProcessPeer):
                 text=True,
                 cwd=self.runtime_dir,
                 env=self.environment(),
-                timeout=_PSQL_TIMEOUT_SECONDS,
+                timeout=timeout,
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise LabError(f"{self.name}: psql did not finish within {_PSQL_TIMEOUT_SECONDS:g} s") from None
+            raise LabError(f"{self.name}: psql did not finish within {timeout:g} s") from None
         if done.returncode != 0:
             reason = " ".join(done.stderr.split()) or f"psql exited with {done.returncode}"
             raise LabError(f"{self.name}: {reason}")
@@ -339,29 +449,56 @@ class PostgresPeer(ProcessPeer):
         self.run_sql(drop_database_sql(name))
 
     def published_databases(self) -> list[PublishedDatabase]:
-        """Every database as the lab publishes it: URL without password, password by reference."""
-        return [
-            PublishedDatabase(
-                name=database.name,
-                role=database.role,
-                purpose=database.purpose,
-                address=self.address,
-                port=self.port,
-                url=database_url(database, self.address, self.port),
-                password=f"file:{self.password_path(database)}",
+        """Every database as the lab publishes it: URL without password, password by reference.
+
+        The hospital database also names its ``backup`` role (password by reference) and what
+        its last load put in it (size, seed, row counts).
+        """
+        published = []
+        for database in self.served_databases:
+            extra: dict[str, Any] = {}
+            if database.purpose == HOSPITAL_PURPOSE:
+                record = self.hospital_record() or {}
+                reader = LabDatabase(database.name, BACKUP_ROLE, database.purpose)
+                extra = {
+                    "backup_user": BACKUP_ROLE,
+                    "backup_password": f"file:{self.backup_password_path}",
+                    "backup_url": database_url(reader, self.address, self.port),
+                    "tables": list(TABLES),
+                }
+                for key in ("megabytes", "seed", "size_bytes", "row_counts", "loaded_at"):
+                    if key in record:
+                        extra[key] = record[key]
+            published.append(
+                PublishedDatabase(
+                    name=database.name,
+                    role=database.role,
+                    purpose=database.purpose,
+                    address=self.address,
+                    port=self.port,
+                    url=database_url(database, self.address, self.port),
+                    password=f"file:{self.password_path(database)}",
+                    extra=extra,
+                )
             )
-            for database in self.databases
-        ]
+        return published
 
 
-def postgres_peer(layout: LabLayout, prefix: str) -> PostgresPeer:
-    """The lab's PostgreSQL peer for the lab in ``layout`` under address ``prefix``."""
+def postgres_peer(
+    layout: LabLayout, prefix: str, *, hospital_megabytes: int | None = 0
+) -> PostgresPeer:
+    """The lab's PostgreSQL peer for the lab in ``layout`` under address ``prefix``.
+
+    ``hospital_megabytes`` > 0 adds the hospital database of that size (``None``: as the last
+    load recorded, for a peer that only reads or stops it).
+    """
     return PostgresPeer(
         name=POSTGRES_NAME,
         address=postgres_address(prefix),
         port=POSTGRES_PORT,
         peer_dir=layout.peer_dir(POSTGRES_NAME),
         layout=layout,
+        hospital_megabytes=hospital_megabytes,
     )
 
 
@@ -376,7 +513,9 @@ class PostgresKind:
         remove_orphaned_runtime_dirs()
 
     def desired_peers(self, lab: LabContext) -> list[Peer]:
-        return [postgres_peer(lab.layout, lab.prefix)]
+        return [
+            postgres_peer(lab.layout, lab.prefix, hospital_megabytes=lab.hospital_db_megabytes)
+        ]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
         return PostgresPeer(
@@ -385,6 +524,7 @@ class PostgresKind:
             port=record.port,
             peer_dir=peer_dir,
             layout=layout,
+            hospital_megabytes=None,
         )
 
 

@@ -21,9 +21,12 @@ from fleetcli import Cli
 pytestmark = pytest.mark.integration
 
 
-# the lab's device credentials, in its secrets directory (the recordings' names are not secret)
-DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password")
-CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf"}
+# the lab's device and clinical credentials, in its secrets directory (the recordings' names are
+# not secret): the PACS's REST password, the hospital database's owner and backup role
+DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password",
+                  "orthanc-password", "postgres-hospital-password", "postgres-backup-password")
+# Orthanc reads its password from credentials.json (0600) in its own config directory
+CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf", "credentials.json"}
 
 
 def _canaries(lab: Any) -> dict[str, bytes]:
