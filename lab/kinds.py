@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LabContext:
-    """What the lab needs from the settings: its directory, address prefix and sizes."""
+    """What the lab needs from the settings: its directory, address prefix, sizes and which
+    optional peers it runs (``object_store``: the S3 store, SeaweedFS)."""
 
     layout: LabLayout
     prefix: str
     ssh_hosts: int
+    object_store: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, *, ssh_hosts: int | None = None) -> LabContext:
@@ -43,6 +45,7 @@ class LabContext:
             layout=LabLayout(lab_dir(settings).absolute()),
             prefix=section.prefix,
             ssh_hosts=count,
+            object_store=section.object_store,
         )
 
 
@@ -84,6 +87,7 @@ for _name, _reference in (
     ("snmpsim", "lab.snmp.snmpsim:SNMPSIM"),
     ("fake-switch", "lab.switch.peer:FAKE_SWITCHES"),
     ("postgres", "lab.postgres.peer:POSTGRES"),
+    ("seaweedfs", "lab.seaweedfs.peer:SEAWEEDFS"),
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

@@ -1,5 +1,6 @@
 """What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts, a
-config file and the databases it serves (``databases.json``: the PostgreSQL state store's URL).
+config file, the databases it serves (``databases.json``: the PostgreSQL state store's URL)
+and its object stores (``object_stores.json``: the S3 endpoint and its identities' keys).
 Secrets appear only as ``file:`` references, never as values."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 SSH_GROUP = "ssh_hosts"
 DATABASES_FILE = "databases.json"
+OBJECT_STORES_FILE = "object_stores.json"
 # What an inventory declares and no scan can learn (inventory/declared.py): where the lab's
 # hosts stand and what they are for, as a hospital's inventory would say it.
 LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
@@ -64,6 +66,12 @@ class LabPublication:
     devices_path: Path | None = None
     devices_inventory_path: Path | None = None
     databases: tuple[PublishedDatabase, ...] = ()
+    object_stores: tuple[PublishedObjectStore, ...] = ()
+
+    @property
+    def object_store(self) -> PublishedObjectStore | None:
+        """The lab's S3 store (SeaweedFS), if it runs one."""
+        return next((store for store in self.object_stores if store.kind == "s3"), None)
 
     @property
     def state_store(self) -> PublishedDatabase | None:
@@ -92,6 +100,7 @@ class LabPublication:
                 str(self.devices_inventory_path) if self.devices_inventory_path else None
             ),
             "databases": [database.to_dict() for database in self.databases],
+            "object_stores": [store.to_dict() for store in self.object_stores],
         }
 
 
@@ -129,6 +138,63 @@ class PublishedDatabase:
             url=str(data["url"]),
             password=str(data["password"]),
         )
+
+
+@dataclass(frozen=True)
+class PublishedObjectStore:
+    """An object store a lab peer serves: where it answers and its identities' keys by reference.
+
+    ``bucket`` is a suggested name: the lab creates no bucket (``backup.s3.ensure_bucket``
+    does, with the admin keys); the backup keys are what a backup host would hold.
+    """
+
+    name: str
+    kind: str  # "s3"
+    endpoint: str
+    region: str
+    bucket: str
+    admin_access_key_id: str  # file: references, all four
+    admin_secret_access_key: str
+    backup_access_key_id: str
+    backup_secret_access_key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "bucket": self.bucket,
+            "admin": {
+                "access_key_id": self.admin_access_key_id,
+                "secret_access_key": self.admin_secret_access_key,
+            },
+            "backup": {
+                "access_key_id": self.backup_access_key_id,
+                "secret_access_key": self.backup_secret_access_key,
+            },
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PublishedObjectStore:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            endpoint=str(data["endpoint"]),
+            region=str(data["region"]),
+            bucket=str(data["bucket"]),
+            admin_access_key_id=str(data["admin"]["access_key_id"]),
+            admin_secret_access_key=str(data["admin"]["secret_access_key"]),
+            backup_access_key_id=str(data["backup"]["access_key_id"]),
+            backup_secret_access_key=str(data["backup"]["secret_access_key"]),
+        )
+
+
+@runtime_checkable
+class PublishesObjectStores(Protocol):
+    """A peer that serves object stores (the lab's SeaweedFS)."""
+
+    def published_object_stores(self) -> list[PublishedObjectStore]: ...
 
 
 @runtime_checkable
@@ -189,6 +255,16 @@ def running_databases(layout: LabLayout) -> list[PublishedDatabase]:
         for peer in _running_peers(layout)
         if isinstance(peer, PublishesDatabases)
         for database in peer.published_databases()
+    ]
+
+
+def running_object_stores(layout: LabLayout) -> list[PublishedObjectStore]:
+    """The object stores of the lab's running peers, in the kinds' order."""
+    return [
+        store
+        for peer in _running_peers(layout)
+        if isinstance(peer, PublishesObjectStores)
+        for store in peer.published_object_stores()
     ]
 
 
@@ -387,6 +463,8 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     write_atomic(layout.devices, json.dumps(devices_document(devices), indent=2) + "\n")
     databases = {"databases": [database.to_dict() for database in running_databases(layout)]}
     write_atomic(layout.root / DATABASES_FILE, json.dumps(databases, indent=2) + "\n")
+    stores = {"object_stores": [store.to_dict() for store in running_object_stores(layout)]}
+    write_atomic(layout.root / OBJECT_STORES_FILE, json.dumps(stores, indent=2) + "\n")
     write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
     return read_publication(layout)
 
@@ -429,6 +507,7 @@ def read_publication(layout: LabLayout) -> LabPublication:
             layout.devices_inventory if layout.devices_inventory.exists() else None
         ),
         databases=_read_databases(layout.root / DATABASES_FILE),
+        object_stores=_read_object_stores(layout.root / OBJECT_STORES_FILE),
     )
 
 
@@ -437,6 +516,17 @@ def _read_databases(path: Path) -> tuple[PublishedDatabase, ...]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         return tuple(PublishedDatabase.from_mapping(entry) for entry in document["databases"])
+    except FileNotFoundError:
+        return ()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LabError(f"cannot read {path}: {error}") from None
+
+
+def _read_object_stores(path: Path) -> tuple[PublishedObjectStore, ...]:
+    """The object stores ``publish`` listed in ``path`` (none if it is missing)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(PublishedObjectStore.from_mapping(entry) for entry in document["object_stores"])
     except FileNotFoundError:
         return ()
     except (OSError, ValueError, KeyError, TypeError) as error:

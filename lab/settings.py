@@ -16,11 +16,13 @@ SECTION = "lab"
 
 
 class LabSettings(SettingsModel):
-    """Where the lab lives and what it runs: its address prefix, directory and number of SSH hosts."""
+    """Where the lab lives and what it runs: its address prefix, directory, number of SSH hosts
+    and whether it runs the S3 store (SeaweedFS)."""
 
     prefix: str = Field(default="127.0", pattern=r"^127\.\d{1,3}$", description="first two octets")
     dir: Path | None = Field(default=None, description="default: STATE_DIR/lab")
     ssh_hosts: int = Field(default=5, ge=1, le=50)
+    object_store: bool = Field(default=True, description="run the S3 store (SeaweedFS)")
 
 
 def lab_settings(settings: Settings) -> LabSettings:
