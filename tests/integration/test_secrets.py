@@ -21,9 +21,12 @@ from fleetcli import Cli
 pytestmark = pytest.mark.integration
 
 
-# the lab's device credentials, in its secrets directory (the recordings' names are not secret)
-DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password")
-CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf"}
+# the lab's device credentials and its S3 store's keys (ids too: botocore's messages can carry
+# them), in its secrets directory (the recordings' names are not secret)
+DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password",
+                  "s3-admin-access-key-id", "s3-admin-secret-access-key",
+                  "s3-backup-access-key-id", "s3-backup-secret-access-key")
+CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf", "s3.json"}
 
 
 def _canaries(lab: Any) -> dict[str, bytes]:
