@@ -65,7 +65,7 @@ def test_the_session_lab_serves_s3_on_its_address_only(lab: RunningLab) -> None:
     statuses = {peer.name: peer for peer in lab_api.status(lab.settings)}
     store = statuses["lab-seaweedfs"]
     assert store.answering, store.detail
-    assert store.detail.startswith("SeaweedFS 4.48: ListBuckets answered for admin and backup")
+    assert store.detail.startswith("SeaweedFS 4.48: signed ListBuckets answered for admin and backup;")
     assert store.pid is not None
 
     sockets = listening_sockets(store.pid)
