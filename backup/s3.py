@@ -179,6 +179,11 @@ def parse_repository(repository: Repository) -> tuple[S3Location, S3Credentials]
 # ---------------------------------------------------------------------------- messages
 
 
+def days(count: int) -> str:
+    """``1 day``, ``30 days``."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` on one line with every (non-empty) secret replaced by ``<hidden>``."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
@@ -329,7 +334,7 @@ def bucket_problems(facts: BucketFacts) -> tuple[str, ...]:
         for rule in facts.lifecycle_rules:
             expiration = rule.get("Expiration") or {}
             if rule.get("Status") == "Enabled" and ("Days" in expiration or "Date" in expiration):
-                after = f"after {expiration['Days']} days" if "Days" in expiration else f"on {expiration['Date']}"
+                after = f"after {days(int(expiration['Days']))}" if "Days" in expiration else f"on {expiration['Date']}"
                 problems.append(
                     f"lifecycle rule {rule.get('ID') or '(unnamed)'} expires current objects {after}: "
                     "the repository's files would vanish (object lock keeps only their history)"
@@ -421,7 +426,7 @@ def _retention_text(retention: Mapping[str, Any]) -> str:
     if not retention.get("Mode"):
         return ""
     if "Days" in retention:
-        return f"{retention['Mode']} {retention['Days']} days"
+        return f"{retention['Mode']} {days(int(retention['Days']))}"
     return f"{retention['Mode']} {retention.get('Years', '?')} years"
 
 
@@ -563,12 +568,12 @@ class BucketReport:
         lines = [
             head,
             f"versioning on; object lock on, default retention {self.retention_mode} "
-            f"{self.retention_days} days",
+            f"{days(self.retention_days)}",
         ]
         if self.lifecycle == "unsupported":
             lines.append("lifecycle unsupported: run the documented retention job")
         else:
-            lines.append(f"noncurrent versions expire after {self.noncurrent_days} days")
+            lines.append(f"noncurrent versions expire after {days(self.noncurrent_days)}")
         return tuple(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -640,7 +645,7 @@ def _ensure(client: Any, location: S3Location, retention_days: int, mode: str, n
     if facts.versioning != "Enabled":
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         changes.append("versioning enabled")
-    wanted_retention = f"{mode} {retention_days} days"
+    wanted_retention = f"{mode} {days(retention_days)}"
     if not facts.object_lock or facts.default_retention != wanted_retention:
         try:
             client.put_object_lock_configuration(
@@ -672,7 +677,7 @@ def _ensure(client: Any, location: S3Location, retention_days: int, mode: str, n
             client.put_bucket_lifecycle_configuration(
                 Bucket=bucket, LifecycleConfiguration={"Rules": rules}
             )
-            changes.append(f"lifecycle rule {LIFECYCLE_RULE_ID}: noncurrent versions expire after {noncurrent_days} days")
+            changes.append(f"lifecycle rule {LIFECYCLE_RULE_ID}: noncurrent versions expire after {days(noncurrent_days)}")
         except ClientError as error:
             if error_code(error) not in ("NotImplemented", "MethodNotAllowed", "MalformedXML", "InvalidRequest"):
                 raise

@@ -232,7 +232,7 @@ def test_a_lifecycle_rule_the_backup_keys_put_is_seen_by_check(store: Store) -> 
     problems = S3_TARGET.check(store.repository("backup"))
     starts = [problem.split(":")[0] for problem in problems]
     assert "no lifecycle rule" in starts
-    assert "lifecycle rule stolen expires current objects after 1 days" in starts
+    assert "lifecycle rule stolen expires current objects after 1 day" in starts
     assert ensure_bucket(store.endpoint, store.bucket, store.admin, 1, "GOVERNANCE", 1).changed
 
 

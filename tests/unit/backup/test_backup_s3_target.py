@@ -149,7 +149,7 @@ def test_a_rule_expiring_current_objects_is_a_problem_even_beside_ours() -> None
     hostile = {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}
     facts = BucketFacts(**{**GOOD.__dict__, "lifecycle_rules": (lifecycle_rule(37), hostile)})  # type: ignore[arg-type]
     assert bucket_problems(facts) == (
-        "lifecycle rule x expires current objects after 1 days: the repository's files would "
+        "lifecycle rule x expires current objects after 1 day: the repository's files would "
         "vanish (object lock keeps only their history)",
     )
 
