@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LabContext:
-    """What the lab needs from the settings: its directory, address prefix and sizes."""
+    """What the lab needs from the settings: its directory, address prefix, sizes and which
+    optional peers it runs (``object_store``: the S3 store, SeaweedFS)."""
 
     layout: LabLayout
     prefix: str
     ssh_hosts: int
     hospital_db_megabytes: int = 0  # the hospital database's size in the lab's PostgreSQL; 0: none
+    object_store: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, *, ssh_hosts: int | None = None) -> LabContext:
@@ -45,6 +47,7 @@ class LabContext:
             prefix=section.prefix,
             ssh_hosts=count,
             hospital_db_megabytes=section.hospital_db_megabytes,
+            object_store=section.object_store,
         )
 
 
@@ -87,6 +90,7 @@ for _name, _reference in (
     ("fake-switch", "lab.switch.peer:FAKE_SWITCHES"),
     ("postgres", "lab.postgres.peer:POSTGRES"),
     ("orthanc", "lab.orthanc.peer:ORTHANC"),
+    ("seaweedfs", "lab.seaweedfs.peer:SEAWEEDFS"),
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

@@ -1,16 +1,17 @@
 """What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts, a
 config file, the databases it serves (``databases.json``: the PostgreSQL state store's URL,
-the hospital database) and its other services (``services.json``: the PACS).
+the hospital database), its other services (``services.json``: the PACS) and its object
+stores (``object_stores.json``: the S3 endpoint and its identities' keys).
 Secrets appear only as ``file:`` references, never as values."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from lab.errors import LabError, LabNotPublished
 from lab.files import write_atomic
@@ -22,9 +23,11 @@ from opsctl.core.known_hosts import host_key_name, host_key_names
 if TYPE_CHECKING:
     from lab.peer import Peer
 
+_Entry = TypeVar("_Entry")
 SSH_GROUP = "ssh_hosts"
 DATABASES_FILE = "databases.json"
 SERVICES_FILE = "services.json"
+OBJECT_STORES_FILE = "object_stores.json"
 # What an inventory declares and no scan can learn (inventory/declared.py): where the lab's
 # hosts stand and what they are for, as a hospital's inventory would say it.
 LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
@@ -67,6 +70,7 @@ class LabPublication:
     devices_inventory_path: Path | None = None
     databases: tuple[PublishedDatabase, ...] = ()
     services: tuple[PublishedService, ...] = ()
+    object_stores: tuple[PublishedObjectStore, ...] = ()
 
     def service(self, purpose: str) -> PublishedService | None:
         """The service published for ``purpose`` (``pacs``: the lab's Orthanc), if one runs."""
@@ -75,6 +79,11 @@ class LabPublication:
     def database(self, purpose: str) -> PublishedDatabase | None:
         """The database published for ``purpose`` (``state``, ``hospital``), if one is served."""
         return next((db for db in self.databases if db.purpose == purpose), None)
+
+    @property
+    def object_store(self) -> PublishedObjectStore | None:
+        """The lab's S3 store (SeaweedFS), if it runs one."""
+        return next((store for store in self.object_stores if store.kind == "s3"), None)
 
     @property
     def state_store(self) -> PublishedDatabase | None:
@@ -104,6 +113,7 @@ class LabPublication:
             ),
             "databases": [database.to_dict() for database in self.databases],
             "services": [service.to_dict() for service in self.services],
+            "object_stores": [store.to_dict() for store in self.object_stores],
         }
 
 
@@ -182,6 +192,63 @@ class PublishedDatabase:
 _DATABASE_KEYS = frozenset(("name", "role", "purpose", "address", "port", "url", "password"))
 
 
+@dataclass(frozen=True)
+class PublishedObjectStore:
+    """An object store a lab peer serves: where it answers and its identities' keys by reference.
+
+    ``bucket`` is a suggested name: the lab creates no bucket (``backup.s3.ensure_bucket``
+    does, with the admin keys); the backup keys are what a backup host would hold.
+    """
+
+    name: str
+    kind: str  # "s3"
+    endpoint: str
+    region: str
+    bucket: str
+    admin_access_key_id: str  # file: references, all four
+    admin_secret_access_key: str
+    backup_access_key_id: str
+    backup_secret_access_key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "bucket": self.bucket,
+            "admin": {
+                "access_key_id": self.admin_access_key_id,
+                "secret_access_key": self.admin_secret_access_key,
+            },
+            "backup": {
+                "access_key_id": self.backup_access_key_id,
+                "secret_access_key": self.backup_secret_access_key,
+            },
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PublishedObjectStore:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            endpoint=str(data["endpoint"]),
+            region=str(data["region"]),
+            bucket=str(data["bucket"]),
+            admin_access_key_id=str(data["admin"]["access_key_id"]),
+            admin_secret_access_key=str(data["admin"]["secret_access_key"]),
+            backup_access_key_id=str(data["backup"]["access_key_id"]),
+            backup_secret_access_key=str(data["backup"]["secret_access_key"]),
+        )
+
+
+@runtime_checkable
+class PublishesObjectStores(Protocol):
+    """A peer that serves object stores (the lab's SeaweedFS)."""
+
+    def published_object_stores(self) -> list[PublishedObjectStore]: ...
+
+
 @runtime_checkable
 class PublishesDatabases(Protocol):
     """A peer that serves databases (the lab's PostgreSQL)."""
@@ -250,6 +317,16 @@ def running_services(layout: LabLayout) -> list[PublishedService]:
         for peer in _running_peers(layout)
         if isinstance(peer, PublishesServices)
         for service in peer.published_services()
+    ]
+
+
+def running_object_stores(layout: LabLayout) -> list[PublishedObjectStore]:
+    """The object stores of the lab's running peers, in the kinds' order."""
+    return [
+        store
+        for peer in _running_peers(layout)
+        if isinstance(peer, PublishesObjectStores)
+        for store in peer.published_object_stores()
     ]
 
 
@@ -450,6 +527,8 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     write_atomic(layout.root / DATABASES_FILE, json.dumps(databases, indent=2) + "\n")
     services = {"services": [service.to_dict() for service in running_services(layout)]}
     write_atomic(layout.root / SERVICES_FILE, json.dumps(services, indent=2) + "\n")
+    stores = {"object_stores": [store.to_dict() for store in running_object_stores(layout)]}
+    write_atomic(layout.root / OBJECT_STORES_FILE, json.dumps(stores, indent=2) + "\n")
     write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
     return read_publication(layout)
 
@@ -493,26 +572,28 @@ def read_publication(layout: LabLayout) -> LabPublication:
         ),
         databases=_read_databases(layout.root / DATABASES_FILE),
         services=_read_services(layout.root / SERVICES_FILE),
+        object_stores=_read_object_stores(layout.root / OBJECT_STORES_FILE),
     )
 
 
-def _read_databases(path: Path) -> tuple[PublishedDatabase, ...]:
-    """The databases ``publish`` listed in ``path`` (none if it is missing)."""
+def _read_entries(path: Path, key: str, from_mapping: Callable[[Mapping[str, Any]], _Entry]) -> tuple[_Entry, ...]:
+    """The entries ``publish`` listed under ``key`` in ``path`` (none if it is missing)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return tuple(PublishedDatabase.from_mapping(entry) for entry in document["databases"])
+        return tuple(from_mapping(entry) for entry in document[key])
     except FileNotFoundError:
         return ()
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LabError(f"cannot read {path}: {error}") from None
+
+
+def _read_databases(path: Path) -> tuple[PublishedDatabase, ...]:
+    return _read_entries(path, "databases", PublishedDatabase.from_mapping)
 
 
 def _read_services(path: Path) -> tuple[PublishedService, ...]:
-    """The services ``publish`` listed in ``path`` (none if it is missing)."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return tuple(PublishedService.from_mapping(entry) for entry in document["services"])
-    except FileNotFoundError:
-        return ()
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise LabError(f"cannot read {path}: {error}") from None
+    return _read_entries(path, "services", PublishedService.from_mapping)
+
+
+def _read_object_stores(path: Path) -> tuple[PublishedObjectStore, ...]:
+    return _read_entries(path, "object_stores", PublishedObjectStore.from_mapping)

@@ -17,7 +17,7 @@ SECTION = "lab"
 
 class LabSettings(SettingsModel):
     """Where the lab lives and what it runs: its address prefix, directory, number of SSH hosts
-    and the size of its hospital database."""
+    the size of its hospital database, and whether it runs the S3 store (SeaweedFS)."""
 
     prefix: str = Field(default="127.0", pattern=r"^127\.\d{1,3}$", description="first two octets")
     dir: Path | None = Field(default=None, description="default: STATE_DIR/lab")
@@ -26,6 +26,7 @@ class LabSettings(SettingsModel):
         default=20, ge=0, le=65536,
         description="size of the hospital database in the lab's PostgreSQL (0: none)",
     )  # fmt: skip
+    object_store: bool = Field(default=True, description="run the S3 store (SeaweedFS)")
 
 
 def lab_settings(settings: Settings) -> LabSettings:

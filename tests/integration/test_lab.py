@@ -241,7 +241,7 @@ def test_extra_host_keeps_its_key_or_takes_a_fresh_or_given_one(
 def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = Settings(
         state={"dir": tmp_path_factory.mktemp("small-lab")},
-        lab={"prefix": SMALL_LAB_PREFIX, "ssh_hosts": 2},
+        lab={"prefix": SMALL_LAB_PREFIX, "ssh_hosts": 2, "object_store": False},
     )
     try:
         yield settings

@@ -28,7 +28,20 @@ class ContractCase:
     bad_option: str
 
 
-CASES: dict[str, ContractCase] = {}
+CASES: dict[str, ContractCase] = {
+    # port 9 (discard) on loopback: nothing listens, so the store is refused at once
+    "s3": ContractCase(
+        unreachable={
+            "endpoint": "http://127.0.0.1:9",
+            "bucket": "opsctl-contract",
+            "access_key_id": "env:OPSCTL_TEST_BACKUP_SECRET",
+            "secret_access_key": "env:OPSCTL_TEST_BACKUP_SECRET",
+        },
+        bad={"endpoint": "http://127.0.0.1:9", "bucket": "opsctl-contract",
+             "access_key_id": "env:OPSCTL_TEST_BACKUP_SECRET"},
+        bad_option="secret_access_key",
+    ),
+}
 
 
 def _case(name: str) -> ContractCase:

@@ -450,7 +450,8 @@ def test_a_present_section_imports_its_model_module_and_not_its_package(tmp_path
         print(repr(settings.sections["lab"]))
         """
     )
-    assert lines == ["['lab', 'lab.settings']", "LabSettings(prefix='127.6', dir=None, ssh_hosts=5, hospital_db_megabytes=20)"]
+    assert lines == ["['lab', 'lab.settings']",
+                     "LabSettings(prefix='127.6', dir=None, ssh_hosts=5, hospital_db_megabytes=20, object_store=True)"]
 
 
 def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(tmp_path: Path) -> None:

@@ -1,0 +1,196 @@
+"""Pure parts of the lab's SeaweedFS: its address, ports, S3 identities and command line.
+
+Nothing here touches the disk or runs a program. The S3 keys appear only in the identities
+file (0600, read by ``weed``) and in the lab's secret files, never on a command line.
+
+Two SeaweedFS habits decide the command line. It listens on every port a second time on
+``localhost`` (unless ``-ip`` is a loopback name), and it puts its gRPC sockets at fixed
+paths ``/tmp/seaweedfs-*-grpc-PORT.sock``, so two labs on one machine would share them (one
+lab's filer would reach the other lab's master). The peer therefore runs in a mount
+namespace of its own where ``/etc/hosts`` maps ``localhost`` to the peer's address (the
+second listener fails to bind and is skipped) and ``/tmp`` is a directory of the peer's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SEAWEEDFS_NAME = "lab-seaweedfs"
+SEAWEEDFS_SUBNET = 40  # third octet: SeaweedFS is {prefix}.40.2 (.40.1 is kept for moto)
+SEAWEEDFS_HOST = 2
+S3_PORT = 18333
+REGION = "us-east-1"
+BUCKET_SUGGESTION = "opsctl-offsite"
+# weed's other servers, all on the peer's address (gRPC ports given, never weed's port+10000)
+MASTER_PORT = 19333
+MASTER_GRPC_PORT = 29333
+VOLUME_PORT = 18080
+VOLUME_GRPC_PORT = 28080
+FILER_PORT = 18888
+FILER_GRPC_PORT = 28888
+S3_GRPC_PORT = 28334
+# small volumes, many of them: every bucket is a collection that takes a few volumes
+VOLUME_SIZE_LIMIT_MB = 64
+VOLUME_MAX = 200
+
+ADMIN = "admin"
+BACKUP = "backup"
+_ACTIONS = ("Admin", "Read", "Write", "List", "Tagging")
+_KEY = re.compile(r"^[A-Za-z0-9]{16,128}$")
+
+# Run inside ``unshare --mount``: bind the peer's directory to its mount point (outside /tmp,
+# which the next mount hides), then the peer's own /tmp and hosts file, then become weed.
+LAUNCH_SCRIPT = """set -eu
+peer_dir=$1 mount_point=$2
+shift 2
+mount --bind "$peer_dir" "$mount_point"
+mount --bind "$mount_point/tmp" /tmp
+mount --bind "$mount_point/hosts" /etc/hosts
+cd "$mount_point"
+exec "$@"
+"""
+
+
+@dataclass(frozen=True)
+class S3Identity:
+    """One S3 identity of the lab's store: its name and the SeaweedFS actions it may do.
+
+    ``admin`` may do everything and is used only to create and set up buckets; ``backup`` is
+    what a backup host holds: read, write (which in SeaweedFS covers deletes), list and tag,
+    never bucket administration, so object lock (not the identity) protects history.
+    """
+
+    name: str
+    actions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [action for action in self.actions if action not in _ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown SeaweedFS S3 action(s): {', '.join(unknown)}")
+
+
+IDENTITIES: tuple[S3Identity, ...] = (
+    S3Identity(ADMIN, ("Admin", "Read", "Write", "List", "Tagging")),
+    S3Identity(BACKUP, ("Read", "Write", "List", "Tagging")),
+)
+
+
+@dataclass(frozen=True)
+class S3Keys:
+    """An identity's access key id and secret access key (secrets: never logged)."""
+
+    access_key_id: str
+    secret_access_key: str
+
+    def __repr__(self) -> str:
+        return "S3Keys(<hidden>)"
+
+
+def seaweedfs_address(prefix: str) -> str:
+    """The address of the lab's SeaweedFS: ``{prefix}.40.2``."""
+    first, _, second = prefix.partition(".")
+    if first != "127" or not second.isdigit() or not 0 <= int(second) <= 255:
+        raise ValueError(f"lab prefix {prefix!r} is not 127.N")
+    return f"{prefix}.{SEAWEEDFS_SUBNET}.{SEAWEEDFS_HOST}"
+
+
+def endpoint_url(address: str, port: int = S3_PORT) -> str:
+    """The S3 endpoint URL clients use (plain HTTP on loopback)."""
+    return f"http://{address}:{port}"
+
+
+def render_s3_identities(identities: Sequence[tuple[S3Identity, S3Keys]]) -> str:
+    """The identities file ``weed -s3.config`` reads (JSON): each identity, its keys and actions.
+
+    Raise ``ValueError`` for a key that is not 16-128 letters and digits (SeaweedFS keys
+    travel in headers; the lab makes hex ones).
+    """
+    entries = []
+    for identity, keys in identities:
+        for what, value in (("access key id", keys.access_key_id), ("secret key", keys.secret_access_key)):
+            if not _KEY.match(value):
+                raise ValueError(f"the {identity.name} identity's {what} is not 16-128 letters and digits")
+        entries.append(
+            {
+                "name": identity.name,
+                "credentials": [
+                    {"accessKey": keys.access_key_id, "secretKey": keys.secret_access_key}
+                ],
+                "actions": list(identity.actions),
+            }
+        )
+    return json.dumps({"identities": entries}, indent=2) + "\n"
+
+
+def render_hosts(address: str) -> str:
+    """The peer's ``/etc/hosts``: ``localhost`` is its own address, so weed's second listeners
+    (on ``localhost``) collide with the first and are skipped, and nothing listens elsewhere."""
+    return f"# generated by `opsctl lab up`: localhost is this peer's address\n{address} localhost\n"
+
+
+def server_arguments(*, weed: str, address: str, root: Path) -> tuple[str, ...]:
+    """``weed server`` with master, volume, filer and S3 on ``address`` only, state under ``root``.
+
+    ``root`` is the peer's directory as weed sees it (its mount point); telemetry is off, the
+    Iceberg and Lance side servers are off, every port and socket is given explicitly.
+    """
+    data = root / "data"
+    return (
+        weed, "server",
+        f"-ip={address}", f"-ip.bind={address}",
+        f"-dir={data}",
+        f"-master.dir={data / 'master'}",
+        f"-master.port={MASTER_PORT}", f"-master.port.grpc={MASTER_GRPC_PORT}",
+        "-master.telemetry=false",
+        "-master.electionTimeout=1s",
+        f"-master.volumeSizeLimitMB={VOLUME_SIZE_LIMIT_MB}",
+        f"-volume.max={VOLUME_MAX}",
+        "-volume.preStopSeconds=1",
+        f"-volume.port={VOLUME_PORT}", f"-volume.port.grpc={VOLUME_GRPC_PORT}",
+        "-filer",
+        f"-filer.port={FILER_PORT}", f"-filer.port.grpc={FILER_GRPC_PORT}",
+        f"-filer.localSocket={data / 'filer.sock'}",
+        "-s3",
+        f"-s3.port={S3_PORT}", f"-s3.port.grpc={S3_GRPC_PORT}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+        f"-s3.localSocket={data / 's3.sock'}",
+        f"-s3.config={root / 's3.json'}",
+        "-s3.autoCreateBucket=false",
+    )  # fmt: skip
+
+
+def launch_command(
+    *, unshare: str, shell: str, peer_dir: Path, mount_point: Path, server: Sequence[str]
+) -> tuple[str, ...]:
+    """``server`` run in a mount namespace of its own (see the module docstring).
+
+    ``unshare`` and the shell exec in place, so the pid the lab records is weed's own.
+    """
+    return (
+        unshare, "--mount", "--propagation", "private", "--",
+        shell, "-c", LAUNCH_SCRIPT, "seaweedfs-launch", str(peer_dir), str(mount_point),
+        *server,
+    )  # fmt: skip
+
+
+__all__ = [
+    "ADMIN",
+    "BACKUP",
+    "BUCKET_SUGGESTION",
+    "IDENTITIES",
+    "REGION",
+    "S3_PORT",
+    "SEAWEEDFS_NAME",
+    "S3Identity",
+    "S3Keys",
+    "endpoint_url",
+    "launch_command",
+    "render_hosts",
+    "render_s3_identities",
+    "seaweedfs_address",
+    "server_arguments",
+]
