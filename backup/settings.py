@@ -122,6 +122,18 @@ _CALENDAR = re.compile(rf"^(?:{_WEEKDAYS}\s+)?(?:{_DATE}\s+)?{_TIME}(?:\s+(?:UTC
                        rf"|^{_WEEKDAYS}(?:\s+{_DATE})?$|^{_DATE}$")
 
 
+def _time_in_range(text: str) -> bool:
+    """Whether the hours, minutes and seconds written as numbers are on a clock (not 25:00)."""
+    for word in text.split():
+        if ":" not in word:
+            continue
+        for value, limit in zip(word.split(":"), (23, 59, 60), strict=False):
+            numbers = [int(n) for n in re.findall(r"\d+", value.split("/")[0])]
+            if any(number > limit for number in numbers):
+                return False
+    return True
+
+
 def check_calendar(value: Any) -> str:
     """A systemd ``OnCalendar=`` expression (a shorthand like ``daily``, or ``[DOW] [DATE] TIME``).
 
@@ -129,7 +141,7 @@ def check_calendar(value: Any) -> str:
     when the timer is installed.
     """
     text = str(value).strip()
-    if text.lower() in _CALENDAR_SHORTHANDS or _CALENDAR.match(text):
+    if text.lower() in _CALENDAR_SHORTHANDS or (_CALENDAR.match(text) and _time_in_range(text)):
         return text
     raise ValueError(f"not a systemd OnCalendar expression: {text[:60]!r} (e.g. daily, '*-*-* 02:00:00', "
                      "'Sun *-*-* 01:00:00')")
@@ -327,7 +339,7 @@ def policy(settings: Settings, name: str) -> PolicySettings:
 
 def policy_names(settings: Settings) -> tuple[str, ...]:
     """Every policy's name, the built-in one first when it is enabled."""
-    names = list(backup_settings(settings).policies)
+    names = sorted(backup_settings(settings).policies)
     if builtin_policy(settings) is not None:
         names.insert(0, BUILTIN_POLICY)
     return tuple(names)

@@ -28,7 +28,11 @@ class ContractCase:
     bad_option: str
 
 
-CASES: dict[str, ContractCase] = {}
+CASES: dict[str, ContractCase] = {
+    # a directory whose parent does not exist: restic init could not create it
+    "local": ContractCase(unreachable={"path": "/nonexistent-opsctl-test/parent/repo"},
+                          bad={"path": "relative/repo"}, bad_option="path"),
+}
 
 
 def _case(name: str) -> ContractCase:
