@@ -34,11 +34,13 @@ class _ProgressView:
         self._out = out
 
     def __enter__(self) -> _ProgressView:
-        self._progress.start()
+        if self._out.stderr.is_terminal:  # bars are for a person watching; a log gets the messages only
+            self._progress.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
+        if self._progress.live.is_started:
+            self._progress.stop()
 
     def __call__(self, event: BackupProgress) -> None:
         from rich.markup import escape
