@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from opsctl.core.errors import OpsctlError
 from opsctl.core.execute import (
     ExecResult,
+    MemberResult,
     Pipeline,
     Program,
     Stream,
@@ -833,9 +835,7 @@ class Restic:
                 self.forget((summary.snapshot_id,))
                 removed = summary.snapshot_id
             name = os.path.basename(failed_producer.argv[0]) if failed_producer else "the producer"
-            status = (f"exited {failed_producer.exit_status} ({failed_producer.status_name})"
-                      if failed_producer and failed_producer.exit_status is not None
-                      else (failed_producer.status_name if failed_producer else result.status_name))
+            status = _member_status(failed_producer) if failed_producer else result.status_name
             said = _producer_reason(result.stderr_text, name)
             text = f"{name} for {filename} {status}{': ' + said if said else ''}"
             text += f"; snapshot {removed[:8]} removed" if removed else "; no snapshot kept"
@@ -953,6 +953,19 @@ def _restic_view(result: ExecResult) -> ExecResult:
     last = result.members[-1]
     return replace(result, argv=last.argv, exit_status=last.exit_status, status_name=last.status_name,
                    members=())
+
+
+def _member_status(member: MemberResult) -> str:
+    """How a pipeline member ended, for a message: ``exited 1 (failed)``, ``was killed by SIGKILL``."""
+    status = member.exit_status
+    if status is None:
+        return member.status_name.replace("_", " ")
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited {status} ({member.status_name})"
 
 
 def _producer_reason(stderr: str, name: str) -> str:
