@@ -703,7 +703,7 @@ class Restic:
         plain, secret = self._environment()
         what = command if command is not None else self.program(*args)
         if self.host is None:
-            result = execute(what, env={**os.environ, **plain}, secret_env=secret, stdin=stdin,
+            result = execute(what, env={**_inherited(), **plain}, secret_env=secret, stdin=stdin,
                              on_line=on_line, timeout=timeout or self.timeout)
         else:
             result = execute(what, host=self.host, secret_env={**plain, **secret}, stdin=stdin,
@@ -816,7 +816,7 @@ class Restic:
         plain, secret = self._environment()
         secret = {**secret, **(producer_secret_env or {})}
         if self.host is None:
-            result = execute(pipeline, env={**os.environ, **plain}, secret_env=secret,
+            result = execute(pipeline, env={**_inherited(), **plain}, secret_env=secret,
                              on_line=progress.line, timeout=self.timeout)
         else:
             result = execute(pipeline, host=self.host, secret_env={**plain, **secret},
@@ -935,15 +935,27 @@ class Restic:
 
 def parse_forget_removed(text: str) -> tuple[str, ...]:
     """The ids of the snapshots ``restic forget --json`` removed (its groups' ``remove`` lists)."""
-    try:
-        groups = json.loads(text or "[]")
+    try:  # with --prune, prune's text report follows the JSON document on stdout
+        groups, _end = json.JSONDecoder().raw_decode(text.lstrip() or "[]")
     except ValueError:
-        return ()
+        raise ResticOutputError("restic forget printed no JSON") from None
     removed: list[str] = []
     for group in groups or ():
         for item in group.get("remove") or ():
             removed.append(str(item.get("id")))
     return tuple(removed)
+
+
+#: restic reads these from its environment; inherited from the operator's shell they would
+#: override or clash with the repository's own (restic refuses a password given twice)
+_RESTIC_OWN_VARIABLES = ("RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE",
+                         "RESTIC_PASSWORD_COMMAND", "RESTIC_FROM_REPOSITORY", "RESTIC_FROM_PASSWORD",
+                         "RESTIC_FROM_PASSWORD_FILE", "RESTIC_FROM_PASSWORD_COMMAND", "RESTIC_CACHE_DIR")
+
+
+def _inherited() -> dict[str, str]:
+    """This process's environment without restic's own variables (the repository sets those)."""
+    return {name: value for name, value in os.environ.items() if name not in _RESTIC_OWN_VARIABLES}
 
 
 def _restic_view(result: ExecResult) -> ExecResult:

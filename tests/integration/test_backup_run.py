@@ -6,9 +6,11 @@ password, a stale restic lock of a dead process, and the metrics file after each
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 from fleetcli import Cli
 
-from backup.restic import Restic
+from backup.restic import KeepPolicy, Restic
 from backup.targets import Repository
 from opsctl.core.secrets import SecretRef
 
@@ -162,12 +164,18 @@ def test_a_wrong_password_is_one_line_and_a_failure_metric(site: Site) -> None:
 
 
 def test_a_misconfigured_run_exits_2_and_still_publishes_the_failure(site: Site) -> None:
+    code, result = site.json("run", "files")
+    assert code == 0, result
+    succeeded = site.metrics()['opsctl_backup_last_success_timestamp_seconds{policy="files"}']
     site.config.write_text(site.config.read_text().replace("rpo: 24h", "rpo: a day"))
     done = site.run("run", "files")
     assert done.returncode == 2
     assert done.stderr == (f"opsctl: error: {site.config}:10: backup.policies.files.objectives.rpo: "
                            "expected a duration like 30m, 4h or 7d, not 'a day'\n")
-    assert site.metrics()['opsctl_backup_last_run_success{policy="files"}'] == 0.0
+    values = site.metrics()
+    assert values['opsctl_backup_last_run_success{policy="files"}'] == 0.0
+    # the configuration did not load, so no store was read: the published success is kept
+    assert values['opsctl_backup_last_success_timestamp_seconds{policy="files"}'] == pytest.approx(succeeded, abs=1e-3)
 
 
 def test_a_stale_restic_lock_of_a_dead_process_is_removed(site: Site) -> None:
@@ -226,3 +234,52 @@ def test_restic_missing_from_the_path_is_a_clear_error(site: Site) -> None:
     assert done.returncode == 1
     assert "/nonexistent/restic: program not found" in done.stderr
     assert shutil.which("restic") is not None
+
+
+def test_runs_are_audited(site: Site) -> None:
+    assert site.run("run", "files").returncode == 0
+    (site.data / "notes.txt").unlink()
+    site.config.write_text(site.config.read_text().replace(f"paths: [{site.data}]", f"paths: [{site.data}/notes.txt]"))
+    assert site.run("run", "files").returncode == 1
+    done = site.cli("audit", "log", "--json")
+    assert done.returncode == 0, done.stderr
+    entries = [e for e in json.loads(done.stdout)["entries"] if e["command"] == "backup run"]
+    assert [e["outcome"] for e in entries] == ["ok", "failed"]
+    assert site.cli("audit", "verify").returncode == 0
+
+
+def test_the_built_in_policy_backs_up_opsctl_s_own_state(site: Site) -> None:
+    site.config.write_text(site.config.read_text().replace("backup:\n", "backup:\n  builtin_repository: local\n"))
+    assert site.run("run", "files").returncode == 0  # the store and the audit log now have something in them
+    code, result = site.json("run", "opsctl-state", "--full")
+    assert code == 0, result
+    restic = site.restic()
+    (snapshot,) = [s for s in restic.snapshots(tags=("policy=opsctl-state",)) if "manifest" not in s.tags]
+    copy = site.cli.state_dir / "backup-staging" / "state.db"
+    assert str(copy) in snapshot.paths and not copy.exists()  # the consistent copy, removed after
+    restored = site.root / "restored"
+    summary = restic.restore(snapshot.id, restored)  # restic 0.14: text output parsed
+    assert summary.snapshot_id == snapshot.short_id and summary.target == str(restored)
+    database = sqlite3.connect(restored / str(copy).lstrip("/"))
+    runs = database.execute("SELECT policy, outcome FROM backup_runs ORDER BY started_at").fetchall()
+    assert ("files", "ok") in runs
+    audit = (restored / str(site.cli.state_dir / "audit.jsonl").lstrip("/")).read_text()
+    assert '"backup run"' in audit
+
+
+def test_retention_and_copies_through_the_runner_api(site: Site, tmp_path: Path) -> None:
+    for _ in range(3):
+        code, result = site.json("run", "files")
+        assert code == 0, result
+    restic = site.restic()
+    removed = restic.forget_policy(KeepPolicy(last=1), tags=("policy=files",), prune=True)
+    # each group (the paths, the manifest) keeps its newest snapshot
+    assert len(removed) == 4
+    left = restic.snapshots(tags=("policy=files",))
+    assert sorted(s.paths for s in left) == [("/opsctl-manifest.json",), (str(site.data),)]
+    other = make_site(tmp_path / "offsite")
+    target = other.restic()
+    target.init()
+    target.copy(restic.repository, tags=("policy=files",))
+    assert sorted(s.paths for s in target.snapshots()) == sorted(s.paths for s in left)
+    assert target.check().ok

@@ -103,6 +103,10 @@ def test_stats_and_forget() -> None:
     removed = parse_forget_removed(recorded("forget-0.14.0.stdout"))
     assert len(removed) == 1  # keep-last 1 per host and paths: the two snapshots of src lost one
     assert all(len(snapshot_id) == 64 for snapshot_id in removed)
+    # with --prune, prune's text report follows the document on stdout
+    assert len(parse_forget_removed(recorded("forget-prune-0.14.0.stdout"))) == 1
+    with pytest.raises(ResticOutputError):
+        parse_forget_removed("loading indexes...")
 
 
 def test_restore_text_of_0_14() -> None:
