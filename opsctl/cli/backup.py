@@ -67,8 +67,7 @@ def _render_run(out: Output, result: BackupRunResult) -> None:
     colour = {"ok": "green", "partial": "yellow"}.get(str(result.outcome), "red")
     out.stdout.print(
         f"[bold]{escape(result.policy)}[/] {result.kind} run {result.run_id}: [{colour}]{result.outcome}[/] "
-        f"in {result.duration_seconds:.1f} s, {len(result.snapshots)} snapshot(s), "
-        f"{result.bytes_added} bytes added, {result.files} files", highlight=False)
+        f"in {result.duration_seconds:.1f} s, +{result.bytes_added} bytes", highlight=False)
     for snapshot in result.snapshots:
         out.stdout.print(f"  {escape(snapshot.source):<24} {snapshot.snapshot_id[:8]}  "
                          f"+{snapshot.bytes_added} bytes, {snapshot.files} files", highlight=False)
@@ -110,7 +109,7 @@ def _age(seconds: float | None) -> str:
         return "-"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
+            return f"{seconds / size:.1f}".removesuffix(".0") + unit
     return f"{seconds:.0f}s"
 
 
@@ -120,19 +119,20 @@ def _render_status(out: Output, report: BackupStatusReport) -> None:
     from opsctl.core.output import for_people
 
     table = Table(title="backup status", title_justify="left")
-    for column in ("policy", "last run", "local snapshot", "age / RPO", "size", "last check", "off-site"):
+    table.add_column("policy", no_wrap=True)
+    for column in ("last run", "snapshot", "age/RPO", "size", "check", "off-site"):
         table.add_column(column)
     for status in report.policies:
         run = status.last_run
-        last_run = f"{run.outcome} {run.kind}" if run else "never"
+        last_run = f"{run.outcome} {'full' if run.kind == 'full' else 'incr'}" if run else "never"
         snapshot = status.latest_snapshot.snapshot_id[:8] if status.latest_snapshot else "none"
         age_style = "green" if status.within_rpo else "red"
-        age = f"[{age_style}]{_age(status.snapshot_age_seconds)}[/] / {_age(status.rpo_seconds)}"
+        age = f"[{age_style}]{_age(status.snapshot_age_seconds)}[/]/{_age(status.rpo_seconds)}"
         size = f"{status.repository_size_bytes / 1024**2:.1f} MiB" if status.repository_size_bytes is not None else "?"
         check = f"{status.last_check.outcome} {status.last_check.read_data_subset or ''}".strip() \
             if status.last_check else "never"
-        table.add_row(for_people(status.policy), last_run, snapshot, age, size, check,
-                      for_people(status.offsite_status))
+        offsite = "none" if status.offsite is None else status.offsite_status
+        table.add_row(for_people(status.policy), last_run, snapshot, age, size, check, for_people(offsite))
     out.stdout.print(table)
     for status in report.policies:
         if status.last_run is not None and status.last_run.error:

@@ -121,9 +121,15 @@ def test_a_full_then_an_incremental_run_tag_their_snapshots_and_chain_them(site:
     assert values['opsctl_backup_last_run_success{policy="files"}'] == 1.0
     assert values['opsctl_backup_last_check_success{policy="files",repository="local"}'] == 1.0
 
+    code, status = site.json("status")
+    assert code == 0, status
+    (files,) = status["policies"]  # type: ignore[misc]
+    assert files["within_rpo"] is True and files["last_run"]["outcome"] == "ok"
+    assert files["offsite"] == {"repository": None, "status": "not configured"}
+    assert files["repository_size_bytes"] > 2 * 1024 * 1024
     done = site.run("status")
     assert done.returncode == 0, done.stderr
-    assert "files" in done.stdout and "not configured" in done.stdout
+    assert "│ files  " in done.stdout and "ok incr" in done.stdout
 
 
 def test_the_read_subset_rotates_over_full_runs(site: Site) -> None:
