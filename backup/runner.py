@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from backup import queries
 from backup.metrics import PolicyMetrics, write_policy_metrics
+from backup.repositories import repository_for
 from backup.restic import (
     BackupStatus,
     BackupSummary,
@@ -48,9 +49,7 @@ from backup.settings import (
     PostgresSource,
     backup_settings,
     policy,
-    repository_for,
 )
-from opsctl import __version__
 from opsctl.core.errors import ExitCode, LockHeld, OpsctlError
 from opsctl.core.outcome import Outcome
 
@@ -324,11 +323,20 @@ def _manifest(run: _Run, dumps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "schema": MANIFEST_SCHEMA, "policy": run.name, "run_id": run.run_id, "kind": run.kind,
         "created_at": run.now().isoformat(), "controller": socket.gethostname(),
         "repository": run.repository_name,
-        "versions": {"opsctl": __version__, "restic": str(run.restic.version)},
+        "versions": {"opsctl": _opsctl_version(), "restic": str(run.restic.version)},
         "snapshots": [s.to_dict() for s in run.snapshots],
         "paths": [str(path) for path in run.policy.paths],
         "dumps": list(dumps),
     }
+
+
+def _opsctl_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("opsctl")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def run_policy(settings: Settings, policy_name: str, *, full: bool, store: StateStore, recorder: Recorder,

@@ -20,9 +20,10 @@ backup:
 ```
 
 A repository's keys besides ``type`` and ``password`` are its target's options (``path`` for
-``local``), checked by the target (:data:`backup.targets.BACKUP_TARGETS`) while the file is
-validated, so a bad option is named with its file, line and key path like any other. This
-module imports pydantic, :mod:`opsctl.core.settings` and the target registry only.
+``local``). This module imports only pydantic and :mod:`opsctl.core` (loading a configuration
+imports it, never the backup code), so the target (:data:`backup.targets.BACKUP_TARGETS`)
+checks its type and options when the repository is used (:func:`backup.repositories.repository_for`),
+an error naming the key path (``backup.repositories.NAME.path``).
 """
 
 from __future__ import annotations
@@ -35,10 +36,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
-from backup.targets import Repository
 from opsctl.core.errors import ConfigError
 from opsctl.core.paths import SYSTEM_CONFIG_FILE, user_config_file
-from opsctl.core.secrets import SecretRef
 from opsctl.core.settings import SecretField, Settings, SettingsModel
 
 SECTION = "backup"
@@ -173,19 +172,6 @@ class RepositorySettings(SettingsModel):
                 raise ValueError(f"target option {key}: expected a text value")
         merged = {**dict(data.get("options") or {}), **{k: str(v) for k, v in options.items()}}
         return {**{k: v for k, v in data.items() if k in own}, "options": merged}
-
-    @model_validator(mode="after")
-    def _target_accepts(self) -> RepositorySettings:
-        from backup.targets import BACKUP_TARGETS
-
-        if self.type not in BACKUP_TARGETS:
-            known = ", ".join(BACKUP_TARGETS.names()) or "none"
-            raise ValueError(f"unknown repository type {self.type!r} (known: {known})")
-        try:
-            BACKUP_TARGETS.get(self.type).repository(self.options)
-        except ConfigError as error:
-            raise ValueError(error.message) from None
-        return self
 
 
 class PostgresSource(SettingsModel):
@@ -345,20 +331,6 @@ def policy_names(settings: Settings) -> tuple[str, ...]:
     return tuple(names)
 
 
-def repository_for(settings: Settings, name: str) -> Repository:
-    """The :class:`~backup.targets.Repository` the repository ``name`` describes, password included
-    (as a reference in ``RESTIC_PASSWORD``); raise ConfigError for an unknown name."""
-    from backup.targets import BACKUP_TARGETS
-
-    section = backup_settings(settings)
-    configured = section.repositories.get(name)
-    if configured is None:
-        raise ConfigError(f"no backup repository named {name!r}", key_path=f"backup.repositories.{name}")
-    base = BACKUP_TARGETS.get(configured.type).repository(configured.options)
-    environment: dict[str, SecretRef | str] = {**base.environment, "RESTIC_PASSWORD": configured.password}
-    return Repository(base.location, environment)
-
-
 __all__ = [
     "BUILTIN_POLICY",
     "DEFAULT_TEXTFILE_DIR",
@@ -376,6 +348,5 @@ __all__ = [
     "parse_duration",
     "policy",
     "policy_names",
-    "repository_for",
     "subset_parts",
 ]

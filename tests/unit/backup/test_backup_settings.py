@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backup.repositories import repository_for
 from backup.settings import (
     BUILTIN_POLICY,
     backup_settings,
@@ -14,7 +15,6 @@ from backup.settings import (
     parse_duration,
     policy,
     policy_names,
-    repository_for,
     subset_parts,
 )
 from opsctl.core.config import load_settings
@@ -66,7 +66,6 @@ def test_a_policy_is_read_with_its_objectives_and_subset(tmp_path: Path) -> None
     ("full_read_data_subset: 5%", "full_read_data_subset: 2/20", "opsctl.yaml:14: backup.policies.his.full_read_data_subset"),
     ('full: "Sun *-*-* 01:00:00"', 'full: "every sunday"', "backup.policies.his.schedule.full"),
     ("repository: local\n", "repository: elsewhere\n", "policies.his.repository: no repository named 'elsewhere'"),
-    ("type: local,", "type: tape,", "unknown repository type 'tape'"),
     ("password: env:OPSCTL_TEST_RESTIC_PASSWORD}", "password: hunter2}", "backup.repositories.local.password"),
     ("keep: {daily: 7, weekly: 4}", "keep: {daily: 0, weekly: 0, monthly: 0}", "keeps nothing"),
 ])
@@ -79,10 +78,16 @@ def test_a_bad_value_is_named_with_file_line_and_key(tmp_path: Path, old: str, n
     assert "hunter2" not in str(raised.value)
 
 
-def test_a_bad_target_option_is_named(tmp_path: Path) -> None:
-    text = GOOD.format(tmp=tmp_path).replace(f"path: {tmp_path}/repo", "path: relative/repo")
-    with pytest.raises(ConfigError, match=r"opsctl.yaml:4: backup.repositories.local.*absolute"):
-        _load(tmp_path, text)
+def test_the_target_checks_its_type_and_options_when_the_repository_is_used(tmp_path: Path) -> None:
+    text = GOOD.format(tmp=tmp_path)
+    relative = _load(tmp_path, text.replace(f"path: {tmp_path}/repo", "path: relative/repo"))
+    with pytest.raises(ConfigError, match=r"^backup.repositories.local.path: a local repository's path is absolute"):
+        repository_for(relative, "local")  # type: ignore[arg-type]
+    tape = _load(tmp_path, text.replace("type: local,", "type: tape,"))
+    with pytest.raises(ConfigError, match=r"^backup.repositories.local.type: unknown repository type 'tape' \(known: "):
+        repository_for(tape, "local")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^backup.repositories.offsite: no backup repository named 'offsite'"):
+        repository_for(tape, "offsite")  # type: ignore[arg-type]
 
 
 def test_policies_come_from_conf_d_fragments_too(tmp_path: Path) -> None:
