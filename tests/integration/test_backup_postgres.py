@@ -193,6 +193,10 @@ def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(site: DatabaseS
                 break
             time.sleep(0.05)
         assert marker.exists(), first.communicate()
+        for _ in range(200):  # and until restic holds its lock (it opens the repository meanwhile)
+            if site.restic().list_locks():
+                break
+            time.sleep(0.05)
         # a second run of the same policy is refused while the first holds the lock
         second = site.run("run", "his")
         assert second.returncode == 5
