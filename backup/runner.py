@@ -37,6 +37,7 @@ from backup.restic import (
     BackupStatus,
     BackupSummary,
     CheckReport,
+    KeepPolicy,
     RepositoryLocked,
     Restic,
     ResticError,
@@ -144,6 +145,13 @@ class BackupRunResult:
 
 class SourceMissing(OpsctlError, FileNotFoundError):
     """A policy's source path does not exist: the run fails before restic runs."""
+
+
+def keep_policy(policy_settings: PolicySettings) -> KeepPolicy:
+    """The policy's ``keep`` settings as restic's forget options (for ``Restic.forget_policy``)."""
+    keep = policy_settings.keep
+    return KeepPolicy(last=keep.last, daily=keep.daily, weekly=keep.weekly, monthly=keep.monthly,
+                      yearly=keep.yearly)
 
 
 def new_run_id(now: datetime) -> str:
@@ -694,6 +702,7 @@ __all__ = [
     "SourceMissing",
     "backup_status",
     "init_repository",
+    "keep_policy",
     "missing_paths",
     "new_run_id",
     "pid_alive",

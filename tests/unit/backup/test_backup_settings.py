@@ -133,3 +133,13 @@ def test_durations_and_subsets() -> None:
     for bad in ("2/20", "0%", "150%", "half"):
         with pytest.raises(ValueError):
             subset_parts(bad)
+
+
+def test_a_policy_s_keep_becomes_restic_s_forget_options(tmp_path: Path) -> None:
+    from backup.restic import KeepPolicy
+    from backup.runner import keep_policy
+
+    his = policy(_load(tmp_path, GOOD.format(tmp=tmp_path)), "his")  # type: ignore[arg-type]
+    assert keep_policy(his).options() == ("--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "12")
+    with pytest.raises(ValueError, match="keeps nothing"):
+        KeepPolicy().options()
