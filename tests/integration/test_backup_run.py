@@ -289,3 +289,36 @@ def test_retention_and_copies_through_the_runner_api(site: Site, tmp_path: Path)
     target.copy(restic.repository, tags=("policy=files",))
     assert sorted(s.paths for s in target.snapshots()) == sorted(s.paths for s in left)
     assert target.check().ok
+
+
+def test_a_file_restic_cannot_read_makes_the_run_partial(site: Site) -> None:
+    site.config.write_text(site.config.read_text().replace(f"paths: [{site.data}]", f"paths: [{site.data}, /proc/1/mem]"))
+    code, result = site.json("run", "files")
+    assert code == 3, result
+    assert result["outcome"] == "partial"
+    assert result["error"] == "/proc/1/mem: open: Permission denied"
+    code, status = site.json("status")
+    # the paths snapshot lacks a file: it is not recorded as good, only the manifest is
+    assert status["policies"][0]["latest_snapshot"]["snapshot_id"] == result["manifest_snapshot"]  # type: ignore[index]
+
+
+def test_the_library_reports_restic_s_progress(site: Site) -> None:
+    from backup.runner import BackupProgress, run_policy
+    from opsctl.core.config import load_settings
+    from opsctl.core.recorder import AuditRecorder
+    from opsctl.core.state import open_state
+
+    settings = load_settings(site.config, environ={"OPSCTL_STATE__DIR": str(site.cli.state_dir)},
+                             system_file=site.root / "none.yaml", user_file=site.root / "none.yaml")
+    events: list[BackupProgress] = []
+    recorder = AuditRecorder.for_settings(lambda: settings)
+    with open_state(settings) as store:
+        result = run_policy(settings, "files", full=True, store=store, recorder=recorder, on_progress=events.append)
+    recorder.close()
+    assert result.exit_code == 0, result.error
+    statuses = [event.status for event in events if event.step == "paths" and event.status is not None]
+    # how many status lines restic prints depends on its ticker; that they reach the callback does not
+    assert statuses
+    assert all(0 <= status.bytes_done <= 3 * 1024 * 1024 for status in statuses)
+    assert any(event.step == "check" and event.message for event in events)
+    assert {entry.command for entry in recorder.entries} == {"backup run"}
