@@ -2,7 +2,7 @@
 
 ``python -m backup.hashpipe RESULT`` writes ``{"bytes": N, "sha256": HEX}`` to ``RESULT``
 once its input ends, so a manifest records each dump's size and digest as it streams, with no
-second read of the database. It exits 1 (and writes no result) when its reader went away.
+second read of the database. It dies of SIGPIPE (and writes no result) when its reader went away.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -37,11 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         sys.stderr.write("usage: python -m backup.hashpipe RESULT_FILE\n")
         return 2
-    try:
-        size, sha256 = copy_and_hash(sys.stdin.fileno(), sys.stdout.fileno())
-    except BrokenPipeError:
-        sys.stderr.write("hashpipe: its reader went away\n")
-        return 1
+    # a filter whose reader went away dies of SIGPIPE, as cat would: the pipeline's status then
+    # names the member that failed first, not this one (Python ignores SIGPIPE by default)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    size, sha256 = copy_and_hash(sys.stdin.fileno(), sys.stdout.fileno())
     result = Path(args[0])
     temporary = result.with_name(result.name + ".tmp")
     temporary.write_text(json.dumps({"bytes": size, "sha256": sha256}), encoding="utf-8")

@@ -828,6 +828,9 @@ class Restic:
                 summary = parse_backup_output(result.stdout_text, result.stderr_text)
             except ResticOutputError:
                 summary = None
+        if not restic_member.ok and result.failed_member is restic_member:
+            # restic failed first (a wrong password...): the producers only lost their reader
+            raise classify_failure(_restic_view(result), self.location, "backup --stdin")
         failed_producer = next((m for m in result.members[:-1] if not m.ok), None)
         if failed_producer is not None or result.timed_out or result.cancelled:
             removed = None

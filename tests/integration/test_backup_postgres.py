@@ -170,6 +170,14 @@ def test_a_dump_that_exits_non_zero_removes_its_snapshot(site: DatabaseSite) -> 
     assert site.restic().snapshots(tags=(f"database={site.database.name}",)) == ()
 
 
+def test_a_wrong_repository_password_is_named_not_the_dump_that_lost_its_reader(site: DatabaseSite) -> None:
+    site.config.write_text(site.config.read_text().replace("paths: [", "paths: []\n      #").replace(
+        f"file:{site.root}/restic-pw", f"file:{site.root}/wrong-db-pw"))
+    code, result = site.json("run", "his")
+    assert code == 1, result
+    assert result["error"] == f"restic repository {site.root}/repo: wrong password or no key found"
+
+
 def test_a_wrong_database_password_fails_before_any_dump(site: DatabaseSite) -> None:
     site.write_config(password_file="wrong-db-pw")
     done = site.run("run", "his")
