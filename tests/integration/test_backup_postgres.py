@@ -233,3 +233,26 @@ def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(site: DatabaseS
     assert result["check"]["ok"] is True
     assert site.restic().check().ok
     assert site.restic().list_locks() == ()
+
+
+def test_the_built_in_policy_dumps_a_postgresql_state_store(site: DatabaseSite) -> None:
+    # a controller of its own (its audit log is anchored in the store it starts with)
+    site.cli.env["OPSCTL_STATE__DIR"] = str(site.root / "pg-controller")
+    site.cli.env["OPSCTL_STATE__URL"] = site.database.url
+    site.cli.env["OPSCTL_STATE__PASSWORD"] = f"file:{site.root}/db-pw"
+    done = site.cli("state", "init")
+    assert done.returncode == 0, done.stderr
+    site.config.write_text(site.config.read_text().replace("backup:\n", "backup:\n  builtin_repository: local\n"))
+    code, result = site.json("run", "opsctl-state", "--full")
+    assert code == 0, result
+    assert [s["source"] for s in result["snapshots"]] == ["paths", f"postgres:{site.database.name}", "manifest"]
+    restic = site.restic()
+    (manifest_snapshot,) = restic.snapshots(tags=("manifest", "policy=opsctl-state"))
+    manifest = json.loads(restic.dump(manifest_snapshot.id, f"/{MANIFEST_FILENAME}"))
+    (dump,) = manifest["dumps"]
+    content = restic.dump(dump["snapshot_id"], f"/{site.database.name}.dump")
+    assert hashlib.sha256(content).hexdigest() == dump["sha256"]
+    (site.root / "state.dump").write_bytes(content)
+    listing = subprocess.run(["pg_restore", "--list", str(site.root / "state.dump")], capture_output=True,
+                             text=True, check=True).stdout
+    assert "TABLE DATA public backup_runs" in listing and "TABLE DATA public audit_anchors" in listing
