@@ -58,5 +58,6 @@ BACKUP_TARGETS: PluginRegistry[BackupTarget] = PluginRegistry(
     "backup target", "opsctl.backup_targets", BackupTarget, name_of=lambda target: target.name
 )
 BACKUP_TARGETS.register_reference("s3", "backup.s3:S3_TARGET")
+BACKUP_TARGETS.register_reference("local", "backup.local:LOCAL_TARGET")
 
 __all__ = ["BACKUP_TARGETS", "BackupTarget", "Repository"]

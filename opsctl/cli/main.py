@@ -48,7 +48,7 @@ def root(
 def _register() -> None:
     if app.registered_groups:
         return
-    from opsctl.cli import audit, hosts, inventory, lab, run, state
+    from opsctl.cli import audit, backup, hosts, inventory, lab, run, state
 
     app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
     app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
@@ -56,6 +56,7 @@ def _register() -> None:
     app.add_typer(audit.app, name="audit", help="Show, verify and acknowledge breaks of the hash-chained audit log.")
     app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
     app.add_typer(state.app, name="state", help="Create the state store where the configuration says.")
+    app.add_typer(backup.app, name="backup", help="Run backup policies (restic) and show their status.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,9 @@ CASES: dict[str, ContractCase] = {
              "access_key_id": "env:OPSCTL_TEST_BACKUP_SECRET"},
         bad_option="secret_access_key",
     ),
+    # a directory whose parent does not exist: restic init could not create it
+    "local": ContractCase(unreachable={"path": "/nonexistent-opsctl-test/parent/repo"},
+                          bad={"path": "relative/repo"}, bad_option="path"),
 }
 
 

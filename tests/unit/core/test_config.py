@@ -156,7 +156,7 @@ def test_unknown_key_names_file_line_key_path_and_the_expected_keys(
 def test_unknown_top_level_section_lists_the_sections(files: dict[str, Path]) -> None:
     write(files["user"], "sssh:\n  port: 22\n")
     error = config_error(files)
-    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, discovery, files, fleet," in str(error)
+    assert f"{files['user']}:1: sssh: unknown key; expected one of: audit, backup, discovery, files, fleet," in str(error)
 
 
 def test_wrong_type_names_the_line_and_what_was_expected_but_not_the_value(
@@ -337,7 +337,7 @@ def test_an_unknown_section_is_refused_listing_the_registered_ones(
     error = config_error(files)
     assert str(error) == (
         f"{files['user']}:3: pagr: unknown key; expected one of: "
-        "audit, discovery, files, fleet, inventory, lab, pager, ssh, state"
+        "audit, backup, discovery, files, fleet, inventory, lab, pager, ssh, state"
     )
 
 
@@ -430,10 +430,10 @@ def test_entry_points_name_the_sections_without_importing_their_packages(tmp_pat
         print(sorted(SETTINGS_SECTIONS.names()))
         load_settings(Path({str(config)!r}), environ={{}}, system_file=Path({str(tmp_path / "none")!r}),
                       user_file=Path({str(tmp_path / "none")!r}))
-        print(sorted(name for name in sys.modules if name.split(".")[0] in ("lab", "inventory")))
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("lab", "inventory", "backup")))
         """
     )
-    assert lines[0] == "['discovery', 'lab']"
+    assert lines[0] == "['backup', 'discovery', 'lab']"
     assert lines[1] == "[]"
 
 
@@ -455,24 +455,24 @@ def test_a_present_section_imports_its_model_module_and_not_its_package(tmp_path
 
 
 def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(tmp_path: Path) -> None:
-    """A ``backup:`` section is checked as soon as the backup package declares it, none of its code imported."""
+    """An ``archive:`` section is checked as soon as its package declares it, none of its code imported."""
     site = tmp_path / "site"
-    write(site / "fake_backup" / "__init__.py", "")
-    write(site / "fake_backup" / "engine.py", "raise RuntimeError('the engine must not be imported')\n")
+    write(site / "fake_archive" / "__init__.py", "")
+    write(site / "fake_archive" / "engine.py", "raise RuntimeError('the engine must not be imported')\n")
     write(
-        site / "fake_backup" / "settings.py",
+        site / "fake_archive" / "settings.py",
         "from opsctl.core.settings import SettingsModel\n"
-        "class BackupSettings(SettingsModel):\n"
+        "class ArchiveSettings(SettingsModel):\n"
         "    retention_days: int = 30\n",
     )
-    write(site / "fake_backup-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: fake-backup\nVersion: 1.0\n")
+    write(site / "fake_archive-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: fake-archive\nVersion: 1.0\n")
     write(
-        site / "fake_backup-1.0.dist-info" / "entry_points.txt",
-        "[opsctl.settings]\nbackup = fake_backup.settings:BackupSettings\n",
+        site / "fake_archive-1.0.dist-info" / "entry_points.txt",
+        "[opsctl.settings]\narchive = fake_archive.settings:ArchiveSettings\n",
     )
-    good = write(tmp_path / "good.yaml", "backup:\n  retention_days: 7\n")
-    bad = write(tmp_path / "bad.yaml", "ssh:\n  port: 22\nbackup:\n  retention_days: many\n")
-    typo = write(tmp_path / "typo.yaml", "backups:\n  retention_days: 7\n")
+    good = write(tmp_path / "good.yaml", "archive:\n  retention_days: 7\n")
+    bad = write(tmp_path / "bad.yaml", "ssh:\n  port: 22\narchive:\n  retention_days: many\n")
+    typo = write(tmp_path / "typo.yaml", "archives:\n  retention_days: 7\n")
     lines = _python(
         f"""
         import sys
@@ -483,18 +483,18 @@ def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(
             try:
                 settings = load_settings(Path(path), environ={{}}, system_file=Path("/nonexistent/opsctl.yaml"),
                                          user_file=Path("/nonexistent/opsctl.yaml"))
-                print(repr(settings.sections["backup"]))
+                print(repr(settings.sections["archive"]))
             except ConfigError as error:
                 print(error)
-        print("fake_backup.engine" in sys.modules)
+        print("fake_archive.engine" in sys.modules)
         """,
         path=site,
     )
-    assert lines[0] == "BackupSettings(retention_days=7)"
-    assert lines[1].startswith(f"{bad}:4: backup.retention_days: ")
+    assert lines[0] == "ArchiveSettings(retention_days=7)"
+    assert lines[1].startswith(f"{bad}:4: archive.retention_days: ")
     assert "valid integer" in lines[1]
     assert lines[2] == (
-        f"{typo}:1: backups: unknown key; expected one of: "
-        "audit, backup, discovery, files, fleet, inventory, lab, ssh, state"
+        f"{typo}:1: archives: unknown key; expected one of: "
+        "archive, audit, backup, discovery, files, fleet, inventory, lab, ssh, state"
     )
     assert lines[3] == "False"

@@ -1,0 +1,106 @@
+"""The ``opsctl_backup_*`` metrics, written for node_exporter's textfile collector.
+
+One file per policy (``opsctl_backup_<policy>.prom`` in ``backup.textfile_dir``), written
+atomically by prometheus-client's :func:`~prometheus_client.write_to_textfile` from a registry
+of the policy's own, after every run, a failed or misconfigured one included. Values that
+outlive a run (the last success) come from the state store, so a failed run keeps them.
+Names follow Prometheus's conventions and DESIGN.md's contract names
+(``opsctl_backup_last_success_timestamp_seconds{policy}``,
+``opsctl_backup_snapshot_age_seconds{policy,repository}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+
+METRIC_FAMILIES = (
+    "opsctl_backup_last_success_timestamp_seconds",
+    "opsctl_backup_last_run_timestamp_seconds",
+    "opsctl_backup_last_run_success",
+    "opsctl_backup_last_run_duration_seconds",
+    "opsctl_backup_last_run_added_bytes",
+    "opsctl_backup_last_run_files",
+    "opsctl_backup_snapshot_age_seconds",
+    "opsctl_backup_rpo_seconds",
+    "opsctl_backup_last_check_success",
+)
+"""Every family this module writes (the monitoring catalogue may list them)."""
+
+
+@dataclass(frozen=True)
+class PolicyMetrics:
+    """What one policy's file says after a run.
+
+    ``last_success`` and ``latest_snapshot`` are None when there never was one (the gauges
+    are then left out, which an ``absent()`` rule sees); ``repository`` None for a run that
+    failed before its repository was known (misconfiguration).
+    """
+
+    policy: str
+    run_finished: datetime
+    run_ok: bool
+    run_duration_seconds: float = 0.0
+    added_bytes: int = 0
+    files: int = 0
+    last_success: datetime | None = None
+    repository: str | None = None
+    latest_snapshot: datetime | None = None
+    rpo_seconds: float | None = None
+    last_check_ok: bool | None = None
+
+
+def metrics_path(textfile_dir: Path, policy: str) -> Path:
+    """The policy's textfile: ``opsctl_backup_<policy>.prom`` (policy names are file-name safe)."""
+    return textfile_dir / f"opsctl_backup_{policy}.prom"
+
+
+def registry_for(metrics: PolicyMetrics) -> CollectorRegistry:
+    """A registry holding the policy's gauges (pure: nothing is written)."""
+    registry = CollectorRegistry(auto_describe=True)
+    policy = metrics.policy
+
+    def gauge(name: str, documentation: str, value: float, **labels: str) -> None:
+        family = Gauge(name, documentation, labelnames=["policy", *labels], registry=registry)
+        family.labels(policy=policy, **labels).set(value)
+
+    gauge("opsctl_backup_last_run_timestamp_seconds", "When the policy's last backup run ended (Unix time).",
+          metrics.run_finished.timestamp())
+    gauge("opsctl_backup_last_run_success", "Whether the policy's last backup run succeeded (1) or not (0).",
+          1.0 if metrics.run_ok else 0.0)
+    gauge("opsctl_backup_last_run_duration_seconds", "How long the policy's last backup run took.",
+          metrics.run_duration_seconds)
+    gauge("opsctl_backup_last_run_added_bytes", "Bytes the policy's last backup run added to its repository.",
+          float(metrics.added_bytes))
+    gauge("opsctl_backup_last_run_files", "Files the policy's last backup run processed.", float(metrics.files))
+    if metrics.last_success is not None:
+        gauge("opsctl_backup_last_success_timestamp_seconds",
+              "When the policy's last successful backup run ended (Unix time).", metrics.last_success.timestamp())
+    if metrics.latest_snapshot is not None and metrics.repository is not None:
+        age = max(0.0, (metrics.run_finished - metrics.latest_snapshot).total_seconds())
+        gauge("opsctl_backup_snapshot_age_seconds",
+              "Age of the policy's newest good snapshot in the repository when the file was written.",
+              age, repository=metrics.repository)
+    if metrics.rpo_seconds is not None:
+        gauge("opsctl_backup_rpo_seconds", "The policy's recovery point objective.", metrics.rpo_seconds)
+    if metrics.last_check_ok is not None and metrics.repository is not None:
+        gauge("opsctl_backup_last_check_success", "Whether the last restic check of the repository found no error.",
+              1.0 if metrics.last_check_ok else 0.0, repository=metrics.repository)
+    return registry
+
+
+def write_policy_metrics(textfile_dir: Path, metrics: PolicyMetrics) -> Path:
+    """Write the policy's textfile atomically (creating ``textfile_dir``); return its path.
+
+    Raise OSError when the directory cannot be written.
+    """
+    textfile_dir.mkdir(parents=True, exist_ok=True)
+    path = metrics_path(textfile_dir, metrics.policy)
+    write_to_textfile(str(path), registry_for(metrics))
+    return path
+
+
+__all__ = ["METRIC_FAMILIES", "PolicyMetrics", "metrics_path", "registry_for", "write_policy_metrics"]
