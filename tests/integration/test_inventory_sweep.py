@@ -58,7 +58,10 @@ def test_a_subnet_sweep_finds_every_snmp_agent_of_the_lab_then_inventory_names_r
     for device in report["devices"]:
         lab_device = expected[device["name"]]
         assert device["outcome"] == "ok", device["message"]
-        assert lab_device["vendor"].lower() in (device["manufacturer"] or "").lower(), device
+        if lab_device["vendor"] == "net-snmp":  # the agent, not a maker: no manufacturer over SNMP (issue 10)
+            assert device["manufacturer"] is None, device
+        else:
+            assert lab_device["vendor"].lower() in (device["manufacturer"] or "").lower(), device
         assert device["management_address"] == device["name"]
     assert report["summary"]["found"] == len(expected) and report["summary"]["vanished"] == 0
 
