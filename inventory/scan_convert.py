@@ -163,6 +163,7 @@ def device_from_snapshot(
         model=sourced("model", identity.model),
         serial=sourced("serial", identity.serial),
         os_version=sourced("os_version", identity.version),
+        sys_name=sourced("sys_name", snapshot.system.name if snapshot.system else None),
         platform=platform,
         management_address=address,
         interfaces=interfaces,

@@ -237,3 +237,18 @@ def test_cli_speeds_in_bits_per_second(text: str | None, expected: int | None) -
 def test_switch_vendors_from_device_types() -> None:
     assert [switch_vendor(t) for t in ("cisco_nxos", "hp_procurve", "aruba_aoscx", "huawei", "juniper_junos", "x")] == [
         "Cisco", "HPE", "Aruba", "Huawei", "Juniper", None]
+
+
+def test_the_sys_name_is_stored_as_the_device_says_it_with_its_oid() -> None:
+    # a hostile name is kept as data (people see it escaped: tests/unit/cli/test_hostile_rendering.py)
+    name = "ups-b1\x1b]0;x\x07.example"
+    scanned = _scan({SYS_DESCR: b"Linux " + b"x" * 5000, SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10",
+                     "1.3.6.1.2.1.1.5.0": name.encode()})
+    assert scanned.device.sys_name == name
+    assert scanned.device.provenance["sys_name"].origin == "1.3.6.1.2.1.1.5.0"
+    assert flatten(scanned.device)["sys_name"] == name
+
+
+def test_a_device_without_sys_name_has_none() -> None:
+    scanned = _scan({SYS_DESCR: b"Room Alert 4E", SYS_OBJECT_ID: "1.3.6.1.4.1.20916.1.6"})
+    assert scanned.device.sys_name is None and "sys_name" not in scanned.device.provenance
