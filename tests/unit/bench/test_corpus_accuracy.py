@@ -71,6 +71,13 @@ def test_a_role_outside_the_expected_set_is_wrong() -> None:
     assert judged(expected, role=None)["role"] == "wrong"
 
 
+def test_a_word_that_is_also_a_product_line_does_not_name_a_vendor() -> None:
+    ciena = record(os="ciena-waveserver", hardware="Waveserver, Wavelogic 3 Extreme Coherent Optical Processors",
+                   sysObjectID=".1.3.6.1.4.1.1271.3")
+    assert _corpus.expected_manufacturer(ciena, REGISTRY) == (None, "not exposed: no vendor named and no maker's "
+                                                               "enterprise number")
+
+
 def test_manufacturer_named_by_os_or_hardware_comes_first() -> None:
     assert _corpus.expected_manufacturer(record(os="dell-ups", sysObjectID=".1.3.6.1.4.1.534.1"), REGISTRY)[0] == "Dell"
     assert _corpus.expected_manufacturer(record(os="webpower-smart2", hardware="Eaton C1KS"), REGISTRY)[0] == "Eaton"
@@ -97,6 +104,8 @@ def test_manufacturer_falls_back_to_the_registry_but_never_to_an_agent() -> None
         ("Eaton", "EATON", True),
         ("Eaton", "APC", False),
         ("APC", "net-snmp", False),
+        ("Network Technologies Inc", "Network Technologies Inc", True),  # nothing left once suffixes go
+        ("Network Technologies Inc", "Juniper Networks, Inc.", False),
     ],
 )
 def test_manufacturers_compare_by_short_name(expected: str, got: str, same: bool) -> None:
@@ -179,3 +188,15 @@ def test_tally_counts_right_over_right_plus_wrong_per_field_and_type() -> None:
     assert _corpus.percent(2, 3) == "2/3 (67%)"
     assert _corpus.percent(0, 0) == "-"
     assert "| all | 2/3 (67%) |" in "\n".join(_corpus.table_lines({"all": overall}))
+
+
+def test_manufacturers_named_by_librenms_are_counted_apart_from_registry_ones() -> None:
+    named = _corpus.compare(record(type="power", os="apc", sysObjectID=".1.3.6.1.4.1.318.1"), {"manufacturer": "APC"},
+                            REGISTRY)
+    registry_only = _corpus.compare(record(type="environment", os="x", sysObjectID=".1.3.6.1.4.1.20916.1"),
+                                    {"manufacturer": "AVTECH"}, REGISTRY)
+    wrong = _corpus.compare(record(type="power", os="apc"), {"manufacturer": "Eaton"}, REGISTRY)
+    results = [_corpus.RecordingResult(str(n), "power", "ok", fields)
+               for n, fields in enumerate((named, registry_only, wrong))]
+    assert _corpus.named_manufacturers(results) == (1, 2)
+    assert _corpus.tally(results)["all"].total["manufacturer"] == 3
