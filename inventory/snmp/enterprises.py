@@ -85,12 +85,15 @@ def parse_registry(text: str) -> dict[int, str]:
     """
     found: dict[int, str] = {}
     for line in text.splitlines():
-        match = re.match(r"^(\d+)[ \t]+([^#]*?)[ \t]*(?:#.*)?$", line)
-        if match is None:
+        # plain string operations: the registry has some 60,000 lines and is read on a scan's path
+        parts = line.split(None, 1)
+        if len(parts) != 2 or not parts[0].isdigit():
             continue
-        name = _clean_name(match[2])
+        name = parts[1].split("#", 1)[0].strip()
+        if "(" in name:
+            name = _clean_name(name)
         if name:
-            found[int(match[1])] = name
+            found[int(parts[0])] = name
     return found
 
 
