@@ -26,8 +26,9 @@ ANONYMISED = re.compile(r"^<(private|serial|hostname|[a-z_]+)>$", re.IGNORECASE)
 PLACEHOLDERS = frozenset({"", "n/a", "na", "none", "unknown", "not available", "not set", "-", "0", "000000000"})
 
 # Enterprise numbers of SNMP agents' software, not of a device's maker: a sysObjectID under one
-# of them says nothing about who made the device (net-snmp, its UCD-SNMP ancestor, "Reserved").
-AGENT_ENTERPRISES = frozenset({0, 2021, 8072})
+# of them says nothing about who made the device (net-snmp, its UCD-SNMP ancestor, "Reserved",
+# Microsoft's SNMP service, which names the Windows edition and not the machine).
+AGENT_ENTERPRISES = frozenset({0, 311, 2021, 8072})
 
 # Short vendor names and the words that name them: in LibreNMS's `os`, in its `hardware`, in
 # IANA's registry names and in what opsctl reports. Matched case-insensitively on word bounds.
@@ -64,7 +65,7 @@ VENDOR_ALIASES: tuple[tuple[str, str], ...] = (
     ("ZyXEL", r"zyxel|zywall|zynos"),
     ("MikroTik", r"mikrotik|routeros|swos"),
     ("Ubiquiti", r"ubiquiti|unifi|edgeos|edgeswitch|airos"),
-    ("Microsoft", r"microsoft|windows"),
+    ("Microsoft", r"microsoft"),  # not "windows": the operating system is not the machine's maker
     ("Nokia", r"nokia|timos|alcatel-lucent"),
     ("Extreme Networks", r"extreme networks|exos|xos|voss|enterasys"),
     ("Brocade", r"brocade|fabos|ironware"),

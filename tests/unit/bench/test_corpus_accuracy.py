@@ -88,6 +88,8 @@ def test_manufacturer_falls_back_to_the_registry_but_never_to_an_agent() -> None
     assert _corpus.expected_manufacturer(record(os="x", sysObjectID=".1.3.6.1.4.1.20916.1"), REGISTRY)[0] == (
         "AVTECH Software, Inc."
     )
+    windows = record(os="windows", hardware="Intel x64", sysObjectID=".1.3.6.1.4.1.311.1.1.3.1.2")
+    assert _corpus.expected_manufacturer(windows, REGISTRY)[0] is None  # the OS's maker is not the machine's
     unknown = record(os="linux", sysObjectID=".1.3.6.1.4.1.8072.3.2.10")
     assert _corpus.expected_manufacturer(unknown, REGISTRY)[0] is None
     # net-snmp named as a manufacturer is not counted wrong where nothing else is known: it is excluded
