@@ -430,6 +430,8 @@ class Device:
     asset_tag: str | None = None
     platform: str | None = None
     os_version: str | None = None
+    # what the device calls itself (SNMPv2-MIB sysName), which need not be its inventory name
+    sys_name: str | None = None
     management_address: str | None = None
     site: str | None = None
     location: Location | None = None
@@ -489,6 +491,7 @@ class Device:
             "asset_tag": self.asset_tag,
             "platform": self.platform,
             "os_version": self.os_version,
+            "sys_name": self.sys_name,
             "management_address": self.management_address,
             "site": self.site,
             "location": None if self.location is None else self.location.to_dict(),
@@ -519,6 +522,7 @@ class Device:
             asset_tag=data.get("asset_tag"),
             platform=data.get("platform"),
             os_version=data.get("os_version"),
+            sys_name=data.get("sys_name"),
             management_address=data.get("management_address"),
             site=data.get("site"),
             location=None if location is None else Location.from_dict(location),
@@ -550,6 +554,7 @@ _DEVICE_FIELDS = (
     "asset_tag",
     "platform",
     "os_version",
+    "sys_name",
     "management_address",
     "site",
     "rack",

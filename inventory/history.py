@@ -5,7 +5,7 @@ times and the counts found / changed / partial / unreachable / vanished);
 ``inventory_snapshots`` holds one row per device per scan: its status (``ok``, ``partial``,
 ``unreachable``, or ``vanished`` for a device the previous scan of the same scope saw and this
 one did not), the whole device as :meth:`Device.to_dict` JSON (provenance included), and the
-serial and management address as plain columns for queries. Snapshots rather than one row per
+serial, management address and sysName as plain columns for queries. Snapshots rather than one row per
 value keep a scan of a 10,000-interface switch at one row, and the device comes back whole.
 
 The latest known state of a device is its newest ``ok`` or ``partial`` snapshot, unless a newer
@@ -201,6 +201,8 @@ def _snapshot_row(scan_id: str, started_at: datetime, scanned: DeviceScan) -> di
         "status": scanned.status,
         "serial": device.serial,
         "management_address": device.management_address,
+        # a column of 255 characters: a longer sysName stays whole in the snapshot
+        "sys_name": None if device.sys_name is None else device.sys_name[:255],
         "started_at": started_at,
         "snapshot": json.dumps(device.to_dict(), sort_keys=True),
         "messages": json.dumps(list(scanned.messages)),

@@ -97,6 +97,8 @@ def netbox_device_row(device: Device, *, status: str = "active") -> dict[str, st
         position="" if device.rack_position is None else str(device.rack_position),
         # NetBox refuses a rack position without a face
         face=device.rack_face or ("front" if device.rack_position is not None else ""),
+        # NetBox has no sysName field; its description (200 characters at most) carries it
+        description="" if not device.sys_name else f"sysName {device.sys_name}"[:200],
         tags=",".join(sorted({netbox_tag_slug(tag) for tag in device.tags})),
     )
     return row

@@ -69,6 +69,7 @@ class DeviceReport:
             "model": self.device.model,
             "serial": self.device.serial,
             "os_version": self.device.os_version,
+            "sys_name": self.device.sys_name,
             "management_address": self.device.management_address,
         }
 

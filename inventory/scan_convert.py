@@ -28,6 +28,7 @@ from inventory.devices import (
 if TYPE_CHECKING:
     from inventory.facts import HostFacts
     from inventory.netcli import SwitchFacts
+    from inventory.snmp.enterprises import EnterpriseRegistry
     from inventory.snmp.snapshot import DeviceSnapshot
     from inventory.snmp.values import Sourced
 
@@ -75,10 +76,50 @@ def _value(sourced: Sourced[Any] | None) -> Any:
 # ----------------------------------------------------------------------------- SNMP
 
 
+def snmp_manufacturer(
+    snapshot: DeviceSnapshot, registry: EnterpriseRegistry | None = None
+) -> tuple[str | None, str | None, str | None]:
+    """Return (manufacturer, the evidence that decided it, a note when the evidence was missing).
+
+    The evidence, in order: a vendor OID the device answered (a profile's identity OID,
+    UPS-MIB upsIdentManufacturer, the ENTITY-MIB chassis's entPhysicalMfgName); the matched
+    profile's vendor, unless it names software rather than a maker; the enterprise number of
+    sysObjectID through IANA's registry (``registry``, else the system's, read once), unless it
+    is an SNMP agent's. Nothing else: a net-snmp host's manufacturer is unknown (None), and that
+    is no problem of the scan. The note is set only when the registry itself is missing.
+    """
+    from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
+
+    identity = snapshot.identity.manufacturer
+    if identity is not None and identity.value.strip():
+        return identity.value, identity.oid, None
+    classification = snapshot.classification
+    if classification is not None and classification.vendor and classification.vendor_is_maker:
+        return classification.vendor, f"{SYS_OBJECT_ID} profile {classification.profile}", None
+    object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else None
+    number = enterprise_number(object_id)
+    if number is None or number in AGENT_ENTERPRISES:
+        return None, None, None
+    active = registry or default_registry()
+    found = active.manufacturer(number)
+    if found is None:
+        return None, None, active.problem
+    return found, f"{SYS_OBJECT_ID} enterprise {number} (IANA registry)", None
+
+
 def device_from_snapshot(
-    name: str, address: str | None, snapshot: DeviceSnapshot, seen_at: datetime, *, role: str | None = None
+    name: str,
+    address: str | None,
+    snapshot: DeviceSnapshot,
+    seen_at: datetime,
+    *,
+    role: str | None = None,
+    registry: EnterpriseRegistry | None = None,
 ) -> DeviceScan:
-    """Return the device an SNMP snapshot describes; ``role`` (an inventory hint) wins over the profile's."""
+    """Return the device an SNMP snapshot describes; ``role`` (an inventory hint) wins over the profile's.
+
+    The manufacturer comes from :func:`snmp_manufacturer` (``registry`` defaults to the system's).
+    """
     if snapshot.outcome in ("unreachable", "auth_failed", "failed"):
         return unreachable_device(name, address, role or DEFAULT_ROLE, snapshot.message or snapshot.outcome)
     messages: list[str] = [snapshot.message] if snapshot.message else []
@@ -101,10 +142,11 @@ def device_from_snapshot(
         messages.append(f"not classified ({reason or 'no profile matched'}); recorded as {DEFAULT_ROLE}")
         chosen_role = DEFAULT_ROLE
     identity = snapshot.identity
-    manufacturer = sourced("manufacturer", identity.manufacturer)
-    if manufacturer is None and classification is not None and classification.vendor:
-        manufacturer = classification.vendor
-        provenance["manufacturer"] = Provenance("snmp", SYS_OBJECT_ID, seen_at)
+    manufacturer, evidence, note = snmp_manufacturer(snapshot, registry)
+    if manufacturer is not None and evidence is not None:
+        provenance["manufacturer"] = Provenance("snmp", evidence, seen_at)
+    if note:
+        messages.append(note)
     platform = None
     if classification is not None and classification.platform:
         platform = classification.platform
@@ -121,6 +163,7 @@ def device_from_snapshot(
         model=sourced("model", identity.model),
         serial=sourced("serial", identity.serial),
         os_version=sourced("os_version", identity.version),
+        sys_name=sourced("sys_name", snapshot.system.name if snapshot.system else None),
         platform=platform,
         management_address=address,
         interfaces=interfaces,

@@ -1,7 +1,8 @@
 """The inventory's part of the state store: its schema (component ``inventory``) and its tables.
 
 ``inventory_scans`` holds one row per scan, ``inventory_snapshots`` one JSON snapshot per device
-per scan; :mod:`inventory.history` holds the queries. Declared in the ``opsctl.state_schemas``
+per scan (with its serial, management address and, since version 2, sysName as plain columns);
+:mod:`inventory.history` holds the queries. Declared in the ``opsctl.state_schemas``
 entry-point group, so every store is migrated for the inventory, whichever command opens it.
 """
 
@@ -59,8 +60,19 @@ def _inventory_1(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _inventory_2(connection: Connection) -> None:
+    # a device's sysName as a plain column beside serial and management address: the name an
+    # LLDP neighbour or a syslog line gives a device is its sysName, so it is looked up by it
+    connection.execute(sa.text("ALTER TABLE inventory_snapshots ADD COLUMN sys_name VARCHAR(255)"))
+    connection.execute(sa.text("CREATE INDEX inventory_snapshots_sys_name ON inventory_snapshots (sys_name)"))
+
+
 SCHEMA = Schema(
-    "inventory", (Migration(1, "inventory scans and per-device snapshots", _inventory_1),)
+    "inventory",
+    (
+        Migration(1, "inventory scans and per-device snapshots", _inventory_1),
+        Migration(2, "each snapshot's sysName as a column", _inventory_2),
+    ),
 )
 
 _metadata = sa.MetaData()
@@ -86,6 +98,7 @@ inventory_snapshots = sa.Table(
     sa.Column("status", sa.String(16)),
     sa.Column("serial", sa.String(255)),
     sa.Column("management_address", sa.String(255)),
+    sa.Column("sys_name", sa.String(255)),
     sa.Column("started_at", UtcDateTime),
     sa.Column("snapshot", sa.Text),
     sa.Column("messages", sa.Text),

@@ -58,11 +58,16 @@ class Profile:
     identity: tuple[tuple[str, str], ...] = ()
     vendor_from: str | None = None
     fallback: bool = False
+    makes_hardware: bool = True
 
 
 @dataclass(frozen=True)
 class Classification:
-    """What a device is; ``role`` and ``profile`` are ``None`` when nothing matched, and ``reason`` says why."""
+    """What a device is; ``role`` and ``profile`` are ``None`` when nothing matched, and ``reason`` says why.
+
+    ``vendor_is_maker`` is False when ``vendor`` names the device's software (an SNMP agent such
+    as net-snmp, an operating system) rather than whoever made the device.
+    """
 
     vendor: str | None
     platform: str | None
@@ -72,6 +77,7 @@ class Classification:
     reason: str = ""
     tables: tuple[str, ...] = ()
     identity_oids: tuple[tuple[str, str], ...] = ()
+    vendor_is_maker: bool = True
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -129,7 +135,10 @@ def profile_from_data(data: Any, where: str) -> Profile:
     """Return the profile described by ``data``; raise ``ConfigError`` naming ``where`` and the key if it is invalid."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a profile must be a mapping")
-    known = {"name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback"}
+    known = {
+        "name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback",
+        "makes_hardware",
+    }  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -159,6 +168,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         identity=tuple((key, _oid(oid, f"{where}.identity.{key}")) for key, oid in sorted(identity.items())),
         vendor_from=None if data.get("vendor_from") is None else _oid(data["vendor_from"], f"{where}.vendor_from"),
         fallback=bool(data.get("fallback", False)),
+        makes_hardware=bool(data.get("makes_hardware", True)),
     )
 
 
@@ -263,9 +273,11 @@ def classify(
         return Classification(None, None, None, None, matched_by="", reason=reason)
     _, profile, rule = best
     vendor = profile.vendor
+    vendor_is_maker = profile.makes_hardware
     if profile.vendor_from:
         answered = _probe_text(probes.get(profile.vendor_from))
         vendor = answered or vendor
+        vendor_is_maker = vendor_is_maker or bool(answered)
     matched = []
     if rule.sys_object_id:
         matched.append("sysObjectID")
@@ -283,4 +295,5 @@ def classify(
         reason=reason,
         tables=profile.tables,
         identity_oids=profile.identity,
+        vendor_is_maker=vendor_is_maker,
     )

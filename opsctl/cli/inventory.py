@@ -291,9 +291,10 @@ def list_command(
 
     rows = [[for_people(value or "") for value in (
         device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
-        device.management_address)] for device in devices]
+        device.sys_name, device.management_address)] for device in devices]
     columns = [Column("device", "no"), Column("role", drop=3), Column("manufacturer", drop=2), Column("model", drop=1),
-               Column("serial", "no", drop=5), Column("os version", drop=6), Column("address", "no", drop=4)]
+               Column("serial", "no", drop=5), Column("os version", drop=6), Column("sysName", drop=7),
+               Column("address", "no", drop=4)]
     out.stdout.print(fit_table(out.stdout.width, columns, rows))
     out.stderr.print(f"{len(devices)} devices", highlight=False)
 

@@ -101,7 +101,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def _device() -> Any:
     return SimpleNamespace(name=HOSTILE, role=HOSTILE, manufacturer=HOSTILE, model=HOSTILE, serial=HOSTILE,
-                           os_version=HOSTILE, management_address=HOSTILE)
+                           os_version=HOSTILE, sys_name=HOSTILE, management_address=HOSTILE)
 
 
 def _patch_commands(monkeypatch: pytest.MonkeyPatch) -> None:

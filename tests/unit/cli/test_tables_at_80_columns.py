@@ -120,7 +120,7 @@ def _at_80(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def device(name: str) -> Any:
         return SimpleNamespace(name=name, role="ups", manufacturer="Eaton Corporation plc", model="93E UPS 80 kVA",
                                serial=SERIALS[0], os_version="Network-M2 2.1.5 build 2023-11-02",
-                               management_address="127.28.0.101")
+                               sys_name=f"{name}.basement.hospital.example", management_address="127.28.0.101")
 
     monkeypatch.setattr(inventory.queries, "list_devices", lambda *a, **k: [device(name) for name in DEVICES])
     values = [{"path": "components.power_supplies[0].serial_number", "value": SERIALS[0], "source": "snmp",

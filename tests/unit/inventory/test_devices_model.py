@@ -43,6 +43,7 @@ def core_switch() -> Device:
         asset_tag="HOSP-0042",
         platform="cisco_ios",
         os_version="16.12.4",
+        sys_name="core-sw1.hospital.example",
         management_address="10.10.0.2",
         site="main-campus",
         location=Location("Building A", "Server room 0.12"),

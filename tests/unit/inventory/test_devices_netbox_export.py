@@ -34,7 +34,7 @@ def sample_devices() -> list[Device]:
         Device(
             name="core-sw1", role="switch", manufacturer="Cisco", model="WS-C3850-48T",
             serial="FOC1234X0AB", asset_tag="HOSP-0042", platform="cisco_ios", os_version="16.12.4",
-            management_address="10.10.0.2", site="main-campus", location=Location("Building A"),
+            sys_name="core-sw1.hospital.example", management_address="10.10.0.2", site="main-campus", location=Location("Building A"),
             rack="A-01", rack_position=40, rack_face="rear", tags=("core", "network"),
             custom_fields=CustomFields(patch_group="network-core"),
         ),
@@ -55,7 +55,11 @@ def test_sample_devices_export_as_the_golden_file() -> None:
 def test_rows_read_back_by_column_name() -> None:
     rows = list(csv.DictReader(io.StringIO(export_netbox_devices(sample_devices()))))
 
+    core = next(row for row in rows if row["name"] == "core-sw1")
+    assert core["description"] == "sysName core-sw1.hospital.example"  # NetBox has no sysName field of its own
+
     ups = next(row for row in rows if row["name"] == "ups-a01")
+    assert ups["description"] == ""
     assert (ups["device_type"], ups["location"], ups["position"], ups["face"]) == (
         "SMX3000RMHV2U", "Server room 0.12", "1", "front")
     assert ups["tags"] == "power,ups-tier-1"

@@ -234,3 +234,17 @@ def test_recording_a_scan_id_twice_is_a_state_error(store: StateStore) -> None:
     with pytest.raises(StateError, match="cannot record inventory scan scan-1"):
         record_scan(store, first_scan())
     assert len(list_scans(store)) == 1
+
+
+def test_a_recorded_device_keeps_its_sys_name_in_the_snapshot_and_as_a_column(store: StateStore) -> None:
+    import sqlalchemy as sa
+
+    from inventory.state import inventory_snapshots
+
+    long_name = "core-sw1." + "x" * 300  # more than the column holds: the snapshot keeps it whole
+    device = replace(switch(T1, serial="FOC1", gi1="up"), sys_name=long_name)
+    scan_id = record_scan(store, ScanResult("all", "alice", T1, T1, (DeviceScan(device),)))
+    assert load_scan(store, scan_id).devices[0].device.sys_name == long_name
+    with store.transaction("read") as conn:
+        column = conn.execute(sa.select(inventory_snapshots.c.sys_name)).scalar_one()
+    assert column == long_name[:255]

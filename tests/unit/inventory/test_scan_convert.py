@@ -21,6 +21,7 @@ from inventory.scan_convert import (
     switch_vendor,
 )
 from inventory.snmp import build_snapshot, read_snmprec
+from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.snapshot import TableOutcome, failed_snapshot
 
 snmpsim_data = pytest.importorskip("snmpsim_data")
@@ -92,6 +93,60 @@ def test_an_unclassified_device_is_kept_as_a_server_and_says_so() -> None:
     scanned = device_from_snapshot("box", None, build_snapshot("box", rows), SEEN)
     assert scanned.device.role == "server"
     assert any("not classified" in message for message in scanned.messages)
+
+
+# ----------------------------------------------------------------------------- the manufacturer from evidence
+
+# a registry of four numbers, as IANA names them, and the short names opsctl shows
+REGISTRY = EnterpriseRegistry(
+    registered={318: "American Power Conversion Corp.", 8072: "net-snmp", 24681: "QNAP SYSTEMS, INC",
+                20916: "AVTECH Software, Inc."},
+    short_names={318: "APC", 24681: "QNAP"},
+)  # fmt: skip
+SYS_DESCR, SYS_OBJECT_ID, UPS_MANUFACTURER = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.33.1.1.1.0"
+
+
+def _scan(rows: dict[str, object], registry: EnterpriseRegistry = REGISTRY) -> Any:
+    return device_from_snapshot("dev", None, build_snapshot("dev", rows), SEEN, registry=registry)
+
+
+def test_a_net_snmp_host_has_no_manufacturer_and_that_is_no_problem_of_the_scan() -> None:
+    scanned = _scan({SYS_DESCR: b"Linux web-1 6.1.0-13-amd64", SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10"})
+    assert (scanned.device.role, scanned.device.platform, scanned.device.manufacturer) == ("server", "Linux", None)
+    assert "manufacturer" not in scanned.device.provenance
+    assert (scanned.status, scanned.messages) == ("ok", ())
+
+
+def test_a_nas_running_net_snmp_under_its_own_enterprise_is_named_by_the_registry() -> None:
+    scanned = _scan({SYS_DESCR: b"Linux TS-453 4.14.24-qnap", SYS_OBJECT_ID: "1.3.6.1.4.1.24681.1.2.1"})
+    assert scanned.device.manufacturer == "QNAP"  # the net-snmp-linux profile matched its sysDescr, not its maker
+    origin = scanned.device.provenance["manufacturer"].origin
+    assert origin == "1.3.6.1.2.1.1.2.0 enterprise 24681 (IANA registry)"
+
+
+def test_an_unprofiled_device_keeps_the_registered_name_when_there_is_no_short_one() -> None:
+    scanned = _scan({SYS_DESCR: b"Room Alert 4E", SYS_OBJECT_ID: "1.3.6.1.4.1.20916.1.6"})
+    assert scanned.device.manufacturer == "AVTECH Software, Inc."
+
+
+def test_a_profile_vendor_beats_the_registry_and_says_which_profile() -> None:
+    scanned = _scan({SYS_DESCR: b"APC Web/SNMP Management Card", SYS_OBJECT_ID: "1.3.6.1.4.1.318.1.3.4.6"})
+    assert scanned.device.manufacturer == "APC"
+    assert scanned.device.provenance["manufacturer"].origin.startswith("1.3.6.1.2.1.1.2.0 profile apc-")
+
+
+def test_what_the_device_answers_for_its_maker_beats_the_profile_and_the_registry() -> None:
+    rows = {SYS_DESCR: b"UPS card", SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10", UPS_MANUFACTURER: b"Santak"}
+    scanned = _scan(rows)
+    assert scanned.device.manufacturer == "Santak"
+    assert scanned.device.provenance["manufacturer"].origin == UPS_MANUFACTURER
+
+
+def test_without_the_registry_a_manufacturer_is_unknown_and_the_device_says_why() -> None:
+    missing = EnterpriseRegistry({}, {318: "APC"}, problem="IANA enterprise registry missing (apt-get install x)")
+    scanned = _scan({SYS_DESCR: b"Room Alert 4E", SYS_OBJECT_ID: "1.3.6.1.4.1.20916.1.6"}, missing)
+    assert scanned.device.manufacturer is None
+    assert scanned.status == "ok" and scanned.messages[-1] == "IANA enterprise registry missing (apt-get install x)"
 
 
 # ----------------------------------------------------------------------------- Linux facts
@@ -182,3 +237,18 @@ def test_cli_speeds_in_bits_per_second(text: str | None, expected: int | None) -
 def test_switch_vendors_from_device_types() -> None:
     assert [switch_vendor(t) for t in ("cisco_nxos", "hp_procurve", "aruba_aoscx", "huawei", "juniper_junos", "x")] == [
         "Cisco", "HPE", "Aruba", "Huawei", "Juniper", None]
+
+
+def test_the_sys_name_is_stored_as_the_device_says_it_with_its_oid() -> None:
+    # a hostile name is kept as data (people see it escaped: tests/unit/cli/test_hostile_rendering.py)
+    name = "ups-b1\x1b]0;x\x07.example"
+    scanned = _scan({SYS_DESCR: b"Linux " + b"x" * 5000, SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10",
+                     "1.3.6.1.2.1.1.5.0": name.encode()})
+    assert scanned.device.sys_name == name
+    assert scanned.device.provenance["sys_name"].origin == "1.3.6.1.2.1.1.5.0"
+    assert flatten(scanned.device)["sys_name"] == name
+
+
+def test_a_device_without_sys_name_has_none() -> None:
+    scanned = _scan({SYS_DESCR: b"Room Alert 4E", SYS_OBJECT_ID: "1.3.6.1.4.1.20916.1.6"})
+    assert scanned.device.sys_name is None and "sys_name" not in scanned.device.provenance
