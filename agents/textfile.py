@@ -87,6 +87,9 @@ class TextfileCollector:
                 scrape_error = 1
                 continue
             for family in families:
+                if not family.documentation:
+                    # as node_exporter does, so promtool finds help text on every family
+                    family.documentation = f"Metric read from {path}"
                 into = merged.get(family.name)
                 if into is None:
                     merged[family.name] = family
