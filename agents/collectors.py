@@ -9,6 +9,7 @@ it); a part that cannot be read (one mount's statvfs) is left out and counted, t
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -74,6 +75,7 @@ class LoadCollector:
 _MEMINFO_NAMES = {"SecPageTables": "secondary_page_tables", "HugePages_Total": "huge_pages"}
 
 
+@functools.lru_cache(maxsize=512)  # the same few dozen fields on every scrape
 def snake_case(field: str) -> str:
     """A /proc/meminfo field name in snake_case (``MemTotal`` -> ``mem_total``, ``HugePages_Total`` ->
     ``huge_pages_total``, ``Active_anon`` -> ``active_anon``)."""
@@ -274,6 +276,15 @@ class NetworkCollector:
         yield from families.values()
 
 
+def _read_small(path: str) -> bytes:
+    # one read(2) without a Python file object: a /proc/PID/stat line is well under 4 KiB
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(descriptor, 4096)
+    finally:
+        os.close(descriptor)
+
+
 class ProcessesCollector:
     """Processes by state, threads and pids from /proc/PID/stat; forks, context switches and
     running/blocked counts from /proc/stat. A process that ends during the walk is skipped."""
@@ -287,17 +298,17 @@ class ProcessesCollector:
         stat = parse_stat(read_text(self.proc_root / "stat"))
         states: dict[str, int] = {}
         threads = pids = 0
-        with os.scandir(self.proc_root) as entries:
-            for entry in entries:
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    state, thread_count = parse_process_state(read_text(Path(entry.path) / "stat"))
-                except (OSError, ValueError):
-                    continue  # it ended between the listing and the read
-                states[state] = states.get(state, 0) + 1
-                threads += thread_count
-                pids += 1
+        root = str(self.proc_root)  # plain strings: pathlib would cost more than the reads here
+        for name in os.listdir(root):
+            if not name.isdigit():
+                continue
+            try:
+                state, thread_count = parse_process_state(_read_small(f"{root}/{name}/stat"))
+            except (OSError, ValueError):
+                continue  # it ended between the listing and the read
+            states[state] = states.get(state, 0) + 1
+            threads += thread_count
+            pids += 1
         by_state = GaugeMetricFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
         for state, count in sorted(states.items()):
             by_state.add_metric([state], count)

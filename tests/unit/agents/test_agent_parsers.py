@@ -102,11 +102,11 @@ def test_net_dev_skips_its_headers() -> None:
 
 @pytest.mark.parametrize(("pid", "state"), [("412", "R"), ("7", "I")])
 def test_process_state_survives_brackets_and_spaces_in_the_name(pid: str, state: str) -> None:
-    found_state, threads = parse_process_state(_read(PROC / pid / "stat"))
+    found_state, threads = parse_process_state((PROC / pid / "stat").read_bytes())
     assert found_state == state
     assert threads == (4 if pid == "412" else 1)
     with pytest.raises(ValueError):
-        parse_process_state("12 (truncated) S 1 2")
+        parse_process_state(b"12 (truncated) S 1 2")
 
 
 def test_mdstat_raid1_normal() -> None:
