@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from agents.base import ErrorCounter, read_text
 from agents.mdstat import parse_mdstat
 from agents.procfs import (
     IGNORED_DISKS,
+    NETWORK_FSTYPES,
     is_pseudo_filesystem,
     parse_diskstats,
     parse_loadavg,
@@ -137,7 +139,11 @@ class FilesystemCollector:
     """Size, free, available, inodes and read-only per mounted filesystem, pseudo filesystems skipped.
 
     Mounts come from ``proc_root/mounts``; each is measured by ``statvfs(root_dir + mountpoint)``.
-    A mount whose statvfs fails gets ``node_filesystem_device_error 1`` and a counted error.
+    A mount whose statvfs fails gets ``node_filesystem_device_error 1`` and a counted error. On a
+    network filesystem (NFS, CIFS, ...) statvfs runs in a thread bounded by
+    ``network_timeout_seconds``, as node_exporter bounds it: a hung server makes that mount an
+    error, not the scrape hang, and the mount is skipped (an error again) until the hung call
+    returns, so hung calls never pile up.
     ``opsctl_agent_filesystem_time_to_full_seconds`` is the space available divided by the
     rate it shrank over the last ``fill_window_seconds`` (kept in this object across scrapes);
     it is absent for a filesystem that is not filling or was first seen under
@@ -149,8 +155,12 @@ class FilesystemCollector:
     def __init__(self, errors: ErrorCounter, proc_root: str | Path = "/proc", root_dir: str = "/",
                  statvfs: Callable[[str], os.statvfs_result] = os.statvfs,
                  clock: Callable[[], float] = time.monotonic,
-                 fill_window_seconds: float = 3600.0, min_span_seconds: float = 300.0) -> None:
+                 fill_window_seconds: float = 3600.0, min_span_seconds: float = 300.0,
+                 network_timeout_seconds: float = 5.0) -> None:
         self.errors = errors
+        self.network_timeout_seconds = network_timeout_seconds
+        self._hung: set[str] = set()
+        self._hung_lock = threading.Lock()
         self.proc_root = Path(proc_root)
         self.root_dir = root_dir
         self.statvfs = statvfs
@@ -183,9 +193,13 @@ class FilesystemCollector:
         for mountpoint, mount in sorted(mounts.items()):
             values = [mount.device, mount.fstype, mountpoint]
             try:
-                stats = self.statvfs(os.path.join(self.root_dir, mountpoint.lstrip("/")))
+                path = os.path.join(self.root_dir, mountpoint.lstrip("/"))
+                if mount.fstype in NETWORK_FSTYPES:
+                    stats = self._bounded_statvfs(path, mountpoint)
+                else:
+                    stats = self.statvfs(path)
             except OSError as error:
-                self.errors.count(self.name, f"statvfs {mountpoint}: {error.strerror}")
+                self.errors.count(self.name, f"statvfs {mountpoint}: {error.strerror or error}")
                 families["device_error"].add_metric(values, 1)
                 continue
             available = stats.f_bavail * stats.f_frsize
@@ -204,6 +218,33 @@ class FilesystemCollector:
             del self._fill_rates[gone]
         yield from families.values()
         yield time_to_full
+
+
+    def _bounded_statvfs(self, path: str, mountpoint: str) -> os.statvfs_result:
+        with self._hung_lock:
+            if mountpoint in self._hung:
+                raise TimeoutError(f"an earlier statvfs has not returned in over {self.network_timeout_seconds:g} s")
+            self._hung.add(mountpoint)
+        outcome: list[os.statvfs_result | OSError] = []
+
+        def call() -> None:
+            try:
+                outcome.append(self.statvfs(path))
+            except OSError as error:
+                outcome.append(error)
+            finally:
+                with self._hung_lock:
+                    self._hung.discard(mountpoint)
+
+        worker = threading.Thread(target=call, name=f"statvfs {mountpoint}", daemon=True)
+        worker.start()
+        worker.join(self.network_timeout_seconds)
+        if not outcome:
+            raise TimeoutError(f"no answer in {self.network_timeout_seconds:g} s")
+        result = outcome[0]
+        if isinstance(result, OSError):
+            raise result
+        return result
 
 
 # (diskstats column, name after node_disk_ and before _total, factor to base units, help)

@@ -151,6 +151,10 @@ IGNORED_MOUNTPOINTS = re.compile(
     r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)")
 
 
+# filesystems whose statvfs waits on a server that may hang
+NETWORK_FSTYPES = frozenset(("nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "9p", "afs"))
+
+
 def is_pseudo_filesystem(mount: Mount) -> bool:
     """True for a mount node_exporter skips by default: a pseudo filesystem type or a system mount point."""
     return mount.fstype in IGNORED_FSTYPES or IGNORED_MOUNTPOINTS.match(mount.mountpoint) is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +117,40 @@ def test_filesystems_skip_pseudo_ones_report_sizes_and_count_a_failed_statvfs() 
     assert value(samples, "node_filesystem_device_error", **nfs) == 1
     assert value(samples, "opsctl_agent_collector_errors_total", collector="filesystem") == 1
     assert value(samples, "opsctl_agent_scrape_collector_success", collector="filesystem") == 1
+
+
+def test_a_hung_nfs_server_makes_its_mount_an_error_not_the_scrape_hang() -> None:
+    released = threading.Event()
+    calls: list[str] = []
+    fake = FakeStatvfs()
+    fake.failing = set()
+
+    def statvfs(path: str) -> os.statvfs_result:
+        if path.rstrip("/").endswith("pacs-backup"):
+            calls.append(path)
+            released.wait(30)
+        return fake(path)
+
+    errors = ErrorCounter()
+    collector = FilesystemCollector(errors, PROC, statvfs=statvfs, network_timeout_seconds=0.05)
+    nfs = {"device": "backup1:/export/pacs", "fstype": "nfs4", "mountpoint": "/mnt/pacs-backup"}
+    try:
+        started = time.monotonic()
+        samples = scrape(collector, errors=errors)
+        samples = scrape(collector, errors=errors)
+        assert time.monotonic() - started < 5
+        assert value(samples, "node_filesystem_device_error", **nfs) == 1
+        assert value(samples, "node_filesystem_device_error", device="/dev/md1", fstype="ext4", mountpoint="/") == 0
+        assert len(calls) == 1  # the second scrape did not start another call on the hung mount
+        assert errors.counts() == {"filesystem": 2}
+    finally:
+        released.set()
+    # the server answers again: once the hung call has returned, the mount is read again
+    deadline = time.monotonic() + 5
+    while value(samples := scrape(collector, errors=errors), "node_filesystem_device_error", **nfs) == 1:
+        assert time.monotonic() < deadline, "the mount stayed an error after its statvfs returned"
+        time.sleep(0.01)
+    assert value(samples, "node_filesystem_avail_bytes", **nfs) == 700 * 4096
 
 
 def test_time_to_full_from_the_recent_fill_rate_absent_when_not_filling() -> None:
