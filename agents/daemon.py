@@ -1,7 +1,9 @@
-"""``opsctl-agent``: the host agent daemon. For now it serves its own process metrics.
+"""``opsctl-agent``: the host agent daemon, serving the host collectors on ``/metrics``.
 
-Its import closure stays small (prometheus-client, psutil later, light opsctl.core modules);
-the agent issue adds the host collectors and the textfile directory.
+Configuration: defaults, then ``--config FILE`` (``key = value`` lines, agents/config.py), then
+flags. Logs are JSON lines on stderr. SIGTERM or SIGINT stops it (exit 0). Its import closure
+is prometheus-client, psutil-free host collectors and ``opsctl.core.errors`` only: no pydantic,
+YAML loader, SQLAlchemy, paramiko, pysnmp, boto3 or typer (tests/unit/test_layers.py).
 """
 
 from __future__ import annotations
@@ -12,39 +14,155 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from agents.base import AgentCollector, ErrorCounter, HostCollector
+from agents.collectors import (
+    CpuCollector,
+    DiskCollector,
+    FilesystemCollector,
+    LoadCollector,
+    MdadmCollector,
+    MemoryCollector,
+    NetworkCollector,
+    ProcessesCollector,
+)
+from agents.config import AgentConfig, check_collectors, check_listen, load_config_file
+from agents.textfile import TextfileCollector
+from agents.timesync import TimeCollector
+
+# an error message logged once per (collector, message); later repeats only count
+_LOGGED_LIMIT = 1000
 
 
-def _log(event: str, **fields: object) -> None:
+def log_event(event: str, **fields: object) -> None:
+    """Write one JSON line to stderr: time (UTC), event, and the given fields."""
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": event, **fields}
     sys.stderr.write(json.dumps(record) + "\n")
     sys.stderr.flush()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve ``/metrics`` on ``--listen HOST:PORT`` until SIGTERM or SIGINT; return the exit code."""
+class _ErrorLog:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, collector: str, what: str) -> None:
+        with self._lock:
+            if (collector, what) in self._seen or len(self._seen) >= _LOGGED_LIMIT:
+                return
+            self._seen.add((collector, what))
+        log_event("collector_error", collector=collector, message=what)
+
+
+def build_collectors(config: AgentConfig, errors: ErrorCounter) -> list[HostCollector]:
+    """The host collectors ``config.collectors`` names, in that order, on the configured roots."""
+    makers: dict[str, Callable[[], HostCollector]] = {
+        "cpu": lambda: CpuCollector(config.proc_root),
+        "loadavg": lambda: LoadCollector(config.proc_root),
+        "meminfo": lambda: MemoryCollector(config.proc_root),
+        "filesystem": lambda: FilesystemCollector(errors, config.proc_root, root_dir=config.root_dir),
+        "diskstats": lambda: DiskCollector(config.proc_root),
+        "netdev": lambda: NetworkCollector(config.proc_root),
+        "processes": lambda: ProcessesCollector(config.proc_root),
+        "timex": lambda: TimeCollector(),
+        "mdadm": lambda: MdadmCollector(config.proc_root),
+        "textfile": lambda: TextfileCollector(errors, config.textfile_dir),
+    }
+    return [makers[name]() for name in config.collectors]
+
+
+class _InfoCollector:
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("opsctl_agent_build_info", "The agent's version; always 1.", labels=["version"])
+        info.add_metric([self.version], 1)
+        yield info
+
+
+def build_registry(config: AgentConfig, errors: ErrorCounter | None = None) -> CollectorRegistry:
+    """A registry serving the configured host collectors, the agent's own process and its version."""
     from opsctl import __version__
 
-    parser = argparse.ArgumentParser(prog="opsctl-agent", description="opsctl host agent")
+    registry = CollectorRegistry()
+    errors = errors or ErrorCounter()
+    registry.register(AgentCollector(build_collectors(config, errors), errors))
+    ProcessCollector(registry=registry)
+    registry.register(_InfoCollector(__version__))
+    return registry
+
+
+def parse_arguments(argv: list[str] | None) -> AgentConfig:
+    """Flags over the ``--config`` file over defaults; exits through argparse (code 2) on a bad one."""
+    from opsctl import __version__
+    from opsctl.core.errors import ConfigError
+
+    parser = argparse.ArgumentParser(prog="opsctl-agent", description="opsctl host agent: /metrics for this host")
     parser.add_argument("--version", action="version", version=f"opsctl-agent {__version__}")
-    parser.add_argument("--listen", default="127.0.0.1:9101", help="address:port for /metrics")
+    parser.add_argument("--config", help="a key = value file (listen, textfile_dir, collectors, proc_root, root_dir)")
+    parser.add_argument("--listen", help="HOST:PORT for /metrics (default 127.0.0.1:9101)")
+    parser.add_argument("--textfile-dir", help="directory of *.prom files (default /var/lib/prometheus/node-exporter)")
+    parser.add_argument("--collectors", help="comma-separated collectors to run (default: all)")
+    parser.add_argument("--proc-root", help="where procfs is mounted (default /proc)")
+    parser.add_argument("--root-dir", help="where the host's root filesystem is seen (default /)")
     args = parser.parse_args(argv)
-    host, _, port_text = args.listen.rpartition(":")
-    if not host or not port_text.isdigit():
-        parser.error(f"--listen {args.listen!r}: expected HOST:PORT")
+    config = AgentConfig()
+    if args.config:
+        try:
+            config = load_config_file(args.config, config)
+        except ConfigError as error:
+            parser.error(str(error))
+    if args.listen:
+        problem = check_listen(args.listen)
+        if problem:
+            parser.error(f"--listen {problem}")
+        config = replace(config, listen=args.listen)
+    if args.collectors:
+        names, problem = check_collectors(args.collectors)
+        if problem:
+            parser.error(f"--collectors: {problem}")
+        config = replace(config, collectors=names)
+    if args.textfile_dir:
+        config = replace(config, textfile_dir=args.textfile_dir)
+    if args.proc_root:
+        config = replace(config, proc_root=args.proc_root)
+    if args.root_dir:
+        config = replace(config, root_dir=args.root_dir)
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve ``/metrics`` until SIGTERM or SIGINT; return 0, or 1 if the address cannot be bound."""
     from prometheus_client import start_http_server
 
+    from opsctl import __version__
+
+    config = parse_arguments(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    registry = build_registry(config, ErrorCounter(on_error=_ErrorLog()))
+    host, port = config.address
     try:
-        server, _thread = start_http_server(int(port_text), addr=host)
+        server, _thread = start_http_server(port, addr=host, registry=registry)
     except OSError as error:
-        _log("error", message=f"cannot listen on {args.listen}: {error.strerror}")
+        log_event("error", message=f"cannot listen on {config.listen}: {error.strerror}")
         return 1
-    _log("listening", address=args.listen, version=__version__)
+    log_event("listening", address=config.listen, version=__version__, collectors=list(config.collectors),
+              textfile_dir=config.textfile_dir)
     stop.wait()
     server.shutdown()
-    _log("stopped")
+    log_event("stopped")
     return 0
 
 

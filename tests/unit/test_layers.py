@@ -67,8 +67,8 @@ def test_domain_packages_do_not_import_typer(package: str) -> None:
 
 
 def test_agent_import_closure_stays_small() -> None:
-    probe = ("import sys, agents.daemon; "
-             "print(','.join(sorted(m for m in ('paramiko','sqlalchemy','typer','pysnmp','boto3','rich') "
+    probe = ("import sys, agents.daemon, agents.daemon as d; d.build_registry(d.AgentConfig()); "
+             "print(','.join(sorted(m for m in ('paramiko','sqlalchemy','typer','pysnmp','boto3','rich','pydantic','ruamel') "
              "if m in sys.modules)))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
