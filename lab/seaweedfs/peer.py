@@ -154,10 +154,7 @@ class SeaweedfsPeer(ProcessPeer):
         ensure_dir(self.peer_dir, 0o700)
         for directory in (self.peer_dir / "data", self.peer_dir / "data" / "master"):
             ensure_dir(directory, 0o700)
-        private_tmp = ensure_dir(self.peer_dir / "tmp", 0o700)
-        for leftover in private_tmp.iterdir():  # sockets and glog files of an earlier run
-            if leftover.is_file() or leftover.is_socket() or leftover.is_symlink():
-                leftover.unlink()
+        ensure_dir(self.peer_dir / "tmp", 0o700)
         ensure_dir(RUNTIME_ROOT, 0o755)
         ensure_dir(self.mount_point, 0o700)
         write_atomic(self.mount_point / OWNER_FILE, f"{self.peer_dir.absolute()}\n")
@@ -174,6 +171,17 @@ class SeaweedfsPeer(ProcessPeer):
         )
         write_atomic(self.peer_dir / "hosts", render_hosts(self.address))
         self.write_record()
+
+    def start(self) -> int:
+        """Clear the sockets and glog files an earlier run left in the private ``/tmp``, then start.
+
+        Not in :meth:`prepare`: ``lab up`` prepares running peers too, and the sockets of a
+        running weed must stay.
+        """
+        for leftover in (self.peer_dir / "tmp").iterdir():
+            if leftover.is_file() or leftover.is_socket() or leftover.is_symlink():
+                leftover.unlink()
+        return super().start()
 
     def stop(self, timeout: float = STOP_SECONDS) -> bool:
         """SIGTERM, then up to ``STOP_SECONDS`` (or ``timeout`` if longer) before SIGKILL."""

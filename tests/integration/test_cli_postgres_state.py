@@ -38,7 +38,8 @@ def test_two_controllers_share_one_postgresql_store_and_keep_their_own_audit_cha
     )
     done = first("state", "init")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"state store {postgres_database.url}: created (core ")
+    assert done.stdout.startswith(f"state store {postgres_database.url}: created (")
+    assert "core 2" in done.stdout  # with every installed component's version beside it
     outputs.append(done.stdout + done.stderr)
 
     for cli in (first, second):
