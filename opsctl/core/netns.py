@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +175,47 @@ class NamespacedProcess:
         return _stop_pid(self.pid, self.marker.encode(), timeout=timeout)
 
 
+def _spawn_until_ready(
+    command: Callable[[int], Sequence[str]], *, log_path: Path | None, separate_stderr: bool,
+    cwd: Path | None, env: Mapping[str, str] | None, wait_seconds: float,
+) -> tuple[subprocess.Popen[bytes], bool]:
+    """Start ``command(ready_fd)`` detached (its own session), output to ``log_path`` (or discarded);
+    return the process and whether it wrote its ready line within ``wait_seconds``.
+
+    A process that did not get ready is killed and reaped before this returns. Raise
+    ``NetnsError`` if the program cannot be run at all.
+    """
+    read_fd, write_fd = os.pipe()
+    argv = tuple(command(write_fd))
+    try:
+        with open(log_path or os.devnull, "ab") as log:
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log if separate_stderr else subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(write_fd,),
+                    cwd=cwd,
+                    env=dict(env) if env is not None else None,
+                )
+            except OSError as error:
+                raise NetnsError(f"cannot run {argv[0]}: {error.strerror}") from None
+        os.close(write_fd)
+        write_fd = -1
+        ready = _read_ready_line(read_fd, timeout=wait_seconds)
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    if not ready:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait()
+    return process, ready
+
+
 def start_in_namespace(
     argv: Sequence[str],
     *,
@@ -191,35 +232,11 @@ def start_in_namespace(
     argument) must appear in its command line; stop and status check it before signalling.
     Raise ``NetnsError`` (naming the log) if the namespace cannot be made.
     """
-    read_fd, write_fd = os.pipe()
-    command = launch_command(argv, ready_fd=write_fd)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(log_path, "ab") as log:
-            try:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    pass_fds=(write_fd,),
-                    cwd=cwd,
-                    env=dict(env) if env is not None else None,
-                )
-            except OSError as error:
-                raise NetnsError(f"cannot run {command[0]}: {error.strerror}") from None
-        os.close(write_fd)
-        write_fd = -1
-        ready = _read_ready_line(read_fd, timeout=wait_seconds)
-    finally:
-        os.close(read_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
+    process, ready = _spawn_until_ready(lambda ready_fd: launch_command(argv, ready_fd=ready_fd),
+                                        log_path=log_path, separate_stderr=False, cwd=cwd, env=env,
+                                        wait_seconds=wait_seconds)  # fmt: skip
     if not ready:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        process.wait()
         raise NetnsError(
             f"{argv[0]} did not start in a network namespace of its own (unshare --net, "
             f"ip link set lo up)",
@@ -423,37 +440,18 @@ def start_forwarder(
     Its diagnostics go to ``log_path`` (default: discarded). Raise ``NetnsError`` with its
     reason if it cannot enter the namespace or bind.
     """
-    read_fd, write_fd = os.pipe()
-    command = (*forwarder_command(listen_host, listen_port, netns_pid, target_port),
-               "--ready-fd", str(write_fd))  # fmt: skip
     environment = dict(os.environ)
     # the child imports opsctl from where this module was imported
     package_root = str(Path(__file__).resolve().parents[2])
     environment["PYTHONPATH"] = os.pathsep.join(
         part for part in (package_root, environment.get("PYTHONPATH", "")) if part
     )
-    try:
-        with open(log_path or os.devnull, "ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                pass_fds=(write_fd,),
-                env=environment,
-            )
-        os.close(write_fd)
-        write_fd = -1
-        ready = _read_ready_line(read_fd, timeout=wait_seconds)
-    finally:
-        os.close(read_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
+    process, ready = _spawn_until_ready(
+        lambda ready_fd: (*forwarder_command(listen_host, listen_port, netns_pid, target_port),
+                          "--ready-fd", str(ready_fd)),
+        log_path=log_path, separate_stderr=True, cwd=None, env=environment, wait_seconds=wait_seconds,
+    )  # fmt: skip
     if not ready:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        process.wait()
         where = f"; see {log_path}" if log_path else ""
         raise NetnsError(
             f"the forwarder {listen_host}:{listen_port} -> pid {netns_pid}'s port {target_port} "
