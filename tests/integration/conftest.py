@@ -11,12 +11,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import lab as lab_api
 from lab.settings import lab_dir, lab_settings
 from opsctl.core.settings import Settings
+
+if TYPE_CHECKING:
+    from lab.seaweedfs.peer import SeaweedfsPeer
 
 LAB_PREFIX = os.environ.get("TEST_LAB_PREFIX", "127.3")
 LAB_SSH_HOSTS = 5
@@ -112,3 +116,23 @@ def postgres_database(lab: RunningLab) -> Iterator[PostgresDatabase]:
         )
     finally:
         peer.drop_database(name)
+
+
+@pytest.fixture
+def own_seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, SeaweedfsPeer]]:
+    """A SeaweedFS peer alone, for a test that breaks it: in a lab directory of its own on
+    ``TEST_SMALL_LAB_PREFIX``; its lab brought down and removed afterwards."""
+    import shutil
+
+    from lab.seaweedfs.peer import seaweedfs_peer
+
+    prefix = os.environ.get("TEST_SMALL_LAB_PREFIX", "127.4")
+    settings = Settings(state={"dir": tmp_path_factory.mktemp("seaweedfs-lab")}, lab={"prefix": prefix})
+    layout = lab_api.LabLayout(lab_dir(settings).absolute())
+    peer = seaweedfs_peer(layout, prefix)
+    try:
+        yield settings, peer
+    finally:
+        lab_api.down(settings)
+        shutil.rmtree(layout.root, ignore_errors=True)
+        shutil.rmtree(peer.mount_point, ignore_errors=True)

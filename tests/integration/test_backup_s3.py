@@ -10,11 +10,9 @@ store of the test's own) is one "unreachable" sentence.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +33,6 @@ from backup.s3 import (
 )
 from backup.targets import BACKUP_TARGETS, Repository
 from lab.peer import wait_ready
-from lab.seaweedfs.peer import seaweedfs_peer
 from opsctl.core.secrets import SecretRef
 from opsctl.core.settings import Settings
 
@@ -236,24 +233,9 @@ def test_a_lifecycle_rule_the_backup_keys_put_is_seen_by_check(store: Store) -> 
     assert ensure_bucket(store.endpoint, store.bucket, store.admin, 1, "GOVERNANCE", 1).changed
 
 
-@pytest.fixture
-def own_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Any]]:
-    """A SeaweedFS of this test's own (another prefix, another lab directory), brought down after."""
-    settings = Settings(
-        state={"dir": tmp_path_factory.mktemp("s3-own-lab")}, lab={"prefix": SMALL_LAB_PREFIX}
-    )
-    layout = lab_api.LabLayout(lab_api.lab_dir(settings).absolute())
-    peer = seaweedfs_peer(layout, SMALL_LAB_PREFIX)
-    try:
-        yield settings, peer
-    finally:
-        lab_api.down(settings)
-        shutil.rmtree(layout.root, ignore_errors=True)
-        shutil.rmtree(peer.mount_point, ignore_errors=True)
 
-
-def test_a_stopped_store_is_one_unreachable_sentence_quickly(own_store: tuple[Settings, Any]) -> None:
-    settings, peer = own_store
+def test_a_stopped_store_is_one_unreachable_sentence_quickly(own_seaweedfs: tuple[Settings, Any]) -> None:
+    settings, peer = own_seaweedfs
     peer.prepare()
     peer.start()
     answer = wait_ready(peer, wait_seconds=120)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,21 +112,6 @@ def test_keys_live_in_0600_files_and_are_published_by_reference_only(lab: Runnin
         assert not [secret for secret in secrets if secret in text], public
 
 
-@pytest.fixture
-def own_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, SeaweedfsPeer]]:
-    """A SeaweedFS peer alone, in a lab directory of its own; its lab brought down and removed after."""
-    settings = Settings(
-        state={"dir": tmp_path_factory.mktemp("seaweedfs-lab")}, lab={"prefix": SMALL_LAB_PREFIX}
-    )
-    layout = lab_api.LabLayout(lab_api.lab_dir(settings).absolute())
-    peer = seaweedfs_peer(layout, SMALL_LAB_PREFIX)
-    try:
-        yield settings, peer
-    finally:
-        lab_api.down(settings)
-        shutil.rmtree(layout.root, ignore_errors=True)
-        shutil.rmtree(peer.mount_point, ignore_errors=True)
-
 
 def start(peer: SeaweedfsPeer) -> None:
     peer.prepare()
@@ -138,9 +121,9 @@ def start(peer: SeaweedfsPeer) -> None:
 
 
 def test_lab_down_stops_seaweedfs_and_a_new_start_finds_its_buckets(
-    own_store: tuple[Settings, SeaweedfsPeer],
+    own_seaweedfs: tuple[Settings, SeaweedfsPeer],
 ) -> None:
-    settings, peer = own_store
+    settings, peer = own_seaweedfs
     start(peer)
     admin = peer.keys("admin")
     client(peer.endpoint, admin.access_key_id, admin.secret_access_key).create_bucket(Bucket="kept-bucket")  # type: ignore[attr-defined]
