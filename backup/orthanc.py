@@ -24,7 +24,7 @@ With the PostgreSQL index plugin (``index: postgresql``) nothing stops: the stor
 up and the index database dumped (:mod:`backup.postgres`); the pair is then only
 crash-consistent unless Orthanc is read-only meanwhile.
 
-For tests only: ``OPSCTL_TEST_ORTHANC_PAUSE_FIFO`` names a FIFO; once Orthanc is stopped the
+For tests only: ``ORTHANC_HOOK_TEST_PAUSE_FIFO`` names a FIFO; once Orthanc is stopped the
 hook writes ``stopped`` into it and then waits reading it, so a test can SIGKILL the run at a
 known point, without a sleep.
 """
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from backup.restic import BackupSummary, ProgressCallback, Restic
 
 MARKER_PREFIX = "orthanc-stopped-"
-PAUSE_FIFO_VARIABLE = "OPSCTL_TEST_ORTHANC_PAUSE_FIFO"
+PAUSE_FIFO_VARIABLE = "ORTHANC_HOOK_TEST_PAUSE_FIFO"
 _COMMAND_ENVIRONMENT_DROP = ("RESTIC_PASSWORD", "RESTIC_REPOSITORY", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD")
 
 
@@ -142,7 +142,8 @@ def _process_start(pid: int) -> str | None:
 def owner_alive(marker: Mapping[str, Any]) -> bool:
     """Whether the run that wrote ``marker`` still runs (same pid, same start time)."""
     pid = int(marker.get("pid", 0))
-    return pid > 0 and _process_start(pid) == marker.get("pid_start")
+    started = _process_start(pid) if pid > 0 else None
+    return started is not None and started == marker.get("pid_start")
 
 
 def write_marker(path: Path, *, policy: str, run_id: str, start_command: Sequence[str], stopped_at: datetime,

@@ -41,12 +41,12 @@ def watch(marker: Path, *, poll_seconds: float = 0.5, start_timeout: float = 300
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
         return 1
-    marker.unlink(missing_ok=True)
     text = (f"{datetime.now(UTC).isoformat()} watchdog: backup run {document.get('run_id')} of policy "
             f"{document.get('policy')} died with the PACS stopped; started it again")
     print(text, file=sys.stderr)
     with open(log, "a", encoding="utf-8") as handle:
         handle.write(text + "\n")
+    marker.unlink(missing_ok=True)  # last: whoever waits on the marker finds the log written
     return 0
 
 
