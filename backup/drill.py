@@ -145,8 +145,9 @@ def orthanc_storage_file(storage: Path, uuid: str) -> Path:
     return storage / uuid[0:2] / uuid[2:4] / uuid
 
 
-def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str, user: str) -> dict[str, Any]:
-    """The throwaway Orthanc's configuration (pure; the password goes in a 0600 file of its own):
+def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str) -> dict[str, Any]:
+    """The throwaway Orthanc's configuration (pure; its user and password go in a 0600 file of
+    their own, ``RegisteredUsers``, which Orthanc refuses to find in two files):
     its own namespace's ports, the restored storage and index, authentication on, nothing sent
     anywhere (no modalities, no peers, no jobs saved)."""
     return {
@@ -156,7 +157,6 @@ def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str, user:
         "DicomServerEnabled": True, "DicomAet": aet, "DicomPort": ORTHANC_DICOM_PORT,
         "DicomCheckCalledAet": False, "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": False,
         "DicomModalities": {}, "OrthancPeers": {}, "SaveJobs": False, "LuaScripts": [],
-        "RegisteredUsers": {}, "_user": user,
     }
 
 
@@ -304,7 +304,8 @@ def _postgres_steps(drill: _Drill, manifest: Mapping[str, Any], members: Sequenc
             expected = {str(k): int(v) for k, v in (entry.get("row_counts") or {}).items()}
             counted = count_rows(cluster, database, list(expected))
             for table, rows in expected.items():
-                drill.check(f"rows in {table}", f"== {rows} (manifest)", counted.get(table))
+                drill.check(f"rows in {table}", f"== {rows} (manifest)", counted.get(table),
+                            passed=counted.get(table) == rows)
             source = sources.get(database)
             queries_ = []
             for text in source.sanity_queries if source else ():
@@ -312,6 +313,15 @@ def _postgres_steps(drill: _Drill, manifest: Mapping[str, Any], members: Sequenc
                 queries_.append(SanityQuery(name, sql, Expectation.parse(expect)))
             for result in run_sanity_queries(cluster, database, queries_):
                 drill.checks.append(result.check())
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "nothing (no log)"
+    errors = [line for line in lines if line.startswith("E")]
+    return (errors or lines or ["nothing"])[-1][-300:]
 
 
 def _free_port() -> int:
@@ -361,8 +371,7 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
         config_dir = drill.workdir / "orthanc-config"
         config_dir.mkdir(mode=0o700)
         password = secrets.token_hex(16)
-        document = render_orthanc_config(storage_dir=storage, index_dir=index, aet=DRILL_AET, user="drill")
-        document.pop("_user")
+        document = render_orthanc_config(storage_dir=storage, index_dir=index, aet=DRILL_AET)
         (config_dir / "orthanc.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         descriptor = os.open(config_dir / "credentials.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -371,10 +380,17 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
                                      cwd=drill.workdir, log_path=drill.workdir / "orthanc.log",
                                      marker=str(config_dir))
         stack.callback(process.stop)
-        http_port, dicom_port = _free_port(), _free_port()
-        for listen, inside in ((http_port, ORTHANC_HTTP_PORT), (dicom_port, ORTHANC_DICOM_PORT)):
-            handle_ = start_forwarder("127.0.0.1", listen, process.pid, inside, log_path=drill.workdir / "fwd.log")
+        ports: list[int] = []
+        for inside in (ORTHANC_HTTP_PORT, ORTHANC_DICOM_PORT):
+            listen = _free_port()
+            try:
+                handle_ = start_forwarder("127.0.0.1", listen, process.pid, inside,
+                                          log_path=drill.workdir / "forwarder.log")
+            except OpsctlError as error:
+                raise DrillError(f"{error.message}; Orthanc said: {_last_line(drill.workdir / 'orthanc.log')}") from None
             stack.callback(handle_.stop)
+            ports.append(listen)
+        http_port, dicom_port = ports
         url = f"http://127.0.0.1:{http_port}"
         deadline = time.monotonic() + 60
         while True:
