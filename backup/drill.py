@@ -363,6 +363,9 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
         return
     root = roots[snapshot.id]
     storage = root / str(entry["storage_dir"]).lstrip("/")
+    if entry.get("index") == "postgresql":
+        _orthanc_postgresql_index(drill, entry, members, roots, storage)
+        return
     index = root / str(entry.get("index_dir") or entry["storage_dir"]).lstrip("/")
     program = shutil.which("Orthanc")
     if program is None:
@@ -429,6 +432,25 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
                     passed=matched == len(sample) and bool(sample))
         detail.append(f"C-ECHO answered; {counts.studies} studies, {counts.instances} instances; "
                       f"{matched}/{len(sample)} sampled instances hash as restored")
+
+
+def _orthanc_postgresql_index(drill: _Drill, entry: Mapping[str, Any], members: Sequence[Snapshot],
+                              roots: Mapping[str, Path], storage: Path) -> None:
+    """A PACS whose index is in PostgreSQL: its index dump verified against the manifest and its
+    storage restored; no Orthanc is started (that needs the PostgreSQL index plugin here)."""
+    with drill.step("orthanc:index") as detail:
+        dump = entry.get("index_dump") or {}
+        snapshot = next((s for s in members if "orthanc-index" in s.tags), None)
+        path = roots[snapshot.id] / str(dump.get("file", "")).lstrip("/") if snapshot is not None else None
+        if path is None or not path.is_file():
+            drill.check("PACS index dump restored", "present", "missing", False)
+        else:
+            size, digest = sha256_file(path)
+            drill.check("PACS index dump sha256", str(dump.get("sha256"))[:16], digest[:16],
+                        passed=(size, digest) == (dump.get("bytes"), dump.get("sha256")))
+        drill.check("PACS storage restored", "present", "present" if storage.is_dir() else "missing")
+        detail.append("index in PostgreSQL: its dump verified, the storage restored; no Orthanc started "
+                      "(the pair is crash-consistent only)")
 
 
 def _environment(drill: _Drill) -> DrillEnvironment:

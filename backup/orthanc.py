@@ -330,7 +330,8 @@ def capture_orthanc(restic: Restic, source: OrthancSource, *, policy: str, run_i
             output = run_command(source.start_command, what="start command",
                                  timeout=source.command_timeout.total_seconds())
             marker.unlink(missing_ok=True)
-            tell(f"Orthanc started again: {output.splitlines()[-1] if output else 'ok'}")
+            tell(f"Orthanc started again after {time.monotonic() - began:.1f} s down"
+                 + (f": {output.splitlines()[-1]}" if output else ""))
         except OrthancError as start_failure:
             if failure is None:
                 failure = start_failure

@@ -86,7 +86,8 @@ def install_schedules(settings: Settings, job: Job, policies: Sequence[str] = ()
                       directory: Path = SYSTEMD_UNIT_DIR, config_path: Path | None = None,
                       opsctl_path: Path | None = None) -> InstallReport:
     """Render, verify and install the ``job`` timers of ``policies``; audited when anything changed."""
-    units = schedule_units(settings, job, policies, config_path=config_path, opsctl_path=opsctl_path)
+    config = config_path.absolute() if config_path is not None else None  # ExecStart runs from /
+    units = schedule_units(settings, job, policies, config_path=config, opsctl_path=opsctl_path)
     if not units:
         raise ConfigError(f"no policy has a {'drill_schedule' if job == 'drill' else 'schedule'} to install",
                           key_path="backup.policies")
