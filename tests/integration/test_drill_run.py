@@ -69,6 +69,7 @@ def site(lab: Any, postgres_database: PostgresDatabase, own: OwnOrthanc, scratch
         f"  drill_workdir: {scratch}\n"
         "  repositories:\n"
         f"    local: {{type: local, path: {root}/repo, password: file:{root}/pw}}\n"
+        f"    remote: {{type: local, path: {root}/offsite, password: file:{root}/pw}}\n"
         "  policies:\n"
         "    his:\n"
         f"      paths: [{root}/documents]\n"
@@ -79,6 +80,7 @@ def site(lab: Any, postgres_database: PostgresDatabase, own: OwnOrthanc, scratch
         "                            'SELECT max(id) FROM encounters']}\n"
         + orthanc_policy(details)
         + "      repository: local\n"
+        "      offsite: remote\n"
         "      objectives: {rpo: 1h, rto: 30m}\n"
     )
     made = PacsSite(root, Cli.create(root, root / "no-inventory.yaml"), config, own.peer, details)
@@ -161,3 +163,35 @@ def test_a_corrupted_pack_fails_the_drill_loudly(site: PacsSite) -> None:
     assert 'opsctl_drill_rto_seconds{policy="his"}' not in values  # never measured: nothing worked
     text = site.run("drill", "report", "his")
     assert text.returncode == 1 and "FAILED" in text.stdout
+
+
+def test_a_drill_from_the_offsite_copy_verifies_without_the_controller_s_state(site: PacsSite) -> None:
+    from backup.restic import Restic
+    from backup.targets import Repository
+    from opsctl.core.secrets import SecretRef
+
+    offsite = Restic(Repository(str(site.root / "offsite"), {"RESTIC_PASSWORD": SecretRef("file", str(site.root / "pw"))}),
+                     cache_dir=site.root / "restic-cache")
+    offsite.init()
+    offsite.copy(site.restic().repository, tags=("policy=his",))  # new snapshot ids, the same tags
+    shutil.rmtree(site.cli.state_dir)  # the controller's state is gone; the repository is all there is
+    code, result = site.json("drill", "run", "his", "--from", "offsite")
+    assert code == 0, result
+    report = result["report"]
+    assert (report["verdict"], report["source"], report["repository"]) == ("passed", "offsite", str(site.root / "offsite"))
+    assert {c["name"] for c in report["checks"]} >= {"C-ECHO", "PACS studies", "rows in patients"}
+
+
+def test_a_dump_that_does_not_match_its_manifest_fails_the_drill(site: PacsSite) -> None:
+    restic = site.restic()
+    (dump,) = [s for s in restic.snapshots(tags=("policy=his",)) if s.tag_value("database")]
+    name = dump.tag_value("database")
+    restic.backup_bytes(b"not the dump the manifest describes", f"{name}.dump", tags=dump.tags)
+    restic.forget([dump.id])  # the run's dump replaced by another file under the same name and tags
+    code, result = site.json("drill", "run", "his")
+    assert code == 1, result
+    report = result["report"]
+    failed = [c["name"] for c in report["checks"] if not c["passed"]]
+    assert failed == [f"dump {name} size", f"dump {name} sha256"]
+    assert report["verdict"] == "failed" and "2 of " in " ".join(report["reasons"])
+    assert site.metrics("opsctl_drill_his.prom")['opsctl_drill_last_run_success{policy="his"}'] == 0.0
