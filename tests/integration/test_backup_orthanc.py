@@ -159,3 +159,25 @@ def test_the_next_run_starts_a_pacs_a_killed_run_left_stopped(site: PacsSite) ->
     (said,) = result["pacs_restarted"]
     assert "backup run killed-run of policy pacs" in said and "started" in said
     _c_echo(site)
+
+
+def test_a_run_stopped_by_sigterm_in_the_middle_of_the_hook_starts_the_pacs_itself(site: PacsSite) -> None:
+    fifo = site.root / "pause"
+    os.mkfifo(fifo)
+    site.cli.env[PAUSE_FIFO_VARIABLE] = str(fifo)
+    process = site.cli.popen("-c", str(site.config), "backup", "run", "pacs")
+    try:
+        assert _wait_paused(fifo, process) == "stopped\n"
+        assert site.peer.running_pid() is None
+        process.send_signal(signal.SIGTERM)  # systemctl stop, timeout: the run's own finally starts the PACS
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, out + err
+    assert "Orthanc started again after" in err
+    assert not marker_path(site.cli.state_dir, "pacs").exists()
+    assert site.peer.running_pid() is not None
+    _c_echo(site)
+    assert site.metrics("opsctl_backup_pacs.prom")['opsctl_backup_last_run_success{policy="pacs"}'] == 0.0
