@@ -234,7 +234,10 @@ def _locate_and_restore(drill: _Drill) -> tuple[dict[str, Any], dict[str, Path],
             roots[snapshot.id] = target
         detail.append(f"{len(members)} snapshot(s) restored to scratch")
     with drill.step("manifest") as detail:
-        path = manifest_path_in(holder.paths, drill.name)
+        try:
+            path = manifest_path_in(holder.paths, drill.name)
+        except ValueError as error:
+            raise DrillError(f"snapshot {holder.short_id}: {error}") from None
         manifest_file = roots[holder.id] / path.lstrip("/")
         try:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
