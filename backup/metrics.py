@@ -27,6 +27,7 @@ METRIC_FAMILIES = (
     "opsctl_backup_snapshot_age_seconds",
     "opsctl_backup_rpo_seconds",
     "opsctl_backup_last_check_success",
+    "opsctl_backup_pacs_downtime_seconds",
 )
 """Every family this module writes (the monitoring catalogue may list them)."""
 
@@ -51,6 +52,7 @@ class PolicyMetrics:
     latest_snapshot: datetime | None = None
     rpo_seconds: float | None = None
     last_check_ok: bool | None = None
+    pacs_downtime_seconds: float | None = None  # the run stopped the PACS this long (Orthanc hook)
 
 
 def metrics_path(textfile_dir: Path, policy: str) -> Path:
@@ -89,6 +91,9 @@ def registry_for(metrics: PolicyMetrics) -> CollectorRegistry:
     if metrics.last_check_ok is not None and metrics.repository is not None:
         gauge("opsctl_backup_last_check_success", "Whether the last restic check of the repository found no error.",
               1.0 if metrics.last_check_ok else 0.0, repository=metrics.repository)
+    if metrics.pacs_downtime_seconds is not None:
+        gauge("opsctl_backup_pacs_downtime_seconds", "How long the policy's last run kept the PACS stopped.",
+              metrics.pacs_downtime_seconds)
     return registry
 
 
@@ -103,4 +108,77 @@ def write_policy_metrics(textfile_dir: Path, metrics: PolicyMetrics) -> Path:
     return path
 
 
-__all__ = ["METRIC_FAMILIES", "PolicyMetrics", "metrics_path", "registry_for", "write_policy_metrics"]
+DRILL_METRIC_FAMILIES = (
+    "opsctl_drill_last_run_timestamp_seconds",
+    "opsctl_drill_last_run_success",
+    "opsctl_drill_last_success_timestamp_seconds",
+    "opsctl_drill_rto_seconds",
+    "opsctl_drill_rpo_seconds",
+)
+"""Every family :func:`write_drill_metrics` writes."""
+
+
+@dataclass(frozen=True)
+class DrillMetrics:
+    """What one policy's drill file says after a drill: the drill's end and verdict, the last
+    passed drill (None: never, the gauge left out for ``absent()``), and the measured RTO and
+    RPO (None when the drill never measured them)."""
+
+    policy: str
+    run_finished: datetime
+    run_ok: bool
+    last_success: datetime | None = None
+    rto_seconds: float | None = None
+    rpo_seconds: float | None = None
+
+
+def drill_metrics_path(textfile_dir: Path, policy: str) -> Path:
+    """The policy's drill textfile: ``opsctl_drill_<policy>.prom``."""
+    return textfile_dir / f"opsctl_drill_{policy}.prom"
+
+
+def drill_registry_for(metrics: DrillMetrics) -> CollectorRegistry:
+    """A registry holding the policy's drill gauges (pure)."""
+    registry = CollectorRegistry(auto_describe=True)
+
+    def gauge(name: str, documentation: str, value: float) -> None:
+        Gauge(name, documentation, labelnames=["policy"], registry=registry).labels(policy=metrics.policy).set(value)
+
+    gauge("opsctl_drill_last_run_timestamp_seconds", "When the policy's last restore drill ended (Unix time).",
+          metrics.run_finished.timestamp())
+    gauge("opsctl_drill_last_run_success", "Whether the policy's last restore drill passed (1) or not (0).",
+          1.0 if metrics.run_ok else 0.0)
+    if metrics.last_success is not None:
+        gauge("opsctl_drill_last_success_timestamp_seconds",
+              "When the policy's last passed restore drill ended (Unix time).", metrics.last_success.timestamp())
+    if metrics.rto_seconds is not None:
+        gauge("opsctl_drill_rto_seconds", "The recovery time the policy's last drill measured.", metrics.rto_seconds)
+    if metrics.rpo_seconds is not None:
+        gauge("opsctl_drill_rpo_seconds", "The age of the data the policy's last drill restored.",
+              metrics.rpo_seconds)
+    return registry
+
+
+def write_drill_metrics(textfile_dir: Path, metrics: DrillMetrics) -> Path:
+    """Write the policy's drill textfile atomically (creating ``textfile_dir``); return its path.
+
+    Raise OSError when the directory cannot be written.
+    """
+    textfile_dir.mkdir(parents=True, exist_ok=True)
+    path = drill_metrics_path(textfile_dir, metrics.policy)
+    write_to_textfile(str(path), drill_registry_for(metrics))
+    return path
+
+
+__all__ = [
+    "DRILL_METRIC_FAMILIES",
+    "METRIC_FAMILIES",
+    "DrillMetrics",
+    "PolicyMetrics",
+    "drill_metrics_path",
+    "drill_registry_for",
+    "metrics_path",
+    "registry_for",
+    "write_drill_metrics",
+    "write_policy_metrics",
+]

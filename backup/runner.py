@@ -4,8 +4,14 @@
 the sources before restic runs (a missing path fails the run: restic 0.14 would skip it and
 exit 0), backs up the paths (full: ``--force``; incremental: the policy's last good paths
 snapshot as ``--parent``), dumps each PostgreSQL database into its own snapshot
-(:mod:`backup.postgres`), stores the run's manifest in the repository as a snapshot of its own
-(tag ``manifest``, so a drill from the off-site copy verifies without the controller), and on
+(:mod:`backup.postgres`), captures Orthanc's storage and index (:mod:`backup.orthanc`: stopped,
+copied and started again with the SQLite index), and stores the run's manifest in the
+repository (tag ``manifest``, so a drill from the off-site copy verifies without the
+controller): inside the paths snapshot when the policy has paths (written to
+``STATE_DIR/backup-manifest/POLICY/`` and backed up in the same restic call, so a run makes no
+restic call beyond its sources'; the dumps and Orthanc run first so the manifest names them),
+else as a snapshot of its own. A PACS a killed run left stopped is started first (and said).
+On
 a full run reads back the next part of the data (``check --read-data-subset n/m``, rotating
 through the state store). Every snapshot is tagged ``opsctl``, ``policy=NAME``,
 ``kind=full|incremental`` and ``run=ID``. A restic lock whose holder is gone (same host, dead
@@ -109,6 +115,7 @@ class BackupRunResult:
     check: CheckReport | None = None
     error: str | None = None
     removed_stale_locks: tuple[str, ...] = ()
+    pacs_restarted: tuple[str, ...] = ()
     interrupted_runs: tuple[str, ...] = ()
     metrics_file: Path | None = None
 
@@ -138,6 +145,7 @@ class BackupRunResult:
             "manifest_snapshot": self.manifest_snapshot,
             "check": self.check.to_dict() if self.check else None, "error": self.error,
             "removed_stale_locks": list(self.removed_stale_locks),
+            "pacs_restarted": list(self.pacs_restarted),
             "interrupted_runs": list(self.interrupted_runs),
             "metrics_file": str(self.metrics_file) if self.metrics_file else None,
         }
@@ -212,6 +220,7 @@ class _Run:
         self.snapshots: list[SnapshotTaken] = []
         self.removed_locks: list[str] = []
         self.partial = False
+        self.pacs_downtime_seconds: float | None = None
         self.started_at = now()
         self.run_id = new_run_id(self.started_at)
 
@@ -288,19 +297,62 @@ def _postgres_state_source(settings: Settings) -> PostgresSource | None:
                           password=settings.state.password)
 
 
-def _paths_step(run: _Run, paths: Sequence[Path]) -> None:
+def _paths_step(run: _Run, paths: Sequence[Path], *extra_tags: str) -> SnapshotTaken:
     parent = None
     if run.kind == "incremental":
         previous = queries.latest_good_snapshot(run.store, run.name, run.repository_name, source="paths")
         parent = previous.snapshot_id if previous is not None else None
     summary = run.retry_unlocked(lambda: run.restic.backup(
-        [str(path) for path in paths], tags=run.tags(), parent=parent, force=run.kind == "full",
+        [str(path) for path in paths], tags=run.tags(*extra_tags), parent=parent, force=run.kind == "full",
         on_progress=run.progress("paths")))
     taken = run.record("paths", summary)
     if summary.errors:
         run.partial = True  # restic's exit 3: the snapshot lacks what it could not read
     else:
         run.mark_good(taken)
+    return taken
+
+
+def manifest_dir(settings: Settings, policy_name: str) -> Path:
+    """Where a run writes its manifest before backing it up with the paths (a stable path, so
+    restic's parent snapshot matches it)."""
+    return settings.state_dir / "backup-manifest" / policy_name
+
+
+def manifest_path_in(paths: Sequence[str], policy_name: str) -> str:
+    """Where the manifest lies inside a manifest snapshot whose paths are ``paths`` (pure):
+    ``/opsctl-manifest.json`` in a snapshot of its own, else in the paths snapshot's
+    ``.../backup-manifest/POLICY`` directory. Raise ValueError when it holds none."""
+    if tuple(paths) == (f"/{MANIFEST_FILENAME}",):
+        return f"/{MANIFEST_FILENAME}"
+    suffix = f"/backup-manifest/{policy_name}"
+    for path in paths:
+        if path.endswith(suffix):
+            return f"{path}/{MANIFEST_FILENAME}"
+    raise ValueError(f"no manifest of policy {policy_name} among the snapshot's paths {list(paths)[:3]}")
+
+
+def _write_manifest(run: _Run, manifest: Mapping[str, Any]) -> Path:
+    directory = manifest_dir(run.settings, run.name)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / MANIFEST_FILENAME
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
+    return directory
+
+
+def _orthanc_step(run: _Run) -> dict[str, Any]:
+    from backup.orthanc import capture_orthanc
+
+    source = run.policy.orthanc
+    assert source is not None
+    capture = run.retry_unlocked(lambda: capture_orthanc(
+        run.restic, source, policy=run.name, run_id=run.run_id, state_dir=run.settings.state_dir,
+        tags=run.tags(), on_progress=run.progress("orthanc"), say=lambda text: run.say("orthanc", text),
+        on_downtime=lambda seconds: setattr(run, "pacs_downtime_seconds", seconds), clock=run.now))
+    run.mark_good(run.record("orthanc", capture.summary))
+    return capture.manifest_entry(source)
 
 
 def _postgres_step(run: _Run, source: PostgresSource) -> dict[str, Any]:
@@ -326,7 +378,7 @@ def _check_step(run: _Run) -> CheckReport:
     return report
 
 
-def _manifest(run: _Run, dumps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _manifest(run: _Run, dumps: Sequence[Mapping[str, Any]], orthanc: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "schema": MANIFEST_SCHEMA, "policy": run.name, "run_id": run.run_id, "kind": run.kind,
         "created_at": run.now().isoformat(), "controller": socket.gethostname(),
@@ -335,6 +387,7 @@ def _manifest(run: _Run, dumps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "snapshots": [s.to_dict() for s in run.snapshots],
         "paths": [str(path) for path in run.policy.paths],
         "dumps": list(dumps),
+        "orthanc": dict(orthanc) if orthanc is not None else None,
     }
 
 
@@ -390,6 +443,11 @@ def _check_secrets(values: Iterable[object], chosen: PolicySettings) -> None:
 
 def _run_locked(run: _Run, recorder: Recorder) -> BackupRunResult:
     interrupted = queries.interrupt_stale_runs(run.store, run.name, finished_at=run.started_at)
+    from backup.orthanc import restore_stopped
+
+    restarted = tuple(restore_stopped(run.settings.state_dir))
+    for sentence in restarted:
+        run.say("orthanc", sentence)
     queries.begin_run(run.store, run_id=run.run_id, policy=run.name, kind=run.kind,
                       repository=run.repository_name, started_at=run.started_at)
     error: str | None = None
@@ -405,24 +463,28 @@ def _run_locked(run: _Run, recorder: Recorder) -> BackupRunResult:
             raise SourceMissing(f"policy {run.name}: source path {missing[0]} does not exist"
                                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         dumps: list[dict[str, Any]] = []
-        with _state_copy(run.settings) if run.policy.state_store else contextlib.nullcontext() as state_copy:
-            paths = [path for path in run.policy.paths if path.exists()] if run.policy.state_store \
-                else list(run.policy.paths)
-            if state_copy is not None:
-                paths.append(state_copy)
-            if paths:
-                _paths_step(run, paths)
         for source in run.policy.postgres:
             dumps.append(_postgres_step(run, source))
         state_source = _postgres_state_source(run.settings) if run.policy.state_store else None
         if state_source is not None:
             dumps.append(_postgres_step(run, state_source))
-        manifest = _manifest(run, dumps)
-        summary = run.retry_unlocked(lambda: run.restic.backup_bytes(
-            json.dumps(manifest, indent=2, sort_keys=True).encode(), MANIFEST_FILENAME,
-            tags=run.tags("manifest")))
-        manifest_snapshot = summary.snapshot_id
-        run.mark_good(run.record("manifest", summary))
+        orthanc = _orthanc_step(run) if run.policy.orthanc is not None else None
+        with _state_copy(run.settings) if run.policy.state_store else contextlib.nullcontext() as state_copy:
+            paths = [path for path in run.policy.paths if path.exists()] if run.policy.state_store \
+                else list(run.policy.paths)
+            if state_copy is not None:
+                paths.append(state_copy)
+            manifest = _manifest(run, dumps, orthanc)
+            if paths:
+                paths.append(_write_manifest(run, manifest))
+                manifest_snapshot = _paths_step(run, paths, "manifest").snapshot_id
+            else:
+                document = manifest
+                summary = run.retry_unlocked(lambda: run.restic.backup_bytes(
+                    json.dumps(document, indent=2, sort_keys=True).encode(), MANIFEST_FILENAME,
+                    tags=run.tags("manifest")))
+                manifest_snapshot = summary.snapshot_id
+                run.mark_good(run.record("manifest", summary))
         if run.kind == "full":
             check = _check_step(run)
             if not check.ok:
@@ -443,7 +505,7 @@ def _run_locked(run: _Run, recorder: Recorder) -> BackupRunResult:
             policy=run.name, run_id=run.run_id, kind=run.kind, repository=run.repository_name, outcome=outcome,
             started_at=run.started_at, finished_at=finished, snapshots=tuple(run.snapshots),
             manifest_snapshot=manifest_snapshot, manifest=manifest, check=check, error=error,
-            removed_stale_locks=tuple(run.removed_locks), interrupted_runs=interrupted)
+            removed_stale_locks=tuple(run.removed_locks), pacs_restarted=restarted, interrupted_runs=interrupted)
         queries.finish_run(run.store, run_id=run.run_id, finished_at=finished, outcome=str(outcome),
                            snapshot_ids=[s.snapshot_id for s in run.snapshots], bytes_added=result.bytes_added,
                            files=result.files, duration_seconds=result.duration_seconds, error=error,
@@ -470,7 +532,8 @@ def _publish(run: _Run, result: BackupRunResult) -> Path | None:
         last_success=last_success.finished_at if last_success else None, repository=run.repository_name,
         latest_snapshot=latest.taken_at if latest else None,
         rpo_seconds=run.policy.objectives.rpo.total_seconds(),
-        last_check_ok=(last_check.outcome == "ok") if last_check else None)
+        last_check_ok=(last_check.outcome == "ok") if last_check else None,
+        pacs_downtime_seconds=run.pacs_downtime_seconds)
     try:
         return write_policy_metrics(section.textfile_dir, metrics)
     except OSError:
@@ -703,6 +766,8 @@ __all__ = [
     "backup_status",
     "init_repository",
     "keep_policy",
+    "manifest_dir",
+    "manifest_path_in",
     "missing_paths",
     "new_run_id",
     "pid_alive",

@@ -193,14 +193,47 @@ class PostgresSource(SettingsModel):
 
 
 class OrthancSource(SettingsModel):
-    """Orthanc's storage and index (phase 2 captures them consistently; declared here)."""
+    """Orthanc's storage and index, captured consistently (:mod:`backup.orthanc`).
+
+    With the default SQLite ``index`` Orthanc is stopped (``stop_command``) while its storage
+    and ``index_dir`` are backed up in one snapshot, and started again (``start_command``) on
+    every way out, the downtime bounded by ``max_downtime``. With the PostgreSQL index plugin
+    (``index: postgresql``) Orthanc keeps running: the storage is backed up and the index
+    database (``index_database``) dumped. The commands are argv lists run without a shell.
+    ``dicom_aet``/``dicom_port`` are what a drill's throwaway Orthanc answers C-ECHO on.
+    """
 
     url: str
     storage_dir: Path
     index: Literal["sqlite", "postgresql"] = "sqlite"
+    index_dir: Path | None = None
+    index_database: PostgresSource | None = None
     username: str | None = None
     password: SecretField | None = None
-    max_downtime: Duration = timedelta(minutes=10)
+    stop_command: tuple[str, ...] = ()
+    start_command: tuple[str, ...] = ()
+    command_timeout: Duration = timedelta(minutes=2)
+    max_downtime: Duration = timedelta(minutes=5)
+    dicom_aet: str = "ORTHANC"
+
+    @model_validator(mode="after")
+    def _complete(self) -> OrthancSource:
+        if not self.storage_dir.is_absolute():
+            raise ValueError(f"orthanc.storage_dir is absolute: {self.storage_dir}")
+        if self.index == "sqlite":
+            if not self.stop_command or not self.start_command:
+                raise ValueError("orthanc with the sqlite index needs stop_command and start_command "
+                                 "(Orthanc is stopped while its storage and index are copied)")
+            if self.index_dir is not None and not self.index_dir.is_absolute():
+                raise ValueError(f"orthanc.index_dir is absolute: {self.index_dir}")
+        elif self.index_database is None:
+            raise ValueError("orthanc with the postgresql index needs index_database (the index is dumped)")
+        return self
+
+    @property
+    def index_path(self) -> Path:
+        """Where the SQLite index lives (Orthanc's default: the storage directory)."""
+        return self.index_dir or self.storage_dir
 
 
 class ScheduleSettings(SettingsModel):
@@ -246,6 +279,7 @@ class PolicySettings(SettingsModel):
     objectives: ObjectiveSettings = ObjectiveSettings()
     full_read_data_subset: ReadSubset = "1/10"
     state_store: bool = Field(default=False, description="the built-in policy: copy the state store too")
+    drill_schedule: Calendar | None = Field(default=None, description="when `opsctl drill run` runs (OnCalendar)")
 
     @model_validator(mode="after")
     def _has_sources(self) -> PolicySettings:
@@ -271,6 +305,8 @@ class BackupSettings(SettingsModel):
     restic: str = "restic"
     cache_dir: Path | None = Field(default=None, description="restic's cache (default: restic's own)")
     builtin_repository: str | None = Field(default=None, description=f"enables the {BUILTIN_POLICY} policy")
+    drill_workdir: Path | None = Field(default=None, description="where drills restore to scratch (default: "
+                                       "STATE_DIR/drill-scratch; the postgres user must pass through it)")
     repositories: dict[Annotated[str, Field(pattern=NAME_PATTERN)], RepositorySettings] = Field(default_factory=dict)
     policies: dict[Annotated[str, Field(pattern=NAME_PATTERN)], PolicySettings] = Field(default_factory=dict)
 

@@ -48,7 +48,7 @@ def root(
 def _register() -> None:
     if app.registered_groups:
         return
-    from opsctl.cli import audit, backup, hosts, inventory, lab, run, state
+    from opsctl.cli import audit, backup, drill, hosts, inventory, lab, run, schedule, state
 
     app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
     app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
@@ -57,6 +57,9 @@ def _register() -> None:
     app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
     app.add_typer(state.app, name="state", help="Create the state store where the configuration says.")
     app.add_typer(backup.app, name="backup", help="Run backup policies (restic) and show their status.")
+    app.add_typer(drill.app, name="drill", help="Restore drills with measured RTO and RPO, and their reports.")
+    backup.app.add_typer(schedule.backup_app, name="schedule", help="Install the backups' systemd timers.")
+    drill.app.add_typer(schedule.drill_app, name="schedule", help="Install the drills' systemd timers.")
 
 
 def main(argv: list[str] | None = None) -> int:

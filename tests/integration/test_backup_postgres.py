@@ -25,7 +25,7 @@ from fleetcli import Cli
 from sqlalchemy.engine import make_url
 
 from backup.restic import Restic
-from backup.runner import MANIFEST_FILENAME
+from backup.runner import manifest_path_in
 from backup.targets import Repository
 from opsctl.core.secrets import SecretRef
 
@@ -125,14 +125,15 @@ def test_a_database_is_dumped_and_its_manifest_verifies_from_the_repository_alon
     code, result = site.json("run", "his", "--full")
     assert code == 0, result
     sources = [snapshot["source"] for snapshot in result["snapshots"]]
-    assert sources == ["paths", f"postgres:{site.database.name}", "manifest"]
+    assert sources == [f"postgres:{site.database.name}", "paths"]  # dumps first: the manifest names them
 
     # a controller that knows only the repository and its password (a fresh cache, no state store)
     restic = site.restic(cache="elsewhere-cache")
     manifests = restic.snapshots(tags=("manifest", "policy=his"))
     assert len(manifests) == 1
     assert set(manifests[0].tags) >= {"opsctl", "kind=full", f"run={result['run_id']}"}
-    manifest = json.loads(restic.dump(manifests[0].id, f"/{MANIFEST_FILENAME}"))
+    assert manifests[0].short_id == result["manifest_snapshot"] == result["snapshots"][1]["snapshot_id"]  # type: ignore[index]
+    manifest = json.loads(restic.dump(manifests[0].id, manifest_path_in(manifests[0].paths, "his")))
     assert manifest["schema"] == "opsctl.backup-manifest/v1"
     assert manifest["run_id"] == result["run_id"]
     assert manifest["versions"]["restic"] == "0.14.0"
@@ -158,7 +159,7 @@ def test_a_dump_cut_short_removes_its_snapshot_and_fails_the_run(site: DatabaseS
     assert result["error"].startswith(f"pg_dump for {site.database.name}.dump was killed by SIGKILL")
     assert "snapshot " in result["error"] and result["error"].endswith(" removed")
     assert site.restic().snapshots(tags=(f"database={site.database.name}",)) == ()
-    assert [s["source"] for s in result["snapshots"]] == ["paths"]  # the dump never counted
+    assert result["snapshots"] == []  # the dump never counted (dumps run first; the paths never started)
     assert site.metric("opsctl_backup_last_run_success") == 0.0
 
 
@@ -245,10 +246,11 @@ def test_the_built_in_policy_dumps_a_postgresql_state_store(site: DatabaseSite) 
     site.config.write_text(site.config.read_text().replace("backup:\n", "backup:\n  builtin_repository: local\n"))
     code, result = site.json("run", "opsctl-state", "--full")
     assert code == 0, result
-    assert [s["source"] for s in result["snapshots"]] == ["paths", f"postgres:{site.database.name}", "manifest"]
+    assert [s["source"] for s in result["snapshots"]] == [f"postgres:{site.database.name}", "paths"]
     restic = site.restic()
     (manifest_snapshot,) = restic.snapshots(tags=("manifest", "policy=opsctl-state"))
-    manifest = json.loads(restic.dump(manifest_snapshot.id, f"/{MANIFEST_FILENAME}"))
+    manifest = json.loads(restic.dump(manifest_snapshot.id, manifest_path_in(manifest_snapshot.paths,
+                                                                             "opsctl-state")))
     (dump,) = manifest["dumps"]
     content = restic.dump(dump["snapshot_id"], f"/{site.database.name}.dump")
     assert hashlib.sha256(content).hexdigest() == dump["sha256"]

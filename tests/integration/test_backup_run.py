@@ -19,6 +19,7 @@ import pytest
 from fleetcli import Cli
 
 from backup.restic import KeepPolicy, Restic
+from backup.runner import manifest_path_in
 from backup.targets import Repository
 from opsctl.core.secrets import SecretRef
 
@@ -104,14 +105,17 @@ def test_a_full_then_an_incremental_run_tag_their_snapshots_and_chain_them(site:
     assert incremental["kind"] == "incremental" and incremental["check"] is None
 
     snapshots = site.restic().snapshots(tags=("opsctl", "policy=files"))
-    paths = [s for s in snapshots if s.paths != ("/opsctl-manifest.json",)]
-    assert len(paths) == 2
-    first, second = paths
-    assert set(first.tags) == {"opsctl", "policy=files", "kind=full", f"run={full['run_id']}"}
-    assert set(second.tags) == {"opsctl", "policy=files", "kind=incremental", f"run={incremental['run_id']}"}
+    assert len(snapshots) == 2  # the manifest rides in the paths snapshot: no restic call of its own
+    first, second = snapshots
+    assert set(first.tags) == {"opsctl", "policy=files", "kind=full", f"run={full['run_id']}", "manifest"}
+    assert set(second.tags) == {"opsctl", "policy=files", "kind=incremental", f"run={incremental['run_id']}",
+                                "manifest"}
     assert second.parent == first.id  # the policy's last good paths snapshot
     manifests = site.restic().snapshots(tags=("manifest", "policy=files"))
-    assert len(manifests) == 2
+    assert [m.id for m in manifests] == [first.id, second.id]
+    assert [m.short_id for m in manifests] == [full["manifest_snapshot"], incremental["manifest_snapshot"]]
+    manifest = json.loads(site.restic().dump(second.id, manifest_path_in(second.paths, "files")))
+    assert (manifest["run_id"], manifest["kind"]) == (incremental["run_id"], "incremental")
     full_added = next(s for s in full["snapshots"] if s["source"] == "paths")["bytes_added"]  # type: ignore[attr-defined]
     incremental_added = next(s for s in incremental["snapshots"] if s["source"] == "paths")["bytes_added"]  # type: ignore[attr-defined]
     assert full_added > 2 * 1024 * 1024
@@ -228,7 +232,7 @@ def test_a_live_lock_is_not_removed_and_names_its_holder(site: Site) -> None:
         assert result["error"].startswith(f"restic repository {site.repo}: locked by PID {holder.pid} on ")  # type: ignore[union-attr]
         assert result["removed_stale_locks"] == []
         # the paths snapshot was made (a backup takes a shared lock), only the check was refused
-        assert [s["source"] for s in result["snapshots"]] == ["paths", "manifest"]  # type: ignore[union-attr]
+        assert [s["source"] for s in result["snapshots"]] == ["paths"]  # type: ignore[union-attr]
     finally:
         holder.kill()
         holder.wait()
@@ -260,7 +264,8 @@ def test_the_built_in_policy_backs_up_opsctl_s_own_state(site: Site) -> None:
     code, result = site.json("run", "opsctl-state", "--full")
     assert code == 0, result
     restic = site.restic()
-    (snapshot,) = [s for s in restic.snapshots(tags=("policy=opsctl-state",)) if "manifest" not in s.tags]
+    (snapshot,) = restic.snapshots(tags=("policy=opsctl-state",))
+    assert "manifest" in snapshot.tags
     copy = site.cli.state_dir / "backup-staging" / "state.db"
     assert str(copy) in snapshot.paths and not copy.exists()  # the consistent copy, removed after
     restored = site.root / "restored"
@@ -279,10 +284,11 @@ def test_retention_and_copies_through_the_runner_api(site: Site, tmp_path: Path)
         assert code == 0, result
     restic = site.restic()
     removed = restic.forget_policy(KeepPolicy(last=1), tags=("policy=files",), prune=True)
-    # each group (the paths, the manifest) keeps its newest snapshot
-    assert len(removed) == 4
+    # the paths (the manifest inside) keep their newest snapshot
+    assert len(removed) == 2
     left = restic.snapshots(tags=("policy=files",))
-    assert sorted(s.paths for s in left) == [("/opsctl-manifest.json",), (str(site.data),)]
+    manifests = str(site.cli.state_dir / "backup-manifest" / "files")
+    assert [sorted(s.paths) for s in left] == [sorted((str(site.data), manifests))]
     other = make_site(tmp_path / "offsite")
     target = other.restic()
     target.init()
@@ -298,8 +304,9 @@ def test_a_file_restic_cannot_read_makes_the_run_partial(site: Site) -> None:
     assert result["outcome"] == "partial"
     assert result["error"] == "/proc/1/mem: open: Permission denied"
     code, status = site.json("status")
-    # the paths snapshot lacks a file: it is not recorded as good, only the manifest is
-    assert status["policies"][0]["latest_snapshot"]["snapshot_id"] == result["manifest_snapshot"]  # type: ignore[index]
+    # the paths snapshot (which holds the manifest) lacks a file: it is not recorded as good
+    assert status["policies"][0]["latest_snapshot"] is None  # type: ignore[index]
+    assert result["manifest_snapshot"] == result["snapshots"][0]["snapshot_id"]  # type: ignore[index]
 
 
 def test_the_library_reports_restic_s_progress(site: Site) -> None:

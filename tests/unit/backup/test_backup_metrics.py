@@ -32,7 +32,8 @@ def samples(path: Path) -> dict[str, float]:
 def test_a_successful_run(tmp_path: Path) -> None:
     path = write_policy_metrics(tmp_path, PolicyMetrics(
         "his", NOW, True, 12.5, 4096, 10, last_success=NOW, repository="local",
-        latest_snapshot=NOW - timedelta(seconds=30), rpo_seconds=86400, last_check_ok=True))
+        latest_snapshot=NOW - timedelta(seconds=30), rpo_seconds=86400, last_check_ok=True,
+        pacs_downtime_seconds=4.25))
     assert path == metrics_path(tmp_path, "his") == tmp_path / "opsctl_backup_his.prom"
     promtool_check(path)
     values = samples(path)
@@ -40,6 +41,7 @@ def test_a_successful_run(tmp_path: Path) -> None:
     assert values['opsctl_backup_last_success_timestamp_seconds{policy="his"}'] == NOW.timestamp()
     assert values['opsctl_backup_snapshot_age_seconds{policy="his",repository="local"}'] == 30.0
     assert values['opsctl_backup_last_run_added_bytes{policy="his"}'] == 4096
+    assert values['opsctl_backup_pacs_downtime_seconds{policy="his"}'] == 4.25
     assert {key.split("{")[0] for key in values} == set(METRIC_FAMILIES)
 
 
