@@ -1,11 +1,9 @@
 """The SeaweedFS peer: one ``weed server`` (master, volume, filer, S3) on ``{prefix}.40.2:18333``.
 
-Everything it keeps lives in its peer directory: the data (``data/``), its private ``/tmp``
-(``tmp/``: weed's gRPC sockets and glog files), its hosts file and the S3 identities file
-(``s3.json``, 0600). It runs in a mount namespace of its own (see
-:mod:`lab.seaweedfs.config`), where the peer directory is bind-mounted on a mount point
-outside ``/tmp`` (``/run/opsctl-lab/seaweedfs-HASH``), so every path weed is given stays
-reachable after its private ``/tmp`` hides the real one.
+Everything it keeps lives in its peer directory: the data (``data/``), its temporary
+directory (``tmp/``: glog files) and the S3 identities file (``s3.json``, 0600). Its gRPC
+sockets are weed's fixed ``/tmp/seaweedfs-*-grpc-PORT.sock``, with ports of the lab's own (see
+:mod:`lab.seaweedfs.config`).
 
 Two identities, each with keys made per lab and kept in 0600 files in the lab's secrets
 directory (published only as ``file:`` references): ``admin`` (every action; for creating
@@ -17,7 +15,6 @@ server with free volume slots, never an open port (the S3 port opens before it w
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shutil
 import sys
@@ -44,29 +41,19 @@ from lab.seaweedfs.config import (
     SEAWEEDFS_NAME,
     S3Keys,
     endpoint_url,
-    launch_command,
-    render_hosts,
+    grpc_ports,
     render_s3_identities,
     seaweedfs_address,
     server_arguments,
 )
-from lab.tools import find_program
 
 KIND = "seaweedfs"
-RUNTIME_ROOT = Path("/run/opsctl-lab")
-OWNER_FILE = "peer-dir"
 # A graceful stop takes 10-20 s (weed says goodbye to the master, flushes volumes): wait that
 # long after SIGTERM before SIGKILL.
 STOP_SECONDS = 30.0
 # Only what weed needs: an inherited AWS_ACCESS_KEY_ID would become one more admin identity,
 # and HOME would let a ~/.seaweedfs/ of root's change the configuration.
 _BASE_ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"}
-
-
-def mount_point(peer_dir: Path) -> Path:
-    """Where the peer's directory appears inside its namespace (outside /tmp, one per peer)."""
-    digest = hashlib.sha256(str(peer_dir.absolute()).encode()).hexdigest()[:12]
-    return RUNTIME_ROOT / f"seaweedfs-{digest}"
 
 
 def find_weed() -> str:
@@ -83,20 +70,6 @@ def find_weed() -> str:
     return found
 
 
-def remove_orphaned_mount_points(root: Path = RUNTIME_ROOT) -> list[Path]:
-    """Remove the (empty) mount points of peers whose directory is gone; return them."""
-    removed = []
-    for directory in sorted(root.glob("seaweedfs-*")) if root.is_dir() else []:
-        try:
-            owner = Path((directory / OWNER_FILE).read_text(encoding="utf-8").strip())
-        except OSError:
-            continue
-        if owner.is_absolute() and not owner.exists():
-            shutil.rmtree(directory, ignore_errors=True)
-            removed.append(directory)
-    return removed
-
-
 @dataclass(frozen=True)
 class SeaweedfsPeer(ProcessPeer):
     """The lab's S3 store: SeaweedFS with an admin and a backup identity."""
@@ -109,12 +82,8 @@ class SeaweedfsPeer(ProcessPeer):
     kind: str = KIND
 
     @property
-    def mount_point(self) -> Path:
-        return mount_point(self.peer_dir)
-
-    @property
     def marker(self) -> str:
-        return str(self.mount_point)
+        return f"-dir={self.peer_dir / 'data'}"
 
     @property
     def endpoint(self) -> str:
@@ -138,16 +107,19 @@ class SeaweedfsPeer(ProcessPeer):
         )
 
     def command(self) -> tuple[str, ...]:
-        return launch_command(
-            unshare=find_program("unshare", package="util-linux"),
-            shell="/bin/sh",
-            peer_dir=self.peer_dir,
-            mount_point=self.mount_point,
-            server=server_arguments(weed=find_weed(), address=self.address, root=self.mount_point),
-        )
+        return server_arguments(weed=find_weed(), address=self.address, root=self.peer_dir)
 
     def environment(self) -> dict[str, str]:
-        return {**_BASE_ENVIRONMENT, "HOME": str(self.mount_point)}
+        # glog writes under TMPDIR (Go's os.TempDir): the peer's own tmp/, not the machine's /tmp
+        return {**_BASE_ENVIRONMENT, "HOME": str(self.peer_dir), "TMPDIR": str(self.peer_dir / "tmp")}
+
+    @property
+    def grpc_sockets(self) -> tuple[Path, ...]:
+        """weed's fixed-path gRPC sockets of this lab's ports (``/tmp/seaweedfs-NAME-grpc-PORT.sock``)."""
+        ports = grpc_ports(self.address)
+        return tuple(Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock") for name, port in
+                     (("master", ports.master), ("volume", ports.volume), ("filer", ports.filer),
+                      ("s3", ports.s3)))  # fmt: skip
 
     def prepare(self) -> None:
         find_weed()
@@ -155,9 +127,6 @@ class SeaweedfsPeer(ProcessPeer):
         for directory in (self.peer_dir / "data", self.peer_dir / "data" / "master"):
             ensure_dir(directory, 0o700)
         ensure_dir(self.peer_dir / "tmp", 0o700)
-        ensure_dir(RUNTIME_ROOT, 0o755)
-        ensure_dir(self.mount_point, 0o700)
-        write_atomic(self.mount_point / OWNER_FILE, f"{self.peer_dir.absolute()}\n")
         for identity in IDENTITIES:
             access, secret = self.key_paths(identity.name)
             ensure_secret(access, nbytes=10, hex_only=True)
@@ -169,16 +138,16 @@ class SeaweedfsPeer(ProcessPeer):
             ),
             mode=0o600,
         )
-        write_atomic(self.peer_dir / "hosts", render_hosts(self.address))
         self.write_record()
 
     def start(self) -> int:
-        """Clear the sockets and glog files an earlier run left in the private ``/tmp``, then start.
+        """Clear the glog files and gRPC sockets an earlier run of this peer left, then start.
 
         Not in :meth:`prepare`: ``lab up`` prepares running peers too, and the sockets of a
         running weed must stay.
         """
-        for leftover in (self.peer_dir / "tmp").iterdir():
+        leftovers = [*(self.peer_dir / "tmp").iterdir(), *self.grpc_sockets]
+        for leftover in leftovers:
             if leftover.is_file() or leftover.is_socket() or leftover.is_symlink():
                 leftover.unlink()
         return super().start()
@@ -295,7 +264,6 @@ class SeaweedfsKind:
     def prepare(self, lab: LabContext) -> None:
         if lab.object_store:
             find_weed()
-        remove_orphaned_mount_points()
 
     def desired_peers(self, lab: LabContext) -> list[Peer]:
         return [seaweedfs_peer(lab.layout, lab.prefix)] if lab.object_store else []

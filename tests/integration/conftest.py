@@ -135,4 +135,3 @@ def own_seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     finally:
         lab_api.down(settings)
         shutil.rmtree(layout.root, ignore_errors=True)
-        shutil.rmtree(peer.mount_point, ignore_errors=True)

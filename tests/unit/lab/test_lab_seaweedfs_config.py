@@ -1,4 +1,4 @@
-"""The lab's SeaweedFS, its pure parts: address, identities file, command line, hosts file, readiness parsing, publication."""
+"""The lab's SeaweedFS, its pure parts: address, identities file, command line, gRPC ports, readiness parsing, publication."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from lab.layout import LabLayout
 from lab.publish import PublishedObjectStore
 from lab.seaweedfs.config import (
     IDENTITIES,
-    LAUNCH_SCRIPT,
     S3Identity,
     S3Keys,
-    launch_command,
-    render_hosts,
+    grpc_ports,
     render_s3_identities,
     seaweedfs_address,
     server_arguments,
 )
-from lab.seaweedfs.peer import _volume_servers, mount_point, seaweedfs_peer
+from lab.seaweedfs.peer import _volume_servers, seaweedfs_peer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lab"
 ADMIN_KEYS = S3Keys("0123456789abcdef0123", "a" * 40)
@@ -71,15 +69,17 @@ def test_the_server_binds_its_address_with_telemetry_off_and_every_port_given() 
     assert not any("AWS" in argument or "secret" in argument.lower() for argument in arguments)
 
 
-def test_the_launch_mounts_a_private_tmp_and_hosts_then_becomes_weed() -> None:
-    command = launch_command(unshare="/usr/bin/unshare", shell="/bin/sh", peer_dir=Path("/lab/p"),
-                             mount_point=Path("/run/m"), server=("/v/weed", "server"))  # fmt: skip
-    assert command[:5] == ("/usr/bin/unshare", "--mount", "--propagation", "private", "--")
-    assert command[5:] == ("/bin/sh", "-c", LAUNCH_SCRIPT, "seaweedfs-launch", "/lab/p", "/run/m",
-                           "/v/weed", "server")  # fmt: skip
-    assert 'mount --bind "$mount_point/tmp" /tmp' in LAUNCH_SCRIPT
-    assert LAUNCH_SCRIPT.rstrip().endswith('exec "$@"')  # weed keeps the pid the lab records
-    assert render_hosts("127.11.40.2").splitlines()[-1] == "127.11.40.2 localhost"
+def test_each_lab_has_grpc_ports_of_its_own_so_weeds_fixed_socket_paths_never_meet() -> None:
+    # weed's gRPC sockets are /tmp/seaweedfs-NAME-grpc-PORT.sock: two labs with one port would
+    # share a socket, and one lab's filer would reach the other's master
+    labs = [grpc_ports(f"127.{octet}.40.2") for octet in range(256)]
+    ports = [port for lab in labs for port in (lab.master, lab.volume, lab.filer, lab.s3)]
+    assert len(set(ports)) == len(ports) == 1024
+    assert min(ports) >= 30000 and max(ports) < 32768  # below Linux's ephemeral ports
+    arguments = server_arguments(weed="/v/bin/weed", address="127.11.40.2", root=Path("/lab/p"))
+    lab = grpc_ports("127.11.40.2")
+    assert {f"-master.port.grpc={lab.master}", f"-volume.port.grpc={lab.volume}",
+            f"-filer.port.grpc={lab.filer}", f"-s3.port.grpc={lab.s3}"} <= set(arguments)  # fmt: skip
 
 
 def test_readiness_reads_volume_servers_and_free_slots_from_a_recorded_dir_status() -> None:
@@ -87,12 +87,6 @@ def test_readiness_reads_volume_servers_and_free_slots_from_a_recorded_dir_statu
     assert _volume_servers(status) == (1, status["Topology"]["Free"])
     assert status["Topology"]["Free"] > 0
     assert _volume_servers({}) == (0, 0)
-
-
-def test_each_lab_directory_has_its_own_mount_point_outside_tmp(tmp_path: Path) -> None:
-    first, second = mount_point(tmp_path / "a"), mount_point(tmp_path / "b")
-    assert first != second
-    assert first.parent == Path("/run/opsctl-lab") and first.name.startswith("seaweedfs-")
 
 
 def test_the_kind_wants_one_store_unless_the_lab_runs_none(tmp_path: Path) -> None:
