@@ -9,7 +9,8 @@ import typer
 from opsctl.cli.common import JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
-    from backup.runner import BackupProgress, BackupRunResult, BackupStatusReport
+    from backup.runner import BackupProgress, BackupRunResult
+    from backup.status import BackupStatusReport
     from opsctl.core.output import Output
 
 app = typer.Typer(no_args_is_help=True)
@@ -148,7 +149,7 @@ def status(
     json_output: JsonOption = False,
 ) -> None:
     """Per policy: the last run, the newest good snapshot and its age against the RPO, size, last check."""
-    from backup.runner import backup_status
+    from backup.status import backup_status
 
     context = app_context(ctx)
     report = backup_status(context.settings, policy)
