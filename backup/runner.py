@@ -111,9 +111,12 @@ class BackupRunResult:
     removed_stale_locks: tuple[str, ...] = ()
     interrupted_runs: tuple[str, ...] = ()
     metrics_file: Path | None = None
+    offsite_copy: Mapping[str, Any] | None = None  # copy_after_run: the copy's result (backup.offsite)
 
     @property
     def exit_code(self) -> int:
+        if self.offsite_copy is not None and self.offsite_copy.get("exit_code"):
+            return int(ExitCode.FAILED)  # the snapshots are good here, but not off-site as asked
         return {Outcome.OK: ExitCode.OK, Outcome.PARTIAL: ExitCode.PARTIAL}.get(self.outcome, ExitCode.FAILED)
 
     @property
@@ -140,6 +143,7 @@ class BackupRunResult:
             "removed_stale_locks": list(self.removed_stale_locks),
             "interrupted_runs": list(self.interrupted_runs),
             "metrics_file": str(self.metrics_file) if self.metrics_file else None,
+            "offsite_copy": dict(self.offsite_copy) if self.offsite_copy is not None else None,
         }
 
 
@@ -375,7 +379,16 @@ def run_policy(settings: Settings, policy_name: str, *, full: bool, store: State
     with store.lock(f"backup:{policy_name}", purpose=f"backup run of {policy_name}"):
         run = _Run(settings, policy_name, chosen, full=full, store=store, on_progress=on_progress, now=clock,
                    restic=bound, repository_name=repository_name)
-        return _run_locked(run, recorder)
+        result = _run_locked(run, recorder)
+    if chosen.copy_after_run and result.outcome == Outcome.OK:  # the off-site hook (backup.offsite)
+        from backup.offsite import copy_policy
+
+        try:
+            copied = copy_policy(settings, policy_name, store=store, recorder=recorder, now=clock).to_dict()
+        except OpsctlError as failure:
+            copied = {"outcome": "failed", "exit_code": int(ExitCode.FAILED), "error": failure.message}
+        result = BackupRunResult(**{**result.__dict__, "offsite_copy": copied})
+    return result
 
 
 def _check_secrets(values: Iterable[object], chosen: PolicySettings) -> None:
@@ -460,6 +473,8 @@ def _run_locked(run: _Run, recorder: Recorder) -> BackupRunResult:
 
 
 def _publish(run: _Run, result: BackupRunResult) -> Path | None:
+    from backup.offsite import offsite_fields
+
     section = backup_settings(run.settings)
     last_success = queries.last_success(run.store, run.name)
     latest = queries.latest_good_snapshot(run.store, run.name, run.repository_name)
@@ -470,7 +485,8 @@ def _publish(run: _Run, result: BackupRunResult) -> Path | None:
         last_success=last_success.finished_at if last_success else None, repository=run.repository_name,
         latest_snapshot=latest.taken_at if latest else None,
         rpo_seconds=run.policy.objectives.rpo.total_seconds(),
-        last_check_ok=(last_check.outcome == "ok") if last_check else None)
+        last_check_ok=(last_check.outcome == "ok") if last_check else None,
+        **offsite_fields(run.store, run.name, run.policy))
     try:
         return write_policy_metrics(section.textfile_dir, metrics)
     except OSError:
