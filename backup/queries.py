@@ -286,12 +286,20 @@ def good_snapshots(store: StateStore, policy: str, repository: str) -> tuple[Sna
 
 
 def forget_snapshots(store: StateStore, repository: str, snapshot_ids: Sequence[str]) -> None:
-    """Drop the records of snapshots that restic forgot (prune) from ``repository``."""
+    """Drop the records of snapshots that restic forgot (prune) from ``repository``.
+
+    A recorded id may be restic's short form (its backup summary's) of a forgotten full id.
+    """
     if not snapshot_ids:
         return
     with store.transaction("forget pruned snapshots", write=True) as conn:
-        conn.execute(backup_snapshots.delete().where(backup_snapshots.c.repository == repository,
-                                                     backup_snapshots.c.snapshot_id.in_(tuple(snapshot_ids))))
+        recorded = conn.execute(sa.select(backup_snapshots.c.snapshot_id).where(
+            backup_snapshots.c.repository == repository)).scalars().all()
+        gone = [known for known in recorded
+                if any(forgotten.startswith(known) or known.startswith(forgotten) for forgotten in snapshot_ids)]
+        if gone:
+            conn.execute(backup_snapshots.delete().where(backup_snapshots.c.repository == repository,
+                                                         backup_snapshots.c.snapshot_id.in_(gone)))
 
 
 __all__ = [

@@ -58,11 +58,11 @@ def test_a_copy_is_begun_finished_and_a_killed_one_found_interrupted(store: Stat
 
 
 def test_forgotten_snapshots_leave_the_good_ones(store: StateStore) -> None:
-    for snapshot_id in ("a", "b"):
+    for snapshot_id in ("aaaaaaaa", "bbbbbbbb"):  # recorded as restic's backup summary says: short ids
         queries.record_snapshot(store, queries.SnapshotRow(snapshot_id, "local", "his", "r1", "full", "paths",
                                                            T0, 1, 1))
-    queries.forget_snapshots(store, "local", ["a"])
-    assert [row.snapshot_id for row in queries.good_snapshots(store, "his", "local")] == ["b"]
+    queries.forget_snapshots(store, "local", ["aaaaaaaa" + "1" * 56])  # forget --json names full ids
+    assert [row.snapshot_id for row in queries.good_snapshots(store, "his", "local")] == ["bbbbbbbb"]
 
 
 @pytest.mark.parametrize(("age", "outcome", "word"), [
