@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from backup import queries
-from backup.offsite import opened_store, publish_policy_metrics
+from backup.offsite import opened_store, publish_policy_metrics, retry_unlocked
 from backup.repositories import repository_for
 from backup.restic import CheckReport, Restic
 from backup.runner import keep_policy
@@ -138,7 +138,8 @@ def _prune(settings: Settings, policy_name: str, store: StateStore, recorder: Re
         outcome = Outcome.FAILED
         try:
             before = _size(settings, repository_name, restic)
-            removed = restic.forget_policy(keep_policy(chosen), tags=("opsctl", f"policy={policy_name}"), prune=True)
+            removed = retry_unlocked(restic, lambda: restic.forget_policy(
+                keep_policy(chosen), tags=("opsctl", f"policy={policy_name}"), prune=True))
             queries.forget_snapshots(store, repository_name, removed)
             after = _size(settings, repository_name, restic)
             outcome = Outcome.OK
@@ -221,7 +222,7 @@ def _check(settings: Settings, policy_name: str, store: StateStore, recorder: Re
         report: CheckReport | None = None
         error: str | None = None
         try:
-            report = restic.check(read_data_subset=subset)
+            report = retry_unlocked(restic, lambda: restic.check(read_data_subset=subset))
         except OpsctlError as failure:
             error = failure.message
         finished = datetime.now(UTC)

@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backup import queries
 from backup.metrics import PolicyMetrics, write_policy_metrics
 from backup.repositories import repository_for
-from backup.restic import Restic, Snapshot
+from backup.restic import RepositoryLocked, Restic, Snapshot
 from backup.settings import PolicySettings, backup_settings, policy
 from opsctl.core.errors import ConfigError, ExitCode, OpsctlError
 from opsctl.core.outcome import Outcome
@@ -92,6 +92,31 @@ def opened_store(settings: Settings, store: StateStore | None) -> Iterator[State
 
     with open_state(settings) as opened:
         yield opened
+
+
+T = TypeVar("T")
+
+
+def retry_unlocked(restic: Restic, action: Callable[[], T], removed: list[str] | None = None) -> T:
+    """Run ``action``; when a restic lock blocks it and every holder is a dead process on this
+    host (a copy or run killed outright), remove them (``restic unlock``) and retry once.
+    A live holder, or one on another host, is left alone and its error raised. The ids removed
+    are added to ``removed``."""
+    import socket
+
+    from backup.runner import pid_alive, stale_locks
+
+    try:
+        return action()
+    except RepositoryLocked:
+        locks = [restic.cat_lock(lock_id) for lock_id in restic.list_locks()]
+        stale = stale_locks(locks, hostname=socket.gethostname(), pid_alive=pid_alive)
+        if not stale or len(stale) < len(locks):
+            raise
+        restic.unlock()
+        if removed is not None:
+            removed.extend(stale)
+        return action()
 
 
 def snapshot_source(snapshot: Snapshot) -> str:
@@ -221,7 +246,8 @@ def _copy(settings: Settings, policy_name: str, *, store: StateStore, recorder: 
             destination = Restic(target, **kwargs)
             destination.init(exist_ok=True)
             tags = ("opsctl", f"policy={policy_name}")
-            destination.copy(source, snapshot_ids=snapshot_ids or (), tags=() if snapshot_ids else tags)
+            retry_unlocked(destination, lambda: destination.copy(
+                source, snapshot_ids=snapshot_ids or (), tags=() if snapshot_ids else tags))
             offsite = destination.snapshots(tags=tags)
             known = {row.snapshot_id for row in queries.good_snapshots(store, policy_name, offsite_name)}
             rows = offsite_rows(policy_name, offsite_name, offsite,
@@ -292,6 +318,7 @@ __all__ = [
     "opened_store",
     "policy_metrics",
     "publish_policy_metrics",
+    "retry_unlocked",
     "setup_offsite",
     "snapshot_source",
 ]

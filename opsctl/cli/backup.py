@@ -152,7 +152,7 @@ def _status_table(report: BackupStatusReport, width: int | None) -> Table:
     columns = [Column("policy", "no"), Column("last run", "no"), Column("local/RPO", "no"),
                Column("off-site", "no"), Column("size", "no", drop=3), Column("check", "no", drop=1),
                Column("drill", "no", drop=2)]
-    table = fit_table(width, columns, rows, boxed=False, pad_edge=False)
+    table = fit_table(width, columns, rows)
     table.title = "backup status"
     table.title_justify = "left"
     return table
@@ -223,6 +223,8 @@ def init(
 def copy(
     ctx: typer.Context,
     policy: Annotated[str, typer.Argument(help="The policy whose snapshots go to its off-site repository.")],
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop a restic call after this many seconds "
+                                                               "(default: a day).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Copy a policy's snapshots (and manifests) to its off-site repository (restic copy)."""
@@ -230,7 +232,7 @@ def copy(
     from opsctl.core.output import for_people
 
     context = app_context(ctx)
-    result = copy_policy(context.settings, policy, store=None, recorder=context.recorder)
+    result = copy_policy(context.settings, policy, store=None, recorder=context.recorder, timeout=timeout)
     out = make_output(json_output)
     if out.json:
         out.document("backup-copy", result.to_dict())
