@@ -9,6 +9,7 @@ error naming the target, a failed exit, and nothing left looking restored.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -127,6 +128,10 @@ def test_files_are_restored_into_a_new_directory_and_never_over_one_without_repl
     code, restored = site.json("restore", "files", "--target", str(target), "--replace")
     assert code == 0 and restored["replaced"] is True
     assert (copy / "notes.txt").read_text() == "ward 3\n"
+    entries = [json.loads(line) for line in (site.cli.state_dir / "audit.jsonl").read_text().splitlines()]
+    restores = [entry for entry in entries if entry["command"] == "backup restore"]
+    assert [(entry["outcome"], entry["details"]["replaced"]) for entry in restores] == [
+        ("changed", False), ("changed", True)]
 
 
 @pytest.fixture
