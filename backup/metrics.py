@@ -28,6 +28,9 @@ METRIC_FAMILIES = (
     "opsctl_backup_rpo_seconds",
     "opsctl_backup_last_check_success",
     "opsctl_backup_pacs_downtime_seconds",
+    "opsctl_backup_offsite_last_success_timestamp_seconds",
+    "opsctl_backup_offsite_last_copy_timestamp_seconds",
+    "opsctl_backup_offsite_last_copy_success",
 )
 """Every family this module writes (the monitoring catalogue may list them)."""
 
@@ -38,7 +41,10 @@ class PolicyMetrics:
 
     ``last_success`` and ``latest_snapshot`` are None when there never was one (the gauges
     are then left out, which an ``absent()`` rule sees); ``repository`` None for a run that
-    failed before its repository was known (misconfiguration).
+    failed before its repository was known (misconfiguration). ``has_run`` False leaves the
+    last run's gauges out (a copy or check republishing a policy that never ran); ages are
+    measured at ``written_at`` (default: ``run_finished``). The ``offsite_*`` fields are the
+    off-site copy's (``offsite_repository`` None: the policy has none).
     """
 
     policy: str
@@ -53,6 +59,13 @@ class PolicyMetrics:
     rpo_seconds: float | None = None
     last_check_ok: bool | None = None
     pacs_downtime_seconds: float | None = None  # the run stopped the PACS this long (Orthanc hook)
+    has_run: bool = True
+    written_at: datetime | None = None
+    offsite_repository: str | None = None
+    offsite_latest_snapshot: datetime | None = None
+    offsite_last_success: datetime | None = None
+    offsite_last_copy: datetime | None = None
+    offsite_last_copy_ok: bool | None = None
 
 
 def metrics_path(textfile_dir: Path, policy: str) -> Path:
@@ -69,23 +82,32 @@ def registry_for(metrics: PolicyMetrics) -> CollectorRegistry:
         family = Gauge(name, documentation, labelnames=["policy", *labels], registry=registry)
         family.labels(policy=policy, **labels).set(value)
 
-    gauge("opsctl_backup_last_run_timestamp_seconds", "When the policy's last backup run ended (Unix time).",
-          metrics.run_finished.timestamp())
-    gauge("opsctl_backup_last_run_success", "Whether the policy's last backup run succeeded (1) or not (0).",
-          1.0 if metrics.run_ok else 0.0)
-    gauge("opsctl_backup_last_run_duration_seconds", "How long the policy's last backup run took.",
-          metrics.run_duration_seconds)
-    gauge("opsctl_backup_last_run_added_bytes", "Bytes the policy's last backup run added to its repository.",
-          float(metrics.added_bytes))
-    gauge("opsctl_backup_last_run_files", "Files the policy's last backup run processed.", float(metrics.files))
+    if metrics.has_run:
+        gauge("opsctl_backup_last_run_timestamp_seconds", "When the policy's last backup run ended (Unix time).",
+              metrics.run_finished.timestamp())
+        gauge("opsctl_backup_last_run_success", "Whether the policy's last backup run succeeded (1) or not (0).",
+              1.0 if metrics.run_ok else 0.0)
+        gauge("opsctl_backup_last_run_duration_seconds", "How long the policy's last backup run took.",
+              metrics.run_duration_seconds)
+        gauge("opsctl_backup_last_run_added_bytes", "Bytes the policy's last backup run added to its repository.",
+              float(metrics.added_bytes))
+        gauge("opsctl_backup_last_run_files", "Files the policy's last backup run processed.", float(metrics.files))
+    written_at = metrics.written_at or metrics.run_finished
     if metrics.last_success is not None:
         gauge("opsctl_backup_last_success_timestamp_seconds",
               "When the policy's last successful backup run ended (Unix time).", metrics.last_success.timestamp())
+    ages: list[tuple[str, datetime]] = []
     if metrics.latest_snapshot is not None and metrics.repository is not None:
-        age = max(0.0, (metrics.run_finished - metrics.latest_snapshot).total_seconds())
-        gauge("opsctl_backup_snapshot_age_seconds",
-              "Age of the policy's newest good snapshot in the repository when the file was written.",
-              age, repository=metrics.repository)
+        ages.append((metrics.repository, metrics.latest_snapshot))
+    if metrics.offsite_latest_snapshot is not None and metrics.offsite_repository is not None:
+        ages.append((metrics.offsite_repository, metrics.offsite_latest_snapshot))
+    if ages:
+        family = Gauge("opsctl_backup_snapshot_age_seconds",
+                       "Age of the policy's newest good snapshot in the repository when the file was written.",
+                       labelnames=["policy", "repository"], registry=registry)
+        for repository, taken_at in ages:
+            family.labels(policy=policy, repository=repository).set(
+                max(0.0, (written_at - taken_at).total_seconds()))
     if metrics.rpo_seconds is not None:
         gauge("opsctl_backup_rpo_seconds", "The policy's recovery point objective.", metrics.rpo_seconds)
     if metrics.last_check_ok is not None and metrics.repository is not None:
@@ -94,6 +116,17 @@ def registry_for(metrics: PolicyMetrics) -> CollectorRegistry:
     if metrics.pacs_downtime_seconds is not None:
         gauge("opsctl_backup_pacs_downtime_seconds", "How long the policy's last run kept the PACS stopped.",
               metrics.pacs_downtime_seconds)
+    if metrics.offsite_repository is not None:
+        if metrics.offsite_last_success is not None:
+            gauge("opsctl_backup_offsite_last_success_timestamp_seconds",
+                  "When the policy's last successful off-site copy ended (Unix time).",
+                  metrics.offsite_last_success.timestamp())
+        if metrics.offsite_last_copy is not None and metrics.offsite_last_copy_ok is not None:
+            gauge("opsctl_backup_offsite_last_copy_timestamp_seconds",
+                  "When the policy's last off-site copy ended (Unix time).", metrics.offsite_last_copy.timestamp())
+            gauge("opsctl_backup_offsite_last_copy_success",
+                  "Whether the policy's last off-site copy succeeded (1) or not (0).",
+                  1.0 if metrics.offsite_last_copy_ok else 0.0)
     return registry
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from backup.state import (
     backup_checks,
+    backup_copies,
     backup_drills,
     backup_read_rotation,
     backup_runs,
@@ -87,6 +88,21 @@ class DrillRow:
     rto_seconds: float | None
     rpo_seconds: float | None
     steps: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """One off-site copy (``restic copy``) as recorded."""
+
+    copy_id: str
+    policy: str
+    source_repository: str
+    target_repository: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    snapshot_ids: tuple[str, ...]
+    error: str | None
 
 
 def _run(row: sa.Row[Any]) -> RunRow:
@@ -217,15 +233,91 @@ def last_drill(store: StateStore, policy: str) -> DrillRow | None:
                     row.rto_seconds, row.rpo_seconds, tuple(json.loads(row.steps)))
 
 
+def begin_copy(store: StateStore, *, copy_id: str, policy: str, source_repository: str,
+               target_repository: str, started_at: datetime) -> None:
+    """Record an off-site copy's start (``running``)."""
+    with store.transaction("record an off-site copy's start", write=True) as conn:
+        conn.execute(backup_copies.insert().values(
+            copy_id=copy_id, policy=policy, source_repository=source_repository,
+            target_repository=target_repository, started_at=started_at, finished_at=None, outcome="running",
+            snapshot_ids="[]", error=None))
+
+
+def finish_copy(store: StateStore, *, copy_id: str, finished_at: datetime, outcome: str,
+                snapshot_ids: Sequence[str], error: str | None) -> None:
+    """Record an off-site copy's end."""
+    with store.transaction("record an off-site copy's end", write=True) as conn:
+        conn.execute(backup_copies.update().where(backup_copies.c.copy_id == copy_id).values(
+            finished_at=finished_at, outcome=outcome, snapshot_ids=json.dumps(list(snapshot_ids)), error=error))
+
+
+def interrupt_stale_copies(store: StateStore, policy: str, *, finished_at: datetime) -> tuple[str, ...]:
+    """Mark the policy's copies still ``running`` as ``interrupted`` (called holding the copy lock)."""
+    with store.transaction("mark interrupted off-site copies", write=True) as conn:
+        stale = tuple(conn.execute(sa.select(backup_copies.c.copy_id).where(
+            backup_copies.c.policy == policy, backup_copies.c.outcome == "running")).scalars())
+        if stale:
+            conn.execute(backup_copies.update().where(backup_copies.c.copy_id.in_(stale)).values(
+                outcome="interrupted", finished_at=finished_at,
+                error="the copy was killed before it finished (found by a later copy)"))
+        return stale
+
+
+def last_copy(store: StateStore, policy: str, *, outcomes: Sequence[str] | None = None) -> CopyRow | None:
+    """The policy's most recent off-site copy (with one of ``outcomes`` when given)."""
+    query = sa.select(backup_copies).where(backup_copies.c.policy == policy)
+    if outcomes is not None:
+        query = query.where(backup_copies.c.outcome.in_(tuple(outcomes)))
+    with store.transaction("read off-site copies") as conn:
+        row = conn.execute(query.order_by(backup_copies.c.started_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return CopyRow(row.copy_id, row.policy, row.source_repository, row.target_repository, row.started_at,
+                   row.finished_at, row.outcome, tuple(json.loads(row.snapshot_ids)), row.error)
+
+
+def good_snapshots(store: StateStore, policy: str, repository: str) -> tuple[SnapshotRow, ...]:
+    """Every snapshot of ``policy`` in ``repository`` recorded as good, oldest first."""
+    with store.transaction("read good snapshots") as conn:
+        rows = conn.execute(sa.select(backup_snapshots).where(
+            backup_snapshots.c.policy == policy, backup_snapshots.c.repository == repository)
+            .order_by(backup_snapshots.c.taken_at)).all()
+    return tuple(SnapshotRow(**row._mapping) for row in rows)
+
+
+def forget_snapshots(store: StateStore, repository: str, snapshot_ids: Sequence[str]) -> None:
+    """Drop the records of snapshots that restic forgot (prune) from ``repository``.
+
+    A recorded id may be restic's short form (its backup summary's) of a forgotten full id.
+    """
+    if not snapshot_ids:
+        return
+    with store.transaction("forget pruned snapshots", write=True) as conn:
+        recorded = conn.execute(sa.select(backup_snapshots.c.snapshot_id).where(
+            backup_snapshots.c.repository == repository)).scalars().all()
+        gone = [known for known in recorded
+                if any(forgotten.startswith(known) or known.startswith(forgotten) for forgotten in snapshot_ids)]
+        if gone:
+            conn.execute(backup_snapshots.delete().where(backup_snapshots.c.repository == repository,
+                                                         backup_snapshots.c.snapshot_id.in_(gone)))
+
+
 __all__ = [
     "CheckRow",
+    "CopyRow",
     "DrillRow",
     "RunRow",
     "SnapshotRow",
+    "begin_copy",
     "begin_run",
+    "finish_copy",
     "finish_run",
+    "forget_snapshots",
+    "good_snapshots",
+    "interrupt_stale_copies",
     "interrupt_stale_runs",
     "last_check",
+    "last_copy",
     "last_drill",
     "last_run",
     "last_success",

@@ -557,7 +557,9 @@ _PACKS_DONE = re.compile(r"(\d+) / (\d+) packs")
 _CHECK_NOISE = re.compile(
     r"^(using temporary cache in|create exclusive lock|load indexes|check all packs|check snapshots|"
     r"read all data|read group #|\[\d+:\d+\]|no errors were found|Fatal: repository contains errors|"
-    r"created new cache in|\d+ additional files were found)")
+    r"created new cache in|\d+ additional files were found|"
+    # restic's hint (not an error, exit 0) about packs an interrupted upload left unindexed
+    r"pack [0-9a-f]+: not referenced in any index|This is non-critical, you can run `restic prune`)")
 
 
 def parse_check_text(text: str, *, exit_ok: bool) -> CheckReport:

@@ -31,7 +31,7 @@ import secrets
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -118,9 +118,12 @@ class BackupRunResult:
     pacs_restarted: tuple[str, ...] = ()
     interrupted_runs: tuple[str, ...] = ()
     metrics_file: Path | None = None
+    offsite_copy: Mapping[str, Any] | None = None  # copy_after_run: the copy's result (backup.offsite)
 
     @property
     def exit_code(self) -> int:
+        if self.offsite_copy is not None and self.offsite_copy.get("exit_code"):
+            return int(ExitCode.FAILED)  # the snapshots are good here, but not off-site as asked
         return {Outcome.OK: ExitCode.OK, Outcome.PARTIAL: ExitCode.PARTIAL}.get(self.outcome, ExitCode.FAILED)
 
     @property
@@ -148,6 +151,7 @@ class BackupRunResult:
             "pacs_restarted": list(self.pacs_restarted),
             "interrupted_runs": list(self.interrupted_runs),
             "metrics_file": str(self.metrics_file) if self.metrics_file else None,
+            "offsite_copy": dict(self.offsite_copy) if self.offsite_copy is not None else None,
         }
 
 
@@ -428,7 +432,16 @@ def run_policy(settings: Settings, policy_name: str, *, full: bool, store: State
     with store.lock(f"backup:{policy_name}", purpose=f"backup run of {policy_name}"):
         run = _Run(settings, policy_name, chosen, full=full, store=store, on_progress=on_progress, now=clock,
                    restic=bound, repository_name=repository_name)
-        return _run_locked(run, recorder)
+        result = _run_locked(run, recorder)
+    if chosen.copy_after_run and result.outcome == Outcome.OK:  # the off-site hook (backup.offsite)
+        from backup.offsite import copy_policy
+
+        try:
+            copied = copy_policy(settings, policy_name, store=store, recorder=recorder, now=clock).to_dict()
+        except OpsctlError as failure:
+            copied = {"outcome": "failed", "exit_code": int(ExitCode.FAILED), "error": failure.message}
+        result = BackupRunResult(**{**result.__dict__, "offsite_copy": copied})
+    return result
 
 
 def _check_secrets(values: Iterable[object], chosen: PolicySettings) -> None:
@@ -522,6 +535,8 @@ def _run_locked(run: _Run, recorder: Recorder) -> BackupRunResult:
 
 
 def _publish(run: _Run, result: BackupRunResult) -> Path | None:
+    from backup.offsite import offsite_fields
+
     section = backup_settings(run.settings)
     last_success = queries.last_success(run.store, run.name)
     latest = queries.latest_good_snapshot(run.store, run.name, run.repository_name)
@@ -533,7 +548,8 @@ def _publish(run: _Run, result: BackupRunResult) -> Path | None:
         latest_snapshot=latest.taken_at if latest else None,
         rpo_seconds=run.policy.objectives.rpo.total_seconds(),
         last_check_ok=(last_check.outcome == "ok") if last_check else None,
-        pacs_downtime_seconds=run.pacs_downtime_seconds)
+        pacs_downtime_seconds=run.pacs_downtime_seconds,
+        **offsite_fields(run.store, run.name, run.policy))
     try:
         return write_policy_metrics(section.textfile_dir, metrics)
     except OSError:
@@ -645,125 +661,14 @@ def init_repository(settings: Settings, repository_name: str, *, recorder: Recor
     return created
 
 
-@dataclass(frozen=True)
-class PolicyStatus:
-    """One policy as ``opsctl backup status`` shows it."""
-
-    policy: str
-    repository: str
-    rpo_seconds: float
-    last_run: queries.RunRow | None
-    last_success: queries.RunRow | None
-    latest_snapshot: queries.SnapshotRow | None
-    snapshot_age_seconds: float | None
-    last_check: queries.CheckRow | None
-    last_drill: queries.DrillRow | None
-    offsite: str | None
-    offsite_status: str = "not configured"
-    repository_size_bytes: int | None = None
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def within_rpo(self) -> bool:
-        return self.snapshot_age_seconds is not None and self.snapshot_age_seconds <= self.rpo_seconds
-
-    def to_dict(self) -> dict[str, Any]:
-        def when(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
-
-        return {
-            "policy": self.policy, "repository": self.repository, "rpo_seconds": self.rpo_seconds,
-            "last_run": {"run_id": self.last_run.run_id, "kind": self.last_run.kind,
-                         "outcome": self.last_run.outcome, "started_at": when(self.last_run.started_at),
-                         "error": self.last_run.error} if self.last_run else None,
-            "last_success_at": when(self.last_success.finished_at) if self.last_success else None,
-            "latest_snapshot": {"snapshot_id": self.latest_snapshot.snapshot_id,
-                                "taken_at": when(self.latest_snapshot.taken_at)} if self.latest_snapshot else None,
-            "snapshot_age_seconds": self.snapshot_age_seconds, "within_rpo": self.within_rpo,
-            "repository_size_bytes": self.repository_size_bytes,
-            "last_check": {"outcome": self.last_check.outcome, "at": when(self.last_check.finished_at),
-                           "read_data_subset": self.last_check.read_data_subset} if self.last_check else None,
-            "last_drill": {"outcome": self.last_drill.outcome, "at": when(self.last_drill.started_at),
-                           "rto_seconds": self.last_drill.rto_seconds,
-                           "rpo_seconds": self.last_drill.rpo_seconds} if self.last_drill else None,
-            "offsite": {"repository": self.offsite, "status": self.offsite_status},
-            "problems": list(self.problems),
-        }
-
-
-@dataclass(frozen=True)
-class BackupStatusReport:
-    """Every policy's status; ``exit_code`` 0, or 1 when a policy's last run failed or is past its RPO."""
-
-    policies: tuple[PolicyStatus, ...]
-
-    @property
-    def exit_code(self) -> int:
-        bad = any((p.last_run is not None and p.last_run.outcome not in ("ok", "running")) or not p.within_rpo
-                  for p in self.policies)
-        return int(ExitCode.FAILED if bad else ExitCode.OK)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"policies": [p.to_dict() for p in self.policies]}
-
-
-def backup_status(settings: Settings, policy_name: str | None = None, *, store: StateStore | None = None,
-                  with_size: bool = True, now: datetime | None = None) -> BackupStatusReport:
-    """The status of ``policy_name`` (every policy when None), from the state store (and
-    ``restic stats`` for the repository's size when ``with_size``; a failure there is a problem
-    line, not an error)."""
-    from backup.settings import policy_names
-    from opsctl.core.state import open_state
-
-    names = (policy_name,) if policy_name else policy_names(settings)
-    section = backup_settings(settings)
-    moment = now or datetime.now(UTC)
-    owned = store is None
-    opened = open_state(settings) if store is None else store
-    sizes: dict[str, int | None] = {}
-    problems_of: dict[str, tuple[str, ...]] = {}
-    try:
-        statuses = []
-        for name in names:
-            chosen = policy(settings, name)
-            repository = chosen.repository
-            latest = queries.latest_good_snapshot(opened, name, repository)
-            problems: list[str] = []
-            if with_size and repository not in sizes:
-                try:
-                    restic = Restic(repository_for(settings, repository), restic=section.restic,
-                                    cache_dir=section.cache_dir, timeout=300)
-                    sizes[repository] = restic.stats().total_size
-                    problems_of[repository] = ()
-                except OpsctlError as error:
-                    sizes[repository] = None
-                    problems_of[repository] = (error.message,)
-            problems += problems_of.get(repository, ())
-            statuses.append(PolicyStatus(
-                policy=name, repository=repository, rpo_seconds=chosen.objectives.rpo.total_seconds(),
-                last_run=queries.last_run(opened, name), last_success=queries.last_success(opened, name),
-                latest_snapshot=latest,
-                snapshot_age_seconds=(moment - latest.taken_at).total_seconds() if latest else None,
-                last_check=queries.last_check(opened, repository), last_drill=queries.last_drill(opened, name),
-                offsite=chosen.offsite, offsite_status="unknown (phase 2)" if chosen.offsite else "not configured",
-                repository_size_bytes=sizes.get(repository), problems=tuple(problems)))
-        return BackupStatusReport(tuple(statuses))
-    finally:
-        if owned:
-            opened.close()
-
-
 __all__ = [
     "BUILTIN_POLICY",
     "MANIFEST_FILENAME",
     "MANIFEST_SCHEMA",
     "BackupProgress",
     "BackupRunResult",
-    "BackupStatusReport",
-    "PolicyStatus",
     "SnapshotTaken",
     "SourceMissing",
-    "backup_status",
     "init_repository",
     "keep_policy",
     "manifest_dir",

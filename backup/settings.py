@@ -274,6 +274,7 @@ class PolicySettings(SettingsModel):
     orthanc: OrthancSource | None = None
     repository: str
     offsite: str | None = None
+    copy_after_run: bool = Field(default=False, description="copy to the off-site repository after a good run")
     schedule: ScheduleSettings = ScheduleSettings()
     keep: KeepSettings = KeepSettings()
     objectives: ObjectiveSettings = ObjectiveSettings()
@@ -291,6 +292,8 @@ class PolicySettings(SettingsModel):
         names = [source.database for source in self.postgres]
         if len(set(names)) != len(names):
             raise ValueError("two postgres sources dump the same database name (their files would clash)")
+        if self.copy_after_run and self.offsite is None:
+            raise ValueError("copy_after_run needs an offsite repository")
         return self
 
     @property

@@ -4,7 +4,8 @@
 killed outright stays ``running`` until the next run of its policy marks it ``interrupted``);
 ``backup_snapshots`` the snapshots recorded as good; ``backup_checks`` each ``restic check``;
 ``backup_read_rotation`` which part of the data the next full run reads; ``backup_drills``
-the restore drills (written by the drill runner). Queries live in :mod:`backup.queries`.
+the restore drills (written by the drill runner); ``backup_copies`` (migration 2) each
+off-site copy (``restic copy``) and what it copied. Queries live in :mod:`backup.queries`.
 Declared in the ``opsctl.state_schemas`` entry-point group.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 from opsctl.core.state import Migration, Schema, UtcDateTime
 
 RUN_OUTCOMES = ("running", "ok", "partial", "failed", "interrupted")
+COPY_OUTCOMES = ("running", "ok", "failed", "interrupted")
 
 
 def _tables(metadata: sa.MetaData) -> tuple[sa.Table, ...]:
@@ -89,21 +91,50 @@ def _tables(metadata: sa.MetaData) -> tuple[sa.Table, ...]:
     return runs, snapshots, checks, rotation, drills
 
 
+def _copies_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "backup_copies", metadata,
+        sa.Column("copy_id", sa.String(64), primary_key=True),
+        sa.Column("policy", sa.String(64), nullable=False),
+        sa.Column("source_repository", sa.String(64), nullable=False),
+        sa.Column("target_repository", sa.String(64), nullable=False),
+        sa.Column("started_at", UtcDateTime, nullable=False),
+        sa.Column("finished_at", UtcDateTime, nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("snapshot_ids", sa.Text, nullable=False),  # JSON list: the off-site snapshots it recorded good
+        sa.Column("error", sa.Text, nullable=True),
+        sa.CheckConstraint(f"outcome IN {COPY_OUTCOMES!r}", name="backup_copies_outcome"),
+        sa.Index("backup_copies_policy_started_at", "policy", "started_at"),
+    )
+
+
 def _backup_1(connection: Connection) -> None:
     metadata = sa.MetaData()
     _tables(metadata)
     metadata.create_all(connection)
 
 
-SCHEMA = Schema("backup", (Migration(1, "backup runs, good snapshots, checks, read rotation, drills", _backup_1),))
+def _backup_2(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    _copies_table(metadata)
+    metadata.create_all(connection)
+
+
+SCHEMA = Schema("backup", (
+    Migration(1, "backup runs, good snapshots, checks, read rotation, drills", _backup_1),
+    Migration(2, "off-site copies", _backup_2),
+))
 
 _metadata = sa.MetaData()
 backup_runs, backup_snapshots, backup_checks, backup_read_rotation, backup_drills = _tables(_metadata)
+backup_copies = _copies_table(_metadata)
 
 __all__ = [
+    "COPY_OUTCOMES",
     "RUN_OUTCOMES",
     "SCHEMA",
     "backup_checks",
+    "backup_copies",
     "backup_drills",
     "backup_read_rotation",
     "backup_runs",

@@ -1,7 +1,8 @@
-"""opsctl backup: run a policy, show every policy's status, create a repository."""
+"""opsctl backup: run, copy off-site, status, prune, check and restore a policy; create a repository."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -9,7 +10,13 @@ import typer
 from opsctl.cli.common import JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
-    from backup.runner import BackupProgress, BackupRunResult, BackupStatusReport
+    from datetime import datetime
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from backup.runner import BackupProgress, BackupRunResult
+    from backup.status import BackupStatusReport
     from opsctl.core.output import Output
 
 app = typer.Typer(no_args_is_help=True)
@@ -113,32 +120,65 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f}s"
 
 
-def _render_status(out: Output, report: BackupStatusReport) -> None:
-    from rich.table import Table
+def _mib(size: int | None) -> str:
+    return f"{size / 1024**2:.1f} MiB" if size is not None else "?"
 
+
+def _status_table(report: BackupStatusReport, width: int | None) -> Table:
+    """Per policy: last run, local and off-site age against the RPO, sizes, last check and drill."""
+    from opsctl.cli.render import Column, fit_table
     from opsctl.core.output import for_people
 
-    table = Table(title="backup status", title_justify="left")
-    table.add_column("policy", no_wrap=True)
-    for column in ("last run", "snapshot", "age/RPO", "size", "check", "off-site"):
-        table.add_column(column)
+    rows: list[list[Text | str]] = []
     for status in report.policies:
         run = status.last_run
         last_run = f"{run.outcome} {'full' if run.kind == 'full' else 'incr'}" if run else "never"
-        snapshot = status.latest_snapshot.snapshot_id[:8] if status.latest_snapshot else "none"
-        age_style = "green" if status.within_rpo else "red"
-        age = f"[{age_style}]{_age(status.snapshot_age_seconds)}[/]/{_age(status.rpo_seconds)}"
-        size = f"{status.repository_size_bytes / 1024**2:.1f} MiB" if status.repository_size_bytes is not None else "?"
+        local = for_people(f"{_age(status.snapshot_age_seconds)}/{_age(status.rpo_seconds)}",
+                           "green" if status.within_rpo else "red")
+        if status.offsite is None:
+            offsite = for_people("none")
+        else:
+            word = {"ok": _age(status.offsite_age_seconds), "copy failed": "failed",
+                    "never copied": "never"}.get(status.offsite_status, status.offsite_status)
+            offsite = for_people(word, "green" if status.offsite_within_rpo else "red")
+        size = _mib(status.repository_size_bytes)
+        if status.offsite is not None:
+            size += f"\n{_mib(status.offsite_size_bytes)} S3" if status.offsite_size_bytes is not None else ""
         check = f"{status.last_check.outcome} {status.last_check.read_data_subset or ''}".strip() \
             if status.last_check else "never"
-        offsite = "none" if status.offsite is None else status.offsite_status
-        table.add_row(for_people(status.policy), last_run, snapshot, age, size, check, for_people(offsite))
-    out.stdout.print(table)
+        drill = f"{status.last_drill.outcome} {_age(_since(status.last_drill.started_at))}" \
+            if status.last_drill else "never"
+        rows.append([for_people(status.policy), last_run, local, offsite, size, check, drill])
+    columns = [Column("policy", "no"), Column("last run", "no"), Column("local/RPO", "no"),
+               Column("off-site", "no"), Column("size", "no", drop=3), Column("check", "no", drop=1),
+               Column("drill", "no", drop=2)]
+    table = fit_table(width, columns, rows)
+    table.title = "backup status"
+    table.title_justify = "left"
+    return table
+
+
+def _since(moment: datetime) -> float:
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    return (clock.now(UTC) - moment).total_seconds()
+
+
+def _render_status(out: Output, report: BackupStatusReport) -> None:
+    from opsctl.core.output import for_people
+
+    out.stdout.print(_status_table(report, out.stdout.width))
     for status in report.policies:
         if status.last_run is not None and status.last_run.error:
             out.stderr.print(for_people(f"{status.policy}: last run: {status.last_run.error}"), highlight=False)
+        if status.last_copy is not None and status.last_copy.error:
+            out.stderr.print(for_people(f"{status.policy}: last off-site copy: {status.last_copy.error}"),
+                             highlight=False)
         for problem in status.problems:
             out.stderr.print(for_people(f"{status.policy}: {problem}"), highlight=False)
+        for warning in status.offsite_warnings:
+            out.stderr.print(for_people(f"{status.policy}: off-site {status.offsite}: {warning}"), highlight=False)
 
 
 @app.command("status")
@@ -147,8 +187,8 @@ def status(
     policy: Annotated[str | None, typer.Argument(help="One policy (default: every policy).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Per policy: the last run, the newest good snapshot and its age against the RPO, size, last check."""
-    from backup.runner import backup_status
+    """Per policy: the last run, local and off-site snapshot age against the RPO, sizes, last check and drill."""
+    from backup.status import backup_status
 
     context = app_context(ctx)
     report = backup_status(context.settings, policy)
@@ -177,3 +217,173 @@ def init(
     else:
         out.stdout.print(f"repository {repository}: {'created' if created else 'already there'}", highlight=False)
     raise typer.Exit(0)
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose snapshots go to its off-site repository.")],
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop a restic call after this many seconds "
+                                                               "(default: a day).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Copy a policy's snapshots (and manifests) to its off-site repository (restic copy)."""
+    from backup.offsite import copy_policy
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    result = copy_policy(context.settings, policy, store=None, recorder=context.recorder, timeout=timeout)
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-copy", result.to_dict())
+    else:
+        newest = result.latest_offsite_snapshot.isoformat(timespec="seconds") if result.latest_offsite_snapshot \
+            else "none"
+        out.stdout.print(for_people(
+            f"{result.policy}: copy {result.source_repository} -> {result.target_repository}: {result.outcome} in "
+            f"{result.duration_seconds:.1f} s, {len(result.copied_snapshots)} new good snapshot(s), "
+            f"{result.offsite_snapshots} off-site, newest good {newest}"), highlight=False)
+        if result.error:
+            out.stderr.print(for_people(f"error: {result.error}"), highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+offsite_app = typer.Typer(no_args_is_help=True, help="The off-site repository's place (an S3 bucket).")
+app.add_typer(offsite_app, name="offsite")
+
+
+@offsite_app.command("setup")
+def offsite_setup(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose off-site S3 bucket to set up.")],
+    admin_access_key_id: Annotated[str, typer.Option(help="The admin's access key id, by reference (file:, env:).")],
+    admin_secret_access_key: Annotated[str, typer.Option(help="The admin's secret key, by reference.")],
+    retention_days: Annotated[int, typer.Option(min=1, help="Object lock's default retention in days.")],
+    mode: Annotated[str, typer.Option(help="GOVERNANCE or COMPLIANCE.")] = "GOVERNANCE",
+    noncurrent_expire_days: Annotated[int, typer.Option(min=0, help="Days after the retention that old "
+                                                                    "versions expire.")] = 7,
+    json_output: JsonOption = False,
+) -> None:
+    """Create or check the policy's off-site bucket: versioning, object lock, lifecycle rule."""
+    from backup.offsite import setup_offsite
+    from opsctl.core.output import for_people
+    from opsctl.core.secrets import SecretRef
+
+    context = app_context(ctx)
+    report = setup_offsite(context.settings, policy, admin_access_key_id=SecretRef.parse(admin_access_key_id),
+                           admin_secret_access_key=SecretRef.parse(admin_secret_access_key),
+                           retention_days=retention_days, mode=mode.upper(),
+                           noncurrent_expire_days=noncurrent_expire_days, recorder=context.recorder)
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-offsite-setup", report.to_dict())
+    else:
+        for line in report.lines():
+            out.stdout.print(for_people(line), highlight=False)
+    raise typer.Exit(0)
+
+
+WhereOption = Annotated[str, typer.Option("--from", "--on", help="local or offsite (the policy's repositories).")]
+
+
+def _where(value: str) -> Any:
+    from opsctl.core.errors import UsageError
+
+    if value not in ("local", "offsite"):
+        raise UsageError(f"--from {value!r}: expected local or offsite")
+    return value
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose retention (keep) to apply.")],
+    where: WhereOption = "local",
+    json_output: JsonOption = False,
+) -> None:
+    """Apply the policy's retention to its snapshots (restic forget --prune)."""
+    from backup.maintenance import prune_policy
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    result = prune_policy(context.settings, policy, store=None, recorder=context.recorder, where=_where(where))
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-prune", result.to_dict())
+    else:
+        out.stdout.print(for_people(
+            f"{result.policy} on {result.repository}: {result.outcome}, {len(result.removed_snapshots)} snapshot(s) "
+            f"forgotten; {result.size_kind} size {_mib(result.size_before_bytes)} before, "
+            f"{_mib(result.size_after_bytes)} after"), highlight=False)
+        for note in result.notes:
+            out.stdout.print(for_people(note), highlight=False)
+        if result.error:
+            out.stderr.print(for_people(f"error: {result.error}"), highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose repository to check.")],
+    read_data_subset: Annotated[str | None, typer.Option(help="Read part n/m of the data (default: the next part "
+                                                               "of the rotation).")] = None,
+    where: WhereOption = "local",
+    json_output: JsonOption = False,
+) -> None:
+    """Check a policy's repository and read back part of its data (restic check)."""
+    from backup.maintenance import check_policy
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    result = check_policy(context.settings, policy, store=None, recorder=context.recorder,
+                          read_data_subset=read_data_subset, where=_where(where))
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-check", result.to_dict())
+    else:
+        found = "no errors" if result.outcome == "ok" else f"{len(result.errors)} error(s)"
+        out.stdout.print(for_people(f"{result.policy} on {result.repository}: check --read-data-subset "
+                                    f"{result.read_data_subset}: {found}"), highlight=False)
+        for error in result.errors[:20]:
+            out.stderr.print(for_people(f"  {error}"), highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy to restore from.")],
+    target: Annotated[Path | None, typer.Option(help="Restore the paths into this new or empty directory.")] = None,
+    database: Annotated[str | None, typer.Option(help="Restore the dump into this NEW database.")] = None,
+    snapshot: Annotated[str | None, typer.Option(help="A snapshot id (default: the newest good one).")] = None,
+    dump: Annotated[str | None, typer.Option(help="Which database's dump, when the policy has several.")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Restore over a non-empty target or an existing "
+                                                            "database.")] = False,
+    where: WhereOption = "local",
+    json_output: JsonOption = False,
+) -> None:
+    """Restore files (--target DIR) or a database (--database NAME); nothing is overwritten without --replace."""
+    from backup.restore import restore_database, restore_files
+    from opsctl.core.errors import UsageError
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    if (target is None) == (database is None):
+        raise UsageError("give one of --target DIR or --database NAME")
+    if target is not None:
+        result = restore_files(context.settings, policy, target, store=None, recorder=context.recorder,
+                               snapshot=snapshot, replace=replace, where=_where(where))
+    else:
+        result = restore_database(context.settings, policy, database or "", store=None, recorder=context.recorder,
+                                  snapshot=snapshot, replace=replace, dump=dump, where=_where(where))
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-restore", result.to_dict())
+    else:
+        what = f"{result.files_restored} files, {_mib(result.bytes_restored)}" if result.kind == "files" \
+            else f"database on {result.server}"
+        out.stdout.print(for_people(f"{result.policy}: snapshot {result.snapshot_id[:8]} from {result.repository} "
+                                    f"restored into {result.target} ({what}) in {result.duration_seconds:.1f} s"
+                                    + (", replacing what was there" if result.replaced else "")), highlight=False)
+    raise typer.Exit(result.exit_code)

@@ -2,15 +2,19 @@
 
 The test runs the suite's kinds of commands (trust, run, run through sudo, JSON and table
 output, output dirs, audit log and verify, a failing host, inventory exports, and exports and
-scans of an inventory holding the SNMP secrets as literals, which are refused), snapshots every process's command
-line while a sudo command runs, then scans every output, log, state and audit file for the
-canaries. A positive control plants a canary on purpose and proves the scan finds it.
+scans of an inventory holding the SNMP secrets as literals, which are refused), and the backup
+commands (init, run, copy to the lab's S3 store with its backup keys, status, check, prune,
+restore) with a restic repository password of the test's own (the lab publishes none),
+snapshots every process's command line while a sudo command and the backup commands run, then
+scans every output, log, state, metrics and audit file for the canaries. A positive control plants a canary on purpose and proves the scan finds it.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -92,8 +96,63 @@ def _with_snmp_literals(lab: Any, tmp_path: Path, canaries: dict[str, bytes]) ->
     return outputs
 
 
+def _backup_outputs(lab: Any, root: Path, password: bytes, command_lines: dict[str, bytes]) -> dict[str, bytes]:
+    """Every backup command's output, against a local repository and an off-site one on the lab's S3 store."""
+    store = lab.publication.object_store
+    assert store is not None
+    root.mkdir()
+    (root / "data").mkdir()
+    (root / "data" / "ward.txt").write_text("ward 3\n")
+    secret_dir = root / "secret"
+    secret_dir.mkdir(mode=0o700)
+    (secret_dir / "restic-pw").write_bytes(password + b"\n")
+    (secret_dir / "restic-pw").chmod(0o600)
+    bucket = f"opsctl-secrets-{uuid.uuid4().hex[:10]}"
+    config = root / "opsctl.yaml"
+    config.write_text(
+        "backup:\n"
+        f"  textfile_dir: {root}/textfile\n"
+        f"  cache_dir: {root}/restic-cache\n"
+        "  repositories:\n"
+        f"    local: {{type: local, path: {root}/repo, password: 'file:{secret_dir}/restic-pw'}}\n"
+        f"    offsite: {{type: s3, endpoint: '{store.endpoint}', bucket: {bucket}, "
+        f"access_key_id: '{store.backup_access_key_id}', secret_access_key: '{store.backup_secret_access_key}', "
+        f"password: 'file:{secret_dir}/restic-pw'}}\n"
+        "  policies:\n"
+        f"    files: {{paths: ['{root}/data'], repository: local, offsite: offsite, copy_after_run: true}}\n"
+    )
+    cli = Cli.create(root / "cli", root / "no-inventory.yaml")
+    commands = [
+        ("backup", "init", "local"),
+        ("backup", "offsite", "setup", "files", "--admin-access-key-id", store.admin_access_key_id,
+         "--admin-secret-access-key", store.admin_secret_access_key, "--retention-days", "1"),
+        ("backup", "run", "files", "--full"), ("backup", "run", "files", "--json"), ("backup", "copy", "files"),
+        ("backup", "status"), ("backup", "status", "--json"), ("backup", "check", "files", "--on", "offsite"),
+        ("backup", "prune", "files", "--on", "offsite", "--json"),
+        ("backup", "restore", "files", "--from", "offsite", "--target", str(root / "restored")),
+        ("backup", "restore", "files", "--target", str(root / "restored")),  # refused: not empty
+    ]
+    outputs: dict[str, bytes] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_process_command_lines, args=(stop, command_lines))
+    watcher.start()
+    try:
+        for args in commands:
+            done = cli("-c", str(config), *args, timeout=300)
+            assert done.returncode == (5 if args[-1] == str(root / "restored") and "--from" not in args else 0), \
+                (args, done.stderr)
+            outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
+            outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
+    finally:
+        stop.set()
+        watcher.join()
+    assert any(b"restic" in line for line in command_lines.values()), "the watcher saw restic"
+    return outputs
+
+
 def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -> None:
     canaries = _canaries(lab)
+    canaries["restic repository password"] = secrets.token_urlsafe(24).encode()
     cli = Cli.create(tmp_path, lab.publication.inventory_path)
     outputs: dict[str, bytes] = {}
     commands = [
@@ -132,6 +191,7 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
         outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
     outputs.update(_with_snmp_literals(lab, tmp_path, canaries))
+    outputs.update(_backup_outputs(lab, tmp_path / "backup", canaries["restic repository password"], command_lines))
 
     # where secrets belong: the lab's secrets directory, and the peers' own credential files
     # (a server's configuration, and the client configuration that keeps them off argv), all 0600
@@ -141,8 +201,9 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
     for path in credential_files:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     literal_state_dirs = [path for path in tmp_path.glob("literal-*") if path.is_dir()]  # if refusing wrote any
-    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.lab_dir, *literal_state_dirs],
-                              exclude=[lab.publication.passphrase_path.parent, *credential_files]))
+    files = list(_files_under([cli.state_dir, tmp_path / "out", lab.lab_dir, *literal_state_dirs, tmp_path / "backup"],
+                              exclude=[lab.publication.passphrase_path.parent, *credential_files,
+                                       tmp_path / "backup" / "secret"]))
     assert any(f.name == "audit.jsonl" for f in files) and any(f.suffix == ".db" for f in files)
     blobs = {**outputs, **{f"cmdline {k}": v for k, v in command_lines.items()},
              **{str(f): f.read_bytes() for f in files}}

@@ -85,7 +85,7 @@ def test_a_store_written_by_the_release_migrates_in_place_on_postgresql(
     first.close()
 
     with StateStore(postgres_database.url, password=postgres_database.password) as store:
-        assert store.schema_versions() == {"backup": 1, "core": 2, "inventory": 2}
+        assert store.schema_versions() == {"backup": 2, "core": 2, "inventory": 2}
         run = store.last_run("run")
         assert run is not None and run.outcome == "failed"
         assert [(h.host, h.outcome) for h in run.hosts] == [("web1", "ok"), ("web2", "unreachable")]

@@ -33,7 +33,9 @@ def test_a_successful_run(tmp_path: Path) -> None:
     path = write_policy_metrics(tmp_path, PolicyMetrics(
         "his", NOW, True, 12.5, 4096, 10, last_success=NOW, repository="local",
         latest_snapshot=NOW - timedelta(seconds=30), rpo_seconds=86400, last_check_ok=True,
-        pacs_downtime_seconds=4.25))
+        pacs_downtime_seconds=4.25,
+        offsite_repository="offsite", offsite_latest_snapshot=NOW - timedelta(seconds=90),
+        offsite_last_success=NOW, offsite_last_copy=NOW, offsite_last_copy_ok=True))
     assert path == metrics_path(tmp_path, "his") == tmp_path / "opsctl_backup_his.prom"
     promtool_check(path)
     values = samples(path)
@@ -42,7 +44,24 @@ def test_a_successful_run(tmp_path: Path) -> None:
     assert values['opsctl_backup_snapshot_age_seconds{policy="his",repository="local"}'] == 30.0
     assert values['opsctl_backup_last_run_added_bytes{policy="his"}'] == 4096
     assert values['opsctl_backup_pacs_downtime_seconds{policy="his"}'] == 4.25
+    assert values['opsctl_backup_snapshot_age_seconds{policy="his",repository="offsite"}'] == 90.0
+    assert values['opsctl_backup_offsite_last_success_timestamp_seconds{policy="his"}'] == NOW.timestamp()
+    assert values['opsctl_backup_offsite_last_copy_success{policy="his"}'] == 1.0
     assert {key.split("{")[0] for key in values} == set(METRIC_FAMILIES)
+
+
+def test_a_failed_copy_keeps_the_last_off_site_success_and_says_it_failed(tmp_path: Path) -> None:
+    earlier = NOW - timedelta(hours=5)
+    path = write_policy_metrics(tmp_path, PolicyMetrics(
+        "his", NOW, True, has_run=False, written_at=NOW, offsite_repository="offsite",
+        offsite_latest_snapshot=earlier, offsite_last_success=earlier, offsite_last_copy=NOW,
+        offsite_last_copy_ok=False))
+    promtool_check(path)
+    values = samples(path)
+    assert values['opsctl_backup_offsite_last_copy_success{policy="his"}'] == 0.0
+    assert values['opsctl_backup_offsite_last_success_timestamp_seconds{policy="his"}'] == earlier.timestamp()
+    assert values['opsctl_backup_snapshot_age_seconds{policy="his",repository="offsite"}'] == 5 * 3600
+    assert not any(key.startswith("opsctl_backup_last_run_") for key in values)
 
 
 def test_a_failed_run_keeps_the_last_success(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def store(tmp_path: Path) -> StateStore:
 
 
 def test_the_schema_is_migrated_as_component_backup(store: StateStore) -> None:
-    assert store.schema_versions()["backup"] == 1
+    assert store.schema_versions()["backup"] == 2  # 2: off-site copies
 
 
 def test_a_run_is_begun_then_finished(store: StateStore) -> None:

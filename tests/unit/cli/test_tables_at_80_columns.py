@@ -79,9 +79,35 @@ def _scan(out: Output) -> None:
     _render_scan(out, SimpleNamespace(devices=devices, summary="3 devices", warnings=[]))  # type: ignore[arg-type]
 
 
+POLICIES = ("hospital-his-database-and-documents", "opsctl-state", "pacs-orthanc-storage")
+
+
+def _backup_status(out: Output) -> None:
+    from backup import queries
+    from backup.status import BackupStatusReport, PolicyStatus
+    from opsctl.cli.backup import _render_status
+
+    run = queries.RunRow("20261205T040000Z-3fa9c1", POLICIES[0], "incremental", "local", TIME, TIME, "failed", (),
+                         0, 0, 1.0, "restic repository /srv/restic/his: wrong password or no key found", None)
+    snapshot = queries.SnapshotRow("3fa9c1d2" * 8, "local", POLICIES[0], run.run_id, "full", "paths", TIME, 1, 1)
+    check = queries.CheckRow("local", POLICIES[0], None, TIME, TIME, "10/10", "failed", ("pack 3fa9c1d2: corrupted",))
+    drill = queries.DrillRow("d1", POLICIES[0], "offsite", TIME, TIME, "ok", 62.5, 3600.0, ())
+    copy = queries.CopyRow("c1", POLICIES[0], "local", "offsite", TIME, TIME, "failed", (), "unreachable")
+    policies = tuple(PolicyStatus(
+        policy=name, repository="local", rpo_seconds=86400.0, last_run=run, last_success=run,
+        latest_snapshot=snapshot, snapshot_age_seconds=123456.0, last_check=check, last_drill=drill,
+        offsite="offsite" if index != 1 else None, offsite_status="copy failed" if index == 0 else "ok",
+        repository_size_bytes=123 * 1024**3, offsite_snapshot=snapshot, offsite_age_seconds=4000.0,
+        last_copy=copy, offsite_size_bytes=456 * 1024**3,
+        offsite_warnings=("bucket his-offsite has no object lock: a stolen key can destroy history",))
+        for index, name in enumerate(POLICIES))
+    _render_status(out, BackupStatusReport(policies))
+
+
 RENDERERS: dict[str, Callable[[Output], None]] = {"run": _fleet, "audit log": _audit, "lab up": _lab,
-                                                  "inventory scan": _scan}
-WHOLE: dict[str, tuple[str, ...]] = {"run": HOSTS, "audit log": HOSTS, "lab up": DEVICES, "inventory scan": DEVICES}
+                                                  "inventory scan": _scan, "backup status": _backup_status}
+WHOLE: dict[str, tuple[str, ...]] = {"run": HOSTS, "audit log": HOSTS, "lab up": DEVICES, "inventory scan": DEVICES,
+                                     "backup status": POLICIES}
 
 
 def _assert_fits(printed: str, whole: tuple[str, ...]) -> None:

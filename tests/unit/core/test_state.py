@@ -186,7 +186,7 @@ def test_a_package_declaring_its_schema_is_migrated_without_being_imported(tmp_p
     )
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("] ")[0] + "]" == "[('backup', 1), ('core', 2), ('inventory', 2), ('notes', 1)]"
+    assert done.stdout.split("] ")[0] + "]" == "[('backup', 2), ('core', 2), ('inventory', 2), ('notes', 1)]"
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 

@@ -180,7 +180,7 @@ def test_a_release_store_with_only_its_first_version_is_adopted_and_completed(
 
     store = StateStore(url)
 
-    assert store.schema_versions() == {"backup": 1, "core": 2, "inventory": 2}
+    assert store.schema_versions() == {"backup": 2, "core": 2, "inventory": 2}
     run = store.last_run("run")
     assert run is not None and [(h.host, h.outcome) for h in run.hosts] == [("web1", "ok")]
     anchor = store.get_anchor()
@@ -203,6 +203,6 @@ def test_several_processes_migrating_a_release_store_at_once_all_succeed(tmp_pat
 
     assert [process.exitcode for process in processes] == [0] * 5
     rows = sqlite_rows(tmp_path / "state.db", "SELECT component, version FROM schema_migrations")
-    assert sorted(rows) == [("backup", 1), ("core", 1), ("core", 2), ("inventory", 1), ("inventory", 2)]
+    assert sorted(rows) == [("backup", 1), ("backup", 2), ("core", 1), ("core", 2), ("inventory", 1), ("inventory", 2)]
     assert sqlite_rows(tmp_path / "state.db", "SELECT count(*) FROM run_hosts") == [(5,)]
     assert sqlite_rows(tmp_path / "state.db", "SELECT count(*) FROM inventory_snapshots") == [(7,)]
