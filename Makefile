@@ -18,7 +18,7 @@ integration:
 	$(BIN)/python -m pytest -q tests/integration
 
 lint:
-	$(BIN)/ruff check opsctl inventory monitoring backup agents playbooks lab tests $(wildcard bench/*.py bench/fanout)
+	$(BIN)/ruff check opsctl inventory monitoring backup agents playbooks lab tests $(wildcard bench/*.py bench/fanout bench/backup)
 	$(BIN)/mypy
 
 bench:
