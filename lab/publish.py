@@ -36,11 +36,13 @@ WEB_VARS = {"opsctl_patch_group": "web", "opsctl_clinical_criticality": "high"}
 LOCAL_REPOSITORY = "local"
 OFFSITE_REPOSITORY = "offsite"
 HIS_POLICY = "his"
-# The PACS's keys the policy's ``orthanc:`` takes from services.json. Off until backup's
-# settings model for them is merged (OrthancSource still knows ``url``/``username`` only):
-# turn on, or pass ``backup_orthanc=True``, once it accepts these names.
-ORTHANC_KEYS = ("rest_url", "user", "password", "storage_dir", "index_dir", "index",
-                "stop_command", "start_command")
+# The policy's ``orthanc:`` keys and the services.json keys they take their values from. Off
+# until backup's settings model for them is merged (OrthancSource on main knows ``url``,
+# ``storage_dir``, ``index``, ``username``, ``password`` and ``max_downtime`` only, and refuses
+# the rest): turn on, or pass ``backup_orthanc=True``, once it takes these keys.
+ORTHANC_KEYS = {"url": "rest_url", "username": "user", "password": "password", "storage_dir": "storage_dir",
+                "index_dir": "index_dir", "index": "index", "stop_command": "stop_command",
+                "start_command": "start_command"}
 ORTHANC_MAX_DOWNTIME = "5m"
 BACKUP_ORTHANC = False
 DB_VARS = {
@@ -527,9 +529,9 @@ def config_document(
 
 
 def sanity_query(sql: str, expectation: str) -> str:
-    """A policy's sanity query as the backup section writes it: ``SQL OP VALUE``
-    (``SELECT count(*) FROM patients == 213108``): the query's first value must meet ``OP VALUE``."""
-    return f"{sql} {expectation}"
+    """A policy's sanity query as the backup section writes it: ``SQL => OP VALUE``
+    (``SELECT count(*) FROM patients => == 213108``): the query's first value must meet ``OP VALUE``."""
+    return f"{sql} => {expectation}"
 
 
 def backup_document(
@@ -593,7 +595,8 @@ def backup_document(
     pacs = next((service for service in services if service.purpose == "pacs"), None)
     if orthanc and pacs is not None:
         policy["orthanc"] = {
-            **{key: pacs.details[key] for key in ORTHANC_KEYS if key in pacs.details},
+            **{key: pacs.details[published] for key, published in ORTHANC_KEYS.items() if published in pacs.details},
+            **({"dicom_aet": pacs.details["dicom"]["aet"]} if "aet" in (pacs.details.get("dicom") or {}) else {}),
             "max_downtime": ORTHANC_MAX_DOWNTIME,
         }
     policy.update({

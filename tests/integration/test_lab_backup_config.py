@@ -62,7 +62,7 @@ def test_the_published_backup_section_validates_and_names_the_labs_services(
     assert str(source.password) == hospital.extra["backup_password"]
     assert source.count_tables == HOSPITAL_TABLES
     patients = hospital.extra["row_counts"]["patients"]
-    assert source.sanity_queries == (f"SELECT count(*) FROM patients == {patients}",)
+    assert source.sanity_queries == (f"SELECT count(*) FROM patients => == {patients}",)
 
     local = repository_for(settings, "local")
     assert Path(local.location).parent.parent == lab.lab_dir
@@ -80,8 +80,8 @@ def test_the_published_backup_section_validates_and_names_the_labs_services(
     assert len(set(passwords)) == 2 and all(len(password) >= 16 for password in passwords)
 
 
-@pytest.mark.skipif("rest_url" not in OrthancSource.model_fields,
-                    reason="backup's orthanc settings model (rest_url, user, stop/start commands) is not merged yet")
+@pytest.mark.skipif("stop_command" not in OrthancSource.model_fields,
+                    reason="backup's orthanc settings model (index_dir, stop/start commands) is not merged yet")
 def test_the_orthanc_part_validates_once_the_model_takes_it(lab: RunningLab, tmp_path: Path) -> None:
     pacs = lab.publication.service("pacs")
     assert pacs is not None
@@ -93,8 +93,12 @@ def test_the_orthanc_part_validates_once_the_model_takes_it(lab: RunningLab, tmp
     config.write_text(render_yaml(document, header="the lab's configuration with the PACS"))
     orthanc = backup_settings(_load(config, tmp_path)).policies["his"].orthanc
     assert orthanc is not None
-    assert str(orthanc.storage_dir) == pacs.details["storage_dir"]
-    assert tuple(orthanc.model_dump()["stop_command"]) == tuple(pacs.details["stop_command"])
+    fields = orthanc.model_dump()
+    assert (orthanc.url, str(orthanc.storage_dir), str(fields["index_dir"])) == (
+        pacs.details["rest_url"], pacs.details["storage_dir"], pacs.details["index_dir"])
+    assert (orthanc.username, str(orthanc.password)) == (pacs.details["user"], pacs.details["password"])
+    assert tuple(fields["stop_command"]) == tuple(pacs.details["stop_command"])
+    assert tuple(fields["start_command"]) == tuple(pacs.details["start_command"])
 
 
 def test_the_labs_policy_runs_and_its_offsite_bucket_is_locked(lab: RunningLab, tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from ruamel.yaml import YAML
 
 from backup.settings import BUILTIN_POLICY, backup_settings, policy_names
 from lab.layout import LabLayout
-from lab.publish import PublishedDatabase, PublishedObjectStore, config_document, render_yaml
+from lab.publish import (
+    PublishedDatabase,
+    PublishedObjectStore,
+    PublishedService,
+    config_document,
+    render_yaml,
+)
 from opsctl.core.settings import Settings
 
 HOSPITAL = PublishedDatabase(
@@ -51,7 +57,7 @@ def test_the_hospital_database_and_the_s3_store_give_the_policy_his_and_an_offsi
     his = section.policies["his"]
     (source,) = his.postgres
     assert (source.user, str(source.password)) == ("backup", "file:/lab/secrets/backup")
-    assert source.sanity_queries == ("SELECT count(*) FROM patients == 4262",)
+    assert source.sanity_queries == ("SELECT count(*) FROM patients => == 4262",)
     assert (his.repository, his.offsite, his.orthanc) == ("local", "offsite", None)
 
 
@@ -61,3 +67,20 @@ def test_without_an_s3_store_or_row_counts_the_policy_has_no_offsite_and_no_sani
     assert list(section.repositories) == ["local"]
     assert section.policies["his"].offsite is None
     assert section.policies["his"].postgres[0].sanity_queries == ()
+
+
+def test_the_pacs_joins_the_policy_under_the_settings_names_only_when_asked(tmp_path: Path) -> None:
+    pacs = PublishedService(name="lab-orthanc", kind="orthanc", purpose="pacs", details={
+        "rest_url": "http://127.3.60.1:18042", "user": "opsctl", "password": "file:/lab/orthanc",
+        "dicom": {"host": "127.3.60.1", "port": 14242, "aet": "OPSCTL_LAB"}, "storage_dir": "/lab/storage",
+        "index_dir": "/lab/index", "index": "sqlite", "config_dir": "/lab/config",
+        "stop_command": ["python", "-m", "lab.orthanc", "stop"], "start_command": ["python", "-m", "lab.orthanc", "start"]})
+    layout = LabLayout(tmp_path / "lab")
+    without = config_document(layout, databases=[HOSPITAL], services=[pacs])
+    assert "orthanc" not in without["backup"]["policies"]["his"]
+    document = config_document(layout, databases=[HOSPITAL], services=[pacs], backup_orthanc=True)
+    assert document["backup"]["policies"]["his"]["orthanc"] == {
+        "url": "http://127.3.60.1:18042", "username": "opsctl", "password": "file:/lab/orthanc",
+        "storage_dir": "/lab/storage", "index_dir": "/lab/index", "index": "sqlite",
+        "stop_command": ["python", "-m", "lab.orthanc", "stop"], "start_command": ["python", "-m", "lab.orthanc", "start"],
+        "dicom_aet": "OPSCTL_LAB", "max_downtime": "5m"}
