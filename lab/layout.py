@@ -80,6 +80,35 @@ class LabLayout:
         return self.secrets_dir / "switch-password"
 
     @property
+    def backup_dir(self) -> Path:
+        """What the lab's published ``backup:`` section points at: repository, metrics, cache."""
+        return self.root / "backup"
+
+    @property
+    def restic_repository(self) -> Path:
+        """The local restic repository of the lab's backup configuration."""
+        return self.backup_dir / "restic-local"
+
+    @property
+    def backup_textfile_dir(self) -> Path:
+        """Where the lab's backups publish their metrics (node_exporter's textfile format)."""
+        return self.backup_dir / "textfile"
+
+    @property
+    def restic_cache_dir(self) -> Path:
+        return self.backup_dir / "restic-cache"
+
+    @property
+    def restic_password(self) -> Path:
+        """The password of the lab's local restic repository (a secret)."""
+        return self.secrets_dir / "restic-password"
+
+    @property
+    def restic_offsite_password(self) -> Path:
+        """The password of the lab's off-site restic repository on its S3 store (a secret)."""
+        return self.secrets_dir / "restic-offsite-password"
+
+    @property
     def devices_inventory(self) -> Path:
         """``devices.yaml``: an Ansible inventory of the SNMP agents and switches."""
         return self.root / "devices.yaml"

@@ -1,5 +1,5 @@
 """What the lab publishes for the rest of opsctl: inventory, fingerprints, known_hosts, a
-config file, the databases it serves (``databases.json``: the PostgreSQL state store's URL,
+config file (the inventory, discovery's SNMP credentials, backups of the lab), the databases it serves (``databases.json``: the PostgreSQL state store's URL,
 the hospital database), its other services (``services.json``: the PACS) and its object
 stores (``object_stores.json``: the S3 endpoint and its identities' keys).
 Secrets appear only as ``file:`` references, never as values."""
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from lab.errors import LabError, LabNotPublished
-from lab.files import write_atomic
+from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.layout import LabLayout
 from lab.ssh.config import ssh_host_number
 from lab.ssh.keys import PublicKey
@@ -32,6 +32,19 @@ OBJECT_STORES_FILE = "object_stores.json"
 # hosts stand and what they are for, as a hospital's inventory would say it.
 LAB_PLACEMENT = {"opsctl_site": "lab", "opsctl_building": "Lab building", "opsctl_room": "Server room"}
 WEB_VARS = {"opsctl_patch_group": "web", "opsctl_clinical_criticality": "high"}
+# the lab's backup configuration (config_document's ``backup:`` section)
+LOCAL_REPOSITORY = "local"
+OFFSITE_REPOSITORY = "offsite"
+HIS_POLICY = "his"
+# The policy's ``orthanc:`` keys and the services.json keys they take their values from. Off
+# until backup's settings model for them is merged (OrthancSource on main knows ``url``,
+# ``storage_dir``, ``index``, ``username``, ``password`` and ``max_downtime`` only, and refuses
+# the rest): turn on, or pass ``backup_orthanc=True``, once it takes these keys.
+ORTHANC_KEYS = {"url": "rest_url", "username": "user", "password": "password", "storage_dir": "storage_dir",
+                "index_dir": "index_dir", "index": "index", "stop_command": "stop_command",
+                "start_command": "start_command"}
+ORTHANC_MAX_DOWNTIME = "5m"
+BACKUP_ORTHANC = False
 DB_VARS = {
     "opsctl_patch_group": "db",
     "opsctl_clinical_criticality": "critical",
@@ -463,12 +476,21 @@ def fingerprints_document(
     return document
 
 
-def config_document(layout: LabLayout, devices: Sequence[PublishedDevice] = ()) -> dict[str, Any]:
+def config_document(
+    layout: LabLayout,
+    devices: Sequence[PublishedDevice] = (),
+    *,
+    databases: Sequence[PublishedDatabase] = (),
+    services: Sequence[PublishedService] = (),
+    object_stores: Sequence[PublishedObjectStore] = (),
+    backup_orthanc: bool | None = None,
+) -> dict[str, Any]:
     """An opsctl configuration that points at the lab's inventory (keys of ``Settings`` only).
 
     With SNMP devices it also gives ``discovery``: the SNMP port and every credential set the
     devices use (communities first, then the v3 user), so ``inventory scan --subnet`` finds them.
     The devices' variables are read as the scan reads them (:mod:`inventory.snmp.credentials`).
+    It always gives ``backup`` (:func:`backup_document`).
     """
     from inventory.snmp.credentials import (
         PORT,
@@ -499,11 +521,98 @@ def config_document(layout: LabLayout, devices: Sequence[PublishedDevice] = ()) 
             "snmp_port": next(iter(ports), 161),
             "snmp": [settings_entry_of(credential_set) for credential_set in credentials],
         }
+    document["backup"] = backup_document(
+        layout, databases=databases, services=services, object_stores=object_stores,
+        orthanc=BACKUP_ORTHANC if backup_orthanc is None else backup_orthanc,
+    )  # fmt: skip
     return document
 
 
+def sanity_query(sql: str, expectation: str) -> str:
+    """A policy's sanity query as the backup section writes it: ``SQL => OP VALUE``
+    (``SELECT count(*) FROM patients => == 213108``): the query's first value must meet ``OP VALUE``."""
+    return f"{sql} => {expectation}"
+
+
+def backup_document(
+    layout: LabLayout,
+    *,
+    databases: Sequence[PublishedDatabase] = (),
+    services: Sequence[PublishedService] = (),
+    object_stores: Sequence[PublishedObjectStore] = (),
+    orthanc: bool = False,
+) -> dict[str, Any]:
+    """The ``backup:`` section of the lab's configuration, as plain data (the lab imports no backup code).
+
+    Always: the metrics directory, restic's cache and a ``local`` repository under the lab
+    directory, which also holds the built-in policy. With an S3 store: an ``offsite``
+    repository in the store's suggested bucket (prefix ``his``) with the backup identity's keys.
+    With the hospital database: the policy ``his`` (the database dumped through its ``backup``
+    role, its four tables counted, a sanity query on the patients loaded; with ``orthanc`` and
+    a PACS, the PACS's storage and index too). Passwords are ``file:`` references to the
+    repository passwords :func:`publish` generates.
+    """
+    repositories: dict[str, Any] = {
+        LOCAL_REPOSITORY: {
+            "type": "local",
+            "path": str(layout.restic_repository),
+            "password": f"file:{layout.restic_password}",
+        }
+    }
+    store = next((store for store in object_stores if store.kind == "s3"), None)
+    if store is not None:
+        repositories[OFFSITE_REPOSITORY] = {
+            "type": "s3",
+            "endpoint": store.endpoint,
+            "bucket": store.bucket,
+            "prefix": HIS_POLICY,
+            "region": store.region,
+            "access_key_id": store.backup_access_key_id,
+            "secret_access_key": store.backup_secret_access_key,
+            "password": f"file:{layout.restic_offsite_password}",
+        }
+    section: dict[str, Any] = {
+        "textfile_dir": str(layout.backup_textfile_dir),
+        "cache_dir": str(layout.restic_cache_dir),
+        "builtin_repository": LOCAL_REPOSITORY,
+        "repositories": repositories,
+    }
+    hospital = next((database for database in databases if database.purpose == "hospital"), None)
+    if hospital is None:
+        return section
+    source: dict[str, Any] = {
+        "host": hospital.address,
+        "port": hospital.port,
+        "database": hospital.name,
+        "user": str(hospital.extra.get("backup_user", hospital.role)),
+        "password": str(hospital.extra.get("backup_password", hospital.password)),
+        "count_tables": [str(table) for table in hospital.extra.get("tables", ())],
+    }
+    patients = (hospital.extra.get("row_counts") or {}).get("patients")
+    if patients is not None:
+        source["sanity_queries"] = [sanity_query("SELECT count(*) FROM patients", f"== {int(patients)}")]
+    policy: dict[str, Any] = {"postgres": [source]}
+    pacs = next((service for service in services if service.purpose == "pacs"), None)
+    if orthanc and pacs is not None:
+        policy["orthanc"] = {
+            **{key: pacs.details[published] for key, published in ORTHANC_KEYS.items() if published in pacs.details},
+            **({"dicom_aet": pacs.details["dicom"]["aet"]} if "aet" in (pacs.details.get("dicom") or {}) else {}),
+            "max_downtime": ORTHANC_MAX_DOWNTIME,
+        }
+    policy.update({
+        "repository": LOCAL_REPOSITORY,
+        **({"offsite": OFFSITE_REPOSITORY} if store is not None else {}),
+        "schedule": {"full": "Sun *-*-* 01:00:00", "incremental": "*-*-* 00/4:00:00"},
+        "keep": {"daily": 7, "weekly": 4, "monthly": 12, "yearly": 3},
+        "objectives": {"rpo": "24h", "rto": "1h"},
+    })  # fmt: skip
+    section["policies"] = {HIS_POLICY: policy}
+    return section
+
+
 def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPublication:
-    """Write inventory.yaml, fingerprints.json, known_hosts and opsctl.yaml; return them."""
+    """Write inventory.yaml, fingerprints.json, known_hosts and opsctl.yaml (creating the backup
+    repositories' passwords once); return them."""
     header = "generated by `opsctl lab up`; rewritten on every run"
     devices = running_devices(layout)
     document = inventory_document(hosts, user=user, layout=layout)
@@ -529,7 +638,16 @@ def publish(layout: LabLayout, hosts: Sequence[HostKeys], *, user: str) -> LabPu
     write_atomic(layout.root / SERVICES_FILE, json.dumps(services, indent=2) + "\n")
     stores = {"object_stores": [store.to_dict() for store in running_object_stores(layout)]}
     write_atomic(layout.root / OBJECT_STORES_FILE, json.dumps(stores, indent=2) + "\n")
-    write_atomic(layout.config_file, render_yaml(config_document(layout, devices), header=header))
+    # the backup section's repository passwords: random per lab, kept across runs (a new one
+    # would lock the lab out of its own repositories)
+    ensure_secret(layout.restic_password)
+    ensure_secret(layout.restic_offsite_password)
+    ensure_dir(layout.backup_dir, 0o700)
+    document = config_document(
+        layout, devices, databases=running_databases(layout), services=running_services(layout),
+        object_stores=running_object_stores(layout),
+    )  # fmt: skip
+    write_atomic(layout.config_file, render_yaml(document, header=header))
     return read_publication(layout)
 
 

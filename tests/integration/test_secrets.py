@@ -1,12 +1,13 @@
 """The lab's credentials that opsctl really uses are canaries: none may leak anywhere.
 
 The test runs the suite's kinds of commands (trust, run, run through sudo, JSON and table
-output, output dirs, audit log and verify, a failing host, inventory exports, and exports and
-scans of an inventory holding the SNMP secrets as literals, which are refused), and the backup
-commands (init, run, copy to the lab's S3 store with its backup keys, status, check, prune,
-restore) with a restic repository password of the test's own (the lab publishes none),
-snapshots every process's command line while a sudo command and the backup commands run, then
-scans every output, log, state, metrics and audit file for the canaries. A positive control plants a canary on purpose and proves the scan finds it.
+output, output dirs, audit log and verify, a failing host, the lab's backup policy run by
+restic, inventory exports, and exports and scans of an inventory holding the SNMP secrets as
+literals, which are refused), and the backup commands (init, run, copy to the lab's S3 store
+with its backup keys, status, check, prune, restore) with a restic repository password of the
+test's own, snapshots every process's command line while a sudo command and the backups run,
+then scans every output, log, state, metrics and audit file for the canaries. A positive
+control plants a canary on purpose and proves the scan finds it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ pytestmark = pytest.mark.integration
 
 # the lab's device, clinical and S3 credentials, in its secrets directory (the recordings' names
 # are not secret): the PACS's REST password, the hospital database's owner and backup role, the
-# S3 store's keys (ids too: botocore's messages can carry them)
+# S3 store's keys (ids too: botocore's messages can carry them), the passwords of the restic
+# repositories of the lab's backup configuration
 DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password",
                   "orthanc-password", "postgres-hospital-password", "postgres-backup-password",
                   "s3-admin-access-key-id", "s3-admin-secret-access-key",
-                  "s3-backup-access-key-id", "s3-backup-secret-access-key")
+                  "s3-backup-access-key-id", "s3-backup-secret-access-key",
+                  "restic-password", "restic-offsite-password")
 # Orthanc reads its password from credentials.json (0600) in its own config directory, SeaweedFS
 # its identities from s3.json (0600)
 CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf", "credentials.json", "s3.json"}
@@ -171,6 +174,9 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         ("inventory", "export", "opsctl-json"),
         ("inventory", "export", "ansible-ini"),
     ]
+    config = str(lab.publication.config_path)
+    backup_commands = [("-c", config, "backup", "init", "local"), ("-c", config, "backup", "run", "his", "--full"),
+                       ("-c", config, "backup", "run", "his", "--json"), ("-c", config, "backup", "status", "his")]
     trust = cli(*commands[0])
     assert trust.returncode == 0, trust.stderr
     stop = threading.Event()
@@ -180,12 +186,19 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
     try:
         slow = cli("run", "db", "--become", "--", "sleep 1; id -u")
         assert slow.returncode == 0, slow.stderr
+        # the lab's backup policy: restic's password and the dump's in children's environments only
+        for args in backup_commands:
+            done = cli(*args, timeout=300)
+            assert done.returncode == 0, (args, done.stderr)
+            outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
+            outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
     finally:
         stop.set()
         watcher.join()
     outputs["sudo run stdout"] = slow.stdout.encode()
     outputs["sudo run stderr"] = slow.stderr.encode()
     assert any(b"sudo" in line for line in command_lines.values()), "the watcher saw the sudo command"
+    assert any(b"restic" in line for line in command_lines.values()), "the watcher saw restic run"
     for args in commands:
         done = cli(*args)
         outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
