@@ -36,15 +36,13 @@ WEB_VARS = {"opsctl_patch_group": "web", "opsctl_clinical_criticality": "high"}
 LOCAL_REPOSITORY = "local"
 OFFSITE_REPOSITORY = "offsite"
 HIS_POLICY = "his"
-# The policy's ``orthanc:`` keys and the services.json keys they take their values from. Off
-# until backup's settings model for them is merged (OrthancSource on main knows ``url``,
-# ``storage_dir``, ``index``, ``username``, ``password`` and ``max_downtime`` only, and refuses
-# the rest): turn on, or pass ``backup_orthanc=True``, once it takes these keys.
+# The policy's ``orthanc:`` keys and the services.json keys they take their values from; the
+# policy backs up the PACS unless ``backup_orthanc=False`` is passed.
 ORTHANC_KEYS = {"url": "rest_url", "username": "user", "password": "password", "storage_dir": "storage_dir",
                 "index_dir": "index_dir", "index": "index", "stop_command": "stop_command",
                 "start_command": "start_command"}
 ORTHANC_MAX_DOWNTIME = "5m"
-BACKUP_ORTHANC = False
+BACKUP_ORTHANC = True
 DB_VARS = {
     "opsctl_patch_group": "db",
     "opsctl_clinical_criticality": "critical",

@@ -90,7 +90,8 @@ class Output:
         if self._stdout is None:
             from rich.console import Console
 
-            self._stdout = Console(soft_wrap=False)
+            # emoji=False: a name such as "postgres:hospital:" is text, never an emoji code
+            self._stdout = Console(soft_wrap=False, emoji=False)
         return self._stdout
 
     @property
@@ -98,7 +99,7 @@ class Output:
         if self._stderr is None:
             from rich.console import Console
 
-            self._stderr = Console(stderr=True, soft_wrap=True)
+            self._stderr = Console(stderr=True, soft_wrap=True, emoji=False)
         return self._stderr
 
     def document(self, kind: str, body: Mapping[str, Any]) -> None:

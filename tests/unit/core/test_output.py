@@ -72,3 +72,14 @@ def test_a_warning_is_text_not_markup() -> None:
     out = Output(_stderr=Console(file=stderr, width=200))
     out.warn("[red]x[/] \x1b]0;t\x07")
     assert stderr.getvalue() == "warning: [red]x[/] \\x1b]0;t\\x07\n"
+
+
+def test_the_consoles_never_turn_a_name_into_an_emoji() -> None:
+    # a step named after a database ("postgres:hospital:restore") once printed as "postgres🏥restore"
+    from opsctl.core.output import Output
+
+    out = Output()
+    for console in (out.stdout, out.stderr):
+        with console.capture() as captured:
+            console.print("postgres:hospital:restore [bold]ok[/]")
+        assert captured.get().rstrip("\n") == "postgres:hospital:restore ok"
