@@ -120,11 +120,19 @@ def retry_unlocked(restic: Restic, action: Callable[[], T], removed: list[str] |
 
 
 def snapshot_source(snapshot: Snapshot) -> str:
-    """The run step a snapshot of a run holds, from its tags: ``manifest``, ``postgres:DB`` or ``paths`` (pure)."""
-    if "manifest" in snapshot.tags:
-        return "manifest"
+    """The run step a snapshot of a run holds, from its tags and paths, as the run recorded it:
+    ``postgres:DB``, ``orthanc``, ``manifest`` (a manifest alone) or ``paths`` (which holds the
+    run's manifest too when the policy has paths) (pure)."""
+    from backup.runner import MANIFEST_FILENAME
+
     database = snapshot.tag_value("database")
-    return f"postgres:{database}" if database else "paths"
+    if database:
+        return f"postgres:{database}"
+    if "orthanc" in snapshot.tags:
+        return "orthanc"
+    if "manifest" in snapshot.tags and all(path.rpartition("/")[2] == MANIFEST_FILENAME for path in snapshot.paths):
+        return "manifest"
+    return "paths"
 
 
 def offsite_rows(policy_name: str, offsite_repository: str, offsite: tuple[Snapshot, ...],

@@ -143,7 +143,7 @@ def _backup_outputs(lab: Any, root: Path, password: bytes, command_lines: dict[s
         for args in commands:
             done = cli("-c", str(config), *args, timeout=300)
             assert done.returncode == (5 if args[-1] == str(root / "restored") and "--from" not in args else 0), \
-                (args, done.stderr)
+                (args, done.stderr, done.stdout)
             outputs[f"stdout of {' '.join(args)}"] = done.stdout.encode()
             outputs[f"stderr of {' '.join(args)}"] = done.stderr.encode()
     finally:
@@ -175,8 +175,15 @@ def test_no_canary_leaks_and_the_scan_would_find_one(lab: Any, tmp_path: Path) -
         ("inventory", "export", "ansible-ini"),
     ]
     config = str(lab.publication.config_path)
+    store = lab.publication.object_store
+    assert store is not None, "the lab publishes no S3 store"
     backup_commands = [("-c", config, "backup", "init", "local"), ("-c", config, "backup", "run", "his", "--full"),
-                       ("-c", config, "backup", "run", "his", "--json"), ("-c", config, "backup", "status", "his")]
+                       ("-c", config, "backup", "run", "his", "--json"),
+                       ("-c", config, "backup", "offsite", "setup", "his",
+                        "--admin-access-key-id", store.admin_access_key_id,
+                        "--admin-secret-access-key", store.admin_secret_access_key, "--retention-days", "1"),
+                       ("-c", config, "backup", "init", "offsite"), ("-c", config, "backup", "copy", "his"),
+                       ("-c", config, "backup", "status", "his")]
     trust = cli(*commands[0])
     assert trust.returncode == 0, trust.stderr
     stop = threading.Event()

@@ -21,20 +21,25 @@ def store(tmp_path: Path) -> StateStore:
     return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
 
 
-def _snapshot(snapshot_id: str, *tags: str) -> Snapshot:
-    return Snapshot(snapshot_id, snapshot_id[:8], T0, ("/x",), "controller", ("opsctl", "policy=his", *tags))
+def _snapshot(snapshot_id: str, *tags: str, paths: tuple[str, ...] = ("/x",)) -> Snapshot:
+    return Snapshot(snapshot_id, snapshot_id[:8], T0, paths, "controller", ("opsctl", "policy=his", *tags))
 
 
-def test_a_snapshot_s_source_comes_from_its_tags() -> None:
-    assert snapshot_source(_snapshot("a" * 64, "run=r1", "manifest")) == "manifest"
+def test_a_snapshot_s_source_comes_from_its_tags_and_paths() -> None:
+    manifest_alone = ("/opsctl-manifest.json",)
+    assert snapshot_source(_snapshot("a" * 64, "run=r1", "manifest", paths=manifest_alone)) == "manifest"
     assert snapshot_source(_snapshot("b" * 64, "run=r1", "database=hospital")) == "postgres:hospital"
     assert snapshot_source(_snapshot("c" * 64, "run=r1")) == "paths"
+    assert snapshot_source(_snapshot("d" * 64, "run=r1", "orthanc")) == "orthanc"
+    # a policy with paths keeps its manifest in the paths snapshot, tagged manifest: still paths
+    with_manifest = ("/srv/his", "/var/lib/opsctl/backup-manifest/his")
+    assert snapshot_source(_snapshot("e" * 64, "run=r1", "manifest", paths=with_manifest)) == "paths"
 
 
 def test_only_copies_of_snapshots_recorded_good_locally_are_recorded_good_off_site() -> None:
     good = (queries.SnapshotRow("l1", "local", "his", "r1", "full", "paths", T0, 10, 2),
             queries.SnapshotRow("l2", "local", "his", "r1", "full", "manifest", T0, 1, 1))
-    offsite = (_snapshot("o1", "run=r1"), _snapshot("o2", "run=r1", "manifest"),
+    offsite = (_snapshot("o1", "run=r1"), _snapshot("o2", "run=r1", "manifest", paths=("/opsctl-manifest.json",)),
                _snapshot("o3", "run=r2"),  # a partial run's paths snapshot, never good here
                _snapshot("o4", "run=r1", "database=hospital"))  # a dump whose snapshot was not recorded good
     rows = offsite_rows("his", "offsite", offsite, good)
