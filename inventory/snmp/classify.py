@@ -22,7 +22,9 @@ from inventory.snmp.values import RawValue, decode_text, is_oid_text
 from opsctl.core.errors import ConfigError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
-ROLES = frozenset({"switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "server"})
+ROLES = frozenset(
+    {"switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "server", "wireless", "printer"}
+)
 TABLES = frozenset({"interfaces", "addresses", "entity", "host_resources", "lldp", "ups"})
 IDENTITY_FIELDS = frozenset({"model", "serial", "version", "manufacturer"})
 
@@ -59,6 +61,7 @@ class Profile:
     vendor_from: str | None = None
     fallback: bool = False
     makes_hardware: bool = True
+    management_controller: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Classification:
     tables: tuple[str, ...] = ()
     identity_oids: tuple[tuple[str, str], ...] = ()
     vendor_is_maker: bool = True
+    fallback: bool = False
+    management_controller: bool = False
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -137,7 +142,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}: a profile must be a mapping")
     known = {
         "name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback",
-        "makes_hardware",
+        "makes_hardware", "management_controller",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -169,6 +174,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         vendor_from=None if data.get("vendor_from") is None else _oid(data["vendor_from"], f"{where}.vendor_from"),
         fallback=bool(data.get("fallback", False)),
         makes_hardware=bool(data.get("makes_hardware", True)),
+        management_controller=bool(data.get("management_controller", False)),
     )
 
 
@@ -203,8 +209,10 @@ def builtin_profiles() -> tuple[Profile, ...]:
 
 
 def probe_oids(profiles: Sequence[Profile] | None = None) -> tuple[str, ...]:
-    """Return every OID the profiles' probes and ``vendor_from`` want, for one GET before :func:`classify`."""
-    wanted: dict[str, None] = {}
+    """Return every OID the profiles' probes, ``vendor_from`` and the role evidence want, for one GET before :func:`classify`."""
+    from inventory.snmp.role import PROBE_OIDS
+
+    wanted: dict[str, None] = dict.fromkeys(PROBE_OIDS)
     for profile in builtin_profiles() if profiles is None else profiles:
         for rule in profile.rules:
             for probe in rule.probes:
@@ -296,4 +304,6 @@ def classify(
         tables=profile.tables,
         identity_oids=profile.identity,
         vendor_is_maker=vendor_is_maker,
+        fallback=profile.fallback,
+        management_controller=profile.management_controller,
     )

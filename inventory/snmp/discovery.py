@@ -24,6 +24,7 @@ from inventory.snmp.client import (
     WalkLimits,
 )
 from inventory.snmp.snapshot import (
+    DEFAULT_TABLES,
     GARBAGE_OUTCOME,
     TABLE_WALKS,
     DeviceSnapshot,
@@ -35,7 +36,6 @@ from inventory.snmp.snapshot import (
 from inventory.snmp.system import SYSTEM_OIDS
 from inventory.snmp.values import RawValue
 
-DEFAULT_TABLES = ("interfaces", "addresses")
 logger = logging.getLogger("inventory.snmp")
 
 

@@ -69,9 +69,9 @@ def test_unknown_device_has_no_role_and_says_why() -> None:
     assert silent.role is None and "neither sysObjectID nor sysDescr" in silent.reason
 
 
-def test_a_known_device_kind_without_an_inventory_role_says_so() -> None:
+def test_a_wireless_controller_is_wireless() -> None:
     result = classify(system("1.3.6.1.4.1.14823.1.1.40", "ArubaOS (MODEL: Aruba7010)"))
-    assert result.vendor == "Aruba" and result.role is None and "no inventory role" in result.reason
+    assert result.vendor == "Aruba" and result.role == "wireless" and result.reason == ""
 
 
 def test_probe_oids_cover_every_probe_and_vendor_oid() -> None:
