@@ -95,7 +95,7 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\b(NAS|SAN|Storage|FreeNAS|TrueNAS|DiskStation|RackStation)\b", "storage"),
         (r"\bprinter\b|LaserJet|\bMFP\b", "printer"),
-        (r"Access Point|\bWLAN\b|\bwireless\b|\bAP\d", "wireless"),
+        (r"Access Point|\bWLAN\b|\bwireless\b", "wireless"),
         (r"\bswitch(ing)?\b|\bSwitch\b|\bEthernet\b.*\bPort", "switch"),
         (
             r"\brouter\b|\brouting\b|RouterOS|\bOLT\b|\bMPLS\b|\bDSLAM\b|ACCESS NODE|\bCMTS\b",

@@ -157,7 +157,9 @@ def _identity(
     if chassis is not None:
         found["model"] = found.get("model") or chassis.model or chassis.description
         found["serial"] = found.get("serial") or chassis.serial
-        found["manufacturer"] = found.get("manufacturer") or chassis.manufacturer
+        if chassis.entity_class is not None and chassis.entity_class.value in ("chassis", "stack"):
+            # a module's entPhysicalMfgName is often its maker's (Sanmina, an OEM), not the device's
+            found["manufacturer"] = found.get("manufacturer") or chassis.manufacturer
         found["version"] = found.get("version") or chassis.software_revision
     if entities:
         found["version"] = found.get("version") or table.software_revision()
