@@ -208,12 +208,39 @@ def builtin_profiles() -> tuple[Profile, ...]:
     return load_profiles(PROFILE_DIR)
 
 
+def site_profile_dirs() -> tuple[Path, ...]:
+    """Return where a site keeps its own profiles: ``/etc/opsctl/profiles``, then ``$XDG_CONFIG_HOME/opsctl/profiles``."""
+    from opsctl.core.paths import SYSTEM_CONFIG_FILE, user_config_file
+
+    return (SYSTEM_CONFIG_FILE.parent / "profiles", user_config_file().parent / "profiles")
+
+
+def merge_profiles(shipped: Sequence[Profile], site: Sequence[Profile]) -> tuple[Profile, ...]:
+    """Return ``shipped`` with each profile of ``site`` replacing the shipped one of its name, the others added."""
+    replaced = {profile.name: profile for profile in site}
+    kept = [replaced.pop(profile.name, profile) for profile in shipped]
+    return (*kept, *replaced.values())
+
+
+@functools.cache
+def profiles_in_use() -> tuple[Profile, ...]:
+    """Return the shipped profiles merged with the site's (:func:`site_profile_dirs`, read once; later wins).
+
+    Raise ``ConfigError`` naming the file when a site profile is invalid.
+    """
+    profiles = builtin_profiles()
+    for directory in site_profile_dirs():
+        if directory.is_dir():
+            profiles = merge_profiles(profiles, load_profiles(directory))
+    return profiles
+
+
 def probe_oids(profiles: Sequence[Profile] | None = None) -> tuple[str, ...]:
     """Return every OID the profiles' probes, ``vendor_from`` and the role evidence want, for one GET before :func:`classify`."""
     from inventory.snmp.role import PROBE_OIDS
 
     wanted: dict[str, None] = dict.fromkeys(PROBE_OIDS)
-    for profile in builtin_profiles() if profiles is None else profiles:
+    for profile in profiles_in_use() if profiles is None else profiles:
         for rule in profile.rules:
             for probe in rule.probes:
                 wanted[probe.oid] = None
@@ -265,7 +292,7 @@ def classify(
     object_id = system.object_id.value if system.object_id else ""
     descr = system.descr.value if system.descr else ""
     best: tuple[tuple[int, int, int, int], Profile, Rule] | None = None
-    for profile in builtin_profiles() if profiles is None else profiles:
+    for profile in profiles_in_use() if profiles is None else profiles:
         for rule in profile.rules:
             score = _match(rule, object_id, descr, probes)
             if score is None:
