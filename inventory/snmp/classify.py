@@ -222,6 +222,11 @@ def merge_profiles(shipped: Sequence[Profile], site: Sequence[Profile]) -> tuple
     return (*kept, *replaced.values())
 
 
+def needs_role_evidence(classification: Classification) -> bool:
+    """Return whether a classification leaves the role to the device's answers (no profile, a fallback, no role)."""
+    return classification.role is None or classification.fallback
+
+
 @functools.cache
 def profiles_in_use() -> tuple[Profile, ...]:
     """Return the shipped profiles merged with the site's (:func:`site_profile_dirs`, read once; later wins).
@@ -236,10 +241,8 @@ def profiles_in_use() -> tuple[Profile, ...]:
 
 
 def probe_oids(profiles: Sequence[Profile] | None = None) -> tuple[str, ...]:
-    """Return every OID the profiles' probes, ``vendor_from`` and the role evidence want, for one GET before :func:`classify`."""
-    from inventory.snmp.role import PROBE_OIDS
-
-    wanted: dict[str, None] = dict.fromkeys(PROBE_OIDS)
+    """Return every OID the profiles' probes and ``vendor_from`` want, for one GET before :func:`classify`."""
+    wanted: dict[str, None] = {}
     for profile in profiles_in_use() if profiles is None else profiles:
         for rule in profile.rules:
             for probe in rule.probes:

@@ -5,7 +5,7 @@ to a few GETs sent with the system group (UPS-MIB or a vendor UPS table, a PDU's
 table, a vendor sensor table, a bridge with many ports, the Printer-MIB, HOST-RESOURCES on a
 general-purpose OS); then sysServices; then words in sysDescr; then the interfaces walked (many
 Ethernet ports and no HOST-RESOURCES: a switch). Nothing identifies the device: ``unknown``.
-Every probe is one OID in the first GET, so the probes cost no extra round trip.
+The probes are one GET of a few OIDs, sent only when no specific profile decided the role.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _ETHERNET_TYPES = frozenset(
     {"ethernetCsmacd", "gigabitEthernet", "fastEther", "fastEtherFX", "6", "117", "62", "69"}
 )
 
-# (OID, role, what it is): answered by GET with the system group. Each is the first instance of
+# (OID, role, what it is): answered to one GET after the system group. Each is the first instance of
 # a scalar or of row 1 of a table that only a device of that kind has.
 ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.2.1.33.1.1.2.0", "ups", "UPS-MIB upsIdentModel"),

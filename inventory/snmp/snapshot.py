@@ -27,7 +27,7 @@ from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
-from inventory.snmp.version import version_from_descr
+from inventory.snmp.version import model_from_descr, version_from_descr
 
 # what an unprofiled device gets walked: ENTITY-MIB is where most devices keep model and serial
 DEFAULT_TABLES = ("interfaces", "addresses", "entity")
@@ -167,6 +167,9 @@ def _identity(
     if found.get("version") is None and descr:
         parsed = version_from_descr(descr)
         found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
+    if found.get("model") is None and descr:
+        code = model_from_descr(descr)
+        found["model"] = Sourced(code, SYS_DESCR) if code else None
     return DeviceIdentity(
         manufacturer=found.get("manufacturer"),
         model=found.get("model"),

@@ -1,4 +1,5 @@
-"""The firmware version where vendors put it in sysDescr (IOS, NX-OS, Junos, EOS, PAN-OS, ...)."""
+"""What vendors write in sysDescr: the firmware version (IOS, NX-OS, Junos, EOS, PAN-OS, ...), and a model
+when the whole sysDescr is one product code (``ECS2100-10T``, ``IKS-6728A``)."""
 
 from __future__ import annotations
 
@@ -32,4 +33,15 @@ def version_from_descr(descr: str) -> str | None:
         match = pattern.search(descr)
         if match:
             return match.group(1).rstrip(".,;")
+    return None
+
+
+_PRODUCT_CODE = re.compile(r"^(?=[^ ]*[0-9])(?=[^ ]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9+/_.-]{2,30}$")
+
+
+def model_from_descr(descr: str) -> str | None:
+    """Return sysDescr as the model when it is a single product code (letters and digits, no spaces), else ``None``."""
+    text = descr.strip()
+    if _PRODUCT_CODE.match(text) and not re.match(r"^v?[0-9.]+$", text):
+        return text
     return None

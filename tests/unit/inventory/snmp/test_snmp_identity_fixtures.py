@@ -17,6 +17,7 @@ from inventory.scan_convert import device_from_snapshot
 from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.recording import read_snmprec
 from inventory.snmp.snapshot import build_snapshot
+from inventory.snmp.version import model_from_descr, version_from_descr
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "snmp-identity"
 SEEN = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
@@ -134,3 +135,29 @@ def test_a_ups_says_whose_firmware_its_version_is() -> None:
         santak.custom_fields.extra["firmware_of"],
         santak.custom_fields.extra["card_firmware"],
     ) == ("ups", "CARD 1.1")
+
+
+@pytest.mark.parametrize(
+    ("descr", "version"),
+    [
+        ("Cisco IOS Software, C3750 Software (C3750-IPSERVICESK9-M), Version 12.2(55)SE7, RELEASE SOFTWARE (fc1)", "12.2(55)SE7"),
+        ("Cisco NX-OS(tm) n9000, Software (n9000-dk9), Version 9.3(8), RELEASE SOFTWARE", "9.3(8)"),
+        ("Juniper Networks, Inc. ex4300-48t Ethernet Switch, kernel JUNOS 20.4R3.8, Build date: 2021-09-01", "20.4R3.8"),
+        ("Arista Networks EOS version 4.28.3M running on an Arista Networks DCS-7050SX3", "4.28.3M"),
+        ("Palo Alto Networks PA-220 series firewall, PAN-OS 10.1.6", "10.1.6"),
+        ("ExtremeXOS (X440-24p) version 15.5.1.6 v1551b6 by release-manager", "15.5.1.6"),
+        ("MICROSENS G6 Switch, Version: 10.8.1", "10.8.1"),
+        ("Linux web-1 6.1.0-13-amd64 #1 SMP Debian 6.1.55-1", None),
+        ("Mystery box", None),
+    ],
+)
+def test_the_version_written_in_sysdescr(descr: str, version: str | None) -> None:
+    assert version_from_descr(descr) == version
+
+
+@pytest.mark.parametrize(
+    ("descr", "model"),
+    [("ECS2100-10T", "ECS2100-10T"), ("IKS-6728A", "IKS-6728A"), ("Mystery box", None), ("1.2.3", None), ("--", None)],
+)
+def test_a_sysdescr_that_is_one_product_code_is_the_model(descr: str, model: str | None) -> None:
+    assert model_from_descr(descr) == model
