@@ -83,10 +83,10 @@ def snmp_manufacturer(
     """Return (manufacturer, the evidence that decided it, a note when the evidence was missing).
 
     The evidence, in order: a vendor OID the device answered (a profile's identity OID,
-    UPS-MIB upsIdentManufacturer, the ENTITY-MIB chassis's entPhysicalMfgName); the matched
-    profile's vendor, unless it names software rather than a maker; the enterprise number of
-    sysObjectID through IANA's registry (``registry``, else the system's, read once), unless it
-    is an SNMP agent's. Nothing else: a net-snmp host's manufacturer is unknown (None), and that
+    UPS-MIB upsIdentManufacturer, XUPS xupsIdentManufacturer); the matched profile's vendor,
+    unless it names software rather than a maker; the enterprise number of sysObjectID through
+    IANA's registry (``registry``, else the system's, read once), unless it is an SNMP agent's;
+    the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so last). Nothing else: a net-snmp host's manufacturer is unknown (None), and that
     is no problem of the scan. The note is set only when the registry itself is missing.
     """
     from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
@@ -99,12 +99,14 @@ def snmp_manufacturer(
         return classification.vendor, f"{SYS_OBJECT_ID} profile {classification.profile}", None
     object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else None
     number = enterprise_number(object_id)
+    entity = snapshot.identity.entity_manufacturer
+    from_entity = (entity.value, entity.oid, None) if entity is not None and entity.value.strip() else None
     if number is None or number in AGENT_ENTERPRISES:
-        return None, None, None
+        return from_entity or (None, None, None)
     active = registry or default_registry()
     found = active.manufacturer(number)
     if found is None:
-        return None, None, active.problem
+        return from_entity or (None, None, active.problem)
     return found, f"{SYS_OBJECT_ID} enterprise {number} (IANA registry)", None
 
 

@@ -87,6 +87,7 @@ class DeviceIdentity:
     version: Sourced[str] | None = None
     version_of: str | None = None
     card_version: Sourced[str] | None = None
+    entity_manufacturer: Sourced[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,6 @@ def _identity(
     if chassis is not None:
         found["model"] = found.get("model") or chassis.model or chassis.description
         found["serial"] = found.get("serial") or chassis.serial
-        if chassis.entity_class is not None and chassis.entity_class.value in ("chassis", "stack"):
-            # a module's entPhysicalMfgName is often its maker's (Sanmina, an OEM), not the device's
-            found["manufacturer"] = found.get("manufacturer") or chassis.manufacturer
         found["version"] = found.get("version") or chassis.software_revision
     if entities:
         found["version"] = found.get("version") or table.software_revision()
@@ -177,6 +175,14 @@ def _identity(
         version=found.get("version"),
         version_of=version_of,
         card_version=card if version_of == "ups" else None,
+        # the chassis's entPhysicalMfgName is often its contract maker's (Sanmina) or a short code
+        # (ALCL, CPS): the last evidence for the manufacturer, after the profile and the registry
+        entity_manufacturer=(
+            chassis.manufacturer
+            if chassis is not None and chassis.entity_class is not None
+            and chassis.entity_class.value in ("chassis", "stack")
+            else None
+        ),
     )
 
 
