@@ -25,7 +25,7 @@ from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_int
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
-from inventory.snmp.ups import UPS_IDENT, UpsIdentity, parse_ups_identity
+from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
 from inventory.snmp.version import model_from_descr, version_from_descr
 
@@ -149,9 +149,10 @@ def _identity(
             rows.get(XUPS_SOFTWARE), XUPS_SOFTWARE, notes
         )
         card = card or text_value(rows.get(XUPS_CARD_SOFTWARE), XUPS_CARD_SOFTWARE, notes)
-    if card is not None and found.get("version") is not None:
+    version = found.get("version")
+    if card is not None and version is not None and version.oid in (UPS_IDENT_SOFTWARE, XUPS_SOFTWARE):
         version_of = "ups"
-    elif card is not None:
+    elif card is not None and version is None:
         found["version"], version_of = card, "network card"
     table = EntityTable(entities)
     chassis = table.chassis() if entities else None

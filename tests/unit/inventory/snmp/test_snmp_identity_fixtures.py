@@ -68,6 +68,9 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] 
     "printer-mib": ("printer", "HP", None, None, None),
     "linux-host-resources": ("server", None, None, None, None),
     "mystery-box": ("unknown", None, None, None, None),
+    "netapp-ontap": ("storage", "NetApp", "FAS8200", "701812000123", "NetApp Release 9.8P6"),
+    "vertiv-liebert-ups": ("ups", "Liebert", "GXT5-3000MVRT2UXLN", "0622100123AF", "4.3.0.0"),
+    "huawei-ups": ("ups", "Huawei", "UPS5000-E-120K", "2102311ABC10K3000123", "V100R001C10SPC120"),
 }
 MANAGEMENT_CONTROLLERS = {"cisco-cimc", "hpe-ilo5", "dell-idrac9", "lenovo-xcc"}
 
@@ -130,6 +133,8 @@ def test_a_ups_says_whose_firmware_its_version_is() -> None:
     eaton = scan_of("eaton-9px-xups").device
     assert eaton.custom_fields.extra["firmware_of"] == "ups"
     assert eaton.custom_fields.extra["card_firmware"] == "3.1.5"
+    # the Liebert's version is its IntelliSlot card's own (the profile says so): not labelled the UPS's
+    assert "firmware_of" not in scan_of("vertiv-liebert-ups").device.custom_fields.extra
     santak = scan_of("ups-mib-on-net-snmp").device
     assert (
         santak.custom_fields.extra["firmware_of"],
