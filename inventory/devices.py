@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-ROLES = ("server", "switch", "router", "firewall", "storage", "ups", "pdu", "sensor")
+ROLES = ("server", "switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "wireless", "printer", "unknown")
 SOURCES = ("snmp", "ssh", "cli", "manual")
 LINK_SOURCES = ("declared", "lldp")
 RACK_FACES = ("front", "rear")

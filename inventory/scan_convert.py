@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 SYSTEM_GROUP = "1.3.6.1.2.1.1"
 DEFAULT_ROLE = "server"
+UNKNOWN_ROLE = "unknown"
 # the entPhysicalClass values worth listing as hardware modules
 _MODULE_CLASSES = frozenset({"module", "powerSupply", "fan", "storageDrive", "battery", "cpu"})
 _SWITCH_VENDORS = {
@@ -82,10 +83,10 @@ def snmp_manufacturer(
     """Return (manufacturer, the evidence that decided it, a note when the evidence was missing).
 
     The evidence, in order: a vendor OID the device answered (a profile's identity OID,
-    UPS-MIB upsIdentManufacturer, the ENTITY-MIB chassis's entPhysicalMfgName); the matched
-    profile's vendor, unless it names software rather than a maker; the enterprise number of
-    sysObjectID through IANA's registry (``registry``, else the system's, read once), unless it
-    is an SNMP agent's. Nothing else: a net-snmp host's manufacturer is unknown (None), and that
+    UPS-MIB upsIdentManufacturer, XUPS xupsIdentManufacturer); the matched profile's vendor,
+    unless it names software rather than a maker; the enterprise number of sysObjectID through
+    IANA's registry (``registry``, else the system's, read once), unless it is an SNMP agent's;
+    the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so last). Nothing else: a net-snmp host's manufacturer is unknown (None), and that
     is no problem of the scan. The note is set only when the registry itself is missing.
     """
     from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
@@ -98,12 +99,14 @@ def snmp_manufacturer(
         return classification.vendor, f"{SYS_OBJECT_ID} profile {classification.profile}", None
     object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else None
     number = enterprise_number(object_id)
+    entity = snapshot.identity.entity_manufacturer
+    from_entity = (entity.value, entity.oid, None) if entity is not None and entity.value.strip() else None
     if number is None or number in AGENT_ENTERPRISES:
-        return None, None, None
+        return from_entity or (None, None, None)
     active = registry or default_registry()
     found = active.manufacturer(number)
     if found is None:
-        return None, None, active.problem
+        return from_entity or (None, None, active.problem)
     return found, f"{SYS_OBJECT_ID} enterprise {number} (IANA registry)", None
 
 
@@ -134,13 +137,19 @@ def device_from_snapshot(
 
     classification = snapshot.classification
     chosen_role = role
-    if chosen_role is None and classification is not None and classification.role is not None:
-        chosen_role = classification.role
-        provenance["role"] = Provenance("snmp", SYS_OBJECT_ID, seen_at)
+    unknown = False
+    if chosen_role is None and snapshot.role is not None:
+        chosen_role = snapshot.role.role
+        if snapshot.role.role == UNKNOWN_ROLE:
+            unknown = True
+            messages.append(f"role unknown: nothing identifies the device ({snapshot.role.seen})")
+        else:
+            provenance["role"] = Provenance("snmp", snapshot.role.evidence, seen_at)
     if chosen_role is None:
         reason = classification.reason if classification is not None else "no system group"
-        messages.append(f"not classified ({reason or 'no profile matched'}); recorded as {DEFAULT_ROLE}")
-        chosen_role = DEFAULT_ROLE
+        messages.append(f"role unknown: not classified ({reason or 'no profile matched'})")
+        chosen_role, unknown = UNKNOWN_ROLE, True
+    management_controller = bool(classification is not None and classification.management_controller)
     identity = snapshot.identity
     manufacturer, evidence, note = snmp_manufacturer(snapshot, registry)
     if manufacturer is not None and evidence is not None:
@@ -152,6 +161,20 @@ def device_from_snapshot(
         platform = classification.platform
         provenance["platform"] = Provenance("snmp", SYS_OBJECT_ID, seen_at)
     interfaces, names = _snmp_interfaces(snapshot, provenance, seen_at)
+    extra: dict[str, str | int | float | bool | None] = {}
+    if management_controller and classification is not None:
+        # an iLO, iDRAC, XCC or CIMC: the server it manages, marked as its management controller
+        extra["management_controller"] = True
+        provenance["custom_fields/management_controller"] = Provenance(
+            "snmp", f"{SYS_OBJECT_ID} profile {classification.profile}", seen_at
+        )
+    if identity.version_of is not None and identity.version is not None:
+        # a UPS or PDU reports its own firmware and its network card's: say whose the version is
+        extra["firmware_of"] = identity.version_of
+        provenance["custom_fields/firmware_of"] = Provenance("snmp", identity.version.oid, seen_at)
+    if identity.card_version is not None:
+        extra["card_firmware"] = identity.card_version.value
+        provenance["custom_fields/card_firmware"] = Provenance("snmp", identity.card_version.oid, seen_at)
     partial_tables = [table for table in snapshot.tables if table.status != "ok"]
     for table in partial_tables:
         detail = f": {'; '.join(table.notes[:3])}" if table.notes else ""
@@ -166,13 +189,14 @@ def device_from_snapshot(
         sys_name=sourced("sys_name", snapshot.system.name if snapshot.system else None),
         platform=platform,
         management_address=address,
+        custom_fields=CustomFields(extra=extra),
         interfaces=interfaces,
         ip_addresses=_snmp_addresses(snapshot, names, provenance, seen_at),
         modules=_snmp_modules(snapshot, provenance, seen_at),
         lldp_neighbours=_snmp_lldp(snapshot, provenance, seen_at),
         provenance=provenance,
     )
-    partial = snapshot.partial or bool(partial_tables)
+    partial = snapshot.partial or bool(partial_tables) or unknown
     return DeviceScan(device, "partial" if partial else "ok", tuple(messages))
 
 

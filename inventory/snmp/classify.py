@@ -22,7 +22,9 @@ from inventory.snmp.values import RawValue, decode_text, is_oid_text
 from opsctl.core.errors import ConfigError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
-ROLES = frozenset({"switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "server"})
+ROLES = frozenset(
+    {"switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "server", "wireless", "printer"}
+)
 TABLES = frozenset({"interfaces", "addresses", "entity", "host_resources", "lldp", "ups"})
 IDENTITY_FIELDS = frozenset({"model", "serial", "version", "manufacturer"})
 
@@ -59,6 +61,7 @@ class Profile:
     vendor_from: str | None = None
     fallback: bool = False
     makes_hardware: bool = True
+    management_controller: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Classification:
     tables: tuple[str, ...] = ()
     identity_oids: tuple[tuple[str, str], ...] = ()
     vendor_is_maker: bool = True
+    fallback: bool = False
+    management_controller: bool = False
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -137,7 +142,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}: a profile must be a mapping")
     known = {
         "name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback",
-        "makes_hardware",
+        "makes_hardware", "management_controller",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -169,6 +174,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         vendor_from=None if data.get("vendor_from") is None else _oid(data["vendor_from"], f"{where}.vendor_from"),
         fallback=bool(data.get("fallback", False)),
         makes_hardware=bool(data.get("makes_hardware", True)),
+        management_controller=bool(data.get("management_controller", False)),
     )
 
 
@@ -202,10 +208,42 @@ def builtin_profiles() -> tuple[Profile, ...]:
     return load_profiles(PROFILE_DIR)
 
 
+def site_profile_dirs() -> tuple[Path, ...]:
+    """Return where a site keeps its own profiles: ``/etc/opsctl/profiles``, then ``$XDG_CONFIG_HOME/opsctl/profiles``."""
+    from opsctl.core.paths import SYSTEM_CONFIG_FILE, user_config_file
+
+    return (SYSTEM_CONFIG_FILE.parent / "profiles", user_config_file().parent / "profiles")
+
+
+def merge_profiles(shipped: Sequence[Profile], site: Sequence[Profile]) -> tuple[Profile, ...]:
+    """Return ``shipped`` with each profile of ``site`` replacing the shipped one of its name, the others added."""
+    replaced = {profile.name: profile for profile in site}
+    kept = [replaced.pop(profile.name, profile) for profile in shipped]
+    return (*kept, *replaced.values())
+
+
+def needs_role_evidence(classification: Classification) -> bool:
+    """Return whether a classification leaves the role to the device's answers (no profile, a fallback, no role)."""
+    return classification.role is None or classification.fallback
+
+
+@functools.cache
+def profiles_in_use() -> tuple[Profile, ...]:
+    """Return the shipped profiles merged with the site's (:func:`site_profile_dirs`, read once; later wins).
+
+    Raise ``ConfigError`` naming the file when a site profile is invalid.
+    """
+    profiles = builtin_profiles()
+    for directory in site_profile_dirs():
+        if directory.is_dir():
+            profiles = merge_profiles(profiles, load_profiles(directory))
+    return profiles
+
+
 def probe_oids(profiles: Sequence[Profile] | None = None) -> tuple[str, ...]:
     """Return every OID the profiles' probes and ``vendor_from`` want, for one GET before :func:`classify`."""
     wanted: dict[str, None] = {}
-    for profile in builtin_profiles() if profiles is None else profiles:
+    for profile in profiles_in_use() if profiles is None else profiles:
         for rule in profile.rules:
             for probe in rule.probes:
                 wanted[probe.oid] = None
@@ -257,7 +295,7 @@ def classify(
     object_id = system.object_id.value if system.object_id else ""
     descr = system.descr.value if system.descr else ""
     best: tuple[tuple[int, int, int, int], Profile, Rule] | None = None
-    for profile in builtin_profiles() if profiles is None else profiles:
+    for profile in profiles_in_use() if profiles is None else profiles:
         for rule in profile.rules:
             score = _match(rule, object_id, descr, probes)
             if score is None:
@@ -296,4 +334,6 @@ def classify(
         tables=profile.tables,
         identity_oids=profile.identity,
         vendor_is_maker=vendor_is_maker,
+        fallback=profile.fallback,
+        management_controller=profile.management_controller,
     )

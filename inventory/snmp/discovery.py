@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from inventory.snmp.classify import probe_oids
+from inventory.snmp.classify import needs_role_evidence, probe_oids
 from inventory.snmp.client import (
     AUTH_FAILED,
     MALFORMED,
@@ -23,7 +23,9 @@ from inventory.snmp.client import (
     SnmpTarget,
     WalkLimits,
 )
+from inventory.snmp.role import IDENTITY_PROBE_OIDS, PROBE_OIDS
 from inventory.snmp.snapshot import (
+    DEFAULT_TABLES,
     GARBAGE_OUTCOME,
     TABLE_WALKS,
     DeviceSnapshot,
@@ -35,7 +37,6 @@ from inventory.snmp.snapshot import (
 from inventory.snmp.system import SYSTEM_OIDS
 from inventory.snmp.values import RawValue
 
-DEFAULT_TABLES = ("interfaces", "addresses")
 logger = logging.getLogger("inventory.snmp")
 
 
@@ -73,11 +74,20 @@ async def _discover(
         return failed_snapshot(name, _outcome_of(first.error), message, time.monotonic() - started)
     rows: dict[str, RawValue] = dict(first.values)
     _system, classification = classify_rows(rows)
-    if classification.identity_oids:
-        identity = await client.get(target, credentials, [oid for _field, oid in classification.identity_oids])
-        rows.update(identity.values)
-    limits = WalkLimits(options.max_repetitions, options.max_rows_per_table, deadline)
+    # one GET for what the profile reads, plus the role probes when no specific profile decided
+    wanted = [oid for _field, oid in classification.identity_oids]
+    if needs_role_evidence(classification):
+        wanted.extend(oid for oid in PROBE_OIDS if oid not in rows)
+    elif classification.role in ("ups", "pdu"):
+        wanted.extend(IDENTITY_PROBE_OIDS)
     outcomes: list[TableOutcome] = []
+    if wanted:
+        identity = await client.get(target, credentials, wanted)
+        rows.update(identity.values)
+        if identity.error is not None:
+            # what the first GET learnt is kept; the device is partial, and says what was not read
+            outcomes.append(TableOutcome("identity", "failed", 0, (f"{identity.error}: {identity.message}",)))
+    limits = WalkLimits(options.max_repetitions, options.max_rows_per_table, deadline)
     for table in classification.tables or DEFAULT_TABLES:
         table_rows = 0
         notes: list[str] = []

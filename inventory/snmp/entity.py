@@ -54,7 +54,8 @@ class EntityTable:
     notes: tuple[str, ...] = ()
 
     def chassis(self) -> PhysicalEntity | None:
-        """Return the entity that stands for the whole device: a chassis with a serial, else a stack or chassis."""
+        """Return the entity that stands for the whole device: a chassis with a serial, else a stack or chassis,
+        else the first entity with a serial or a model."""
 
         def of_class(*names: str) -> list[PhysicalEntity]:
             return [e for e in self.entities if e.entity_class is not None and e.entity_class.value in names]
@@ -68,7 +69,12 @@ class EntityTable:
         ):
             if pool:
                 return pool[0]
-        return None
+        # no chassis: the first physical entity that says what it is (a FortiGate's only row is "other")
+        return next((e for e in self.entities if e.serial is not None or e.model is not None), None)
+
+    def software_revision(self) -> Sourced[str] | None:
+        """Return the first entPhysicalSoftwareRev any entity carries, else ``None``."""
+        return next((e.software_revision for e in self.entities if e.software_revision is not None), None)
 
 
 def parse_entities(rows: Rows) -> EntityTable:

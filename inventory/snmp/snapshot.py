@@ -23,9 +23,17 @@ from inventory.snmp.host_resources import (
 )
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
-from inventory.snmp.system import SYSTEM_OIDS, SystemInfo, parse_system
-from inventory.snmp.ups import UPS_IDENT, UpsIdentity, parse_ups_identity
+from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
+from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
+from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
+from inventory.snmp.version import model_from_descr, version_from_descr
+
+# what an unprofiled device gets walked: ENTITY-MIB is where most devices keep model and serial
+DEFAULT_TABLES = ("interfaces", "addresses", "entity")
+# Eaton XUPS-MIB xupsIdent: manufacturer, model, the UPS's firmware, the network card's firmware
+XUPS_MANUFACTURER, XUPS_MODEL = "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.2.0"
+XUPS_SOFTWARE, XUPS_CARD_SOFTWARE = "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0"
 
 
 def _columns(entry: str, *columns: int) -> tuple[str, ...]:
@@ -66,12 +74,20 @@ class TableOutcome:
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """What the device is, each value with its provenance: profile OIDs first, then UPS-MIB, then the ENTITY-MIB chassis."""
+    """What the device is, each value with its provenance: profile OIDs first, then UPS-MIB, then XUPS-MIB, then
+    the ENTITY-MIB chassis (else the first entity with a serial or model), then the version in sysDescr.
+
+    ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``network card``);
+    ``card_version`` is then the network card's.
+    """
 
     manufacturer: Sourced[str] | None = None
     model: Sourced[str] | None = None
     serial: Sourced[str] | None = None
     version: Sourced[str] | None = None
+    version_of: str | None = None
+    card_version: Sourced[str] | None = None
+    entity_manufacturer: Sourced[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ class DeviceSnapshot:
     ups: UpsIdentity | None = None
     tables: tuple[TableOutcome, ...] = ()
     elapsed_seconds: float = 0.0
+    role: RoleDecision | None = None
 
     @property
     def partial(self) -> bool:
@@ -106,30 +123,67 @@ def failed_snapshot(target: str, outcome: str, message: str, elapsed_seconds: fl
 
 def _identity(
     classification: Classification,
-    identity_rows: Mapping[str, RawValue],
+    rows: Mapping[str, RawValue],
     ups: UpsIdentity | None,
     entities: tuple[PhysicalEntity, ...],
+    descr: str,
     notes: list[str],
 ) -> DeviceIdentity:
     found: dict[str, Sourced[str] | None] = {
-        field: text_value(identity_rows.get(oid), oid, notes) for field, oid in classification.identity_oids
+        field: text_value(rows.get(oid), oid, notes) for field, oid in classification.identity_oids
     }
+    version_of: str | None = None
+    card: Sourced[str] | None = None
     if ups is not None:
-        found.setdefault("manufacturer", None)
-        found["manufacturer"] = found["manufacturer"] or ups.manufacturer
+        found["manufacturer"] = found.get("manufacturer") or ups.manufacturer
         found["model"] = found.get("model") or ups.model
         found["version"] = found.get("version") or ups.software_version
-    chassis = EntityTable(entities).chassis() if entities else None
+        card = card or ups.agent_software_version
+    xups_model = text_value(rows.get(XUPS_MODEL), XUPS_MODEL, notes)
+    if xups_model is not None:
+        found["manufacturer"] = found.get("manufacturer") or text_value(
+            rows.get(XUPS_MANUFACTURER), XUPS_MANUFACTURER, notes
+        )
+        found["model"] = found.get("model") or xups_model
+        found["version"] = found.get("version") or text_value(
+            rows.get(XUPS_SOFTWARE), XUPS_SOFTWARE, notes
+        )
+        card = card or text_value(rows.get(XUPS_CARD_SOFTWARE), XUPS_CARD_SOFTWARE, notes)
+    version = found.get("version")
+    if card is not None and version is not None and version.oid in (UPS_IDENT_SOFTWARE, XUPS_SOFTWARE):
+        version_of = "ups"
+    elif card is not None and version is None:
+        found["version"], version_of = card, "network card"
+    table = EntityTable(entities)
+    chassis = table.chassis() if entities else None
     if chassis is not None:
         found["model"] = found.get("model") or chassis.model or chassis.description
         found["serial"] = found.get("serial") or chassis.serial
-        found["version"] = found.get("version") or chassis.software_revision or chassis.firmware_revision
-        found["manufacturer"] = found.get("manufacturer") or chassis.manufacturer
+        found["version"] = found.get("version") or chassis.software_revision
+    if entities:
+        found["version"] = found.get("version") or table.software_revision()
+        found["version"] = found.get("version") or (chassis.firmware_revision if chassis else None)
+    if found.get("version") is None and descr:
+        parsed = version_from_descr(descr)
+        found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
+    if found.get("model") is None and descr:
+        code = model_from_descr(descr)
+        found["model"] = Sourced(code, SYS_DESCR) if code else None
     return DeviceIdentity(
         manufacturer=found.get("manufacturer"),
         model=found.get("model"),
         serial=found.get("serial"),
         version=found.get("version"),
+        version_of=version_of,
+        card_version=card if version_of == "ups" else None,
+        # the chassis's entPhysicalMfgName is often its contract maker's (Sanmina) or a short code
+        # (ALCL, CPS): the last evidence for the manufacturer, after the profile and the registry
+        entity_manufacturer=(
+            chassis.manufacturer
+            if chassis is not None and chassis.entity_class is not None
+            and chassis.entity_class.value in ("chassis", "stack")
+            else None
+        ),
     )
 
 
@@ -160,7 +214,7 @@ def build_snapshot(
     notes: list[str] = []
     found = normalise_rows(rows, notes)
     system, classification = classify_rows(found)
-    wanted = classification.tables or ("interfaces", "addresses")
+    wanted = classification.tables or DEFAULT_TABLES
 
     def subset(table: str) -> dict[str, RawValue]:
         roots = tuple(root + "." for root in TABLE_WALKS[table])
@@ -171,7 +225,8 @@ def build_snapshot(
     entities = parse_entities(subset("entity")) if "entity" in wanted else None
     host = parse_host_resources(subset("host_resources")) if "host_resources" in wanted else None
     lldp = parse_lldp(subset("lldp")) if "lldp" in wanted else None
-    ups = parse_ups_identity(subset("ups")) if "ups" in wanted else None
+    # upsIdent's model, maker and versions come with the first GET: read whatever the device answered
+    ups = parse_ups_identity(subset("ups"))
     parsed_notes = {
         "interfaces": interfaces.notes if interfaces else (),
         "addresses": addresses.notes if addresses else (),
@@ -189,7 +244,17 @@ def build_snapshot(
             TableOutcome(t.table, t.status, t.rows, t.notes + parsed_notes.get(t.table, ())) for t in tables
         )
     entity_rows = entities.entities if entities else ()
-    identity = _identity(classification, found, ups if ups and ups.present else None, entity_rows, notes)
+    descr = system.descr.value if system.descr else ""
+    identity = _identity(classification, found, ups if ups and ups.present else None, entity_rows, descr, notes)
+    role = decide_role(
+        classification.role,
+        f"{SYSTEM_OIDS[1]} profile {classification.profile} ({classification.matched_by})",
+        classification.fallback,
+        {oid: found.get(oid) for oid in PROBE_OIDS},
+        descr,
+        system.object_id.value if system.object_id else "",
+        tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
+    )
     return DeviceSnapshot(
         target=target,
         outcome=outcome,
@@ -205,4 +270,5 @@ def build_snapshot(
         ups=ups if ups and ups.present else None,
         tables=tables,
         elapsed_seconds=elapsed_seconds,
+        role=role,
     )

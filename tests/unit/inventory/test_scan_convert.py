@@ -88,11 +88,13 @@ def test_a_device_that_did_not_answer_is_unreachable_with_the_reason(outcome: st
     assert (scanned.device.role, scanned.device.serial) == ("ups", None)
 
 
-def test_an_unclassified_device_is_kept_as_a_server_and_says_so() -> None:
+def test_an_unidentified_device_is_unknown_partial_and_says_what_was_seen() -> None:
     rows = {"1.3.6.1.2.1.1.1.0": b"Mystery box", "1.3.6.1.2.1.1.2.0": "1.3.6.1.4.1.99999.1"}
     scanned = device_from_snapshot("box", None, build_snapshot("box", rows), SEEN)
-    assert scanned.device.role == "server"
-    assert any("not classified" in message for message in scanned.messages)
+    assert (scanned.device.role, scanned.status) == ("unknown", "partial")
+    (message,) = [message for message in scanned.messages if message.startswith("role unknown")]
+    assert "1.3.6.1.4.1.99999.1" in message and "'Mystery box'" in message
+    assert "role" not in scanned.device.provenance
 
 
 # ----------------------------------------------------------------------------- the manufacturer from evidence
@@ -104,6 +106,7 @@ REGISTRY = EnterpriseRegistry(
     short_names={318: "APC", 24681: "QNAP"},
 )  # fmt: skip
 SYS_DESCR, SYS_OBJECT_ID, UPS_MANUFACTURER = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.33.1.1.1.0"
+HR_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 
 
 def _scan(rows: dict[str, object], registry: EnterpriseRegistry = REGISTRY) -> Any:
@@ -111,17 +114,18 @@ def _scan(rows: dict[str, object], registry: EnterpriseRegistry = REGISTRY) -> A
 
 
 def test_a_net_snmp_host_has_no_manufacturer_and_that_is_no_problem_of_the_scan() -> None:
-    scanned = _scan({SYS_DESCR: b"Linux web-1 6.1.0-13-amd64", SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10"})
+    rows = {SYS_DESCR: b"Linux web-1 6.1.0-13-amd64", SYS_OBJECT_ID: "1.3.6.1.4.1.8072.3.2.10", HR_UPTIME: 4242}
+    scanned = _scan(rows)
     assert (scanned.device.role, scanned.device.platform, scanned.device.manufacturer) == ("server", "Linux", None)
+    assert scanned.device.provenance["role"].origin.startswith(HR_UPTIME)
     assert "manufacturer" not in scanned.device.provenance
     assert (scanned.status, scanned.messages) == ("ok", ())
 
 
-def test_a_nas_running_net_snmp_under_its_own_enterprise_is_named_by_the_registry() -> None:
+def test_a_nas_running_net_snmp_under_its_own_enterprise_is_its_own_profile_not_a_linux_server() -> None:
     scanned = _scan({SYS_DESCR: b"Linux TS-453 4.14.24-qnap", SYS_OBJECT_ID: "1.3.6.1.4.1.24681.1.2.1"})
-    assert scanned.device.manufacturer == "QNAP"  # the net-snmp-linux profile matched its sysDescr, not its maker
-    origin = scanned.device.provenance["manufacturer"].origin
-    assert origin == "1.3.6.1.2.1.1.2.0 enterprise 24681 (IANA registry)"
+    assert (scanned.device.manufacturer, scanned.device.role) == ("QNAP", "storage")  # its own tree beats ^Linux
+    assert scanned.device.provenance["manufacturer"].origin == "1.3.6.1.2.1.1.2.0 profile qnap-qts"
 
 
 def test_an_unprofiled_device_keeps_the_registered_name_when_there_is_no_short_one() -> None:

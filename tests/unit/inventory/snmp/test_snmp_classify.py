@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from inventory.snmp.classify import builtin_profiles, classify, load_profiles, probe_oids
+from inventory.snmp.classify import (
+    builtin_profiles,
+    classify,
+    load_profiles,
+    merge_profiles,
+    probe_oids,
+)
 from inventory.snmp.system import SystemInfo, parse_system
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
@@ -69,9 +75,9 @@ def test_unknown_device_has_no_role_and_says_why() -> None:
     assert silent.role is None and "neither sysObjectID nor sysDescr" in silent.reason
 
 
-def test_a_known_device_kind_without_an_inventory_role_says_so() -> None:
+def test_a_wireless_controller_is_wireless() -> None:
     result = classify(system("1.3.6.1.4.1.14823.1.1.40", "ArubaOS (MODEL: Aruba7010)"))
-    assert result.vendor == "Aruba" and result.role is None and "no inventory role" in result.reason
+    assert result.vendor == "Aruba" and result.role == "wireless" and result.reason == ""
 
 
 def test_probe_oids_cover_every_probe_and_vendor_oid() -> None:
@@ -113,3 +119,20 @@ def test_duplicate_profile_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(one, encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicate"):
         load_profiles(tmp_path)
+
+
+def test_a_site_profile_replaces_the_shipped_one_of_its_name_and_adds_its_own(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(
+        "profiles:\n"
+        "  # our lab's temperature loggers: SITE-MIB loggerModel.0\n"
+        "  - {name: site-logger, vendor: Acme, platform: Logger, role: sensor,\n"
+        "     identity: {model: 1.3.6.1.4.1.99999.1.1.0}, discovery: [{sys_object_id: 1.3.6.1.4.1.99999}]}\n"
+        "  - {name: cisco-asa, vendor: Cisco, platform: ASA, role: router, discovery: [{sys_descr: 'ASA'}]}\n",
+        encoding="utf-8",
+    )
+    merged = merge_profiles(builtin_profiles(), load_profiles(tmp_path))
+    assert len(merged) == len(builtin_profiles()) + 1
+    logger = classify(system("1.3.6.1.4.1.99999.7", "logger"), profiles=merged)
+    assert (logger.profile, logger.vendor, logger.role) == ("site-logger", "Acme", "sensor")
+    assert logger.identity_oids == (("model", "1.3.6.1.4.1.99999.1.1.0"),)
+    assert next(p for p in merged if p.name == "cisco-asa").role == "router"
