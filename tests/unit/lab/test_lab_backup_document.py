@@ -69,16 +69,16 @@ def test_without_an_s3_store_or_row_counts_the_policy_has_no_offsite_and_no_sani
     assert section.policies["his"].postgres[0].sanity_queries == ()
 
 
-def test_the_pacs_joins_the_policy_under_the_settings_names_only_when_asked(tmp_path: Path) -> None:
+def test_the_pacs_joins_the_policy_under_the_settings_names_unless_left_out(tmp_path: Path) -> None:
     pacs = PublishedService(name="lab-orthanc", kind="orthanc", purpose="pacs", details={
         "rest_url": "http://127.3.60.1:18042", "user": "opsctl", "password": "file:/lab/orthanc",
         "dicom": {"host": "127.3.60.1", "port": 14242, "aet": "OPSCTL_LAB"}, "storage_dir": "/lab/storage",
         "index_dir": "/lab/index", "index": "sqlite", "config_dir": "/lab/config",
         "stop_command": ["python", "-m", "lab.orthanc", "stop"], "start_command": ["python", "-m", "lab.orthanc", "start"]})
     layout = LabLayout(tmp_path / "lab")
-    without = config_document(layout, databases=[HOSPITAL], services=[pacs])
+    without = config_document(layout, databases=[HOSPITAL], services=[pacs], backup_orthanc=False)
     assert "orthanc" not in without["backup"]["policies"]["his"]
-    document = config_document(layout, databases=[HOSPITAL], services=[pacs], backup_orthanc=True)
+    document = config_document(layout, databases=[HOSPITAL], services=[pacs])
     assert document["backup"]["policies"]["his"]["orthanc"] == {
         "url": "http://127.3.60.1:18042", "username": "opsctl", "password": "file:/lab/orthanc",
         "storage_dir": "/lab/storage", "index_dir": "/lab/index", "index": "sqlite",
