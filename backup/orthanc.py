@@ -200,6 +200,22 @@ def run_command(argv: Sequence[str], *, what: str, timeout: float) -> str:
     return (done.stdout + done.stderr).strip()
 
 
+def stopped_pacs(state_dir: Path) -> dict[str, str]:
+    """Per policy, what a marker in ``state_dir`` says of a PACS a run stopped and never started
+    again (its run is gone), read-only: ``backup status`` reports it, the next ``backup run``
+    (or the watchdog) starts it."""
+    stopped: dict[str, str] = {}
+    for path in sorted(state_dir.glob(f"{MARKER_PREFIX}*.json")) if state_dir.is_dir() else []:
+        marker = read_marker(path)
+        if marker is None or owner_alive(marker):
+            continue
+        stopped[str(marker.get("policy"))] = (
+            f"the PACS was stopped by backup run {marker.get('run_id')} at {marker.get('stopped_at')} and never "
+            f"started again (that run was killed): the next `opsctl backup run` starts it"
+        )
+    return stopped
+
+
 def restore_stopped(state_dir: Path, *, timeout: float = 300.0, only_orphans: bool = True) -> list[str]:
     """Start every PACS a marker in ``state_dir`` says a run stopped and never started again
     (its run is gone); remove those markers; return one sentence per marker handled.

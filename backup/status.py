@@ -45,6 +45,7 @@ class PolicyStatus:
     last_copy: queries.CopyRow | None = None
     offsite_size_bytes: int | None = None
     offsite_warnings: tuple[str, ...] = ()
+    pacs_stopped: str | None = None  # a PACS a killed run left stopped (backup.orthanc.stopped_pacs)
 
     @property
     def within_rpo(self) -> bool:
@@ -87,20 +88,21 @@ class PolicyStatus:
                               "error": self.last_copy.error} if self.last_copy else None,
                 "bucket_size_bytes": self.offsite_size_bytes, "warnings": list(self.offsite_warnings)},
             "problems": list(self.problems),
+            "pacs_stopped": self.pacs_stopped,
         }
 
 
 @dataclass(frozen=True)
 class BackupStatusReport:
-    """Every policy's status; ``exit_code`` 0, or 1 when a policy's last run failed, or its newest
-    local or off-site snapshot is past its RPO (or missing)."""
+    """Every policy's status; ``exit_code`` 0, or 1 when a policy's last run failed, its newest
+    local or off-site snapshot is past its RPO (or missing), or a killed run left its PACS stopped."""
 
     policies: tuple[PolicyStatus, ...]
 
     @property
     def exit_code(self) -> int:
         bad = any((p.last_run is not None and p.last_run.outcome not in ("ok", "running")) or not p.within_rpo
-                  or p.offsite_within_rpo is False for p in self.policies)
+                  or p.offsite_within_rpo is False or p.pacs_stopped is not None for p in self.policies)
         return int(ExitCode.FAILED if bad else ExitCode.OK)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,10 +115,12 @@ def backup_status(settings: Settings, policy_name: str | None = None, *, store: 
     ``with_size`` also the places themselves: ``restic stats`` for the repository's size, the
     off-site target's check (warnings) and, on S3, the bucket's real size. A failure there is a
     problem or warning line, not an error."""
+    from backup.orthanc import stopped_pacs
     from backup.settings import policy_names
     from opsctl.core.state import open_state
 
     names = (policy_name,) if policy_name else policy_names(settings)
+    stopped = stopped_pacs(settings.state_dir)
     moment = now or datetime.now(UTC)
     owned = store is None
     opened = open_state(settings) if store is None else store
@@ -142,7 +146,8 @@ def backup_status(settings: Settings, policy_name: str | None = None, *, store: 
                 latest_snapshot=latest,
                 snapshot_age_seconds=(moment - latest.taken_at).total_seconds() if latest else None,
                 last_check=queries.last_check(opened, repository), last_drill=queries.last_drill(opened, name),
-                offsite=chosen.offsite, repository_size_bytes=size, problems=tuple(problems), **offsite))
+                offsite=chosen.offsite, repository_size_bytes=size, problems=tuple(problems),
+                pacs_stopped=stopped.get(name), **offsite))
         return BackupStatusReport(tuple(statuses))
     finally:
         if owned:

@@ -175,7 +175,7 @@ def _render_status(out: Output, report: BackupStatusReport) -> None:
         if status.last_copy is not None and status.last_copy.error:
             out.stderr.print(for_people(f"{status.policy}: last off-site copy: {status.last_copy.error}"),
                              highlight=False)
-        for problem in status.problems:
+        for problem in (*status.problems, *([status.pacs_stopped] if status.pacs_stopped else [])):
             out.stderr.print(for_people(f"{status.policy}: {problem}"), highlight=False)
         for warning in status.offsite_warnings:
             out.stderr.print(for_people(f"{status.policy}: off-site {status.offsite}: {warning}"), highlight=False)

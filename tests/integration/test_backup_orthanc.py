@@ -154,6 +154,9 @@ def test_the_next_run_starts_a_pacs_a_killed_run_left_stopped(site: PacsSite) ->
 
     write_marker(marker_path(site.cli.state_dir, "pacs"), policy="pacs", run_id="killed-run",
                  start_command=site.details["start_command"], stopped_at=datetime.now(UTC), pid=dead.pid)
+    code, status = site.json("backup", "status", "pacs")  # says so, changes nothing
+    assert code == 1 and "backup run killed-run" in status["policies"][0]["pacs_stopped"]  # type: ignore[index]
+    assert marker_path(site.cli.state_dir, "pacs").exists() and site.peer.running_pid() is None
     code, result = site.json("backup", "run", "pacs")
     assert code == 0, result
     (said,) = result["pacs_restarted"]
