@@ -42,15 +42,15 @@ def test_prune_applies_the_keep_policy_to_the_policy_s_snapshots_only(site: Site
         assert code == 0, result
     other = site.restic().backup_bytes(b"not ours", "other.txt", tags=("someone-else",))
     before = len(site.restic().snapshots(tags=("opsctl", "policy=files")))
-    assert before == 6  # three paths snapshots, three manifests
+    assert before == 3  # three paths snapshots, each with its run's manifest inside
 
     code, pruned = site.json("prune", "files")
     assert code == 0, pruned
-    assert len(pruned["removed_snapshots"]) == 4  # type: ignore[arg-type]
+    assert len(pruned["removed_snapshots"]) == 2  # type: ignore[arg-type]
     assert pruned["size_kind"] == "repository" and pruned["notes"] == []
     assert pruned["size_after_bytes"] < pruned["size_before_bytes"]  # type: ignore[operator]
     kept = site.restic().snapshots(tags=("opsctl", "policy=files"))
-    assert len(kept) == 2
+    assert len(kept) == 1
     assert any(s.id.startswith(other.snapshot_id) for s in site.restic().snapshots())  # another's stays
     code, status = site.json("status")
     latest = status["policies"][0]["latest_snapshot"]["snapshot_id"]  # type: ignore[index]
@@ -118,7 +118,8 @@ def test_files_are_restored_into_a_new_directory_and_never_over_one_without_repl
     copy = target / str(site.data).lstrip("/")
     assert (copy / "notes.txt").read_text() == "ward 3\n"
     assert (copy / "big.bin").read_bytes() == (site.data / "big.bin").read_bytes()
-    assert restored["files_restored"] == 2 and restored["replaced"] is False
+    # the two files, and the run's manifest that rides in the paths snapshot
+    assert restored["files_restored"] == 3 and restored["replaced"] is False
 
     (copy / "notes.txt").write_text("changed since\n")
     done = site.run("restore", "files", "--target", str(target))
