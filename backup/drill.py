@@ -548,26 +548,13 @@ def run_drill(settings: Settings, policy_name: str, *, source: Source = "local",
     return DrillResult(drill_id, report, kept, metrics_file)
 
 
-def _published_last_success(path: Path) -> datetime | None:
-    """The last passed drill the policy's drill file already publishes (a failed drill keeps it)."""
-    prefix = "opsctl_drill_last_success_timestamp_seconds{"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.startswith(prefix):
-            with contextlib.suppress(ValueError, OverflowError, OSError):
-                return datetime.fromtimestamp(float(line.rsplit(" ", 1)[1]), UTC)
-    return None
-
-
 def _publish(settings: Settings, policy_name: str, report: DrillReport) -> Path | None:
-    from backup.metrics import drill_metrics_path
+    from backup.metrics import drill_metrics_path, published_timestamp
 
     directory = backup_settings(settings).textfile_dir
-    last_success = report.finished if report.verdict == "passed" else _published_last_success(
-        drill_metrics_path(directory, policy_name))
+    # a failed drill keeps publishing the last passed one
+    last_success = report.finished if report.verdict == "passed" else published_timestamp(
+        drill_metrics_path(directory, policy_name), "opsctl_drill_last_success_timestamp_seconds")
     metrics = DrillMetrics(policy=policy_name, run_finished=report.finished, run_ok=report.verdict == "passed",
                            last_success=last_success, rto_seconds=report.rto.measured_seconds,
                            rpo_seconds=report.rpo.measured_seconds)

@@ -11,8 +11,9 @@ Names follow Prometheus's conventions and DESIGN.md's contract names
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
@@ -203,6 +204,21 @@ def write_drill_metrics(textfile_dir: Path, metrics: DrillMetrics) -> Path:
     return path
 
 
+def published_timestamp(path: Path, family: str) -> datetime | None:
+    """The Unix-time value of ``family`` in the textfile at ``path`` (the first sample), or None
+    when the file or the family is missing or unreadable: what a failed run keeps publishing."""
+    prefix = f"{family}{{"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith(prefix):
+            with contextlib.suppress(ValueError, OverflowError, OSError):
+                return datetime.fromtimestamp(float(line.rsplit(" ", 1)[1]), UTC)
+    return None
+
+
 __all__ = [
     "DRILL_METRIC_FAMILIES",
     "METRIC_FAMILIES",
@@ -211,6 +227,7 @@ __all__ = [
     "drill_metrics_path",
     "drill_registry_for",
     "metrics_path",
+    "published_timestamp",
     "registry_for",
     "write_drill_metrics",
     "write_policy_metrics",

@@ -574,7 +574,11 @@ def publish_failure(settings: Settings | None, policy_name: str, *, started: dat
         directory = backup_settings(settings).textfile_dir if settings is not None else None
     if directory is None:
         return None
-    last_success = _published_last_success(directory, policy_name)
+    from backup.metrics import metrics_path, published_timestamp
+
+    # the last success the policy's file already publishes (kept when no store can be read)
+    last_success = published_timestamp(metrics_path(directory, policy_name),
+                                       "opsctl_backup_last_success_timestamp_seconds")
     if store is not None:
         with contextlib.suppress(OpsctlError):
             row = queries.last_success(store, policy_name)
@@ -585,22 +589,6 @@ def publish_failure(settings: Settings | None, policy_name: str, *, started: dat
         return write_policy_metrics(directory, metrics)
     except OSError:
         return None
-
-
-def _published_last_success(directory: Path, policy_name: str) -> datetime | None:
-    """The last success the policy's file already publishes (kept when no store can be read)."""
-    from backup.metrics import metrics_path
-
-    prefix = "opsctl_backup_last_success_timestamp_seconds{"
-    try:
-        lines = metrics_path(directory, policy_name).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.startswith(prefix):
-            with contextlib.suppress(ValueError, OverflowError, OSError):
-                return datetime.fromtimestamp(float(line.rsplit(" ", 1)[1]), UTC)
-    return None
 
 
 def textfile_dir_of(config_file: Path | None, environ: Mapping[str, str] | None = None) -> Path:

@@ -100,3 +100,12 @@ def test_where_metrics_go_when_the_configuration_does_not_load(tmp_path: Path) -
     config.write_text(f"backup:\n  textfile_dir: {tmp_path}/tf\n  policies: 3\n")
     assert textfile_dir_of(config, {}) == tmp_path / "tf"
     assert textfile_dir_of(config, {"OPSCTL_BACKUP__TEXTFILE_DIR": "/x"}) == Path("/x")
+
+
+def test_the_last_success_a_file_publishes_is_read_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
+    from backup.metrics import published_timestamp
+
+    path = write_policy_metrics(tmp_path, PolicyMetrics(policy="his", run_finished=NOW, run_ok=True, last_success=NOW))
+    assert published_timestamp(path, "opsctl_backup_last_success_timestamp_seconds") == NOW
+    assert published_timestamp(path, "opsctl_backup_no_such_family") is None
+    assert published_timestamp(tmp_path / "missing.prom", "opsctl_backup_last_success_timestamp_seconds") is None
