@@ -9,7 +9,7 @@ tour:
 	scripts/tour
 
 test: lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=20 tests
 
 unit:
 	$(BIN)/python -m pytest -q tests/unit
