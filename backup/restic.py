@@ -677,6 +677,13 @@ class Restic:
 
     # -- plumbing
 
+    def process_environment(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(env, secret_env) for a restic child, as ``execute`` takes them: this process's
+        environment without restic's own variables plus the repository's plain ones, and the
+        repository's secrets resolved now: for a local pipeline that holds a restic member."""
+        plain, secret = self._environment()
+        return {**_inherited(), **plain}, secret
+
     def _environment(self) -> tuple[dict[str, str], dict[str, str]]:
         """(plain, secret) environment for restic: references resolved now, never logged."""
         plain: dict[str, str] = {"RESTIC_REPOSITORY": self.repository.location}

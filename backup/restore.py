@@ -27,7 +27,7 @@ from backup import queries
 from backup.maintenance import Where, chosen_repository
 from backup.offsite import opened_store, snapshot_source
 from backup.repositories import repository_for
-from backup.restic import Restic, ResticError, _inherited
+from backup.restic import Restic, ResticError
 from backup.settings import PolicySettings, PostgresSource, backup_settings
 from opsctl.core.errors import ConfigError, OpsctlError, SafetyRefusal
 from opsctl.core.execute import PG_RESTORE_EXIT_CODES, Pipeline, Program, execute
@@ -247,11 +247,11 @@ def restore_database(settings: Settings, policy_name: str, database: str, *, sto
         started = datetime.now(UTC)
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(staging)))
-        plain, secret = restic._environment()
+        env, secret = restic.process_environment()
         dump_program = restic.program("dump", "--no-lock", snapshot_id, f"/{source.dump_filename}")
         pipeline = Pipeline((dump_program, Program(pg_restore_argv(source, staging), PG_RESTORE_EXIT_CODES)))
         secret_env: Mapping[str, str] = {**secret, **({"PGPASSWORD": password} if password is not None else {})}
-        result = execute(pipeline, env={**_inherited(), **plain}, secret_env=secret_env, keep_output=64 * 1024,
+        result = execute(pipeline, env=env, secret_env=secret_env, keep_output=64 * 1024,
                          timeout=restic.timeout)
         if not result.ok:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
