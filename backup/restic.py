@@ -1,6 +1,7 @@
 """The restic runner: restic called directly, its JSON stream and text output parsed by pure functions.
 
-restic is probed once per process (:func:`probe_version`) and :data:`CAPABILITIES` says what
+restic is probed once (:func:`probe_version`: once per process, and on this machine once per
+installed binary, remembered in the user's cache directory) and :data:`CAPABILITIES` says what
 each version offers, so a newer restic works the day a site installs it while Debian 12's
 0.14 keeps working. Exit codes are read by :func:`opsctl.core.execute.restic_exit_codes` (the
 one table; an unknown code is a failure). A failure becomes one of the :class:`ResticError`
@@ -130,19 +131,85 @@ _probed: dict[tuple[str, str | None], ResticVersion] = {}
 _probe_guard = threading.Lock()
 
 
-def probe_version(restic: str = "restic", *, host: SshConnection | None = None) -> ResticVersion:
-    """Run ``restic version`` once per process (and per host) and return the version, cached.
+def version_cache_file() -> Path:
+    """Where local probes are remembered: ``$XDG_CACHE_HOME/opsctl/restic-versions.json``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "opsctl" / "restic-versions.json"
 
-    Raise :class:`ResticError` when restic is not installed or says no version.
+
+def _binary_identity(restic: str) -> tuple[str, str] | None:
+    """The installed binary: its real path and (device, inode, size, mtime), which a new restic
+    installed over the old one changes. None when the program is not found."""
+    import shutil
+
+    found = shutil.which(restic)
+    if found is None:
+        return None
+    path = os.path.realpath(found)
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return path, f"{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
+
+
+def _read_cache(cache: Path) -> dict[str, Any]:
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or not one we wrote: probe
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _remembered(binary: tuple[str, str], cache: Path) -> ResticVersion | None:
+    entry = _read_cache(cache).get(binary[0])
+    if not isinstance(entry, dict) or entry.get("binary") != binary[1]:
+        return None
+    triple = entry.get("version")
+    if not (isinstance(triple, list) and len(triple) == 3 and all(type(n) is int for n in triple)):
+        return None
+    return ResticVersion(*triple)
+
+
+def _remember(binary: tuple[str, str], version: ResticVersion, cache: Path) -> None:
+    """Add the probe to the cache file, atomically; a cache that cannot be written is skipped."""
+    import tempfile
+
+    known = _read_cache(cache)
+    known[binary[0]] = {"binary": binary[1], "version": list(version.triple)}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".restic-versions.", dir=cache.parent)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            json.dump(known, stream)
+        os.replace(temporary, cache)
+    except OSError:
+        return
+
+
+def probe_version(restic: str = "restic", *, host: SshConnection | None = None,
+                  cache: Path | None = None) -> ResticVersion:
+    """restic's version: ``restic version`` run once per process (and per host), cached.
+
+    On this machine the answer is also remembered per installed binary (its path, inode, size
+    and modification time) in ``cache`` (:func:`version_cache_file` by default), so a backup
+    run adds no restic call of its own; installing another restic changes the binary and
+    probes again. Raise :class:`ResticError` when restic is not installed or says no version.
     """
     key = (restic, host.target.name if host is not None else None)
     with _probe_guard:
         if key in _probed:
             return _probed[key]
-        result = execute(Program((restic, "version"), restic_exit_codes((0, 0, 0))), host=host, timeout=60)
-        if not result.ok:
-            raise ResticError(f"{restic} version exited {result.exit_status}: {_last_line(result.stderr_text)}")
-        version = parse_version(result.stdout_text)
+        binary = _binary_identity(restic) if host is None else None
+        cache_file = cache or version_cache_file()
+        version = _remembered(binary, cache_file) if binary is not None else None
+        if version is None:
+            result = execute(Program((restic, "version"), restic_exit_codes((0, 0, 0))), host=host, timeout=60)
+            if not result.ok:
+                raise ResticError(f"{restic} version exited {result.exit_status}: {_last_line(result.stderr_text)}")
+            version = parse_version(result.stdout_text)
+            if binary is not None:
+                _remember(binary, version, cache_file)
         _probed[key] = version
         return version
 
@@ -667,7 +734,7 @@ class Restic:
 
     @property
     def version(self) -> ResticVersion:
-        """restic's version (probed once per process and host)."""
+        """restic's version (probed once per process and host, and per installed binary here)."""
         if self._version is None:
             self._version = probe_version(self.restic, host=self.host)
         return self._version
@@ -1035,4 +1102,5 @@ __all__ = [
     "parse_version",
     "probe_version",
     "supports",
+    "version_cache_file",
 ]

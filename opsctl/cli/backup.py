@@ -26,37 +26,39 @@ class _ProgressView:
     """restic's status messages as a rich progress bar on stderr: files, bytes, rate, time left."""
 
     def __init__(self, out: Output) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), console=out.stderr, transient=True)
-        self._tasks: dict[str, Any] = {}
         self._out = out
+        self._progress: Any = None  # a rich Progress, made only for a terminal (its import costs 20 ms)
+        self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> _ProgressView:
         if self._out.stderr.is_terminal:  # bars are for a person watching; a log gets the messages only
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                      TransferSpeedColumn(), TimeRemainingColumn(), console=self._out.stderr,
+                                      transient=True)
             self._progress.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._progress.live.is_started:
+        if self._progress is not None:
             self._progress.stop()
 
     def __call__(self, event: BackupProgress) -> None:
         from rich.markup import escape
 
         if event.message is not None:
-            self._progress.console.print(f"[dim]{escape(event.step)}:[/] {escape(event.message)}", highlight=False)
+            self._out.stderr.print(f"[dim]{escape(event.step)}:[/] {escape(event.message)}", highlight=False)
             return
         status = event.status
-        if status is None:
+        if status is None or self._progress is None:
             return
         task = self._tasks.get(event.step)
         if task is None:
