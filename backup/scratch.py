@@ -61,6 +61,10 @@ CLUSTER_PREFIX = "scratch-postgres-"
 OWNER_FILE = "owner.json"
 _REQUIRED_PROGRAMS = ("initdb", "pg_ctl", "postgres", "pg_restore")
 _SOCKET_PATH_MAX = 107  # sun_path less its NUL
+_SOCKET_NAME = "/.s.PGSQL.65535"
+#: where a cluster's socket directory goes when the cluster's own path is too long for a socket
+SHORT_SOCKET_BASE = Path("/tmp")
+_SHORT_SOCKET_PREFIX = "opsctl-scratch-socket-"
 _ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
 _PROGRAM_TIMEOUT_SECONDS = 300.0
 _STOP_TIMEOUT_SECONDS = 30
@@ -294,8 +298,37 @@ def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
     return bool(status) and status[0] != "Z" and str(data_dir).encode() in command
 
 
+def _socket_dir(directory: Path) -> Path:
+    """The cluster's 0700 socket directory: ``directory/socket``, or, when that path is too long
+    for a unix socket (a long state directory), a directory of its own under
+    :data:`SHORT_SOCKET_BASE` that ``directory/socket`` links to, so that stopping the cluster
+    (or removing a killed drill's) removes it too."""
+    socket_dir = directory / "socket"
+    if len(str(socket_dir)) + len(_SOCKET_NAME) <= _SOCKET_PATH_MAX:
+        socket_dir.mkdir(mode=0o700)
+        return socket_dir
+    short = Path(tempfile.mkdtemp(prefix=_SHORT_SOCKET_PREFIX, dir=SHORT_SOCKET_BASE))
+    socket_dir.symlink_to(short)
+    if len(str(short)) + len(_SOCKET_NAME) > _SOCKET_PATH_MAX:
+        raise ScratchError(f"scratch PostgreSQL: {SHORT_SOCKET_BASE} is too long a path for a unix socket "
+                           f"({_SOCKET_PATH_MAX} bytes at most)")
+    return short
+
+
+def _remove_short_socket_dir(directory: Path) -> None:
+    """Remove the socket directory ``directory/socket`` links to (see :func:`_socket_dir`); only
+    one of ours under :data:`SHORT_SOCKET_BASE`, whatever the link says."""
+    link = directory / "socket"
+    if not link.is_symlink():
+        return
+    target = Path(os.readlink(link))
+    if target.parent == SHORT_SOCKET_BASE and target.name.startswith(_SHORT_SOCKET_PREFIX):
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def _stop(directory: Path, data_dir: Path, binaries: PostgresBinaries) -> None:
-    """Stop the server of ``data_dir`` (pg_ctl immediate, then SIGKILL), then remove ``directory``."""
+    """Stop the server of ``data_dir`` (pg_ctl immediate, then SIGKILL), then remove ``directory``
+    (and its socket directory when that lies elsewhere)."""
     try:
         pid = _postmaster_pid(data_dir)
         if pid is not None and _is_postmaster_of(pid, data_dir):
@@ -310,6 +343,7 @@ def _stop(directory: Path, data_dir: Path, binaries: PostgresBinaries) -> None:
                 while _is_postmaster_of(pid, data_dir) and time.monotonic() < deadline:
                     time.sleep(0.05)
     finally:
+        _remove_short_socket_dir(directory)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -362,11 +396,7 @@ def scratch_postgres(
         _write_owner(directory)
         _chown(directory, account)
         os.chmod(directory, 0o700)
-        socket_dir = directory / "socket"
-        if len(str(socket_dir)) + len("/.s.PGSQL.65535") > _SOCKET_PATH_MAX:
-            raise ScratchError(f"scratch PostgreSQL: {workdir} is too long a path for a unix socket "
-                               f"({_SOCKET_PATH_MAX} bytes at most)", hint="use a shorter work directory")
-        socket_dir.mkdir(mode=0o700)
+        socket_dir = _socket_dir(directory)
         _chown(socket_dir, account)
         log = directory / "server.log"
         log.touch(mode=0o600)

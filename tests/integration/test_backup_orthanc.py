@@ -184,3 +184,41 @@ def test_a_run_stopped_by_sigterm_in_the_middle_of_the_hook_starts_the_pacs_itse
     assert site.peer.running_pid() is not None
     _c_echo(site)
     assert site.metrics("opsctl_backup_pacs.prom")['opsctl_backup_last_run_success{policy="pacs"}'] == 0.0
+
+
+def test_a_pacs_held_down_past_max_downtime_fails_the_run_and_comes_back(site: PacsSite) -> None:
+    """The hook is held (the FIFO) with Orthanc stopped until the policy's 2 s max_downtime has
+    passed: the run fails naming the downtime, starts Orthanc again, and counts nothing as good."""
+    config = site.root / "short.yaml"
+    config.write_text(site.config.read_text().replace("max_downtime: 5m", "max_downtime: 2s"))
+    assert "max_downtime: 2s" in config.read_text()
+    fifo = site.root / "pause"
+    os.mkfifo(fifo)
+    site.cli.env[PAUSE_FIFO_VARIABLE] = str(fifo)
+    process = site.cli.popen("-c", str(config), "backup", "run", "pacs", "--json")
+    try:
+        assert _wait_paused(fifo, process) == "stopped\n"
+        held = time.monotonic()
+        while time.monotonic() - held < 2.5:  # past the limit: the condition, not a race
+            time.sleep(0.1)
+        assert site.peer.running_pid() is None
+        with open(fifo, "w", encoding="utf-8"):
+            pass  # let the hook go on
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, out + err
+    result = json.loads(out)
+    assert result["outcome"] == "failed"
+    assert "over max_downtime 2 s" in result["error"] and "Orthanc started again" in result["error"]
+    assert site.peer.running_pid() is not None
+    _c_echo(site)
+    metrics = site.metrics("opsctl_backup_pacs.prom")
+    assert metrics['opsctl_backup_last_run_success{policy="pacs"}'] == 0.0
+    assert metrics['opsctl_backup_pacs_downtime_seconds{policy="pacs"}'] > 2.0
+    del site.cli.env[PAUSE_FIFO_VARIABLE]
+    code, status = site.json("backup", "status", "pacs")
+    (policy,) = status["policies"]  # type: ignore[misc]
+    assert code != 0 and policy["last_success_at"] is None and policy["latest_snapshot"] is None

@@ -127,6 +127,23 @@ def test_a_socket_only_cluster_listens_on_no_network_address_at_all(workdir: Pat
     assert gone(cluster)
 
 
+def test_a_work_directory_too_long_for_a_socket_path_still_gets_a_cluster(workdir: Path) -> None:
+    """A long state directory (the socket path may hold 107 bytes): the socket goes to a private
+    directory under /tmp, linked from the cluster's, and both are gone afterwards."""
+    deep = workdir / ("a-long-state-directory-" * 4) / "drill-scratch"
+    deep.mkdir(parents=True)
+    for parent in (deep, deep.parent):
+        parent.chmod(0o711)
+    with scratch_postgres(deep, bind=None) as cluster:
+        assert len(str(cluster.directory / "socket" / ".s.PGSQL.5432")) > 107
+        assert (cluster.directory / "socket").is_symlink()
+        socket_dir = cluster.socket_dir
+        assert socket_dir.parent == Path("/tmp") and (socket_dir.stat().st_mode & 0o777) == 0o700
+        with psycopg.connect(cluster.conninfo()) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+    assert gone(cluster) and not cluster.directory.exists() and not socket_dir.exists()
+
+
 @pytest.mark.parametrize("bind", ["0.0.0.0", "::", "10.20.30.40", "localhost"])
 def test_an_address_beyond_loopback_is_refused_before_anything_starts(workdir: Path, bind: str) -> None:
     with pytest.raises(ScratchRefused) as refused, scratch_postgres(workdir, bind=bind):
