@@ -215,6 +215,15 @@ def render_postgresql_conf(*, bind: str | None, port: int, socket_dir: Path) -> 
         "fsync = off\n"
         "synchronous_commit = off\n"
         "full_page_writes = off\n"
+        # a restore's bulk load, as PostgreSQL's "Populating a Database" advises: index builds in
+        # memory, no WAL beyond crash recovery (the cluster is thrown away), no checkpoints forced
+        # by WAL volume, no autovacuum competing with the load
+        "wal_level = minimal\n"
+        "max_wal_senders = 0\n"
+        "max_wal_size = '4GB'\n"
+        "checkpoint_timeout = '30min'\n"
+        "maintenance_work_mem = '256MB'\n"
+        "autovacuum = off\n"
         "max_connections = 20\n"
         "logging_collector = off\n"
         "timezone = 'UTC'\n"
