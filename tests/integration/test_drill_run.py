@@ -141,7 +141,7 @@ def test_a_drill_restores_the_database_and_the_pacs_verifies_them_and_passes(sit
     assert '"drill run"' in audit.stdout
 
 
-def test_a_corrupted_pack_fails_the_drill_loudly(site: PacsSite) -> None:
+def test_a_corrupted_pack_fails_the_drill_loudly(site: PacsSite, scratch: Path) -> None:
     assert site.run("drill", "run", "his").returncode == 0
     passed_at = site.metrics("opsctl_drill_his.prom")['opsctl_drill_last_success_timestamp_seconds{policy="his"}']
     packs = sorted((site.root / "repo" / "data").glob("*/*"), key=lambda path: path.stat().st_size)
@@ -163,6 +163,10 @@ def test_a_corrupted_pack_fails_the_drill_loudly(site: PacsSite) -> None:
     assert 'opsctl_drill_rto_seconds{policy="his"}' not in values  # never measured: nothing worked
     text = site.run("drill", "report", "his")
     assert text.returncode == 1 and "FAILED" in text.stdout
+    # the restore failed while the scratch PostgreSQL was starting beside it: stopped all the same
+    assert list(scratch.iterdir()) == []
+    leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(scratch) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == []
 
 
 def test_a_drill_from_the_offsite_copy_verifies_without_the_controller_s_state(site: PacsSite) -> None:
