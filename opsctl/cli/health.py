@@ -1,0 +1,65 @@
+"""opsctl health: the fleet at a glance, worst first; --watch, --json, --nagios."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opsctl.cli.common import JsonOption, app_context, make_output
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from monitoring.health import HealthReport
+
+
+def _view(report: HealthReport, width: int | None) -> Group:
+    from datetime import datetime
+
+    from rich.console import Group
+    from rich.text import Text
+
+    from opsctl.cli.monitor import readings_table
+    from opsctl.core.output import for_people
+
+    counts = ", ".join(f"{count} {state}" for state, count in report.counts.items() if count) or "nothing read"
+    when = datetime.fromtimestamp(report.generated_at).strftime("%H:%M:%S")
+    parts: list[Text | object] = [readings_table(report.readings, width, f"health ({report.origin}, {when})"),
+                                  Text(counts)]
+    if report.unreachable:
+        parts.append(for_people(f"error: {report.unreachable}", "red"))
+    parts += [for_people(f"source {source} failed: {error}", "red") for source, error in report.source_errors.items()]
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def health(
+    ctx: typer.Context,
+    target: Annotated[str | None, typer.Argument(help="A probe, host or device (a shell pattern).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds until Ctrl-C.")] = False,
+    interval: Annotated[float, typer.Option(min=1, help="Seconds between redraws with --watch.")] = 5.0,
+    nagios: Annotated[bool, typer.Option("--nagios", help="Print one Nagios status line; exit 0/1/2/3.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """The fleet at a glance, worst first: every probe, host agent and (with the poller) device."""
+    from monitoring.health import fleet_health
+
+    context = app_context(ctx)
+    out = make_output(json_output)
+    if watch and not (nagios or out.json):
+        import time
+
+        from rich.live import Live
+
+        with Live(console=out.stdout, auto_refresh=False) as live:
+            while True:
+                live.update(_view(fleet_health(context.settings, target), out.stdout.width), refresh=True)
+                time.sleep(interval)
+    report = fleet_health(context.settings, target)
+    if nagios:
+        out.stdout.out(report.nagios_line(), highlight=False)
+    elif out.json:
+        out.document("health", report.to_dict())
+    else:
+        out.stdout.print(_view(report, out.stdout.width))
+    raise typer.Exit(report.exit_code_for(nagios))
