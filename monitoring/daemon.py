@@ -146,10 +146,18 @@ class DaemonCollector:
         yield from own_families(statuses)
 
 
+def opsctl_version() -> str:
+    """The installed opsctl's version (``unknown`` from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("opsctl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def own_families(statuses: Sequence[tuple[str, SourceStatus]]) -> list[Metric]:
     """The daemon's health per source: errors, the last pass's success and duration, the last success's time."""
-    from opsctl import __version__
-
     errors = CounterMetricFamily("opsctl_monitor_source_errors", "Passes of each source that raised, since the daemon started.",
                                  labels=["source"])
     up = GaugeMetricFamily("opsctl_monitor_source_up", "1 if the source's last pass finished, 0 if it raised or has not run.",
@@ -165,7 +173,7 @@ def own_families(statuses: Sequence[tuple[str, SourceStatus]]) -> list[Metric]:
         if status.last_success_timestamp is not None:
             success.add_metric([name], status.last_success_timestamp)
     info = GaugeMetricFamily("opsctl_monitor_build_info", "The daemon's version; always 1.", labels=["version"])
-    info.add_metric([__version__], 1)
+    info.add_metric([opsctl_version()], 1)
     return [errors, up, duration, success, info]
 
 
@@ -273,7 +281,6 @@ def serve(settings: Settings, listen: str | None = None, *, stop: threading.Even
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from monitoring.settings import monitoring_settings
-    from opsctl import __version__
 
     address = listen or monitoring_settings(settings).listen
     host, port = split_listen(address)
@@ -298,7 +305,7 @@ def serve(settings: Settings, listen: str | None = None, *, stop: threading.Even
     server_thread.start()
     for runner in runners:
         runner.thread.start()
-    log("listening", address=address, version=__version__,
+    log("listening", address=address, version=opsctl_version(),
         sources=[{"name": runner.source.name, "interval_seconds": runner.source.interval_seconds} for runner in runners])
     try:
         while not stop.wait(1.0):
