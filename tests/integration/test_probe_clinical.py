@@ -44,6 +44,13 @@ def _pacs(lab: RunningLab) -> PublishedService:
     return pacs
 
 
+def _wrong(directory: Path, password: str) -> str:
+    """A reference to a file holding a wrong ``password``."""
+    path = directory / "wrong-password"
+    path.write_text(password + "\n")
+    return f"file:{path}"
+
+
 def _postgres_target(database: PublishedDatabase, password: str) -> ProbeTarget:
     return ProbeTarget(host="lab-postgres", address=database.address, port=database.port,
                        options={"database": database.name, "user": database.role, "password": password})
@@ -84,9 +91,8 @@ def test_postgres_sees_an_open_transaction(lab: RunningLab) -> None:
 
 def test_postgres_with_a_wrong_password_is_down_naming_the_target(lab: RunningLab, tmp_path: Path) -> None:
     database = _hospital(lab)
-    wrong = tmp_path / "wrong"
-    wrong.write_text("not-the-password-canary\n")
-    result = PROBES.get("postgres").probe(_postgres_target(database, f"file:{wrong}"), timeout=5.0)
+    result = PROBES.get("postgres").probe(_postgres_target(database, _wrong(tmp_path, "not-the-password-canary")),
+                                          timeout=5.0)
     assert not result.success
     assert result.detail.startswith(f"postgres {database.name}@{database.address}:{database.port}: ")
     assert "password authentication failed" in result.detail
@@ -127,9 +133,8 @@ def test_orthanc_answers_rest_and_c_echo_with_the_lab_samples(lab: RunningLab) -
 
 def test_orthanc_with_a_wrong_password_is_down_saying_so(lab: RunningLab, tmp_path: Path) -> None:
     pacs = _pacs(lab)
-    wrong = tmp_path / "wrong"
-    wrong.write_text("not-the-pacs-password-canary\n")
-    result = PROBES.get("orthanc").probe(_orthanc_target(pacs, f"file:{wrong}"), timeout=10.0)
+    result = PROBES.get("orthanc").probe(_orthanc_target(pacs, _wrong(tmp_path, "not-the-pacs-password-canary")),
+                                         timeout=10.0)
     assert not result.success
     assert result.detail == (f"orthanc {pacs.details['rest_url']}: GET /system answered HTTP 401 "
                              "(wrong username or password?)")
