@@ -118,7 +118,11 @@ class SourceRunner:
 
 
 def merge_families(families: Iterable[Metric]) -> list[Metric]:
-    """Families of one name from several sources as one family (its first help and type), in first-seen order."""
+    """Families of one name from several sources as one family (its first help and type), in first-seen order.
+
+    A family whose type differs from the first one of its name is left out (the exposition
+    cannot hold both); the catalogue gives every name one type, so it is a producer's bug.
+    """
     merged: dict[str, Metric] = {}
     for family in families:
         known = merged.get(family.name)

@@ -18,6 +18,7 @@ from typing import Any
 from monitoring.probes import ProbeResult, ProbeTarget
 from monitoring.probes_http import HttpProbeError, http_get
 from monitoring.probes_postgres import first_line
+from opsctl.core.errors import OpsctlError
 from opsctl.core.secrets import SecretRef
 
 CALLING_AET = "OPSCTL_PROBE"
@@ -65,9 +66,9 @@ class OrthancProbe:
             password = SecretRef.parse(options["password"]).resolve() if options.get("password") else None
             system = self._get(url + "/system", timeout, options.get("username"), password)
             samples = statistics_samples(self._get(url + "/statistics", timeout, options.get("username"), password))
-        except (HttpProbeError, ValueError, KeyError, TypeError) as error:
-            return ProbeResult(False, time.monotonic() - started, f"{where}: {first_line(str(error))}")
-        except Exception as error:  # a secret that cannot be read: said without its value
+        except KeyError as error:
+            return ProbeResult(False, time.monotonic() - started, f"{where}: /statistics has no {error}")
+        except (HttpProbeError, OpsctlError, ValueError, TypeError) as error:  # a secret said without its value
             return ProbeResult(False, time.monotonic() - started, f"{where}: {first_line(str(error))}")
         detail = f"Orthanc {system.get('Version', '?')}, {samples['opsctl_probe_orthanc_instances']:.0f} instances"
         problem = None

@@ -17,6 +17,7 @@ import math
 import time
 
 from monitoring.probes import ProbeResult, ProbeTarget
+from opsctl.core.errors import OpsctlError
 from opsctl.core.secrets import SecretRef
 
 DEFAULT_PORT = 5432
@@ -41,18 +42,23 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "no message")
 
 
+def _number(value: object) -> float:
+    """A numeric column as a float; NULL (or anything not a number) as NaN."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+
+
 def samples_of_row(row: tuple[object, ...]) -> dict[str, float]:
-    """The probe's samples from :data:`QUERY`'s row; the lag only on a standby."""
+    """The probe's samples from :data:`QUERY`'s row (float8 columns); the lag only on a standby that has one."""
     max_connections, connections, in_recovery, lag, size, longest, _version = row
     samples = {
-        "opsctl_probe_postgres_connections": float(connections or 0),  # type: ignore[arg-type]
-        "opsctl_probe_postgres_max_connections": float(max_connections),  # type: ignore[arg-type]
+        "opsctl_probe_postgres_connections": _number(connections),
+        "opsctl_probe_postgres_max_connections": _number(max_connections),
         "opsctl_probe_postgres_in_recovery": 1.0 if in_recovery else 0.0,
-        "opsctl_probe_postgres_database_size_bytes": float(size),  # type: ignore[arg-type]
-        "opsctl_probe_postgres_longest_transaction_seconds": float(longest),  # type: ignore[arg-type]
+        "opsctl_probe_postgres_database_size_bytes": _number(size),
+        "opsctl_probe_postgres_longest_transaction_seconds": _number(longest),
     }
-    if in_recovery and lag is not None and math.isfinite(float(lag)):  # type: ignore[arg-type]
-        samples["opsctl_probe_postgres_replication_lag_seconds"] = float(lag)  # type: ignore[arg-type]
+    if in_recovery and math.isfinite(_number(lag)):
+        samples["opsctl_probe_postgres_replication_lag_seconds"] = _number(lag)
     return samples
 
 
@@ -70,7 +76,7 @@ class PostgresProbe:
         started = time.monotonic()
         try:
             password = SecretRef.parse(options["password"]).resolve() if options.get("password") else None
-        except Exception as error:  # a secret that cannot be read is this target's failure, said without its value
+        except (OpsctlError, ValueError) as error:  # a secret that cannot be read: said without its value
             return ProbeResult(False, 0.0, f"{where}: {first_line(str(error))}")
         try:
             # libpq's connect_timeout is whole seconds, at least 2
@@ -82,7 +88,9 @@ class PostgresProbe:
                                  application_name="opsctl-probe", autocommit=True) as connection:
                 row = connection.execute(QUERY).fetchone()
         except psycopg.Error as error:
-            message = first_line(str(error)) if password is None else first_line(str(error)).replace(password, "***")
+            message = first_line(str(error))
+            if password:  # libpq never echoes it; this makes sure
+                message = message.replace(password, "***")
             return ProbeResult(False, time.monotonic() - started, f"{where}: {message}")
         except OSError as error:
             return ProbeResult(False, time.monotonic() - started, f"{where}: {error.strerror or error}")

@@ -66,8 +66,8 @@ class ProbeSettings(SettingsModel):
 
     @model_validator(mode="after")
     def _where(self) -> ProbeSettings:
-        if self.type in ("postgres",) and not self.address:
-            raise ValueError("a postgres probe needs address (and database, user)")
+        if self.type == "postgres" and not self.address:
+            raise ValueError("a postgres probe needs address")
         if self.type in ("orthanc", "http") and not self.url:
             raise ValueError(f"an {self.type} probe needs url")
         if self.type == "agent" and not (self.url or self.address):
