@@ -51,7 +51,11 @@ def http_get(url: str, timeout: float, *, username: str | None = None, password:
     Raise :class:`ssl.SSLCertVerificationError` when the chain does not verify, and
     :class:`HttpProbeError` (what failed, no credentials) for any other failure.
     """
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        raise HttpProbeError(f"{url!r}: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpProbeError(f"{url!r} is not an http:// or https:// URL")
     headers = {"User-Agent": "opsctl-probe", "Accept": "*/*"}

@@ -10,27 +10,32 @@ from opsctl.cli.common import JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
     from rich.console import Group
+    from rich.text import Text
 
     from monitoring.health import HealthReport
 
 
-def _view(report: HealthReport, width: int | None) -> Group:
+def _problems(report: HealthReport) -> list[Text]:
+    from opsctl.core.output import for_people
+
+    problems = [for_people(f"error: {report.unreachable}", "red")] if report.unreachable else []
+    return problems + [for_people(f"source {source} failed: {error}", "red")
+                       for source, error in report.source_errors.items()]
+
+
+def _view(report: HealthReport, width: int | None, *, with_problems: bool = False) -> Group:
+    """The table and the counts; with ``with_problems`` (a live view, where stderr would tear it) what could not be read too."""
     from datetime import datetime
 
     from rich.console import Group
     from rich.text import Text
 
     from opsctl.cli.monitor import readings_table
-    from opsctl.core.output import for_people
 
     counts = ", ".join(f"{count} {state}" for state, count in report.counts.items() if count) or "nothing read"
     when = datetime.fromtimestamp(report.generated_at).strftime("%H:%M:%S")
-    parts: list[Text | object] = [readings_table(report.readings, width, f"health ({report.origin}, {when})"),
-                                  Text(counts)]
-    if report.unreachable:
-        parts.append(for_people(f"error: {report.unreachable}", "red"))
-    parts += [for_people(f"source {source} failed: {error}", "red") for source, error in report.source_errors.items()]
-    return Group(*parts)  # type: ignore[arg-type]
+    table = readings_table(report.readings, width, f"health ({report.origin}, {when})")
+    return Group(table, Text(counts), *(_problems(report) if with_problems else []))
 
 
 def health(
@@ -53,7 +58,8 @@ def health(
 
         with Live(console=out.stdout, auto_refresh=False) as live:
             while True:
-                live.update(_view(fleet_health(context.settings, target), out.stdout.width), refresh=True)
+                live.update(_view(fleet_health(context.settings, target), out.stdout.width, with_problems=True),
+                            refresh=True)
                 time.sleep(interval)
     report = fleet_health(context.settings, target)
     if nagios:
@@ -62,4 +68,6 @@ def health(
         out.document("health", report.to_dict())
     else:
         out.stdout.print(_view(report, out.stdout.width))
+        for problem in _problems(report):
+            out.stderr.print(problem, highlight=False)
     raise typer.Exit(report.exit_code_for(nagios))

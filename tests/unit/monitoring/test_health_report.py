@@ -3,10 +3,12 @@ name or pattern, and readings taken from a running daemon's /readings."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.metrics_core import Metric
@@ -115,3 +117,20 @@ def test_health_reads_the_running_daemon_when_an_endpoint_is_configured(daemon: 
     assert [reading.target for reading in fleet_health(settings, "his-*").readings] == ["his-db"]
     with pytest.raises(UsageError, match="no probe, host or device called 'nope'"):
         fleet_health(settings, "nope")
+
+
+def test_the_command_exits_4_or_nagios_3_when_the_endpoint_is_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from opsctl.cli.main import main
+
+    config = tmp_path / "opsctl.yaml"
+    config.write_text(f"monitoring:\n  endpoint: http://127.0.0.1:{_free_port()}\n")
+    monkeypatch.setenv("OPSCTL_STATE__DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert main(["-c", str(config), "health", "--nagios"]) == 3
+    assert capsys.readouterr().out.startswith("OPSCTL HEALTH UNKNOWN - nothing read: monitoring endpoint http://127.0.0.1:")
+    assert main(["-c", str(config), "health"]) == 4
+    assert "did not answer: Connection refused" in " ".join(capsys.readouterr().err.split())
+    assert main(["-c", str(config), "health", "--json"]) == 4
+    document = json.loads(capsys.readouterr().out)
+    assert (document["schema"], document["worst"], document["readings"]) == ("opsctl.health/v1", "unknown", [])
