@@ -5,7 +5,8 @@ families and readings, and waits its interval; an exception ends that pass only,
 ``opsctl_monitor_source_errors_total{source}`` and logged (once per distinct message), and the
 other sources never notice. The endpoint (:func:`serve`) answers ``/metrics`` (the last
 families of every source, merged by name, plus the daemon's own ``opsctl_monitor_*`` families
-and its process) and ``/readings`` (every source's readings as JSON, for ``opsctl health``).
+and its process) and ``/readings`` (every source's readings as JSON, each with the time its
+target entered its state, for ``opsctl health``).
 Logs are JSON lines on stderr.
 """
 
@@ -53,6 +54,7 @@ class SourceStatus:
 
     families: list[Metric] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
+    since: dict[str, float] = field(default_factory=dict)  # target -> when its reading took its state
     errors: int = 0
     last_error: str = ""
     passes: int = 0
@@ -79,9 +81,18 @@ class SourceRunner:
         """A copy of the status, consistent with itself."""
         with self._lock:
             status = self.status
-            return SourceStatus(list(status.families), list(status.readings), status.errors, status.last_error,
+            return SourceStatus(list(status.families), list(status.readings), dict(status.since), status.errors,
+                                status.last_error,
                                 status.passes, status.last_duration_seconds, status.last_success_timestamp,
                                 status.up)
+
+    def _keep_readings(self, readings: list[Reading]) -> None:
+        """Keep ``readings``, and for each target since when it has been in its state (lock held)."""
+        now = self._clock()
+        earlier = {reading.target: reading.state for reading in self.status.readings}
+        self.status.since = {reading.target: self.status.since.get(reading.target, now)
+                             if earlier.get(reading.target) == reading.state else now for reading in readings}
+        self.status.readings = readings
 
     def run_once(self) -> None:
         """One pass: collect, then keep the families and readings, or count the error."""
@@ -97,15 +108,15 @@ class SourceRunner:
                 self.status.up = False
                 self.status.passes += 1
                 self.status.last_duration_seconds = time.monotonic() - started
-                self.status.readings = [Reading(self.source.name, "source", "unknown",
-                                                f"source {self.source.name} failed: {message}")]
+                self._keep_readings([Reading(self.source.name, "source", "unknown",
+                                             f"source {self.source.name} failed: {message}")])
             if message not in self._logged and len(self._logged) < _LOGGED_LIMIT:
                 self._logged.add(message)
                 self._log("source_error", source=self.source.name, message=message)
             return
         with self._lock:
             self.status.families = families
-            self.status.readings = readings
+            self._keep_readings(readings)
             self.status.passes += 1
             self.status.up = True
             self.status.last_duration_seconds = time.monotonic() - started
@@ -232,7 +243,8 @@ def readings_document(runners: Sequence[SourceRunner]) -> dict[str, Any]:
     return {
         "schema": READINGS_SCHEMA,
         "time": time.time(),
-        "readings": [reading.to_dict() for _, status in statuses for reading in status.readings],
+        "readings": [{**reading.to_dict(), "since": status.since.get(reading.target)}
+                     for _, status in statuses for reading in status.readings],
         "sources": [{"name": name, "up": status.up, "passes": status.passes, "errors": status.errors,
                      "last_error": status.last_error, "last_success_timestamp": status.last_success_timestamp}
                     for name, status in statuses],

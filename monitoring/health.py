@@ -49,6 +49,7 @@ class HealthReport:
     generated_at: float
     source_errors: dict[str, str] = field(default_factory=dict)
     unreachable: str | None = None  # why the endpoint could not be read
+    since: dict[str, float] = field(default_factory=dict)  # target -> when it entered its state (the daemon's)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -92,12 +93,22 @@ class HealthReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"origin": self.origin, "generated_at": self.generated_at, "worst": self.worst,
-                "counts": self.counts, "readings": [reading.to_dict() for reading in self.readings],
+                "counts": self.counts,
+                "readings": [{**reading.to_dict(), "since": self.since.get(reading.target)} for reading in self.readings],
                 "source_errors": dict(self.source_errors), "unreachable": self.unreachable}
 
 
-def read_endpoint(url: str, timeout: float) -> tuple[list[Reading], dict[str, str]]:
-    """The readings a running daemon serves at ``URL/readings`` and its sources' errors; raise OSError/ValueError if it cannot be read."""
+@dataclass(frozen=True)
+class EndpointReadings:
+    """What a running daemon's ``/readings`` says: the readings, since when each is in its state, the sources' errors."""
+
+    readings: list[Reading]
+    since: dict[str, float]
+    source_errors: dict[str, str]
+
+
+def read_endpoint(url: str, timeout: float) -> EndpointReadings:
+    """Read a running daemon's ``URL/readings``; raise OSError or ValueError if it cannot be read."""
     from monitoring.probes_http import HttpProbeError, http_get
 
     base = url.rstrip("/").removesuffix("/metrics").removesuffix("/readings")
@@ -110,10 +121,12 @@ def read_endpoint(url: str, timeout: float) -> tuple[list[Reading], dict[str, st
     document = json.loads(answer.body)
     if not isinstance(document, dict) or document.get("schema") != "opsctl.monitor-readings/v1":
         raise ValueError(f"monitoring endpoint {base}: /readings is not an opsctl readings document")
-    readings = [Reading.from_mapping(entry) for entry in document.get("readings", [])]
+    entries = document.get("readings", [])
     errors = {str(source["name"]): str(source.get("last_error") or "failed")
               for source in document.get("sources", []) if not source.get("up") and source.get("passes")}
-    return readings, errors
+    return EndpointReadings([Reading.from_mapping(entry) for entry in entries],
+                            {str(entry["target"]): float(entry["since"]) for entry in entries
+                             if entry.get("since") is not None}, errors)
 
 
 def fleet_health(settings: Settings, target: str | None = None, *, timeout: float = 10.0) -> HealthReport:
@@ -126,13 +139,14 @@ def fleet_health(settings: Settings, target: str | None = None, *, timeout: floa
     from monitoring.settings import monitoring_settings
 
     endpoint = monitoring_settings(settings).endpoint
-    errors: dict[str, str] = {}
+    since: dict[str, float] = {}
     if endpoint:
         origin = endpoint
         try:
-            readings, errors = read_endpoint(endpoint, timeout)
+            answer = read_endpoint(endpoint, timeout)
         except (OSError, ValueError) as error:
             return HealthReport([], origin, time.time(), unreachable=str(error))
+        readings, since, errors = answer.readings, answer.since, answer.source_errors
     else:
         from monitoring.daemon import collect_once, load_sources_for
 
@@ -143,4 +157,5 @@ def fleet_health(settings: Settings, target: str | None = None, *, timeout: floa
     if target is not None and not selected:
         known = ", ".join(sorted({reading.target for reading in readings})[:10]) or "none"
         raise UsageError(f"no probe, host or device called {target!r} (known: {known})")
-    return HealthReport(worst_first(selected), origin, time.time(), errors)
+    return HealthReport(worst_first(selected), origin, time.time(), errors,
+                        since={reading.target: since[reading.target] for reading in selected if reading.target in since})

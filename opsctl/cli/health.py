@@ -34,7 +34,8 @@ def _view(report: HealthReport, width: int | None, *, with_problems: bool = Fals
 
     counts = ", ".join(f"{count} {state}" for state, count in report.counts.items() if count) or "nothing read"
     when = datetime.fromtimestamp(report.generated_at).strftime("%H:%M:%S")
-    table = readings_table(report.readings, width, f"health ({report.origin}, {when})")
+    table = readings_table(report.readings, width, f"health ({report.origin}, {when})", report.since,
+                           report.generated_at)
     return Group(table, Text(counts), *(_problems(report) if with_problems else []))
 
 

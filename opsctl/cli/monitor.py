@@ -9,7 +9,10 @@ import typer
 from opsctl.cli.common import JsonOption, app_context, make_output
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.table import Table
+    from rich.text import Text
 
     from monitoring.sources import Reading
 
@@ -18,14 +21,26 @@ app = typer.Typer(no_args_is_help=True)
 STATE_STYLE = {"ok": "green", "warning": "yellow", "critical": "red", "unknown": "magenta"}
 
 
-def readings_table(readings: list[Reading], width: int | None, title: str) -> Table:
-    """State, target, kind and summary per reading; the target never cut, the summary wrapped."""
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}".removesuffix(".0") + unit
+    return f"{max(seconds, 0):.0f}s"
+
+
+def readings_table(readings: list[Reading], width: int | None, title: str,
+                   since: Mapping[str, float] | None = None, now: float = 0.0) -> Table:
+    """State, target, kind and summary per reading, and with ``since`` how long each has been in its
+    state (at ``now``); the target never cut, the summary wrapped."""
     from opsctl.cli.render import Column, fit_table
     from opsctl.core.output import for_people
 
-    rows = [[for_people(reading.state, STATE_STYLE.get(reading.state, "")), for_people(reading.target),
-             for_people(reading.kind), for_people(reading.summary)] for reading in readings]
-    columns = [Column("state", "no"), Column("target", "no"), Column("kind", "no", drop=1), Column("summary")]
+    rows: list[list[Text | str]] = [[for_people(reading.state, STATE_STYLE.get(reading.state, "")), for_people(reading.target),
+             for_people(reading.kind), for_people(reading.summary),
+             *([_age(now - since[reading.target]) if reading.target in since else "-"] if since else [])]
+            for reading in readings]
+    columns = [Column("state", "no"), Column("target", "no"), Column("kind", "no", drop=2), Column("summary"),
+               *([Column("for", "no", drop=1)] if since else [])]
     table = fit_table(width, columns, rows)
     table.title = title
     table.title_justify = "left"

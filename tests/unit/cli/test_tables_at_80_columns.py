@@ -111,8 +111,9 @@ def _health(out: Output) -> None:
 
     readings = [Reading(name, "orthanc", "critical", "orthanc https://pacs-archive-02.radiology.hospital.example:8042: "
                         "GET /system answered HTTP 401 (wrong username or password?)") for name in (*DEVICES, *HOSTS)]
-    out.stdout.print(_view(HealthReport(readings, "http://monitor.dc1.example.internal:9102", TIME.timestamp()),
-                           out.stdout.width))
+    since = {reading.target: TIME.timestamp() - 3 * 86400 for reading in readings}
+    out.stdout.print(_view(HealthReport(readings, "http://monitor.dc1.example.internal:9102", TIME.timestamp(),
+                                        since=since), out.stdout.width))
 
 
 RENDERERS: dict[str, Callable[[Output], None]] = {"run": _fleet, "audit log": _audit, "lab up": _lab,

@@ -114,6 +114,9 @@ def test_health_reads_the_running_daemon_when_an_endpoint_is_configured(daemon: 
         report = fleet_health(settings, timeout=2.0)
     assert report.origin == daemon
     assert report.readings == worst_first(READINGS)
+    # the daemon says since when each target is in its state: here, since its one pass
+    assert set(report.since) == {reading.target for reading in READINGS}
+    assert all(since <= report.generated_at for since in report.since.values())
     assert [reading.target for reading in fleet_health(settings, "his-*").readings] == ["his-db"]
     with pytest.raises(UsageError, match="no probe, host or device called 'nope'"):
         fleet_health(settings, "nope")

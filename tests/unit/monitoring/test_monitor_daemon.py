@@ -226,3 +226,32 @@ def test_monitor_once_prints_a_table_json_and_the_exposition_format(configured: 
     assert unknown.returncode == 2 and "no probe, host or device called 'no-such-probe'" in unknown.stderr
     for output in (table.stdout, table.stderr, one.stdout):
         assert "canary-db-password" not in output
+
+
+class _Flipping:
+    name = "pacs"
+    interval_seconds = 60.0
+
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+
+    def collect(self) -> list[Metric]:
+        return []
+
+    def readings(self) -> list[Reading]:
+        return [Reading("pacs", "orthanc", self.states[0], self.states[0])]
+
+
+def test_since_is_when_a_target_entered_its_state() -> None:
+    source = _Flipping(["ok"])
+    clock = iter([100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0])
+    runner = SourceRunner(source, threading.Event(), log=lambda *a, **k: None, clock=lambda: next(clock))
+    runner.run_once()
+    runner.run_once()
+    assert runner.snapshot().since == {"pacs": 100.0}  # still ok: since the first pass
+    source.states[0] = "critical"
+    runner.run_once()
+    runner.run_once()
+    # each pass reads the clock for its readings, then for its success: the third pass's readings read 500
+    assert runner.snapshot().readings[0].state == "critical"
+    assert runner.snapshot().since == {"pacs": 500.0}
