@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from monitoring.probes import PROBES, ProbeTarget
+from monitoring.sources import PROBE_FAMILIES
 from opsctl.core.secrets import SecretRef
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def test_postgres_reports_connections_size_and_a_primary_without_lag(lab: Runnin
     # the hospital database holds its generated tables: more than an empty database's ~7 MiB
     assert samples["opsctl_probe_postgres_database_size_bytes"] > 8 * 1024**2
     assert result.detail.endswith(", primary") and "PostgreSQL 15" in result.detail
+    assert set(samples) <= set(PROBE_FAMILIES)
 
 
 def test_postgres_sees_an_open_transaction(lab: RunningLab) -> None:
@@ -129,6 +131,7 @@ def test_orthanc_answers_rest_and_c_echo_with_the_lab_samples(lab: RunningLab) -
     assert result.samples["opsctl_probe_orthanc_disk_size_bytes"] > 0
     assert result.samples["opsctl_probe_orthanc_dicom_echo_success"] == 1
     assert "Orthanc 1.10" in result.detail and "C-ECHO answered" in result.detail
+    assert set(result.samples) <= set(PROBE_FAMILIES)
 
 
 def test_orthanc_with_a_wrong_password_is_down_saying_so(lab: RunningLab, tmp_path: Path) -> None:

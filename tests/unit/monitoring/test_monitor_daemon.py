@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitoring.daemon import (
     DaemonCollector,
@@ -30,7 +31,7 @@ from monitoring.daemon import (
     merge_families,
     serve,
 )
-from monitoring.sources import MetricSource, Reading
+from monitoring.sources import PROBE_FAMILIES, MetricSource, Reading
 
 OPSCTL = str(Path(sys.executable).parent / "opsctl")
 SCRAPE = (Path(__file__).resolve().parents[2] / "fixtures" / "monitoring" / "agent-scrape.prom").read_bytes()
@@ -198,6 +199,8 @@ def test_the_serve_process_serves_probes_lint_clean_and_stops_on_sigterm(configu
         assert 'opsctl_probe_success{host="his-db",probe="his-db",type="postgres"} 0.0' in text
         checked = _promtool(text)
         assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout + checked.stderr
+        served = {family.name for family in text_string_to_metric_families(text) if family.name.startswith("opsctl_probe")}
+        assert served and served <= set(PROBE_FAMILIES), served - set(PROBE_FAMILIES)  # the probes' catalogue
         readings = {entry["target"]: entry for entry in json.loads(_get(f"http://127.0.0.1:{port}/readings"))["readings"]}
         assert readings["his-db"]["state"] == "critical"
         assert "Connection refused" in readings["his-db"]["summary"]
