@@ -121,12 +121,15 @@ def read_endpoint(url: str, timeout: float) -> EndpointReadings:
     document = json.loads(answer.body)
     if not isinstance(document, dict) or document.get("schema") != "opsctl.monitor-readings/v1":
         raise ValueError(f"monitoring endpoint {base}: /readings is not an opsctl readings document")
-    entries = document.get("readings", [])
-    errors = {str(source["name"]): str(source.get("last_error") or "failed")
-              for source in document.get("sources", []) if not source.get("up") and source.get("passes")}
-    return EndpointReadings([Reading.from_mapping(entry) for entry in entries],
-                            {str(entry["target"]): float(entry["since"]) for entry in entries
-                             if entry.get("since") is not None}, errors)
+    try:
+        entries = document.get("readings", [])
+        errors = {str(source["name"]): str(source.get("last_error") or "failed")
+                  for source in document.get("sources", []) if not source.get("up") and source.get("passes")}
+        return EndpointReadings([Reading.from_mapping(entry) for entry in entries],
+                                {str(entry["target"]): float(entry["since"]) for entry in entries
+                                 if entry.get("since") is not None}, errors)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"monitoring endpoint {base}: a malformed /readings document ({error!r})") from None
 
 
 def fleet_health(settings: Settings, target: str | None = None, *, timeout: float = 10.0) -> HealthReport:
