@@ -1,8 +1,9 @@
-"""Probes: each checks that one kind of application answers (PostgreSQL a query, Orthanc a DICOM echo, nginx a TLS handshake).
+"""Probes: each checks that one kind of application answers (PostgreSQL a query, Orthanc a DICOM echo, a web server its TLS and status).
 
-The kind is declared here before any probe exists, so that the monitoring issue's probes, and
-third parties through an entry point in the ``opsctl.probes`` group, only register in
-:data:`PROBES` (a registry of :mod:`opsctl.core.plugins`).
+The built-ins (``postgres``, ``orthanc``, ``http``, ``agent``: ``monitoring/probes_*.py``) and
+third parties through an entry point in the ``opsctl.probes`` group register in :data:`PROBES`
+(a registry of :mod:`opsctl.core.plugins`), by reference, so a module is imported when its
+probe is first asked for.
 """
 
 from __future__ import annotations
@@ -61,5 +62,14 @@ class Probe(Protocol):
 PROBES: PluginRegistry[Probe] = PluginRegistry(
     "probe", "opsctl.probes", Probe, name_of=lambda probe: probe.name
 )
+
+# the built-ins, imported when first asked for (third parties' entry points follow)
+for _name, _reference in (
+    ("postgres", "monitoring.probes_postgres:POSTGRES"),
+    ("orthanc", "monitoring.probes_orthanc:ORTHANC"),
+    ("http", "monitoring.probes_http:HTTP"),
+    ("agent", "monitoring.probes_agent:AGENT"),
+):
+    PROBES.register_reference(_name, _reference)
 
 __all__ = ["PROBES", "Probe", "ProbeResult", "ProbeTarget"]

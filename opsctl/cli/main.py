@@ -48,7 +48,19 @@ def root(
 def _register() -> None:
     if app.registered_groups:
         return
-    from opsctl.cli import audit, backup, drill, hosts, inventory, lab, run, schedule, state
+    from opsctl.cli import (
+        audit,
+        backup,
+        drill,
+        health,
+        hosts,
+        inventory,
+        lab,
+        monitor,
+        run,
+        schedule,
+        state,
+    )
 
     app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
     app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
@@ -58,6 +70,8 @@ def _register() -> None:
     app.add_typer(state.app, name="state", help="Create the state store where the configuration says.")
     app.add_typer(backup.app, name="backup", help="Run backup policies (restic) and show their status.")
     app.add_typer(drill.app, name="drill", help="Restore drills with measured RTO and RPO, and their reports.")
+    app.add_typer(monitor.app, name="monitor", help="Run the probes as a daemon serving Prometheus metrics, or once.")
+    app.command("health", help="The fleet at a glance, worst first (--watch, --json, --nagios).")(health.health)
     backup.app.add_typer(schedule.backup_app, name="schedule", help="Install the backups' systemd timers.")
     drill.app.add_typer(schedule.drill_app, name="schedule", help="Install the drills' systemd timers.")
 

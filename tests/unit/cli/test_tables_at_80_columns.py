@@ -104,10 +104,23 @@ def _backup_status(out: Output) -> None:
     _render_status(out, BackupStatusReport(policies))
 
 
+def _health(out: Output) -> None:
+    from monitoring.health import HealthReport
+    from monitoring.sources import Reading
+    from opsctl.cli.health import _view
+
+    readings = [Reading(name, "orthanc", "critical", "orthanc https://pacs-archive-02.radiology.hospital.example:8042: "
+                        "GET /system answered HTTP 401 (wrong username or password?)") for name in (*DEVICES, *HOSTS)]
+    since = {reading.target: TIME.timestamp() - 3 * 86400 for reading in readings}
+    out.stdout.print(_view(HealthReport(readings, "http://monitor.dc1.example.internal:9102", TIME.timestamp(),
+                                        since=since), out.stdout.width))
+
+
 RENDERERS: dict[str, Callable[[Output], None]] = {"run": _fleet, "audit log": _audit, "lab up": _lab,
-                                                  "inventory scan": _scan, "backup status": _backup_status}
+                                                  "inventory scan": _scan, "backup status": _backup_status,
+                                                  "health": _health}
 WHOLE: dict[str, tuple[str, ...]] = {"run": HOSTS, "audit log": HOSTS, "lab up": DEVICES, "inventory scan": DEVICES,
-                                     "backup status": POLICIES}
+                                     "backup status": POLICIES, "health": (*DEVICES, *HOSTS)}
 
 
 def _assert_fits(printed: str, whole: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """The shared contract every registered probe passes: a target that is down is a failed result in time, never an exception.
 
-No probe exists yet: the monitoring issue's probes (and third parties' entry points in
-``opsctl.probes``) are picked up here once registered, each with its options in ``OPTIONS``.
+Every registered probe (the built-ins of monitoring/probes_*.py, and third parties' entry points
+in ``opsctl.probes``) is picked up here, each with its options in ``OPTIONS``; the target's port
+is a closed one, and a ``{port}`` in an option is that port.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from opsctl.core.errors import UsageError
 PROBE_NAMES = list(PROBES.names())
 CANARY = "s3cret-probe-canary"
 # each probe's options for a target that is down; secrets as references to OPSCTL_TEST_PROBE_SECRET
-OPTIONS: dict[str, Mapping[str, str]] = {}
+OPTIONS: dict[str, Mapping[str, str]] = {
+    "postgres": {"database": "his", "user": "monitor", "password": "env:OPSCTL_TEST_PROBE_SECRET"},
+    "orthanc": {"url": "http://127.0.0.1:{port}", "username": "monitor", "password": "env:OPSCTL_TEST_PROBE_SECRET",
+                "dicom_port": "{port}"},
+    "http": {"url": "https://127.0.0.1:{port}/"},
+    "agent": {},
+}
 
 
 def _closed_port() -> int:
@@ -66,7 +73,9 @@ def test_a_target_that_is_down_is_a_failed_result_in_time_without_secrets(
     if name not in OPTIONS:
         pytest.fail(f"probe {name} has no contract case: add its options to OPTIONS")
     monkeypatch.setenv("OPSCTL_TEST_PROBE_SECRET", CANARY)
-    target = ProbeTarget(host="nowhere", address="127.0.0.1", port=_closed_port(), options=OPTIONS[name])
+    port = _closed_port()
+    options = {key: value.replace("{port}", str(port)) for key, value in OPTIONS[name].items()}
+    target = ProbeTarget(host="nowhere", address="127.0.0.1", port=port, options=options)
     began = time.monotonic()
     result = PROBES.get(name).probe(target, timeout=2.0)
     assert time.monotonic() - began < 4.0
