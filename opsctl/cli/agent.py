@@ -79,8 +79,8 @@ def render_status(out: Output, report: AgentStatusReport) -> None:
     from opsctl.core.output import for_people
 
     columns = [Column("host", "no"), Column("agent", "no", drop=2), Column("state", "no"),
-               Column("version", "no", drop=1), Column("series", "no", drop=3, justify="right"),
-               Column("time", "no", drop=4, justify="right"), Column("detail")]
+               Column("version", "no"), Column("series", "no", drop=3, justify="right"),
+               Column("time", "no", drop=4, justify="right"), Column("detail", detail=True)]
     rows: list[list[Text | str]] = []
     for agent in report.agents:
         answer = agent.answer
