@@ -114,7 +114,7 @@ class _HostWork:
     target: SshTarget
     probe: Probe | None = None
     mode: str = ""
-    version_line: str = ""
+    series: int = 0
 
 
 @dataclass
@@ -186,14 +186,16 @@ class _Installer:
             return StepResult("answer", Outcome.FAILED, stderr=tail,
                               error=f"{placement.host}: the agent at {placement.url} does not answer: {answer.reason}"
                                     + (f"; its log ends: {_last_line(tail)}" if tail else ""))
-        work.version_line = f"opsctl-agent {answer.version}, {answer.series} series"
-        return StepResult("answer", Outcome.OK, stdout=f"{placement.url} answers: {work.version_line}")
+        work.series = answer.series
+        return StepResult("answer", Outcome.OK,
+                          stdout=f"{placement.url} answers: opsctl-agent {answer.version}, {answer.series} series")
 
     def inventory(self, work: _HostWork, context: StepContext) -> StepResult:
         changed = self.mark_agent(work.placement.host)
-        summary = f"{self.bundle.install_name} {work.mode}; answers: {work.version_line}"
+        mode = "systemd" if work.probe is not None and work.probe.systemd else "supervised (no systemd)"
+        summary = f"{self.bundle.install_name} {mode}: {work.series} series"
         if changed is not None:
-            return StepResult("inventory", Outcome.CHANGED, stdout=f"{summary}; {changed}")
+            return StepResult("inventory", Outcome.CHANGED, stdout=f"{summary}\n{changed}")
         return StepResult("inventory", Outcome.OK, stdout=summary)
 
     def step(self, name: str, function: Callable[[_HostWork, StepContext], StepResult]) -> Step[_HostWork]:
