@@ -119,7 +119,6 @@ class _HostWork:
 
 @dataclass
 class _Installer:
-    settings: Settings
     pool: SshPool
     bundle: Bundle
     recorder: Recorder
@@ -254,7 +253,7 @@ def install_agents(
     bundle = bundle or build_bundle()
     recorder.check()
     with open_pool(settings) as pool:
-        installer = _Installer(settings, pool, bundle, recorder, mark_agent,
+        installer = _Installer(pool, bundle, recorder, mark_agent,
                                timeout or settings.ssh.command_timeout, answer_seconds)
         for host in hosts:
             installer.work[host.name] = _HostWork(placements[host.name],

@@ -8,6 +8,7 @@ agent runs under its supervisor; ``lab down`` stops them.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.integration
 
 PREFIX = os.environ.get("TEST_SMALL_LAB_PREFIX", "127.4")
 NAMES = ("agent-host-1", "agent-host-2")
+SEEN = datetime.datetime(2026, 12, 5, tzinfo=datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,23 @@ def test_the_supervisor_restarts_an_agent_that_dies(agent_lab: AgentLab) -> None
     again = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()
     assert again and again != children
     assert '"event": "exited"' in (root / "log" / "agent.log").read_text()
+
+
+def test_dmi_facts_over_ssh_leave_a_lab_host_without_a_manufacturer(agent_lab: AgentLab) -> None:
+    from inventory import load_inventory
+    from inventory.facts.gather import gather_facts
+    from inventory.facts.linux import DmiInfo
+    from inventory.scan_convert import device_from_facts
+    from opsctl.core.ssh import open_pool
+
+    host = load_inventory(agent_lab.inventory).get(NAMES[0])
+    with open_pool(agent_lab.settings) as pool:
+        facts = gather_facts(pool.connection(target_from_host(host, agent_lab.settings.ssh)), timeout=120)
+
+    # the lab's hosts are this machine, which has no /sys/class/dmi/id
+    assert facts.values["dmi"].value == DmiInfo(None, None, None, True)
+    device = device_from_facts(host.name, host.address, facts, facts.collected_at or SEEN).device
+    assert (device.manufacturer, device.model, device.serial) == (None, None, None)
 
 
 def test_lab_down_stops_the_agents_it_started(agent_lab: AgentLab) -> None:
