@@ -42,13 +42,7 @@ from agents.installer.units import (
     render_config,
     render_unit,
 )
-from opsctl.core.errors import (
-    AuthenticationFailed,
-    ExitCode,
-    HostKeyError,
-    HostUnreachable,
-    OpsctlError,
-)
+from opsctl.core.errors import ExitCode, HostUnreachable, OpsctlError
 from opsctl.core.execute import Shell, execute
 from opsctl.core.fleet import (
     FleetOptions,
@@ -168,9 +162,10 @@ class _Installer:
             self.recorder.check()  # a log that would refuse the record refuses the change too
         result = self._run(work, script, timeout=self.timeout, stdin=payload)
         if not result.ok:
+            why = (f"stopped after {self.timeout:g} s" if result.timed_out
+                   else _last_line(result.stderr_text) or f"exit status {result.exit_status}")
             return StepResult("install", Outcome.FAILED, changed=True, stderr=result.stderr_text,
-                              error=f"{placement.host}: installing {self.bundle.install_name} failed: "
-                                    f"{_last_line(result.stderr_text) or f'exit status {result.exit_status}'}")
+                              error=f"{placement.host}: installing {self.bundle.install_name} failed: {why}")
         said = _last_line(result.stdout_text)
         return StepResult("install", Outcome.CHANGED, stdout=f"{self.bundle.install_name} in {placement.root}"
                           + (f"; {said}" if said else f"; {UNIT_NAME} restarted"))
@@ -204,7 +199,7 @@ class _Installer:
                 step = function(work, context)
             except HostUnreachable as error:
                 step = StepResult(name, Outcome.UNREACHABLE, error=str(error))
-            except (HostKeyError, AuthenticationFailed, OpsctlError) as error:
+            except OpsctlError as error:  # a refused host key or login, sudo's refusal, a bundle error
                 text = str(error) if work.placement.host in str(error) else f"{work.placement.host}: {error}"
                 step = StepResult(name, Outcome.FAILED, error=text, hint=error.hint)
             return StepResult(name, step.outcome, step.changed, time.monotonic() - started, step.stdout,
