@@ -378,9 +378,18 @@ def device_from_facts(
                        description=f"disk, {disk.size_bytes} bytes" if disk.size_bytes else "disk")
             )
             provenance[f"modules/{slot}"] = Provenance("ssh", command, seen_at)
+    # the firmware's own names (SMBIOS): a server's maker, model and serial; none without DMI (the lab)
+    dmi = fact("dmi")
+    hardware = {} if dmi is None else {"manufacturer": dmi.vendor, "model": dmi.product, "serial": dmi.serial}
+    for field_name, value in hardware.items():
+        if value is not None:
+            provenance[field_name] = Provenance("ssh", facts.values["dmi"].command, seen_at)
     device = Device(
         name=name,
         role=role or DEFAULT_ROLE,
+        manufacturer=hardware.get("manufacturer"),
+        model=hardware.get("model"),
+        serial=hardware.get("serial"),
         platform=platform,
         os_version=os_version,
         management_address=address,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from lab.agents import agent_variables
 from lab.errors import LabError, LabNotPublished
 from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.layout import LabLayout
@@ -384,7 +385,8 @@ def devices_document(devices: Sequence[PublishedDevice]) -> dict[str, Any]:
 def inventory_document(
     hosts: Sequence[HostKeys], *, user: str, layout: LabLayout
 ) -> dict[str, Any]:
-    """The Ansible YAML inventory: ``ssh_hosts`` with children ``web`` (odd) and ``db`` (even)."""
+    """The Ansible YAML inventory: ``ssh_hosts`` with children ``web`` (odd) and ``db`` (even), each
+    host with its agent's place (:func:`lab.agents.agent_variables`)."""
     web = [host.name for host in hosts if (ssh_host_number(host.name) or 0) % 2 == 1]
     db = [host.name for host in hosts if (ssh_host_number(host.name) or 1) % 2 == 0]
     return {
@@ -392,8 +394,13 @@ def inventory_document(
             "children": {
                 SSH_GROUP: {
                     "hosts": {
-                        host.name: {"ansible_host": host.address, "ansible_port": host.port}
-                        for host in hosts
+                        host.name: {
+                            "ansible_host": host.address,
+                            "ansible_port": host.port,
+                            **agent_variables(layout, host.name, host.address,
+                                              ssh_host_number(host.name) or index + 1),
+                        }
+                        for index, host in enumerate(hosts)
                     },
                     "vars": {
                         "ansible_user": user,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from lab.agents import stop_agents
 from lab.errors import LabError, PeerStartError
 from lab.files import ensure_dir, locked
 from lab.kinds import LabContext, peer_kind, peer_kinds
@@ -168,7 +169,8 @@ def up(
 
 
 def down(settings: Settings) -> list[str]:
-    """Stop every peer the lab started (and extra hosts started in its directory).
+    """Stop every peer the lab started (and extra hosts started in its directory), and the
+    agents ``opsctl agent install`` started on its hosts (named ``agent@HOST``).
 
     Only recorded pids whose command line is still the peer's are signalled; pid files are
     removed, keys and secrets kept. Return the names of the peers that were running.
@@ -179,8 +181,9 @@ def down(settings: Settings) -> list[str]:
     with locked(layout.lock):
         peers = _recorded_peers(layout, layout.peers_dir, with_pid_file=True)
         peers += _recorded_peers(layout, layout.extras_dir, with_pid_file=True)
+        agents = [f"agent@{host}" for host in stop_agents(layout)]
         results = _parallel(lambda peer: peer.stop(), peers)
-    stopped = [peer.name for peer, was_running in zip(peers, results, strict=True) if was_running]
+    stopped = agents + [peer.name for peer, was_running in zip(peers, results, strict=True) if was_running]
     if stopped:
         _audit(settings, "lab down", stopped, {"stopped": stopped})
     return stopped

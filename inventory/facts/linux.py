@@ -180,6 +180,20 @@ class UptimeInfo:
 
 
 @dataclass(frozen=True)
+class DmiInfo:
+    """The machine as its firmware names it (SMBIOS through /sys/class/dmi/id): maker, product, serial.
+
+    A value the firmware left as a placeholder ("To Be Filled By O.E.M.") is None; the serial
+    is None as well when it could not be read (root only), and ``serial_readable`` says which.
+    """
+
+    vendor: str | None
+    product: str | None
+    serial: str | None
+    serial_readable: bool
+
+
+@dataclass(frozen=True)
 class BootIdInfo:
     boot_id: str
 
@@ -523,7 +537,52 @@ class BootId(Fact[BootIdInfo]):
         return BootIdInfo(text)
 
 
+DMI_ROOT = "/sys/class/dmi/id"
+_DMI_FILES = {"sys_vendor": "vendor", "product_name": "product", "product_serial": "serial"}
+# what firmware writes where the board maker left a field for the system builder to fill
+_DMI_PLACEHOLDERS = frozenset(text.casefold() for text in (
+    "To Be Filled By O.E.M.", "To be filled by O.E.M.", "Default string", "Not Specified", "Not Applicable",
+    "System manufacturer", "System Product Name", "System Serial Number", "Unknown", "None", "N/A",
+    "0123456789", "1234567890", "Chassis Serial Number", "OEM", "O.E.M.", "Type1ProductConfigId", "xxxxxxxx",
+))
+
+
+class Dmi(Fact[DmiInfo]):
+    """sys_vendor, product_name and product_serial from /sys/class/dmi/id (``root`` for recorded trees).
+
+    Prints ``file=value`` for each file it can read and ``file!unreadable`` for one it cannot
+    (product_serial is root's only); nothing when there is no DMI (a VM without SMBIOS, ARM boards,
+    containers, this project's build machine).
+    """
+
+    name = "dmi"
+
+    def __init__(self, root: str = DMI_ROOT) -> None:
+        self.root = root
+
+    def command(self) -> str:
+        return (f"d={shlex.quote(self.root)}; for f in {' '.join(_DMI_FILES)}; do "
+                'if [ -r "$d/$f" ]; then printf \'%s=\' "$f"; head -c 256 "$d/$f" | tr -d \'\\n\\r\'; echo; '
+                'elif [ -e "$d/$f" ]; then echo "$f!unreadable"; fi; done')
+
+    def process(self, output: str) -> DmiInfo:
+        values: dict[str, str | None] = dict.fromkeys(_DMI_FILES.values())
+        unreadable: set[str] = set()
+        for line in output.splitlines():
+            if not line.strip():
+                continue
+            key, equals, value = line.partition("=")
+            if key.endswith("!unreadable") and key.removesuffix("!unreadable") in _DMI_FILES:
+                unreadable.add(_DMI_FILES[key.removesuffix("!unreadable")])
+                continue
+            if not equals or key not in _DMI_FILES:
+                raise FactParseError(f"dmi: not a file=value line: {line[:60]!r}")
+            text = " ".join(value.split())
+            values[_DMI_FILES[key]] = None if not text or text.casefold() in _DMI_PLACEHOLDERS else text
+        return DmiInfo(values["vendor"], values["product"], values["serial"], "serial" not in unreadable)
+
+
 ALL_FACTS: tuple[Fact[Any], ...] = (
     OsRelease(), Kernel(), Hostname(), Cpu(), Memory(), Disks(), DiskUsage(), MdRaid(), Interfaces(),
-    Packages(), Updates(), Uptime(), BootId(),
+    Packages(), Updates(), Uptime(), BootId(), Dmi(),
 )

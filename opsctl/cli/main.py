@@ -49,6 +49,7 @@ def _register() -> None:
     if app.registered_groups:
         return
     from opsctl.cli import (
+        agent,
         audit,
         backup,
         drill,
@@ -66,6 +67,7 @@ def _register() -> None:
     app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
     app.add_typer(inventory.app, name="inventory", help="Discover devices (SNMP, SSH, switch CLIs), their history and drift; import and export.")
     app.add_typer(audit.app, name="audit", help="Show, verify and acknowledge breaks of the hash-chained audit log.")
+    app.add_typer(agent.app, name="agent", help="Install opsctl-agent on hosts over SSH; show each agent's version and whether it answers.")
     app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
     app.add_typer(state.app, name="state", help="Create the state store where the configuration says.")
     app.add_typer(backup.app, name="backup", help="Run backup policies (restic) and show their status.")

@@ -116,11 +116,23 @@ def _health(out: Output) -> None:
                                         since=since), out.stdout.width))
 
 
+def _agent_status(out: Output) -> None:
+    from agents.installer.status import AgentAnswer, AgentStatus, AgentStatusReport
+    from opsctl.cli.agent import render_status
+
+    answers = (AgentAnswer(f"http://[2001:db8:ffff:ffff::{n}]:19101/metrics", True, "0.12.3.dev4",
+                           1234, 0.0123, reached=True) for n in range(1, 3))
+    agents = [*(AgentStatus(host, answer) for host, answer in zip(HOSTS, answers, strict=False)),
+              AgentStatus(HOSTS[2], AgentAnswer("http://10.20.30.40:9101/metrics", False, seconds=3.0,
+                                                reason="no answer within 3 s (connection timed out)"))]
+    render_status(out, AgentStatusReport("ssh_hosts", tuple(agents)))
+
+
 RENDERERS: dict[str, Callable[[Output], None]] = {"run": _fleet, "audit log": _audit, "lab up": _lab,
                                                   "inventory scan": _scan, "backup status": _backup_status,
-                                                  "health": _health}
+                                                  "health": _health, "agent status": _agent_status}
 WHOLE: dict[str, tuple[str, ...]] = {"run": HOSTS, "audit log": HOSTS, "lab up": DEVICES, "inventory scan": DEVICES,
-                                     "backup status": POLICIES, "health": (*DEVICES, *HOSTS)}
+                                     "backup status": POLICIES, "health": (*DEVICES, *HOSTS), "agent status": HOSTS}
 
 
 def _assert_fits(printed: str, whole: tuple[str, ...]) -> None:

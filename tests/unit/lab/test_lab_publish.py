@@ -50,7 +50,15 @@ def test_inventory_groups_hosts_and_refers_to_secret_files(tmp_path: Path) -> No
         inventory_document(_hosts(5), user="opsctl-lab", layout=layout), header="test"
     )
     group = _parse(text)["all"]["children"]["ssh_hosts"]  # type: ignore[index]
-    assert group["hosts"]["lab-ssh-03"] == {"ansible_host": "127.3.10.3", "ansible_port": 2222}
+    assert group["hosts"]["lab-ssh-03"] == {
+        "ansible_host": "127.3.10.3",
+        "ansible_port": 2222,
+        # each host's agent: its own directory and port, on its own address (lab/agents.py)
+        "opsctl_agent_dir": str(layout.root / "agents" / "lab-ssh-03"),
+        "opsctl_agent_port": 19103,
+        "opsctl_agent_bind": "127.3.10.3",
+        "opsctl_agent_textfile_dir": str(layout.root / "agents" / "lab-ssh-03" / "textfile"),
+    }
     assert list(group["children"]["web"]["hosts"]) == ["lab-ssh-01", "lab-ssh-03", "lab-ssh-05"]
     assert list(group["children"]["db"]["hosts"]) == ["lab-ssh-02", "lab-ssh-04"]
     assert group["vars"] == {
