@@ -30,6 +30,10 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\bSwitch ([A-Z]{2}\.[0-9]{2}\.[0-9][\w.]*)$",
         r"\b(?:ArubaOS|AW\+|ExtremeXOS \([^)]*\)|RouterOS|SwOS|VRP|ACOS|OcNOS,?|DmOS|TiMOS-\w-)\s*(?:version\s*)?v?([0-9][\w.()-]*)",
         r"\b(?:TrueNAS|FreeNAS)-([0-9][\w.-]*)",
+        # ProCurve / ArubaOS-Switch: "Switch 2510-24, revision R.11.07, ROM R.10.06"
+        r"\brevision ([A-Z]{1,2}\.[0-9]{2}\.[0-9][\w.]*)",
+        # Dell PowerConnect / Networking N-series, Netgear: "PowerConnect 6248, 3.3.13.1, VxWorks 6.5"
+        r"^(?:Dell Networking|PowerConnect|Dell EMC Networking) [^,]+, ([0-9][\w.]*),",
         r"^pfSense \S+ ([0-9][\w.-]*)",
         r"Integrated Lights-Out [0-9]+ ([0-9]+\.[0-9]+)",
         r"\bSW_REV:\s*([\w.-]*[0-9][\w.-]*)",
@@ -37,6 +41,9 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\bv([0-9]+\.[0-9]+[\w.()-]*)",
         # Huawei's release names: "Huawei Optix RTN V100R011C00SPC200"
         r"\b(V[0-9]{3}R[0-9]{3}\w*)",
+        # a three-part version as an item of a list, even one that looks like an address:
+        # "LANCOM XS-5116QF System - 16XE, 5.20.0316RU6, Linux ...", "GS724Tv4 ProSafe Smart Switch, 6.3.1.4, B1.0.0.4"
+        r"(?:^|[,;(])\s*([0-9]+\.[0-9]+\.[0-9]+[\w.-]*)\s*(?=[,;)]|$)",
     )
 )
 # a version standing alone, without a word saying so: never an IPv4 address
@@ -45,10 +52,16 @@ _BARE_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     for pattern in (
         # the short "MODEL VERSION" form: "IPM-8220 1.30.4", "SiteBoss 360 2.12.540 STD", "Nokia 1830 PSD 10G R23.6"
         rf"^[^\n,;:]{{2,40}}?\s({_VERSION_TOKEN})(?:\s+[A-Z]{{2,4}})?$",
-        # a three-part version standing alone in a list: "LANCOM XS-5116QF System - 16XE, 5.20.0316RU6, Linux ..."
-        r"(?:^|[\s,;(])([0-9]+\.[0-9]+\.[0-9]+[\w.-]*)(?=[\s,;)]|$)",
     )
 )
+
+
+def _unquoted(text: str) -> str:
+    """Return ``text`` stripped, without the quotes some agents put around the whole sysDescr."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
 
 
 def _balanced(text: str) -> str:
@@ -65,6 +78,7 @@ def version_from_descr(descr: str) -> str | None:
     Text that is not a vendor's version statement (a Linux or FreeBSD kernel's release, an IPv4
     address, Windows' build) gives ``None``.
     """
+    descr = _unquoted(descr)
     if re.match(r"^(Linux|FreeBSD|Hardware: )", descr):
         return None
     for pattern in _VERSION_PATTERNS:
@@ -87,8 +101,11 @@ _LEADING_CODE = re.compile(r"^((?:[A-Z]+-)?[A-Z]{1,8}-?[0-9][A-Za-z0-9+/_-]*)(?=
 _MODEL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern)
     for pattern in (
-        r"(?i:\b(?:Router Model|Model Name|Product Model|MODEL|Series))\s*:\s*([A-Za-z0-9][\w/+.-]*[0-9][\w/+.-]*)",
+        r"(?i:\b(?:Router Model|Model Name|Product Model|MODEL|Series|System Type))\s*:\s*([A-Za-z0-9][\w/+.-]*[0-9][\w/+.-]*)",
         r"\bHardware\[([^\]]+)\]",
+        # Brocade / Ruckus ICX: "Ruckus ICX7150-24P Switch, ...", Dell PowerConnect: "PowerConnect 6248, 3.3.13.1"
+        r"\b(ICX[0-9]{4}[\w-]*)",
+        r"^(?:Dell Networking|PowerConnect|Dell EMC Networking) ([A-Z]?[0-9]{4}[\w-]*),",
         r"\[([A-Z]{2,}[0-9][\w-]*)\] Switching software",
         r"ExtremeXOS \(([^)]+)\)",
         r"IOS XR Software \((?:Cisco )?([^)]+)\)",
@@ -136,7 +153,7 @@ def _short_product(descr: str) -> str | None:
 def stated_model_from_descr(descr: str) -> str | None:
     """Return the model a sysDescr states (``Series: S4048-ON``, ``ExtremeXOS (X440-24p)``, a Comware or VRP
     line), or the whole sysDescr when it is one product code (``ECS2100-10T``); else ``None``."""
-    text = descr.strip()
+    text = _unquoted(descr)
     for pattern in _MODEL_PATTERNS:
         match = pattern.search(text)
         if match:
@@ -153,7 +170,7 @@ def model_from_descr(descr: str) -> str | None:
     Gigabit Stackable Managed Switch``, ``IPM-8220 1.30.4``), a short capitalised product name less its
     version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``).
     """
-    text = descr.strip()
+    text = _unquoted(descr)
     stated = stated_model_from_descr(text)
     if stated is not None:
         return stated

@@ -100,3 +100,8 @@ def test_the_model_a_sysdescr_names(descr: str, model: str | None) -> None:
 )
 def test_the_serial_a_sysdescr_states(descr: str, serial: str | None) -> None:
     assert serial_from_descr(descr) == serial
+
+
+def test_quotes_around_the_whole_sysdescr_are_not_part_of_it() -> None:
+    assert version_from_descr('"SiteBoss 530 2.10.120 STD"') == "2.10.120"
+    assert model_from_descr('"SiteBoss 530 2.10.120 STD"') == "SiteBoss 530"
