@@ -56,9 +56,17 @@ _BARE_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
+# control characters other than line breaks and tabs: never part of a value read from sysDescr
+# (a terminal's escape sequence goes whole: "\x1b[2J" is not text)
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# what is read of a sysDescr: vendors state what they are at its start; a longer one is text
+_READ_CHARACTERS = 1024
+
+
 def _unquoted(text: str) -> str:
-    """Return ``text`` stripped, without the quotes some agents put around the whole sysDescr."""
-    text = text.strip()
+    """Return the first :data:`_READ_CHARACTERS` of ``text``, control characters as spaces, stripped, without
+    the quotes some agents put around the whole sysDescr."""
+    text = _CONTROL.sub(" ", text[:_READ_CHARACTERS]).strip()
     if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
     return text
@@ -189,5 +197,5 @@ _SERIAL_PATTERN = re.compile(
 
 def serial_from_descr(descr: str) -> str | None:
     """Return the serial number a sysDescr states (``SN: 11230031806015``, ``S/N=000076``), else ``None``."""
-    match = _SERIAL_PATTERN.search(descr)
+    match = _SERIAL_PATTERN.search(_unquoted(descr))
     return match.group(1) if match and re.search(r"[0-9]", match.group(1)) else None

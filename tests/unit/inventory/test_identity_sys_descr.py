@@ -105,3 +105,11 @@ def test_the_serial_a_sysdescr_states(descr: str, serial: str | None) -> None:
 def test_quotes_around_the_whole_sysdescr_are_not_part_of_it() -> None:
     assert version_from_descr('"SiteBoss 530 2.10.120 STD"') == "2.10.120"
     assert model_from_descr('"SiteBoss 530 2.10.120 STD"') == "SiteBoss 530"
+
+
+def test_control_characters_and_kilobytes_of_text_never_reach_a_value() -> None:
+    descr = "\x1b[2J\x07EX-2200 Core Router\x00, Version 4.2.1\r\n" + "\x1b[31mspam " * 2000
+    assert model_from_descr(descr) == "EX-2200"
+    assert version_from_descr(descr) == "4.2.1"
+    # what a sysDescr holds after its first kilobyte is not read
+    assert version_from_descr("x" * 2000 + " Version 9.9.9") is None
