@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -101,6 +100,7 @@ def _free_udp_port(address: str) -> int:
 @pytest.fixture(scope="module")
 def agents() -> Iterator[tuple[SnmpTarget, SnmpTarget]]:
     """(snmpsim serving both recordings, the relay in front of it that drops upsIdentModel requests)."""
+    from lab.process import stop_process
     from lab.snmp.snmpsim import responder_for_nobody
 
     responder = responder_for_nobody()
@@ -163,12 +163,8 @@ def agents() -> Iterator[tuple[SnmpTarget, SnmpTarget]]:
         if thread.is_alive():
             thread.join(timeout=5)
         relay.close()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process.pid, str(served), timeout=10)  # by pid, only if it is still our snmpsim
+        process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 
