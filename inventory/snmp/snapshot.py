@@ -6,12 +6,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from inventory.snmp.addresses import IP_ADDR_ENTRY, IP_ADDRESS_ENTRY, IpAddress, parse_addresses
-from inventory.snmp.classify import Classification, classify, probe_oids
-from inventory.snmp.entity import ENT_PHYSICAL_ENTRY, EntityTable, PhysicalEntity, parse_entities
+from inventory.snmp.classify import Classification, Profile, classify, probe_oids
+from inventory.snmp.entity import (
+    ENT_PHYSICAL_ENTRY,
+    EntityTable,
+    PhysicalEntity,
+    parse_entities,
+    product_name,
+)
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
     HR_MEMORY_SIZE,
@@ -21,13 +27,19 @@ from inventory.snmp.host_resources import (
     HostResources,
     parse_host_resources,
 )
+from inventory.snmp.identity import identity_value, says_nothing
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
-from inventory.snmp.version import model_from_descr, version_from_descr
+from inventory.snmp.version import (
+    model_from_descr,
+    serial_from_descr,
+    stated_model_from_descr,
+    version_from_descr,
+)
 
 # what an unprofiled device gets walked: ENTITY-MIB is where most devices keep model and serial
 DEFAULT_TABLES = ("interfaces", "addresses", "entity")
@@ -74,11 +86,13 @@ class TableOutcome:
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """What the device is, each value with its provenance: profile OIDs first, then UPS-MIB, then XUPS-MIB, then
-    the ENTITY-MIB chassis (else the first entity with a serial or model), then the version in sysDescr.
+    """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
+    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model), then sysDescr.
 
-    ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``network card``);
-    ``card_version`` is then the network card's.
+    ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
+    when the profile names both for another kind, ``network card`` when the card's is the only one);
+    ``card_version`` is then the network card's (the profile's ``card_version``, upsIdentAgentSoftwareVersion,
+    XUPS-MIB's card firmware).
     """
 
     manufacturer: Sourced[str] | None = None
@@ -121,6 +135,11 @@ def failed_snapshot(target: str, outcome: str, message: str, elapsed_seconds: fl
     return DeviceSnapshot(target=target, outcome=outcome, message=message, elapsed_seconds=elapsed_seconds)
 
 
+def _said(value: Sourced[str] | None) -> Sourced[str] | None:
+    """Return ``value`` unless it is a placeholder that says nothing (``0``, ``N/A``, all zeros)."""
+    return None if value is None or says_nothing(value.value) else value
+
+
 def _identity(
     classification: Classification,
     rows: Mapping[str, RawValue],
@@ -130,10 +149,12 @@ def _identity(
     notes: list[str],
 ) -> DeviceIdentity:
     found: dict[str, Sourced[str] | None] = {
-        field: text_value(rows.get(oid), oid, notes) for field, oid in classification.identity_oids
+        field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
+    profile_version = found.get("version")
     version_of: str | None = None
-    card: Sourced[str] | None = None
+    profile_card = found.pop("card_version", None)
+    card = profile_card
     if ups is not None:
         found["manufacturer"] = found.get("manufacturer") or ups.manufacturer
         found["model"] = found.get("model") or ups.model
@@ -152,30 +173,45 @@ def _identity(
     version = found.get("version")
     if card is not None and version is not None and version.oid in (UPS_IDENT_SOFTWARE, XUPS_SOFTWARE):
         version_of = "ups"
+    elif card is not None and card is profile_card and version is not None and version is profile_version:
+        # the profile names both firmwares: the version is the device's own (a UPS's, a PDU's)
+        version_of = classification.role if classification.role in ("ups", "pdu") else "device"
     elif card is not None and version is None:
         found["version"], version_of = card, "network card"
     table = EntityTable(entities)
     chassis = table.chassis() if entities else None
     if chassis is not None:
-        found["model"] = found.get("model") or chassis.model or chassis.description
-        found["serial"] = found.get("serial") or chassis.serial
-        found["version"] = found.get("version") or chassis.software_revision
-    if entities:
-        found["version"] = found.get("version") or table.software_revision()
-        found["version"] = found.get("version") or (chassis.firmware_revision if chassis else None)
-    if found.get("version") is None and descr:
-        parsed = version_from_descr(descr)
-        found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
-    if found.get("model") is None and descr:
-        code = model_from_descr(descr)
-        found["model"] = Sourced(code, SYS_DESCR) if code else None
+        found["model"] = found.get("model") or _said(chassis.model)
+        found["serial"] = found.get("serial") or _said(chassis.serial)
+        found["version"] = found.get("version") or _said(chassis.software_revision)
+        found["version"] = found.get("version") or _said(table.software_revision())
+    # sysDescr: what the vendor wrote there; a model it only suggests comes after the chassis's own name
+    if descr:
+        stated = stated_model_from_descr(descr)
+        found["model"] = found.get("model") or (Sourced(stated, SYS_DESCR) if stated else None)
+        if chassis is not None:
+            # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
+            found["model"] = found.get("model") or _said(product_name(chassis))
+        if found.get("model") is None:
+            code = model_from_descr(descr)
+            found["model"] = Sourced(code, SYS_DESCR) if code else None
+        if found.get("version") is None:
+            parsed = version_from_descr(descr)
+            found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
+        if found.get("serial") is None:
+            serial = serial_from_descr(descr)
+            found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
+    elif chassis is not None:
+        found["model"] = found.get("model") or _said(product_name(chassis))
+    if chassis is not None:
+        found["version"] = found.get("version") or _said(chassis.firmware_revision)
     return DeviceIdentity(
         manufacturer=found.get("manufacturer"),
         model=found.get("model"),
         serial=found.get("serial"),
         version=found.get("version"),
         version_of=version_of,
-        card_version=card if version_of == "ups" else None,
+        card_version=card if version_of not in (None, "network card") else None,
         # the chassis's entPhysicalMfgName is often its contract maker's (Sanmina) or a short code
         # (ALCL, CPS): the last evidence for the manufacturer, after the profile and the registry
         entity_manufacturer=(
@@ -187,14 +223,17 @@ def _identity(
     )
 
 
-def classify_rows(rows: Rows) -> tuple[SystemInfo, Classification]:
-    """Return the system group and classification of a device from rows holding its system group and probe OIDs."""
+def classify_rows(rows: Rows, profiles: Sequence[Profile] | None = None) -> tuple[SystemInfo, Classification]:
+    """Return the system group and classification of a device from rows holding its system group and probe OIDs.
+
+    ``profiles`` defaults to the shipped and site profiles (:func:`profiles_in_use`).
+    """
     notes: list[str] = []
     # Looking up a few OIDs needs no full normalisation when the keys are already plain.
     plain = isinstance(rows, dict) and not any(oid.startswith(".") for oid in rows)
     found = rows if plain and isinstance(rows, dict) else normalise_rows(rows, notes)
     system = parse_system({oid: found[oid] for oid in SYSTEM_OIDS if oid in found})
-    return system, classify(system, {oid: found.get(oid) for oid in probe_oids()})
+    return system, classify(system, {oid: found.get(oid) for oid in probe_oids(profiles)}, profiles)
 
 
 def build_snapshot(
@@ -205,15 +244,16 @@ def build_snapshot(
     outcome: str = "ok",
     message: str = "",
     elapsed_seconds: float = 0.0,
+    profiles: Sequence[Profile] | None = None,
 ) -> DeviceSnapshot:
     """Return the snapshot of a device from all the rows read from it (system, probes, identity OIDs, walked tables).
 
     ``tables`` are the client's per-table outcomes; without them (a recording) each table the
-    profile wants counts as fully read.
+    profile wants counts as fully read. ``profiles`` defaults to the shipped and site profiles.
     """
     notes: list[str] = []
     found = normalise_rows(rows, notes)
-    system, classification = classify_rows(found)
+    system, classification = classify_rows(found, profiles)
     wanted = classification.tables or DEFAULT_TABLES
 
     def subset(table: str) -> dict[str, RawValue]:
