@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.snmp.identity import IdentitySource, identity_oids, identity_sources_from_data
 from inventory.snmp.system import SystemInfo
 from inventory.snmp.values import RawValue, decode_text, is_oid_text
 from opsctl.core.errors import ConfigError
@@ -26,7 +27,6 @@ ROLES = frozenset(
     {"switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "server", "wireless", "printer"}
 )
 TABLES = frozenset({"interfaces", "addresses", "entity", "host_resources", "lldp", "ups"})
-IDENTITY_FIELDS = frozenset({"model", "serial", "version", "manufacturer"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Profile:
     role: str | None
     rules: tuple[Rule, ...]
     tables: tuple[str, ...] = ()
-    identity: tuple[tuple[str, str], ...] = ()
+    identity: tuple[tuple[str, tuple[IdentitySource, ...]], ...] = ()
     vendor_from: str | None = None
     fallback: bool = False
     makes_hardware: bool = True
@@ -79,10 +79,15 @@ class Classification:
     matched_by: str
     reason: str = ""
     tables: tuple[str, ...] = ()
-    identity_oids: tuple[tuple[str, str], ...] = ()
+    identity: tuple[tuple[str, tuple[IdentitySource, ...]], ...] = ()
     vendor_is_maker: bool = True
     fallback: bool = False
     management_controller: bool = False
+
+    @property
+    def identity_oids(self) -> tuple[tuple[str, str], ...]:
+        """Return the (field, OID) pairs the profile's identity reads with one GET, each OID once."""
+        return identity_oids(self.identity)
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -157,9 +162,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
     tables = _strings(data.get("tables"), f"{where}.tables")
     if set(tables) - TABLES:
         raise ConfigError(f"{where}.tables: unknown tables {sorted(set(tables) - TABLES)}")
-    identity = data.get("identity") or {}
-    if not isinstance(identity, dict) or set(identity) - IDENTITY_FIELDS:
-        raise ConfigError(f"{where}.identity: a mapping of {sorted(IDENTITY_FIELDS)} to OIDs")
+    identity = identity_sources_from_data(data.get("identity"), f"{where}.identity")
     rules = data.get("discovery")
     if not isinstance(rules, list) or not rules:
         raise ConfigError(f"{where}.discovery: a list of rules is required")
@@ -170,7 +173,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         role=role,
         rules=tuple(_rule(rule, f"{where}.discovery[{n}]") for n, rule in enumerate(rules)),
         tables=tables,
-        identity=tuple((key, _oid(oid, f"{where}.identity.{key}")) for key, oid in sorted(identity.items())),
+        identity=identity,
         vendor_from=None if data.get("vendor_from") is None else _oid(data["vendor_from"], f"{where}.vendor_from"),
         fallback=bool(data.get("fallback", False)),
         makes_hardware=bool(data.get("makes_hardware", True)),
@@ -332,7 +335,7 @@ def classify(
         matched_by=" + ".join(matched),
         reason=reason,
         tables=profile.tables,
-        identity_oids=profile.identity,
+        identity=profile.identity,
         vendor_is_maker=vendor_is_maker,
         fallback=profile.fallback,
         management_controller=profile.management_controller,

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from inventory.snmp.addresses import IP_ADDR_ENTRY, IP_ADDRESS_ENTRY, IpAddress, parse_addresses
-from inventory.snmp.classify import Classification, classify, probe_oids
+from inventory.snmp.classify import Classification, Profile, classify, probe_oids
 from inventory.snmp.entity import ENT_PHYSICAL_ENTRY, EntityTable, PhysicalEntity, parse_entities
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
@@ -21,6 +21,7 @@ from inventory.snmp.host_resources import (
     HostResources,
     parse_host_resources,
 )
+from inventory.snmp.identity import identity_value
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
@@ -74,11 +75,13 @@ class TableOutcome:
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """What the device is, each value with its provenance: profile OIDs first, then UPS-MIB, then XUPS-MIB, then
-    the ENTITY-MIB chassis (else the first entity with a serial or model), then the version in sysDescr.
+    """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
+    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model), then sysDescr.
 
-    ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``network card``);
-    ``card_version`` is then the network card's.
+    ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
+    when the profile names both for another kind, ``network card`` when the card's is the only one);
+    ``card_version`` is then the network card's (the profile's ``card_version``, upsIdentAgentSoftwareVersion,
+    XUPS-MIB's card firmware).
     """
 
     manufacturer: Sourced[str] | None = None
@@ -130,10 +133,12 @@ def _identity(
     notes: list[str],
 ) -> DeviceIdentity:
     found: dict[str, Sourced[str] | None] = {
-        field: text_value(rows.get(oid), oid, notes) for field, oid in classification.identity_oids
+        field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
+    profile_version = found.get("version")
     version_of: str | None = None
-    card: Sourced[str] | None = None
+    profile_card = found.pop("card_version", None)
+    card = profile_card
     if ups is not None:
         found["manufacturer"] = found.get("manufacturer") or ups.manufacturer
         found["model"] = found.get("model") or ups.model
@@ -152,6 +157,9 @@ def _identity(
     version = found.get("version")
     if card is not None and version is not None and version.oid in (UPS_IDENT_SOFTWARE, XUPS_SOFTWARE):
         version_of = "ups"
+    elif card is not None and card is profile_card and version is not None and version is profile_version:
+        # the profile names both firmwares: the version is the device's own (a UPS's, a PDU's)
+        version_of = classification.role if classification.role in ("ups", "pdu") else "device"
     elif card is not None and version is None:
         found["version"], version_of = card, "network card"
     table = EntityTable(entities)
@@ -175,7 +183,7 @@ def _identity(
         serial=found.get("serial"),
         version=found.get("version"),
         version_of=version_of,
-        card_version=card if version_of == "ups" else None,
+        card_version=card if version_of not in (None, "network card") else None,
         # the chassis's entPhysicalMfgName is often its contract maker's (Sanmina) or a short code
         # (ALCL, CPS): the last evidence for the manufacturer, after the profile and the registry
         entity_manufacturer=(
@@ -187,14 +195,17 @@ def _identity(
     )
 
 
-def classify_rows(rows: Rows) -> tuple[SystemInfo, Classification]:
-    """Return the system group and classification of a device from rows holding its system group and probe OIDs."""
+def classify_rows(rows: Rows, profiles: Sequence[Profile] | None = None) -> tuple[SystemInfo, Classification]:
+    """Return the system group and classification of a device from rows holding its system group and probe OIDs.
+
+    ``profiles`` defaults to the shipped and site profiles (:func:`profiles_in_use`).
+    """
     notes: list[str] = []
     # Looking up a few OIDs needs no full normalisation when the keys are already plain.
     plain = isinstance(rows, dict) and not any(oid.startswith(".") for oid in rows)
     found = rows if plain and isinstance(rows, dict) else normalise_rows(rows, notes)
     system = parse_system({oid: found[oid] for oid in SYSTEM_OIDS if oid in found})
-    return system, classify(system, {oid: found.get(oid) for oid in probe_oids()})
+    return system, classify(system, {oid: found.get(oid) for oid in probe_oids(profiles)}, profiles)
 
 
 def build_snapshot(
@@ -205,15 +216,16 @@ def build_snapshot(
     outcome: str = "ok",
     message: str = "",
     elapsed_seconds: float = 0.0,
+    profiles: Sequence[Profile] | None = None,
 ) -> DeviceSnapshot:
     """Return the snapshot of a device from all the rows read from it (system, probes, identity OIDs, walked tables).
 
     ``tables`` are the client's per-table outcomes; without them (a recording) each table the
-    profile wants counts as fully read.
+    profile wants counts as fully read. ``profiles`` defaults to the shipped and site profiles.
     """
     notes: list[str] = []
     found = normalise_rows(rows, notes)
-    system, classification = classify_rows(found)
+    system, classification = classify_rows(found, profiles)
     wanted = classification.tables or DEFAULT_TABLES
 
     def subset(table: str) -> dict[str, RawValue]:
