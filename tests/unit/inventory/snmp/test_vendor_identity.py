@@ -1,0 +1,99 @@
+"""Each vendor family's identity tables, read from one small recording per profile.
+
+One recording per profile of the power, sensor, storage, server, firewall and appliance profile
+files (in ``tests/fixtures/snmp-identity/<family>/``, or the top directory for the profiles that had
+one before), each with the role and identity a user sees in ``opsctl inventory devices``: the
+evidence discovery reads, not what a vendor's brochure says.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.inventory.snmp.vendor_fixtures import (
+    Identity,
+    fixture_names,
+    identity_of,
+    profile_names,
+    profiles_matched,
+    scan_fixture,
+)
+
+# recording -> (role, manufacturer, model, serial, version)
+POWER: dict[str, Identity] = {
+    "ablerex-ats": ("pdu", "Ablerex", "ATS16A", "11230031899999", "1.06"),
+    "apc-cpdu": ("pdu", "APC", "EPDU1016B", "5A2101Y00042", "2.1.0.4"),
+    "apc-pdu2": ("pdu", "APC", "AP8958EU3", "5A1947E01234", "v6.9.6"),
+    "cyberpower-pdu": ("pdu", "CyberPower", "PDU41004", "NV8HP2000456", "1.2.3"),
+    "cyberpower-ups": ("ups", "CyberPower", "OR1500ERM1U", "GBHLV2000123", "CR01802BAH19"),
+    "dataprobe-iboot": ("pdu", "Dataprobe", "iBoot-PDU4-N20", None, "1.04.01102019"),
+    "dell-ups-tower": (
+        "ups", "Dell", "Dell UPS Tower 1920W HV", "CN-0J735N-75162-2AB-0123-A01", "01.16",
+    ),
+    "delta-amplon": ("ups", "Delta", "RT-3K", None, "01.12.09"),
+    "eastpower-ups": ("ups", "EAST", "EA9010", None, "V1.60"),
+    "eaton-epdu": ("pdu", "Eaton", None, None, None),
+    "emerson-ups": ("ups", "Emerson Network Power", "UHA1R-0100L", None, "V2.04"),
+    "gude-epc-1202": ("pdu", "Gude", "Expert Power Control 1202-1", None, "1.14.0"),
+    "hpe-pdu": ("pdu", "HPE", "P9Q41A", None, "2.1.0.K"),
+    "majorpower-mts": ("ups", "Majorpower", "MTS-COM", None, "0052"),
+    "orvaldi-ups": ("ups", "Orvaldi", "V10KL", "09876543210987", "VERFW:02011.0300"),
+    "phoenixtec-ups": ("ups", "Phoenixtec", "PPC 3000", None, None),
+    "planet-ipm": ("pdu", "PLANET", "IPM-8221", None, "1.31.2"),
+    # Riello UPS is RPS S.p.A.: the UPS-MIB's upsIdentManufacturer names the company
+    "riello-netman": ("ups", "RPS SpA", "SEP 3000", None, "SWM062-01-03"),
+    "rigrunner": ("pdu", "West Mountain Radio", "RIGRunner 4007U", None, "4.10"),
+    "rnx-updu": ("pdu", "Riedo Networks (RNX)", "RN3216", "100987", "2.8.1-6a1b2c3d"),
+    "socomec-netvision": ("ups", "Socomec", "MASTERYS BC 40 kVA", "R1922044110", "2.31"),
+    "tripplite-pdu": ("pdu", "Tripp Lite", "PDUMH20NET2LX", "3012AY0PD882100456", "15.5.3"),
+    "tripplite-ups": ("ups", "Tripp Lite", "SU3000RTXLCD3U", "2931BV0SM881500123", "2.03"),
+    "wti-vmr": ("pdu", "Western Telematic (WTI)", "VMR-16HD20-1", None, None),
+    # UPS-MIB names no serial: the card puts the unit's in sysDescr
+    "webpower-smart-ii": ("ups", "ONLINE", "XANTO 3000", "11200099999999", "V2.70"),
+}  # fmt: skip
+DC_POWER: dict[str, Identity] = {
+    "argus-cxc": ("ups", "Argus Technologies (Alpha)", "CXC HP", None, "4.10"),
+    "eaton-sc300": ("ups", "Eaton", "SY107999", "331234", "1.19"),
+    "eltek-enexus": ("ups", "Eltek", "Flatpack2 System", None, None),
+    "eltek-smartpack": ("ups", "Eltek", None, "152301234567", "4.12"),
+    "ge-pulsar": ("ups", "GE", "NE843_M2", "17KZ46099999", "3.4.02"),
+    "ict-inverter": ("ups", "ICT", None, None, "1.05"),
+    "imco-and-ls": ("ups", "IMCO", "LS130.HS 24481999R", "1806599999", "1.3.6"),
+    "imco-big": ("ups", "IMCO", "BIG3.0", "201399999", "3.0"),
+    "samlex-psr": ("ups", "Samlex", "PSR-1600-48", None, "1.0.2810"),
+    "valere-bc2000": ("ups", "Eltek", "BC2000", None, "4.05.01"),
+    "vertiv-esure": ("ups", "Vertiv", "M830B", "03201008888", "2.3.01"),
+    "vertiv-ncu": ("ups", "Vertiv", "NCU", "03231009999", "5.4.01"),
+}
+FAMILIES: dict[str, dict[str, Identity]] = {
+    "power": POWER,
+    "power-dc": DC_POWER,
+}
+PROFILE_FILES = (
+    "power-ups.yaml",
+    "power-pdu.yaml",
+    "power-dc.yaml",
+)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_vendor_recording_has_an_expected_identity(family: str) -> None:
+    assert fixture_names(family) == sorted(FAMILIES[family])
+
+
+@pytest.mark.parametrize(
+    ("family", "name"),
+    [(family, name) for family, table in FAMILIES.items() for name in sorted(table)],
+)
+def test_a_vendor_device_gets_its_role_and_identity(family: str, name: str) -> None:
+    scanned = scan_fixture(family, name)
+    assert identity_of(scanned) == FAMILIES[family][name]
+    assert scanned.device.sys_name is not None
+    assert scanned.status == "ok", scanned.messages
+    assert scanned.device.provenance["role"].origin
+
+
+def test_every_vendor_profile_is_tested_on_a_recording() -> None:
+    # the top directory's recordings (test_snmp_identity_fixtures.py) cover the profiles that had one
+    matched = profiles_matched(*FAMILIES, ".")
+    assert profile_names(*PROFILE_FILES) - matched == set()
