@@ -65,14 +65,33 @@ DC_POWER: dict[str, Identity] = {
     "vertiv-esure": ("ups", "Vertiv", "M830B", "03201008888", "2.3.01"),
     "vertiv-ncu": ("ups", "Vertiv", "NCU", "03231009999", "5.4.01"),
 }
+SENSORS: dict[str, Identity] = {
+    # an old Network Management Card names only itself: no model, the versions still
+    "apc-airfm-old-card": ("sensor", "APC", None, None, "3.5.9"),
+    "apc-inrow": ("sensor", "APC", "InRow RC", None, "6.4.1"),
+    "apc-netbotz": ("sensor", "APC", None, None, None),
+    "akcp-sensorprobe": ("sensor", "AKCP", "SP2+", None, None),
+    "avtech-roomalert": ("sensor", "AVTECH", "Room Alert 12E", None, "4.3.1"),
+    "dantherm-freecooling": ("sensor", "Dantherm", None, "2051099999", "1.60"),
+    "liebert-crv": ("sensor", "Vertiv (Liebert)", "Liebert CRV", "1817900123AF", "4.4.1.0"),
+    "nti-enviromux": ("sensor", "Network Technologies", "E-16D", "E16D0012345", "4.40"),
+    "pentair-spectracool": (
+        "sensor", "Pentair", "00000N121216G170", "0000025099999-31-A", None,
+    ),
+    "rittal-cmc-iii": ("sensor", "Rittal", "CMCIII-PU", "51234567", "3.19.00"),
+    "rittal-cmc-tc": ("sensor", "Rittal", None, "08812", "6.52.00"),
+    "serverscheck": ("sensor", "ServersCheck", None, None, "2.14"),
+}  # fmt: skip
 FAMILIES: dict[str, dict[str, Identity]] = {
     "power": POWER,
     "power-dc": DC_POWER,
+    "sensors": SENSORS,
 }
 PROFILE_FILES = (
     "power-ups.yaml",
     "power-pdu.yaml",
     "power-dc.yaml",
+    "sensors.yaml",
 )
 
 
