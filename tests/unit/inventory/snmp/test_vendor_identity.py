@@ -82,16 +82,46 @@ SENSORS: dict[str, Identity] = {
     "rittal-cmc-tc": ("sensor", "Rittal", None, "08812", "6.52.00"),
     "serverscheck": ("sensor", "ServersCheck", None, None, "2.14"),
 }  # fmt: skip
+STORAGE: dict[str, Identity] = {
+    "dell-compellent": ("storage", "Dell", None, None, None),
+    "dell-equallogic": ("storage", "Dell", None, None, None),
+    "hpe-3par": ("storage", "HPE", "3PAR 8200", "4UW0001234", "3.3.1"),
+    "isilon-onefs": (
+        "storage", "Dell EMC (Isilon)", "H400-4U-Single-192GB-1x1GE-2x10GE SFP+-120TB-3277GB SSD",
+        "JWXER123400001", "9.1.0.0",
+    ),
+    "pure-flasharray": ("storage", "Pure Storage", None, None, None),
+    # QuantaStor is software on another maker's server: no manufacturer over SNMP
+    "quantastor": ("storage", None, None, "2c3dd08a", "5.10.1.003+2234567"),
+    "truenas": ("storage", "iXsystems", None, None, "12.0-U8"),
+}  # fmt: skip
+SERVERS: dict[str, Identity] = {
+    "efficientip-solidserver": ("server", "EfficientIP", "SOLIDserver-1100", "7HJM9Z2", "8.2.1"),
+    "ibm-aix": ("server", "IBM", None, None, None),
+    # Supervyse is Insyde's BMC firmware on another maker's board
+    "insyde-supervyse": ("server", None, None, None, "3.05.00000700"),
+    "net-snmp-solaris": ("server", None, None, None, None),
+    "nutanix-cvm": ("server", "Nutanix", None, None, None),
+    "panasonic-kx-ns": ("server", "Panasonic", "KX-NS700", None, "Ver00500113"),
+    "supermicro-bmc": ("server", "Supermicro", None, None, None),
+    "windows-server": ("server", None, None, None, None),
+    "zenitel-alphacom": ("server", "Zenitel", None, None, None),
+}
 FAMILIES: dict[str, dict[str, Identity]] = {
     "power": POWER,
     "power-dc": DC_POWER,
     "sensors": SENSORS,
+    "storage": STORAGE,
+    "servers": SERVERS,
 }
 PROFILE_FILES = (
     "power-ups.yaml",
     "power-pdu.yaml",
     "power-dc.yaml",
     "sensors.yaml",
+    "storage.yaml",
+    "servers.yaml",
+    "servers-management.yaml",
 )
 
 
