@@ -107,22 +107,70 @@ SERVERS: dict[str, Identity] = {
     "windows-server": ("server", None, None, None, None),
     "zenitel-alphacom": ("server", "Zenitel", None, None, None),
 }
+FIREWALLS: dict[str, Identity] = {
+    "barracuda-waf": ("firewall", "Barracuda", None, "1234567", "12.1.0.008"),
+    "clavister": ("firewall", "Clavister", None, None, None),
+    "fireeye-nx": ("firewall", "FireEye (Trellix)", "FireEyeNX4500", None, "9.2.1"),
+    "forcepoint-ngfw": ("firewall", "Forcepoint", "N1402", "N1402A0012345", "6.10.9.26089"),
+    # a FortiAnalyzer is a log server and a FortiVoice a telephone system: servers, not firewalls
+    "fortianalyzer": (
+        "server", "Fortinet", None, "FAZ-VM0000012345", "v7.2.5-build1574 230926 (GA.M)",
+    ),
+    "fortiauthenticator": (
+        "firewall", "Fortinet", "FAC-300F", "FAC3HF3A20000123", "v6.4.5-build1074",
+    ),
+    "fortivoice": (
+        "server", "Fortinet", "FortiVoice-200F", "FO200FT920000456",
+        "v6.4.7(GA), build0430, 2023.01.12",
+    ),
+    "fortiweb": ("firewall", "Fortinet", "FortiWeb-1000F", "FV-1KF3R19000123", "7.0.3"),
+    "juniper-ssg": ("firewall", "Juniper", "SSG140-SH", "0185062010001234", "6.3.0r27.0"),
+    "legend-firewall": ("firewall", "Legend", None, None, None),
+    "netentsec": ("firewall", "Netentsec", None, None, None),
+    "nsfocus": ("firewall", "NSFOCUS", None, None, None),
+    "pfsense": ("firewall", None, None, None, "2.7.2-RELEASE"),
+    "sangfor-ngaf": ("firewall", "Sangfor", None, None, None),
+    "sangfor-wlc": ("wireless", "Sangfor", None, None, None),
+    "sophos-cyberoam": ("firewall", "Sophos", "CR50iNG", "C0500012345678", "10.6.6 MR-1"),
+    "stormshield-sns": ("firewall", "Stormshield", "SN910", "SN910A19K0001234", "4.3.21"),
+    "topsec": ("firewall", "Topsec", None, None, None),
+    "trellix-nsp": ("firewall", "McAfee (Trellix)", "IPS-NS7500", "B9876543210", None),
+    "venustech": ("firewall", "Venustech", None, None, None),
+    "zyxel-usg": ("firewall", "Zyxel", "USG60W", "S162L20190123", "V4.73(AAKZ.1)"),
+}  # fmt: skip
+APPLIANCES: dict[str, Identity] = {
+    "allworx-connect": ("server", "Allworx", "Allworx Connect 536", None, "8.5.2.7"),
+    "endrun-sonoma": (
+        "server", "EndRun Technologies", "Sonoma_D12 GPS 6010-0065-000", None, "3.10",
+    ),
+    "infoblox-nios": ("server", "Infoblox", "IB-1425", "0806201912340001", "8.6.2"),
+    "genieatm": ("server", "Genie Networks", "GenieATM 6810", None, "7.3.0-RP1(MP)"),
+    "peplink-balance": (
+        "router", "Peplink", "Peplink Balance 310", "1824-ABCD-1234", "8.1.1 build 5012",
+    ),
+}  # fmt: skip
+# known appliances the inventory's roles do not name (a camera, a video recorder, a KVM switch, a
+# console server, a USB device server): identity read, role unknown, and the scan says so
+NO_ROLE: dict[str, Identity] = {
+    "axis-camera": ("unknown", "Axis", "AXIS M3106-L Mk II", None, "10.12.114"),
+    "dahua-nvr": ("unknown", "Dahua", "DHI-NVR5216-16P-I", "6J01ABCPAZ12345", "4.001.0000000.3"),
+    "avocent-mpu": ("unknown", "Avocent (Vertiv)", "MPU4032DAC", None, "2.12.1.30012"),
+    "opengear-cm8100": ("unknown", "Opengear", None, "81482310009999", "24.07.1"),
+    "seh-myutn": ("unknown", "SEH", "myUTN-80", "27120599999999", "15.0.6"),
+}
 FAMILIES: dict[str, dict[str, Identity]] = {
     "power": POWER,
     "power-dc": DC_POWER,
     "sensors": SENSORS,
     "storage": STORAGE,
     "servers": SERVERS,
+    "firewalls": FIREWALLS,
+    "appliances": APPLIANCES | NO_ROLE,
 }
 PROFILE_FILES = (
-    "power-ups.yaml",
-    "power-pdu.yaml",
-    "power-dc.yaml",
-    "sensors.yaml",
-    "storage.yaml",
-    "servers.yaml",
-    "servers-management.yaml",
-)
+    "power-ups.yaml", "power-pdu.yaml", "power-dc.yaml", "sensors.yaml", "storage.yaml",
+    "servers.yaml", "servers-management.yaml", "firewalls.yaml", "appliances.yaml",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -138,8 +186,11 @@ def test_a_vendor_device_gets_its_role_and_identity(family: str, name: str) -> N
     scanned = scan_fixture(family, name)
     assert identity_of(scanned) == FAMILIES[family][name]
     assert scanned.device.sys_name is not None
-    assert scanned.status == "ok", scanned.messages
-    assert scanned.device.provenance["role"].origin
+    if name in NO_ROLE:
+        assert scanned.status == "partial"
+    else:
+        assert scanned.status == "ok", scanned.messages
+        assert scanned.device.provenance["role"].origin
 
 
 def test_every_vendor_profile_is_tested_on_a_recording() -> None:
