@@ -22,7 +22,11 @@ from tests.unit.inventory.snmp.vendor_fixtures import (
 # recording -> (role, manufacturer, model, serial, version)
 POWER: dict[str, Identity] = {
     "ablerex-ats": ("pdu", "Ablerex", "ATS16A", "11230031899999", "1.06"),
+    "apc-ats": ("pdu", "APC", "AP4423", "5A1840E12345", "v6.5.6"),
     "apc-cpdu": ("pdu", "APC", "EPDU1016B", "5A2101Y00042", "2.1.0.4"),
+    # an APC device no specific profile knows: the identity groups answered, the role from its tables
+    "apc-environment-monitor": ("sensor", "APC", "Environmental Monitoring Unit", None, "v3.7.1"),
+    "apc-masterswitch": ("pdu", "APC", "AP9212", "ZA0521009876", "v3.7.4"),
     "apc-pdu2": ("pdu", "APC", "AP8958EU3", "5A1947E01234", "v6.9.6"),
     "cyberpower-pdu": ("pdu", "CyberPower", "PDU41004", "NV8HP2000456", "1.2.3"),
     "cyberpower-ups": ("ups", "CyberPower", "OR1500ERM1U", "GBHLV2000123", "CR01802BAH19"),
@@ -32,8 +36,9 @@ POWER: dict[str, Identity] = {
     ),
     "delta-amplon": ("ups", "Delta", "RT-3K", None, "01.12.09"),
     "eastpower-ups": ("ups", "EAST", "EA9010", None, "V1.60"),
-    "eaton-epdu": ("pdu", "Eaton", None, None, None),
+    "eaton-epdu-ma": ("pdu", "Eaton", "EMAB03", "WA00B99999", "02.00.0051"),
     "emerson-ups": ("ups", "Emerson Network Power", "UHA1R-0100L", None, "V2.04"),
+    "geist-v4-pdu": ("pdu", "Vertiv (Geist)", "RCXB308-103IN6TL30", None, "3.2.0"),
     "gude-epc-1202": ("pdu", "Gude", "Expert Power Control 1202-1", None, "1.14.0"),
     "hpe-pdu": ("pdu", "HPE", "P9Q41A", None, "2.1.0.K"),
     "majorpower-mts": ("ups", "Majorpower", "MTS-COM", None, "0052"),

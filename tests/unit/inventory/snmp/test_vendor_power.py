@@ -56,3 +56,26 @@ def test_an_ats_card_that_names_only_its_own_firmware_says_so() -> None:
     device = scan_fixture("power", "ablerex-ats").device
     assert device.os_version == "1.06"
     assert device.custom_fields.extra["firmware_of"] == "network card"
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "card"),
+    [
+        ("apc-masterswitch", "v3.7.4", "v3.7.3"),  # sPDUIdentFirmwareRev; the card's AOS
+        ("apc-pdu2", "v6.9.6", "6.9.6"),  # rPDU2IdentFirmwareRev; no experimental OID: "PF:v6.9.6"
+    ],
+)
+def test_an_apc_pdu_shows_its_firmware_and_names_its_cards(
+    name: str, version: str, card: str
+) -> None:
+    extra = scan_fixture("power", name).device.custom_fields.extra
+    assert scan_fixture("power", name).device.os_version == version
+    assert (extra["firmware_of"], extra["card_firmware"]) == ("pdu", card)
+
+
+def test_an_apc_device_no_profile_names_gets_its_kind_from_its_tables() -> None:
+    # the generic APC profile reads the identity groups and leaves the role to the device's answers
+    scanned = scan_fixture("power", "apc-environment-monitor")
+    assert profile_matched("power", "apc-environment-monitor") == "apc"
+    assert scanned.device.role == "sensor"
+    assert scanned.device.provenance["role"].origin.startswith("1.3.6.1.4.1.318.1.1.10.4.1.2.1.2.1")
