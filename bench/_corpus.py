@@ -34,7 +34,7 @@ AGENT_ENTERPRISES = frozenset({0, 311, 2021, 8072})
 # IANA's registry names and in what opsctl reports. Matched case-insensitively on word bounds.
 VENDOR_ALIASES: tuple[tuple[str, str], ...] = (
     ("APC", r"apc|american power conversion|schneider(?: electric)?|mge|netbotz"),
-    ("Cisco", r"cisco(?:systems)?|ios|iosxe|iosxr|nxos|nx-os|asa|ftd|cimc|ciscosb|ciscome\d*"),
+    ("Cisco", r"cisco(?:systems)?|ios|iosxe|iosxr|nxos|nx-os|asa|ftd|cimc|ciscosb|ciscome\d*|viptela"),
     ("Eaton", r"eaton|powerware|xups"),
     ("Vertiv", r"vertiv|liebert|emerson(?: network power| computer power)?|geist|avocent|ees"),
     ("Dell", r"dell|idrac|force10|ftos|dnos|powerconnect"),
@@ -64,7 +64,8 @@ VENDOR_ALIASES: tuple[tuple[str, str], ...] = (
     ("Eltek", r"eltek|enexus|valere"),
     ("ZyXEL", r"zyxel|zywall|zynos"),
     ("MikroTik", r"mikrotik|routeros|swos"),
-    ("Ubiquiti", r"ubiquiti|unifi|edgeos|edgeswitch|airos"),
+    ("Ubiquiti", r"ubiquiti|unifi|edgeos\w*|edgeswitch|airos|ufiber|uisp"),
+    ("Peplink", r"peplink|pepwave|fusionhub"),
     ("Microsoft", r"microsoft"),  # not "windows": the operating system is not the machine's maker
     ("Nokia", r"nokia|timos|alcatel-lucent"),
     ("Extreme Networks", r"extreme networks|exos|xos|voss|enterasys"),

@@ -11,13 +11,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inventory.snmp.classify import needs_role_evidence, probe_oids
 from inventory.snmp.client import (
     AUTH_FAILED,
     MALFORMED,
     TIMEOUT,
+    GetResult,
     SnmpClient,
     SnmpCredentials,
     SnmpTarget,
@@ -65,6 +66,14 @@ async def _discover(
     name = str(target)
     deadline = started + options.deadline_seconds
     first = await client.get(target, credentials, (*SYSTEM_OIDS, *probe_oids()))
+    outcomes: list[TableOutcome] = []
+    if first.error == TIMEOUT:
+        # an agent whose vendor subagent hangs times out on the whole GET: the system group alone
+        # (one attempt) tells a silent device from one that answers what it is but not the probes
+        alone = await client.get(replace(target, retries=0), credentials, SYSTEM_OIDS)
+        if alone.error is None and alone.values:
+            outcomes.append(TableOutcome("probes", "failed", 0, (f"{first.error}: {first.message}",)))
+            first = alone
     if first.error is not None:
         message = f"{credentials.describe()}: {first.error}: {first.message}"
         if first.error == MALFORMED:
@@ -75,18 +84,28 @@ async def _discover(
     rows: dict[str, RawValue] = dict(first.values)
     _system, classification = classify_rows(rows)
     # one GET for what the profile reads, plus the role probes when no specific profile decided
-    wanted = [oid for _field, oid in classification.identity_oids]
+    identity_oids = [oid for _field, oid in classification.identity_oids]
+    wanted = list(identity_oids)
     if needs_role_evidence(classification):
         wanted.extend(oid for oid in PROBE_OIDS if oid not in rows)
     elif classification.role in ("ups", "pdu"):
         wanted.extend(IDENTITY_PROBE_OIDS)
-    outcomes: list[TableOutcome] = []
     if wanted:
-        identity = await client.get(target, credentials, wanted)
-        rows.update(identity.values)
-        if identity.error is not None:
-            # what the first GET learnt is kept; the device is partial, and says what was not read
-            outcomes.append(TableOutcome("identity", "failed", 0, (f"{identity.error}: {identity.message}",)))
+        identity: GetResult | None = await client.get(target, credentials, wanted)
+        if identity is not None and identity.error == TIMEOUT and len(wanted) > len(identity_oids):
+            # the role probes may be what the agent cannot answer: the identity OIDs alone, once
+            if not any(outcome.table == "probes" for outcome in outcomes):
+                outcomes.append(TableOutcome("probes", "failed", 0, (f"{identity.error}: {identity.message}",)))
+            identity = (
+                await client.get(replace(target, retries=0), credentials, identity_oids) if identity_oids else None
+            )
+        if identity is not None:
+            rows.update(identity.values)
+            if identity.error is not None:
+                # what the first GET learnt is kept; the device is partial, and says what was not read
+                outcomes.append(
+                    TableOutcome("identity", "failed", 0, (f"{identity.error}: {identity.message}",))
+                )
     limits = WalkLimits(options.max_repetitions, options.max_rows_per_table, deadline)
     for table in classification.tables or DEFAULT_TABLES:
         table_rows = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from inventory.snmp.values import (
@@ -54,27 +55,61 @@ class EntityTable:
     notes: tuple[str, ...] = ()
 
     def chassis(self) -> PhysicalEntity | None:
-        """Return the entity that stands for the whole device: a chassis with a serial, else a stack or chassis,
-        else the first entity with a serial or a model."""
+        """Return the entity that stands for the whole device: a chassis with a serial, else a stack with one,
+        else a top-level chassis or stack that carries a serial or a model, else the first entity of any class
+        with a serial or a model (a FortiGate's only row is "other"; an empty "Stack" row holds its unit), else
+        a top-level chassis or stack, else any chassis or stack."""
 
         def of_class(*names: str) -> list[PhysicalEntity]:
             return [e for e in self.entities if e.entity_class is not None and e.entity_class.value in names]
+
+        def says(entity: PhysicalEntity) -> bool:
+            return entity.serial is not None or entity.model is not None
 
         top_level = [e for e in of_class("chassis", "stack") if e.contained_in is None or e.contained_in.value == 0]
         for pool in (
             [e for e in of_class("chassis") if e.serial is not None],
             [e for e in of_class("stack") if e.serial is not None],
+            [e for e in top_level if says(e)],
+            [e for e in self.entities if says(e)],
             top_level,
             of_class("chassis", "stack"),
         ):
             if pool:
                 return pool[0]
-        # no chassis: the first physical entity that says what it is (a FortiGate's only row is "other")
-        return next((e for e in self.entities if e.serial is not None or e.model is not None), None)
+        return None
 
     def software_revision(self) -> Sourced[str] | None:
         """Return the first entPhysicalSoftwareRev any entity carries, else ``None``."""
         return next((e.software_revision for e in self.entities if e.software_revision is not None), None)
+
+
+# what an entPhysicalDescr or entPhysicalName says when it names a part, not a product
+_PART_WORDS = re.compile(
+    r"\b(chassis|stack|container|slot|backplane|module|port|fan|power supply|psu|cpu|unit [0-9]+|board|"
+    r"software|version|system|switch fabric)\b",
+    re.IGNORECASE,
+)
+
+
+def product_name(entity: PhysicalEntity) -> Sourced[str] | None:
+    """Return the entity's entPhysicalDescr, else its entPhysicalName, when it is a product name (letters and a
+    digit, at most 100 characters, no word naming a part such as "Chassis", "Slot 1" or "Software Version").
+
+    For a chassis whose entPhysicalModelName is empty; ``None`` when neither text names a product.
+    """
+    for text in (entity.description, entity.name):
+        if text is None:
+            continue
+        value = text.value.strip()
+        if (
+            len(value) <= 100
+            and re.search(r"[0-9]", value)
+            and re.search(r"[A-Za-z]", value)
+            and not _PART_WORDS.search(value)
+        ):
+            return text
+    return None
 
 
 def parse_entities(rows: Rows) -> EntityTable:

@@ -22,7 +22,8 @@ DOT1D_BASE_NUM_PORTS = "1.3.6.1.2.1.17.1.2.0"
 UNKNOWN = "unknown"
 # a bridge with at least this many ports is a switch, not a host bridging two interfaces
 SWITCH_BRIDGE_PORTS = 4
-SWITCH_ETHERNET_PORTS = 8
+# several Ethernet ports and no HOST-RESOURCES: network gear (a UPS, PDU or sensor card has one)
+SWITCH_ETHERNET_PORTS = 4
 _ETHERNET_TYPES = frozenset(
     {"ethernetCsmacd", "gigabitEthernet", "fastEther", "fastEtherFX", "6", "117", "62", "69"}
 )
@@ -76,6 +77,8 @@ _GENERAL_PURPOSE_OS = re.compile(
     r"^(Linux|FreeBSD|OpenBSD|NetBSD|SunOS|AIX|HP-UX|Darwin)\b|Hardware: .*Software: Windows|Windows|VMware ESXi",
     re.IGNORECASE,
 )
+# a network operating system built on Linux: HOST-RESOURCES does not make it a server
+_NETWORK_OS = re.compile(r"\b(OpenWrt|LEDE|DD-WRT|EdgeOS|VyOS|RouterOS|Teltonika|RUTX?[0-9]+)\b", re.IGNORECASE)
 # words in sysDescr, first match wins (the more specific kinds first)
 SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), role)
@@ -96,9 +99,11 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(NAS|SAN|Storage|FreeNAS|TrueNAS|DiskStation|RackStation)\b", "storage"),
         (r"\bprinter\b|LaserJet|\bMFP\b", "printer"),
         (r"Access Point|\bWLAN\b|\bwireless\b", "wireless"),
-        (r"\bswitch(ing)?\b|\bSwitch\b|\bEthernet\b.*\bPort", "switch"),
+        (r"\bswitch(ing)?\b|\bSwitch\b|\bEthernet\b.*\bPort|\bMidspan\b|PoE Injector", "switch"),
         (
-            r"\brouter\b|\brouting\b|RouterOS|\bOLT\b|\bMPLS\b|\bDSLAM\b|ACCESS NODE|\bCMTS\b",
+            r"\brouter\b|\brouting\b|RouterOS|\bOLT\b|\bMPLS\b|\bDSLAM\b|ACCESS NODE|\bCMTS\b"
+            r"|DOCSIS|Cable Modem|\b[GE]?PON\b|Ethernet-PON|\bONT\b|xWDM|\bC?DWDM\b|Multiplexer|\bEDFA\b"
+            r"|Base Station|Optix|Media Gateway|Session Border|\bSBC\b|OpenWrt|EdgeOS|VyOS|Teltonika",
             "router",
         ),
         (r"\bServer\b|\bBMC\b|\biDRAC\b|Integrated Lights-Out|\bXClarity\b", "server"),
@@ -133,7 +138,11 @@ def role_from_probes(probes: Mapping[str, RawValue], descr: str) -> RoleDecision
         return RoleDecision(
             "switch", f"{DOT1D_BASE_NUM_PORTS} (BRIDGE-MIB dot1dBaseNumPorts = {ports})"
         )
-    if _answered(probes.get(HR_SYSTEM_UPTIME)) and _GENERAL_PURPOSE_OS.search(descr):
+    if (
+        _answered(probes.get(HR_SYSTEM_UPTIME))
+        and _GENERAL_PURPOSE_OS.search(descr)
+        and not _NETWORK_OS.search(descr)
+    ):
         return RoleDecision(
             "server", f"{HR_SYSTEM_UPTIME} (HOST-RESOURCES-MIB) on a general-purpose OS"
         )

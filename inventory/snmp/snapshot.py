@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from inventory.snmp.addresses import IP_ADDR_ENTRY, IP_ADDRESS_ENTRY, IpAddress, parse_addresses
 from inventory.snmp.classify import Classification, Profile, classify, probe_oids
-from inventory.snmp.entity import ENT_PHYSICAL_ENTRY, EntityTable, PhysicalEntity, parse_entities
+from inventory.snmp.entity import (
+    ENT_PHYSICAL_ENTRY,
+    EntityTable,
+    PhysicalEntity,
+    parse_entities,
+    product_name,
+)
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
     HR_MEMORY_SIZE,
@@ -21,14 +27,19 @@ from inventory.snmp.host_resources import (
     HostResources,
     parse_host_resources,
 )
-from inventory.snmp.identity import identity_value
+from inventory.snmp.identity import identity_value, says_nothing
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
-from inventory.snmp.version import model_from_descr, version_from_descr
+from inventory.snmp.version import (
+    model_from_descr,
+    serial_from_descr,
+    stated_model_from_descr,
+    version_from_descr,
+)
 
 # what an unprofiled device gets walked: ENTITY-MIB is where most devices keep model and serial
 DEFAULT_TABLES = ("interfaces", "addresses", "entity")
@@ -124,6 +135,11 @@ def failed_snapshot(target: str, outcome: str, message: str, elapsed_seconds: fl
     return DeviceSnapshot(target=target, outcome=outcome, message=message, elapsed_seconds=elapsed_seconds)
 
 
+def _said(value: Sourced[str] | None) -> Sourced[str] | None:
+    """Return ``value`` unless it is a placeholder that says nothing (``0``, ``N/A``, all zeros)."""
+    return None if value is None or says_nothing(value.value) else value
+
+
 def _identity(
     classification: Classification,
     rows: Mapping[str, RawValue],
@@ -165,18 +181,30 @@ def _identity(
     table = EntityTable(entities)
     chassis = table.chassis() if entities else None
     if chassis is not None:
-        found["model"] = found.get("model") or chassis.model or chassis.description
-        found["serial"] = found.get("serial") or chassis.serial
-        found["version"] = found.get("version") or chassis.software_revision
-    if entities:
-        found["version"] = found.get("version") or table.software_revision()
-        found["version"] = found.get("version") or (chassis.firmware_revision if chassis else None)
-    if found.get("version") is None and descr:
-        parsed = version_from_descr(descr)
-        found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
-    if found.get("model") is None and descr:
-        code = model_from_descr(descr)
-        found["model"] = Sourced(code, SYS_DESCR) if code else None
+        found["model"] = found.get("model") or _said(chassis.model)
+        found["serial"] = found.get("serial") or _said(chassis.serial)
+        found["version"] = found.get("version") or _said(chassis.software_revision)
+        found["version"] = found.get("version") or _said(table.software_revision())
+    # sysDescr: what the vendor wrote there; a model it only suggests comes after the chassis's own name
+    if descr:
+        stated = stated_model_from_descr(descr)
+        found["model"] = found.get("model") or (Sourced(stated, SYS_DESCR) if stated else None)
+        if chassis is not None:
+            # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
+            found["model"] = found.get("model") or _said(product_name(chassis))
+        if found.get("model") is None:
+            code = model_from_descr(descr)
+            found["model"] = Sourced(code, SYS_DESCR) if code else None
+        if found.get("version") is None:
+            parsed = version_from_descr(descr)
+            found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
+        if found.get("serial") is None:
+            serial = serial_from_descr(descr)
+            found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
+    elif chassis is not None:
+        found["model"] = found.get("model") or _said(product_name(chassis))
+    if chassis is not None:
+        found["version"] = found.get("version") or _said(chassis.firmware_revision)
     return DeviceIdentity(
         manufacturer=found.get("manufacturer"),
         model=found.get("model"),

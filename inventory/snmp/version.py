@@ -1,47 +1,201 @@
-"""What vendors write in sysDescr: the firmware version (IOS, NX-OS, Junos, EOS, PAN-OS, ...), and a model
-when the whole sysDescr is one product code (``ECS2100-10T``, ``IKS-6728A``)."""
+"""What vendors write in sysDescr: the firmware version, the model and the serial, in the formats vendors use.
+
+Each reader is an ordered list of patterns, vendor-specific forms before generic ones; the first
+that matches wins. Learnt from the sysDescr of real devices (IOS, IOS XR, NX-OS, Junos, EOS,
+PAN-OS, FortiOS, ArubaOS-CX, Comware, VRP, Dell OS/FTOS, ExtremeXOS, VOSS, RouterOS/SwOS,
+AW+, FSOS, DmOS, OcNOS, TiMOS, and the short ``MODEL VERSION`` form of many small devices).
+"""
 
 from __future__ import annotations
 
 import re
 
-# (pattern, what it reads): the first that matches wins, vendor-specific forms before the generic ones
+# a dotted version token standing alone (``2.10.0.25829``, ``1.4o``, ``R23.6``), not an IPv4 address
+_VERSION_TOKEN = r"[RVrv]?[0-9]+\.[0-9]+[\w.-]*|V[0-9]{3}R[0-9]{3}\w*"
+_IPV4 = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
+
+# the first that matches wins: vendor-specific forms before the generic ones
 _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
+        # Dell Networking OS / FTOS: "Operating System Version: 2.0 Application Software Version: 9.9(0.0P9)"
+        r"Application Software Version:\s*([0-9][\w.()]*)",
         r"Cisco (?:IOS|Internetwork Operating System|NX-OS|Adaptive Security Appliance).*?Version ([0-9][\w.()]*)",
         r"\bJUNOS ([0-9][\w.-]*)",
         r"Arista Networks EOS version ([0-9][\w.-]*)",
         r"\bPAN-OS ([0-9][\w.-]*)",
         r"\bFortiOS v?([0-9][\w.,-]*)",
         r"\bAOS-CX\b.*?\b([A-Z]{2}\.[0-9][\w.]*)",
+        # ArubaOS-CX without the name: "HPE ANW JL717C 8360-32Y4C v2 Switch LL.10.16.1006"
+        r"\bSwitch ([A-Z]{2}\.[0-9]{2}\.[0-9][\w.]*)$",
         r"\b(?:ArubaOS|AW\+|ExtremeXOS \([^)]*\)|RouterOS|SwOS|VRP|ACOS|OcNOS,?|DmOS|TiMOS-\w-)\s*(?:version\s*)?v?([0-9][\w.()-]*)",
-        r"\b(?:firmware|software|SW|FW|Ver|Version|Release|Rel)\s*(?:version)?\s*[:=]?\s*v?([0-9]+\.[0-9][\w.()-]*)",
+        r"\b(?:TrueNAS|FreeNAS)-([0-9][\w.-]*)",
+        # ProCurve / ArubaOS-Switch: "Switch 2510-24, revision R.11.07, ROM R.10.06"
+        r"\brevision ([A-Z]{1,2}\.[0-9]{2}\.[0-9][\w.]*)",
+        # Dell PowerConnect / Networking N-series, Netgear: "PowerConnect 6248, 3.3.13.1, VxWorks 6.5"
+        r"^(?:Dell Networking|PowerConnect|Dell EMC Networking) [^,]+, ([0-9][\w.]*),",
+        r"^pfSense \S+ ([0-9][\w.-]*)",
+        r"Integrated Lights-Out [0-9]+ ([0-9]+\.[0-9]+)",
+        r"\bSW_REV:\s*([\w.-]*[0-9][\w.-]*)",
+        r"\b(?:firmware|software|SW|FW|Ver\.?|Version|Release|Rel|Rev)\s*(?:version)?\s*[:=]?\s*v?([0-9]+[._][0-9][\w.()-]*)",
         r"\bv([0-9]+\.[0-9]+[\w.()-]*)",
+        # Huawei's release names: "Huawei Optix RTN V100R011C00SPC200"
+        r"\b(V[0-9]{3}R[0-9]{3}\w*)",
+        # a three-part version as an item of a list, even one that looks like an address:
+        # "LANCOM XS-5116QF System - 16XE, 5.20.0316RU6, Linux ...", "GS724Tv4 ProSafe Smart Switch, 6.3.1.4, B1.0.0.4"
+        r"(?:^|[,;(])\s*([0-9]+\.[0-9]+\.[0-9]+[\w.-]*)\s*(?=[,;)]|$)",
     )
 )
+# a version standing alone, without a word saying so: never an IPv4 address
+_BARE_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        # the short "MODEL VERSION" form: "IPM-8220 1.30.4", "SiteBoss 360 2.12.540 STD", "Nokia 1830 PSD 10G R23.6"
+        rf"^[^\n,;:]{{2,40}}?\s({_VERSION_TOKEN})(?:\s+[A-Z]{{2,4}})?$",
+    )
+)
+
+
+# control characters other than line breaks and tabs: never part of a value read from sysDescr
+# (a terminal's escape sequence goes whole: "\x1b[2J" is not text)
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# what is read of a sysDescr: vendors state what they are at its start; a longer one is text
+_READ_CHARACTERS = 1024
+
+
+def _unquoted(text: str) -> str:
+    """Return the first :data:`_READ_CHARACTERS` of ``text``, control characters as spaces, stripped, without
+    the quotes some agents put around the whole sysDescr."""
+    text = _CONTROL.sub(" ", text[:_READ_CHARACTERS]).strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> str:
+    """Return ``text`` without trailing punctuation and an unbalanced closing parenthesis."""
+    text = text.rstrip(".,;")
+    while text.endswith(")") and text.count(")") > text.count("("):
+        text = text[:-1].rstrip(".,;")
+    return text
 
 
 def version_from_descr(descr: str) -> str | None:
     """Return the firmware version a sysDescr states (``Version 15.2(4)E7`` gives ``15.2(4)E7``), else ``None``.
 
-    Text that is not a vendor's version statement (a Linux kernel's release) gives ``None``.
+    Text that is not a vendor's version statement (a Linux or FreeBSD kernel's release, an IPv4
+    address, Windows' build) gives ``None``.
     """
+    descr = _unquoted(descr)
     if re.match(r"^(Linux|FreeBSD|Hardware: )", descr):
         return None
     for pattern in _VERSION_PATTERNS:
         match = pattern.search(descr)
-        if match:
-            return match.group(1).rstrip(".,;")
+        if match and _balanced(match.group(1)):
+            return _balanced(match.group(1))
+    if _NOT_A_PRODUCT.search(descr) and re.search(r"\b(SNMP|Agent)\b", descr, re.IGNORECASE):
+        return None  # a bare number in an agent's text is the agent's version ("IMCO SNMP Agent 10.10")
+    for pattern in _BARE_VERSION_PATTERNS:
+        match = pattern.search(descr)
+        if match and _balanced(match.group(1)) and not _IPV4.match(_balanced(match.group(1))):
+            return _balanced(match.group(1))
     return None
 
 
 _PRODUCT_CODE = re.compile(r"^(?=[^ ]*[0-9])(?=[^ ]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9+/_.-]{2,30}$")
+# a product code opening a sysDescr: letters then digits ("SG350X-48", "AT-GS950/24", "KX-NS1000")
+_LEADING_CODE = re.compile(r"^((?:[A-Z]+-)?[A-Z]{1,8}-?[0-9][A-Za-z0-9+/_-]*)(?=\s|$)")
+# stated models: "Series: S4048-ON", "Router Model: Vigor2962", "MODEL: TCM420", "Hardware[IPBS2-C3/1B1]"
+_MODEL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"(?i:\b(?:Router Model|Model Name|Product Model|MODEL|Series|System Type))\s*:\s*([A-Za-z0-9][\w/+.-]*[0-9][\w/+.-]*)",
+        r"\bHardware\[([^\]]+)\]",
+        # Brocade / Ruckus ICX: "Ruckus ICX7150-24P Switch, ...", Dell PowerConnect: "PowerConnect 6248, 3.3.13.1"
+        r"\b(ICX[0-9]{4}[\w-]*)",
+        r"^(?:Dell Networking|PowerConnect|Dell EMC Networking) ([A-Z]?[0-9]{4}[\w-]*),",
+        r"\[([A-Z]{2,}[0-9][\w-]*)\] Switching software",
+        r"ExtremeXOS \(([^)]+)\)",
+        r"IOS XR Software \((?:Cisco )?([^)]+)\)",
+        r"FSOS software, \S+ software \(([^)]+)\)",
+        r"Switch(?: PoE)? \(([A-Z][\w-]*[0-9][\w-]*)\) By FS",
+        # Comware: the second line names the box ("HPE 5900AF-48G-4XG-2QSFP+ Switch")
+        r"Comware Platform Software.*\n\s*(?:HPE?|H3C) ([^\r\n]*[0-9][^\r\n]*?)\s*(?:\r?\n|$)",
+        # VRP: the first line is the model ("S5720-56C-PWR-EI-AC\nHuawei Versatile Routing Platform")
+        r"^([A-Z][\w-]*[0-9][\w-]*)\s*\r?\n\s*Huawei Versatile Routing Platform",
+        # "Ekinops 360 Platform, C600HC, Release 6.3.900", "Ribbon Communications. NPT-2300, V9.1"
+        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w-]*[0-9][\w-]*),",
+    )
+)
+# words that say a sysDescr is an agent's or an operating system's text, not a product name
+_NOT_A_PRODUCT = re.compile(
+    r"\b(Linux|Windows|FreeBSD|SNMP|Agent|software|version|Copyright|Compiled|Build|kernel)\b", re.IGNORECASE
+)
 
 
-def model_from_descr(descr: str) -> str | None:
-    """Return sysDescr as the model when it is a single product code (letters and digits, no spaces), else ``None``."""
+def _short_product(descr: str) -> str | None:
+    """Return a short sysDescr that names a product (``Dell UPS Tower 1000W HV``), less a trailing version."""
     text = descr.strip()
+    if "\n" in text or len(text) > 48 or re.search(r"[,;:()\[\]<>]", text) or _NOT_A_PRODUCT.search(text):
+        return None
+    words = text.split()
+    if len(words) > 6:
+        return None
+    if len(words) > 1 and re.fullmatch(_VERSION_TOKEN + r"|Ver[0-9]+", words[-1]):
+        words = words[:-1]
+    elif len(words) > 2 and re.fullmatch(r"[A-Z]{2,4}", words[-1]) and re.fullmatch(_VERSION_TOKEN, words[-2]):
+        words = words[:-2]  # "SiteBoss 571 2.11.380 STD"
+    name = " ".join(words)
+    if any(word[0].islower() for word in words):
+        return None  # "L2 managed 24G" describes a kind of device; a product name is capitalised
+    if not any(
+        re.search(r"[0-9]", word)
+        and not re.fullmatch(_VERSION_TOKEN, word)
+        and not re.fullmatch(r"[0-9]+-?(?:Port|Slot)s?", word, re.IGNORECASE)
+        for word in words
+    ):
+        return None
+    return name if len(name) >= 3 else None
+
+
+def stated_model_from_descr(descr: str) -> str | None:
+    """Return the model a sysDescr states (``Series: S4048-ON``, ``ExtremeXOS (X440-24p)``, a Comware or VRP
+    line), or the whole sysDescr when it is one product code (``ECS2100-10T``); else ``None``."""
+    text = _unquoted(descr)
+    for pattern in _MODEL_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip()
     if _PRODUCT_CODE.match(text) and not re.match(r"^v?[0-9.]+$", text):
         return text
     return None
+
+
+def model_from_descr(descr: str) -> str | None:
+    """Return the model a sysDescr names, else ``None``.
+
+    In order: :func:`stated_model_from_descr`, a product code opening the text (``SG350X-48 48-Port
+    Gigabit Stackable Managed Switch``, ``IPM-8220 1.30.4``), a short capitalised product name less its
+    version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``).
+    """
+    text = _unquoted(descr)
+    stated = stated_model_from_descr(text)
+    if stated is not None:
+        return stated
+    leading = _LEADING_CODE.match(text)
+    code = leading.group(1) if leading else ""
+    if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
+        return code
+    return _short_product(text)
+
+
+# "SN: X", "S/N=X", "(SN X)", "s/n X", "Serial Number: X": a separator is required ("SN710A2" is a model)
+_SERIAL_PATTERN = re.compile(
+    r"(?:\bS/N|\bSN|\bSerial(?: Number| No\.?)?)(?:\s*[:=]\s*|\s+)([A-Za-z0-9][A-Za-z0-9-]{3,})\b", re.IGNORECASE
+)
+
+
+def serial_from_descr(descr: str) -> str | None:
+    """Return the serial number a sysDescr states (``SN: 11230031806015``, ``S/N=000076``), else ``None``."""
+    match = _SERIAL_PATTERN.search(_unquoted(descr))
+    return match.group(1) if match and re.search(r"[0-9]", match.group(1)) else None

@@ -81,6 +81,9 @@ def test_a_word_that_is_also_a_product_line_does_not_name_a_vendor() -> None:
 def test_manufacturer_named_by_os_or_hardware_comes_first() -> None:
     assert _corpus.expected_manufacturer(record(os="dell-ups", sysObjectID=".1.3.6.1.4.1.534.1"), REGISTRY)[0] == "Dell"
     assert _corpus.expected_manufacturer(record(os="webpower-smart2", hardware="Eaton C1KS"), REGISTRY)[0] == "Eaton"
+    # Ubiquiti's fibre OLT answers under Broadcom's number; LibreNMS's os names the maker
+    olt = record(os="edgeosolt", sysObjectID=".1.3.6.1.4.1.4413")
+    assert _corpus.expected_manufacturer(olt, REGISTRY)[0] == "Ubiquiti"
 
 
 def test_manufacturer_falls_back_to_the_registry_but_never_to_an_agent() -> None:
@@ -108,6 +111,9 @@ def test_manufacturer_falls_back_to_the_registry_but_never_to_an_agent() -> None
         ("APC", "net-snmp", False),
         ("Network Technologies Inc", "Network Technologies Inc", True),  # nothing left once suffixes go
         ("Network Technologies Inc", "Juniper Networks, Inc.", False),
+        ("PePWave Ltd.", "Peplink", True),  # one company, two brands
+        ("vIPtela Inc.", "Cisco", True),  # Cisco's since 2017
+        ("Peplink", "Ubiquiti", False),
     ],
 )
 def test_manufacturers_compare_by_short_name(expected: str, got: str, same: bool) -> None:

@@ -25,7 +25,10 @@ POWER: dict[str, Identity] = {
     "apc-ats": ("pdu", "APC", "AP4423", "5A1840E12345", "v6.5.6"),
     "apc-cpdu": ("pdu", "APC", "EPDU1016B", "5A2101Y00042", "2.1.0.4"),
     # an APC device no specific profile knows: the identity groups answered, the role from its tables
-    "apc-environment-monitor": ("sensor", "APC", "Environmental Monitoring Unit", None, "v3.7.1"),
+    # an EMU is its management card: the card's serial ("SN: ...", sysDescr) is the device's
+    "apc-environment-monitor": (
+        "sensor", "APC", "Environmental Monitoring Unit", "ZA0734001234", "v3.7.1",
+    ),
     "apc-masterswitch": ("pdu", "APC", "AP9212", "ZA0521009876", "v3.7.4"),
     "apc-pdu2": ("pdu", "APC", "AP8958EU3", "5A1947E01234", "v6.9.6"),
     "cyberpower-pdu": ("pdu", "CyberPower", "PDU41004", "NV8HP2000456", "1.2.3"),
@@ -40,7 +43,7 @@ POWER: dict[str, Identity] = {
     "emerson-ups": ("ups", "Emerson Network Power", "UHA1R-0100L", None, "V2.04"),
     "geist-v4-pdu": ("pdu", "Vertiv (Geist)", "RCXB308-103IN6TL30", None, "3.2.0"),
     "gude-epc-1202": ("pdu", "Gude", "Expert Power Control 1202-1", None, "1.14.0"),
-    "hpe-pdu": ("pdu", "HPE", "P9Q41A", None, "2.1.0.K"),
+    "hpe-pdu": ("pdu", "HPE", "P9Q41A", "4CE9210ABC", "2.1.0.K"),
     "majorpower-mts": ("ups", "Majorpower", "MTS-COM", None, "0052"),
     "orvaldi-ups": ("ups", "Orvaldi", "V10KL", "09876543210987", "VERFW:02011.0300"),
     "phoenixtec-ups": ("ups", "Phoenixtec", "PPC 3000", None, None),
@@ -71,12 +74,12 @@ DC_POWER: dict[str, Identity] = {
     "vertiv-ncu": ("ups", "Vertiv", "NCU", "03231009999", "5.4.01"),
 }
 SENSORS: dict[str, Identity] = {
-    # an old Network Management Card names only itself: no model, the versions still
-    "apc-airfm-old-card": ("sensor", "APC", None, None, "3.5.9"),
-    "apc-inrow": ("sensor", "APC", "InRow RC", None, "6.4.1"),
+    # an old Network Management Card names only itself: no model, the versions still. The serial
+    # is the one sysDescr states ("SN: ..."), which is the management card's: see the report
+    "apc-airfm-old-card": ("sensor", "APC", None, "NA0728001234", "3.5.9"),
+    "apc-inrow": ("sensor", "APC", "InRow RC", "JK1802000123", "6.4.1"),
     "apc-netbotz": ("sensor", "APC", None, None, None),
     "akcp-sensorprobe": ("sensor", "AKCP", "SP2+", None, None),
-    "avtech-roomalert": ("sensor", "AVTECH", "Room Alert 12E", None, "4.3.1"),
     "dantherm-freecooling": ("sensor", "Dantherm", None, "2051099999", "1.60"),
     "liebert-crv": ("sensor", "Vertiv (Liebert)", "Liebert CRV", "1817900123AF", "4.4.1.0"),
     "nti-enviromux": ("sensor", "Network Technologies", "E-16D", "E16D0012345", "4.40"),
@@ -114,7 +117,7 @@ SERVERS: dict[str, Identity] = {
 }
 FIREWALLS: dict[str, Identity] = {
     "barracuda-waf": ("firewall", "Barracuda", None, "1234567", "12.1.0.008"),
-    "clavister": ("firewall", "Clavister", None, None, None),
+    "clavister": ("firewall", "Clavister", None, None, "14.00.09"),
     "fireeye-nx": ("firewall", "FireEye (Trellix)", "FireEyeNX4500", None, "9.2.1"),
     "forcepoint-ngfw": ("firewall", "Forcepoint", "N1402", "N1402A0012345", "6.10.9.26089"),
     # a FortiAnalyzer is a log server and a FortiVoice a telephone system: servers, not firewalls
@@ -138,7 +141,7 @@ FIREWALLS: dict[str, Identity] = {
     "sangfor-wlc": ("wireless", "Sangfor", None, None, None),
     "sophos-cyberoam": ("firewall", "Sophos", "CR50iNG", "C0500012345678", "10.6.6 MR-1"),
     "stormshield-sns": ("firewall", "Stormshield", "SN910", "SN910A19K0001234", "4.3.21"),
-    "topsec": ("firewall", "Topsec", None, None, None),
+    "topsec": ("firewall", "Topsec", "Topsec NGFW4000", None, None),
     "trellix-nsp": ("firewall", "McAfee (Trellix)", "IPS-NS7500", "B9876543210", None),
     "venustech": ("firewall", "Venustech", None, None, None),
     "zyxel-usg": ("firewall", "Zyxel", "USG60W", "S162L20190123", "V4.73(AAKZ.1)"),
@@ -150,9 +153,6 @@ APPLIANCES: dict[str, Identity] = {
     ),
     "infoblox-nios": ("server", "Infoblox", "IB-1425", "0806201912340001", "8.6.2"),
     "genieatm": ("server", "Genie Networks", "GenieATM 6810", None, "7.3.0-RP1(MP)"),
-    "peplink-balance": (
-        "router", "Peplink", "Peplink Balance 310", "1824-ABCD-1234", "8.1.1 build 5012",
-    ),
 }  # fmt: skip
 # known appliances the inventory's roles do not name (a camera, a video recorder, a KVM switch, a
 # console server, a USB device server): identity read, role unknown, and the scan says so
@@ -160,7 +160,7 @@ NO_ROLE: dict[str, Identity] = {
     "axis-camera": ("unknown", "Axis", "AXIS M3106-L Mk II", None, "10.12.114"),
     "dahua-nvr": ("unknown", "Dahua", "DHI-NVR5216-16P-I", "6J01ABCPAZ12345", "4.001.0000000.3"),
     "avocent-mpu": ("unknown", "Avocent (Vertiv)", "MPU4032DAC", None, "2.12.1.30012"),
-    "opengear-cm8100": ("unknown", "Opengear", None, "81482310009999", "24.07.1"),
+    "opengear-cm8100": ("unknown", "Opengear", "Opengear CM8148", "81482310009999", "24.07.1"),
     "seh-myutn": ("unknown", "SEH", "myUTN-80", "27120599999999", "15.0.6"),
 }
 FAMILIES: dict[str, dict[str, Identity]] = {
