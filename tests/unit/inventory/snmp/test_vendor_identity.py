@@ -65,7 +65,7 @@ DC_POWER: dict[str, Identity] = {
     "eltek-enexus": ("ups", "Eltek", "Flatpack2 System", None, None),
     "eltek-smartpack": ("ups", "Eltek", None, "152301234567", "4.12"),
     "ge-pulsar": ("ups", "GE", "NE843_M2", "17KZ46099999", "3.4.02"),
-    "ict-inverter": ("ups", "ICT", None, None, "1.05"),
+    "ict-inverter": ("ups", "Innovative Circuit Technology (ICT)", None, None, "1.05"),
     "imco-and-ls": ("ups", "IMCO", "LS130.HS 24481999R", "1806599999", "1.3.6"),
     "imco-big": ("ups", "IMCO", "BIG3.0", "201399999", "3.0"),
     "samlex-psr": ("ups", "Samlex", "PSR-1600-48", None, "1.0.2810"),
