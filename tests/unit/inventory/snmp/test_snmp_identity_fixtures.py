@@ -32,7 +32,7 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] 
     "apc-rack-pdu": ("pdu", "APC", "AP8641", "5A1234E56789", "v6.8.2"),
     "apc-galaxy-mge": ("ups", "APC", "Galaxy 5500", "QD0912345678", "2.1"),
     "raritan-px2": ("pdu", "Raritan", "PX2-5496", "QFC1234567", "3.6.10.5-46834"),
-    "servertech-sentry3": ("pdu", "Server Technology", "CS-24V4-P32MA", "ABCD1234567", None),
+    "servertech-sentry3": ("pdu", "Server Technology", "CS-24V4-P32MA", "ABCD1234567", "7.1f"),
     "servertech-sentry4": ("pdu", "Server Technology", "C2W36VE-DQEA2B08", "AEYC0012345", "8.0m"),
     "geist-pdu": ("pdu", "Vertiv (Geist)", None, None, None),
     "geist-watchdog-sensor": ("sensor", "Geist", "Watchdog 100", "28C4A2B30C80", "5.2.1"),
