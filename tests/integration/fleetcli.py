@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+
+def default_sighup() -> None:
+    """In a child before exec: SIGHUP at its default disposition (``nohup`` leaves it ignored)."""
+    import signal
+
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))
 
 
@@ -47,5 +54,7 @@ class Cli:
             raise AssertionError(f"not JSON (exit {done.returncode}): {done.stdout!r} {done.stderr!r}") from None
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """opsctl started as from a terminal: SIGHUP at its default even when the tests run under
+        ``nohup`` (opsctl keeps a signal its caller ignores ignored, as it should)."""
         return subprocess.Popen([OPSCTL, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=default_sighup)

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import pytest
-from fleetcli import OPSCTL, Cli
+from fleetcli import OPSCTL, Cli, default_sighup
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +90,7 @@ def test_a_closed_terminal_stops_the_run_with_129(trusted: Cli) -> None:
 
     def take_terminal() -> None:  # in the child, after setsid: the pty becomes its controlling tty
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        default_sighup()  # as a login shell would start it, even under a nohup'ed test run
 
     process = subprocess.Popen(
         [OPSCTL, "run", "ssh_hosts", "--", marker], env={**trusted.env, "TERM": "xterm"},

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import typer
@@ -13,6 +14,17 @@ import typer
 from opsctl.cli.errors import run_app
 from opsctl.core.errors import ExitCode, Interrupted
 from opsctl.core.fleet import HostResult, Outcome, run_fleet
+
+
+@pytest.fixture(autouse=True)
+def _sighup_at_its_default() -> Iterator[None]:
+    """These tests start as from a terminal: SIGHUP at its default, even when pytest runs under
+    ``nohup`` (which opsctl rightly keeps: a signal its caller ignores stays ignored)."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def _signal_soon(signum: int, delay: float = 0.3) -> None:
