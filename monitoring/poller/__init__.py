@@ -99,6 +99,12 @@ class SnmpPoller:
         """Close the SNMP engines and the event loop."""
         with self._lock:
             self._client.close()
+            # pysnmp leaves a timer task per transport: let them end before the loop closes
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.close()
 
 

@@ -133,6 +133,9 @@ async def poll_device(
     tables = [table for profile, name in asked for table in profile.tables if table.name == name]
     rows: dict[str, RawValue] = {}
     scalars = list(dict.fromkeys(oid for table in tables for oid in table.get_oids()))
+    # a UPS profile's status OIDs come with its scalars
+    scalars += [status.oid for profile in {p.name: p for p, _name in asked}.values() for status in profile.ups_status
+                if any(table.scalar for table in profile.tables) and status.oid not in scalars]
     columns = list(dict.fromkeys(oid for table in tables for oid in table.walk_oids()))
     problems: list[str] = []
     outcome = OK
@@ -158,7 +161,7 @@ async def poll_device(
             if walked.error in (TIMEOUT, MALFORMED, AUTH_FAILED) or time.monotonic() >= deadline:
                 break  # the device stopped answering mid-walk: keep what came, skip the rest
     _tune(state, notes, longest)
-    evaluation = evaluate([p for p, _name in asked], rows)
+    evaluation = evaluate(list({p.name: p for p, _name in asked}.values()), rows)
     if reprobe:
         state.answered_tables = evaluation.answered_tables
     state.invalid_values += len(evaluation.invalid)

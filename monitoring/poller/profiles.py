@@ -406,7 +406,9 @@ def _status_flags(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> 
 def evaluate(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> Evaluation:
     """The samples ``profiles`` read from a device's ``rows`` (numeric OID to value), its UPS status flags,
     which tables had rows, and the invalid values (not exposed). Two rows with the same labels keep
-    the first; the next gets its index appended to its first label, so no series is lost or doubled."""
+    the first; the next gets its index appended to its first label, so no series is lost or doubled.
+    A value without labels (a UPS's charge) read by two profiles keeps the first profile's: vendor
+    profiles sort before the standard ones they refine (``apc-powernet-ups`` before ``ups-mib``)."""
     samples: list[Sample] = []
     invalid: list[str] = []
     answered: set[str] = set()
@@ -434,7 +436,9 @@ def evaluate(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> Evalu
                             invalid.append(why)
                         continue
                     these = labels
-                    if (metric.family, these) in seen and these:
+                    if (metric.family, these) in seen:
+                        if not these:
+                            continue  # a device's scalar read by two profiles: the first (vendor) one's wins
                         these = ((these[0][0], f"{these[0][1]} ({index})"), *these[1:])
                     seen.add((metric.family, these))
                     samples.append(Sample(metric.family, these, value))

@@ -46,6 +46,9 @@ ENTERPRISES = {
     "isilon-onefs": "1.3.6.1.4.1.12124.",
     "hp-onboard-administrator": "1.3.6.1.4.1.11.",
     "geist-temperature-sensor": "1.3.6.1.4.1.21239.",
+    "paloalto-pa-5000": "1.3.6.1.4.1.25461.",
+    "opsctl-apc-smart-ups": "1.3.6.1.4.1.318.",
+    "opsctl-akcp-sensorprobe": "1.3.6.1.4.1.3854.",
 }
 
 
