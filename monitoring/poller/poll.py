@@ -3,8 +3,8 @@
 Each device is asked for the tables of the profiles that apply to it (:meth:`Profile.applies_to`);
 after the first pass only the tables it answered are asked again, and every ``reprobe_passes``
 passes all of them (a module added to a device is found again). The GETBULK size is tuned per
-device from what it answered: shrunk when the client had to shrink it (tooBig or a timeout), and
-grown, up to that ceiling, while its tables need several requests. A device that times out,
+device from what it answered: shrunk when the client had to shrink it (tooBig or a timeout), else
+one more than its longest column (up to that ceiling), so each column is one request. A device that times out,
 answers garbage or stops mid-walk ends as a :class:`DevicePoll` with its outcome and message;
 nothing raises out of :func:`poll_pass`.
 """
@@ -104,14 +104,16 @@ def _tables_to_ask(profiles: Sequence[Profile], state: DeviceState, reprobe: boo
 
 
 def _tune(state: DeviceState, notes: Sequence[str], longest_table: int) -> None:
-    """Shrink the GETBULK size to what the client fell back to (and keep that as the ceiling), or grow it
-    while a table needed several requests."""
+    """Fit the GETBULK size to the device: shrink it to what the client fell back to (and keep that as
+    the ceiling), else make it one more than the longest column, so that each column takes one request
+    and no answer carries more rows past the column than the one that ends it (each is decoded, and
+    decoding is most of the poller's CPU)."""
     shrunk = [int(match[1]) for note in notes for match in [_SHRUNK.search(note)] if match]
     if shrunk or any("falling back to GETNEXT" in note for note in notes):
         state.repetitions = max(MIN_REPETITIONS, min(shrunk, default=MIN_REPETITIONS))
         state.ceiling = state.repetitions
-    elif longest_table > state.repetitions and state.repetitions < state.ceiling:
-        state.repetitions = min(state.ceiling, state.repetitions * 2)
+    elif longest_table:
+        state.repetitions = max(MIN_REPETITIONS, min(state.ceiling, longest_table + 1))
 
 
 async def poll_device(

@@ -1,4 +1,4 @@
-"""NUT's network protocol as upsd 2.8 speaks it (lines recorded from the lab's upsd with dummy-ups), and the
+"""NUT's network protocol as upsd 2.8 speaks it (lines in the form the lab's upsd answered, values varied), and the
 same ``opsctl_ups_*`` values the SNMP UPS profiles give, with garbage counted as invalid."""
 
 from __future__ import annotations
