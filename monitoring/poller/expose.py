@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from monitoring.catalogue import DEVICE_LABELS, FAMILIES, family
-from monitoring.poller.poll import DevicePoll, DeviceState
+from monitoring.poller.poll import PARTIAL, DevicePoll, DeviceState
 from monitoring.poller.profiles import Sample
 from monitoring.poller.types import Reading
 
@@ -171,6 +171,9 @@ def device_reading(result: DevicePoll) -> Reading:
             or _values(samples, "opsctl_snmp_sensor_humidity_ratio"))):
         return sensor_reading(target.device, samples)
     reading = interfaces_reading(target.device, target.role, samples)
+    if result.outcome == PARTIAL:
+        return Reading(reading.target, reading.kind, "warning", f"{reading.summary}; cut short: {result.message}",
+                       reading.values)
     if evaluation.invalid:
         return Reading(reading.target, reading.kind, "warning",
                        f"{reading.summary}; {len(evaluation.invalid)} invalid values", reading.values)

@@ -132,11 +132,12 @@ async def poll_device(
     reprobe = state.answered_tables is None or state.passes % max(1, reprobe_passes) == 0
     state.passes += 1
     asked = _tables_to_ask(profiles, state, reprobe)
+    asked_profiles = list({profile.name: profile for profile, _name in asked}.values())
     tables = [table for profile, name in asked for table in profile.tables if table.name == name]
     rows: dict[str, RawValue] = {}
     scalars = list(dict.fromkeys(oid for table in tables for oid in table.get_oids()))
     # a UPS profile's status OIDs come with its scalars
-    scalars += [status.oid for profile in {p.name: p for p, _name in asked}.values() for status in profile.ups_status
+    scalars += [status.oid for profile in asked_profiles for status in profile.ups_status
                 if any(table.scalar for table in profile.tables) and status.oid not in scalars]
     columns = list(dict.fromkeys(oid for table in tables for oid in table.walk_oids()))
     problems: list[str] = []
@@ -162,8 +163,9 @@ async def poll_device(
             problems.extend(walked.notes[-1:])
             if walked.error in (TIMEOUT, MALFORMED, AUTH_FAILED) or time.monotonic() >= deadline:
                 break  # the device stopped answering mid-walk: keep what came, skip the rest
-    _tune(state, notes, longest)
-    evaluation = evaluate(list({p.name: p for p, _name in asked}.values()), rows)
+    if outcome == OK:  # a walk cut short by silence says nothing about the size the device can answer
+        _tune(state, notes, longest)
+    evaluation = evaluate(asked_profiles, rows)
     if reprobe:
         state.answered_tables = evaluation.answered_tables
     state.invalid_values += len(evaluation.invalid)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from opsctl.core.config import load_settings
 from opsctl.core.errors import OpsctlError
 from opsctl.core.secrets import SecretRef
 from opsctl.core.settings import Settings
+from tests.integration.conftest import LAB_PREFIX
+from tests.unit.inventory.snmp.snmp_responders import random_bytes, sequence_of_noise, udp_responder
 
 pytestmark = pytest.mark.integration
 
@@ -180,6 +183,59 @@ def test_a_second_pass_asks_only_what_answered_and_keeps_its_bulk_size(poller: t
     # GETBULK fitted to the device: one more than its longest column, so each column is one request
     interfaces = [k for k in _samples(again, "opsctl_snmp_interface_up") if k.startswith("sim-cisco-c3750/")]
     assert snmp.states["sim-cisco-c3750"].repetitions == len(interfaces) + 1
+
+
+def _relay_then_silence(agent: tuple[str, int], answers: int) -> Callable[[bytes], list[bytes]]:
+    """A device that answers its first ``answers`` requests (relayed to a real agent) and then stops."""
+    count = [0]
+
+    def answer(request: bytes) -> list[bytes]:
+        count[0] += 1
+        if count[0] > answers:
+            return []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as relay:
+            relay.settimeout(2)
+            relay.sendto(request, agent)
+            return [relay.recvfrom(65535)[0]]
+
+    return answer
+
+
+def test_a_device_that_answers_garbage_or_stops_mid_walk_is_reported(scanned: tuple[Settings, list[Device]]) -> None:
+    settings, devices = scanned
+    (snmp,) = [source for source in metric_sources(settings, devices) if isinstance(source, SnmpPoller)]
+    cisco = next(target for target in snmp.targets if target.device == "sim-cisco-c3750")
+    try:
+        with (
+            udp_responder(f"{LAB_PREFIX}.252.1", lambda request: random_bytes(request) + sequence_of_noise(request))
+            as noisy,
+            udp_responder(f"{LAB_PREFIX}.252.2", _relay_then_silence((cisco.target.host, cisco.target.port), 4))
+            as stopping,
+        ):
+            extra = [PollTarget(name, "switch", "lab", "", "Cisco",
+                                replace(cisco.target, host=address, port=port, timeout=0.3, retries=0),
+                                cisco.credentials)
+                     for name, (address, port) in (("garbage-switch", noisy), ("stopping-switch", stopping))]
+            snmp.targets = (*snmp.targets, *extra)
+            for target in extra:
+                snmp._plans[target.device] = snmp._plans["sim-cisco-c3750"]
+            metrics = snmp.collect()
+            readings = {reading.target: reading for reading in snmp.readings()}
+        up = _samples(metrics, "opsctl_poller_up")
+        assert up["garbage-switch"] == 0.0 and up["sim-cisco-c3750"] == 1.0
+        assert _samples(metrics, "opsctl_poller_errors_total")["garbage-switch"] == 1.0
+        assert readings["garbage-switch"].state == "critical"
+        assert "answers with malformed SNMP" in readings["garbage-switch"].summary
+        # the stopping switch answered the first walks: what came is served, the cut is reported
+        assert up["stopping-switch"] == 1.0
+        assert _samples(metrics, "opsctl_poller_timeouts_total")["stopping-switch"] == 1.0
+        stopped = next(result for result in snmp.results if result.target.device == "stopping-switch")
+        assert stopped.outcome == "partial" and stopped.varbinds > 0
+        assert readings["stopping-switch"].state == "warning" and "cut short" in readings["stopping-switch"].summary
+        assert snmp.states["stopping-switch"].ceiling == snmp.states["sim-cisco-c3750"].ceiling  # silence is no tooBig
+        assert _exposition(metrics)  # the rest is still served
+    finally:
+        snmp.close()
 
 
 # --- NUT ------------------------------------------------------------------------------------

@@ -337,7 +337,7 @@ def test_an_unknown_section_is_refused_listing_the_registered_ones(
     error = config_error(files)
     assert str(error) == (
         f"{files['user']}:3: pagr: unknown key; expected one of: "
-        "audit, backup, discovery, files, fleet, inventory, lab, pager, ssh, state"
+        "audit, backup, discovery, files, fleet, inventory, lab, monitoring, pager, ssh, state"
     )
 
 
@@ -433,7 +433,7 @@ def test_entry_points_name_the_sections_without_importing_their_packages(tmp_pat
         print(sorted(name for name in sys.modules if name.split(".")[0] in ("lab", "inventory", "backup")))
         """
     )
-    assert lines[0] == "['backup', 'discovery', 'lab']"
+    assert lines[0] == "['backup', 'discovery', 'lab', 'monitoring']"
     assert lines[1] == "[]"
 
 
@@ -495,6 +495,6 @@ def test_a_section_declared_by_an_uninstalled_packages_entry_point_is_validated(
     assert "valid integer" in lines[1]
     assert lines[2] == (
         f"{typo}:1: archives: unknown key; expected one of: "
-        "archive, audit, backup, discovery, files, fleet, inventory, lab, ssh, state"
+        "archive, audit, backup, discovery, files, fleet, inventory, lab, monitoring, ssh, state"
     )
     assert lines[3] == "False"
