@@ -145,8 +145,11 @@ async def poll_device(
     if scalars:
         got = await client.get(target.target, credentials, scalars)
         rows.update(got.values)
-        if got.error is not None:
+        if got.error in (TIMEOUT, MALFORMED, AUTH_FAILED) or (got.error is not None and not columns):
             return _failed(target, state, got.error, got.message, started)
+        if got.error is not None:  # an agent error on its scalars (genErr): its tables may still answer
+            outcome = PARTIAL
+            problems.append(f"GET of {len(scalars)} scalars: {got.error}: {got.message}")
     deadline = started + deadline_seconds
     notes: list[str] = []
     longest = 0
