@@ -117,7 +117,8 @@ def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
 
 def poll_targets(settings: Settings, devices: Sequence[Device], section: MonitoringSettings) -> list[PollTarget]:
     """The devices that answer SNMP, with their access: from the inventory host of the same name, else the
-    first ``discovery.snmp`` credential set at the device's management address. Others are left out."""
+    first ``discovery.snmp`` credential set at the device's management address (not for a server the
+    inventory reads over SSH). Others, and hosts whose SNMP variables are unusable, are left out."""
     from inventory.settings import discovery_settings
     from inventory.snmp.client import SnmpTarget
     from inventory.snmp.credentials import (

@@ -23,9 +23,10 @@ from monitoring.poller.types import Reading
 USUAL_FLAGS = ("OL", "OB", "LB", "CHRG", "DISCHRG", "BYPASS")
 UPS_FAMILIES = ("opsctl_ups_battery_charge_ratio", "opsctl_ups_battery_runtime_seconds", "opsctl_ups_load_ratio")
 
-# Thresholds of a reading's state. A UPS: on battery is a warning, low battery critical, as upsmon
-# treats them. A room sensor: ASHRAE's recommended envelope for data centres (18-27 C, humidity
-# kept away from condensation and static: here 20-80 %) is ok; beyond 32 C critical.
+# Thresholds of a reading's state. A UPS: on battery is a warning, a low battery critical (upsmon
+# shuts systems down on OB LB). A room sensor: ASHRAE's recommended envelope for data centres ends
+# at 27 C (a warning from there) and humidity is kept away from condensation and static (here
+# 20-80 %); 32 C or more is critical.
 SENSOR_WARNING_CELSIUS = 27.0
 SENSOR_CRITICAL_CELSIUS = 32.0
 HUMIDITY_RANGE = (0.20, 0.80)
