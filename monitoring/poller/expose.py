@@ -21,7 +21,6 @@ from monitoring.poller.types import Reading
 
 # the flags every UPS series shows, 0 when absent, so an alert can match OB == 1 and see it go back to 0
 USUAL_FLAGS = ("OL", "OB", "LB", "CHRG", "DISCHRG", "BYPASS")
-UPS_FAMILIES = ("opsctl_ups_battery_charge_ratio", "opsctl_ups_battery_runtime_seconds", "opsctl_ups_load_ratio")
 
 # Thresholds of a reading's state. A UPS: on battery is a warning, a low battery critical (upsmon
 # shuts systems down on OB LB). A room sensor: ASHRAE's recommended envelope for data centres ends
