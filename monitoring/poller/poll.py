@@ -1,8 +1,9 @@
 """One pass of the SNMP poller over many devices, with the inventory's SNMP client.
 
 Each device is asked for the tables of the profiles that apply to it (:meth:`Profile.applies_to`);
-after the first pass only the tables it answered are asked again, and every ``reprobe_passes``
-passes all of them (a module added to a device is found again). The GETBULK size is tuned per
+after the first pass only the tables it answered are asked again, without the fallback columns its
+first choices covered (the 32-bit counters of a device with 64-bit ones), and every
+``reprobe_passes`` passes all of them (a module added to a device is found again). The GETBULK size is tuned per
 device from what it answered: shrunk when the client had to shrink it (tooBig or a timeout), else
 one more than its longest column (up to that ceiling), so each column is one request. A device that times out,
 answers garbage or stops mid-walk ends as a :class:`DevicePoll` with its outcome and message;
@@ -26,7 +27,7 @@ from inventory.snmp.client import (
     SnmpTarget,
     WalkLimits,
 )
-from monitoring.poller.profiles import Evaluation, Profile, evaluate
+from monitoring.poller.profiles import Evaluation, Profile, evaluate, redundant_columns
 
 if TYPE_CHECKING:
     from inventory.snmp.credentials import SnmpCredentialSet
@@ -68,6 +69,7 @@ class DeviceState:
     repetitions: int = START_REPETITIONS
     ceiling: int = MAX_REPETITIONS
     answered_tables: frozenset[str] | None = None
+    redundant_columns: frozenset[str] = frozenset()  # fallbacks its first choices cover (see profiles)
     passes: int = 0
     timeouts: int = 0
     errors: int = 0
@@ -139,7 +141,8 @@ async def poll_device(
     # a UPS profile's status OIDs come with its scalars
     scalars += [status.oid for profile in asked_profiles for status in profile.ups_status
                 if any(table.scalar for table in profile.tables) and status.oid not in scalars]
-    columns = list(dict.fromkeys(oid for table in tables for oid in table.walk_oids()))
+    skipped = frozenset() if reprobe else state.redundant_columns
+    columns = [oid for oid in dict.fromkeys(oid for table in tables for oid in table.walk_oids()) if oid not in skipped]
     problems: list[str] = []
     outcome = OK
     if scalars:
@@ -171,6 +174,7 @@ async def poll_device(
     evaluation = evaluate(asked_profiles, rows)
     if reprobe:
         state.answered_tables = evaluation.answered_tables
+        state.redundant_columns = redundant_columns(asked_profiles, rows) if outcome == OK else frozenset()
     state.invalid_values += len(evaluation.invalid)
     if outcome == PARTIAL:
         state.timeouts += 1 if any("deadline" in p or "timeout" in p for p in problems) else 0

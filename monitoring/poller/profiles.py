@@ -403,6 +403,28 @@ def _status_flags(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> 
     return tuple(flags) if answered else None
 
 
+def redundant_columns(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> frozenset[str]:
+    """The fallback columns ``rows`` show a device does not need: where a metric's first source (a 64-bit
+    counter, ifHighSpeed) or a label's first column (ifName) answered for every row of its table, the
+    later ones are never read, so the poller need not walk them until it probes the device again."""
+    redundant: set[str] = set()
+    for profile in profiles:
+        for table in profile.tables:
+            if table.scalar:
+                continue
+            choices = [tuple(source.oid for source in metric.sources) for metric in table.metrics]
+            choices += [label.oids for label in table.labels if label.index_slice is None]
+            for oids in choices:
+                if len(oids) < 2:
+                    continue
+                every = set(_indices(rows, oids))
+                first = {index for index in _indices(rows, oids[:1]) if _text(rows.get(f"{oids[0]}.{index}")) != ""
+                         or isinstance(rows.get(f"{oids[0]}.{index}"), int)}
+                if every and first >= every:
+                    redundant.update(oids[1:])
+    return frozenset(redundant)
+
+
 def evaluate(profiles: Sequence[Profile], rows: Mapping[str, RawValue]) -> Evaluation:
     """The samples ``profiles`` read from a device's ``rows`` (numeric OID to value), its UPS status flags,
     which tables had rows, and the invalid values (not exposed). Two rows with the same labels keep
@@ -455,4 +477,5 @@ __all__ = [
     "evaluate",
     "load_profiles",
     "profile_from_mapping",
+    "redundant_columns",
 ]

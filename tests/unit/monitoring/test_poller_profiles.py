@@ -9,7 +9,13 @@ import pytest
 
 from inventory.snmp.recording import read_snmprec
 from monitoring.catalogue import DEVICE_LABELS, FAMILIES
-from monitoring.poller.profiles import Evaluation, evaluate, load_profiles, profile_from_mapping
+from monitoring.poller.profiles import (
+    Evaluation,
+    evaluate,
+    load_profiles,
+    profile_from_mapping,
+    redundant_columns,
+)
 from opsctl.core.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "poller"
@@ -170,3 +176,16 @@ def test_device_labels_lead_every_polled_family() -> None:
     for name, family in FAMILIES.items():
         if name.startswith(("opsctl_snmp_", "opsctl_ups_")):
             assert family.labels[: len(DEVICE_LABELS)] == DEVICE_LABELS
+
+
+def test_fallback_columns_a_device_does_not_need_are_named() -> None:
+    with_hc = read_snmprec(FIXTURES / "if-mib-64bit.snmprec").rows
+    # ifHCInOctets, ifHCOutOctets, ifHighSpeed and ifName answer for every row: their fallbacks go
+    assert redundant_columns([PROFILES["if-mib"]], dict(with_hc)) == {
+        "1.3.6.1.2.1.2.2.1.10", "1.3.6.1.2.1.2.2.1.16", "1.3.6.1.2.1.2.2.1.5", "1.3.6.1.2.1.2.2.1.2"}
+    without = read_snmprec(FIXTURES / "if-mib-32bit.snmprec").rows
+    assert redundant_columns([PROFILES["if-mib"]], dict(without)) == frozenset()
+    # a device whose names are empty keeps the column the names fall back to
+    entity = dict(read_snmprec(FIXTURES / "entity-sensors.snmprec").rows)
+    entity["1.3.6.1.2.1.47.1.1.1.1.7.100006001"] = b""
+    assert "1.3.6.1.2.1.47.1.1.1.1.2" not in redundant_columns([PROFILES["entity-sensor"]], entity)
