@@ -91,6 +91,7 @@ for _name, _reference in (
     ("postgres", "lab.postgres.peer:POSTGRES"),
     ("orthanc", "lab.orthanc.peer:ORTHANC"),
     ("seaweedfs", "lab.seaweedfs.peer:SEAWEEDFS"),
+    ("nut", "lab.nut.peer:NUT"),
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

@@ -495,7 +495,8 @@ def config_document(
     With SNMP devices it also gives ``discovery``: the SNMP port and every credential set the
     devices use (communities first, then the v3 user), so ``inventory scan --subnet`` finds them.
     The devices' variables are read as the scan reads them (:mod:`inventory.snmp.credentials`).
-    It always gives ``backup`` (:func:`backup_document`).
+    It always gives ``backup`` (:func:`backup_document`), and ``monitoring.nut_servers`` when a
+    NUT server runs (the ``ups`` service).
     """
     from inventory.snmp.credentials import (
         PORT,
@@ -530,7 +531,17 @@ def config_document(
         layout, databases=databases, services=services, object_stores=object_stores,
         orthanc=BACKUP_ORTHANC if backup_orthanc is None else backup_orthanc,
     )  # fmt: skip
+    nut_servers = [nut_server_entry(service) for service in services if service.purpose == "ups"]
+    if nut_servers:
+        document["monitoring"] = {"nut_servers": nut_servers}
     return document
+
+
+def nut_server_entry(service: PublishedService) -> dict[str, Any]:
+    """A published NUT server as one ``monitoring.nut_servers`` entry (the password as its reference)."""
+    details = service.details
+    return {"name": service.name, "address": details["address"], "port": details["port"],
+            "username": details["username"], "password": details["password"], "site": "lab", "rack": "A1"}
 
 
 def sanity_query(sql: str, expectation: str) -> str:

@@ -13,10 +13,18 @@ monitoring:
     pacs: {type: orthanc, url: http://10.0.0.7:8042, username: monitor, password: env:PACS_PW,
            dicom_port: 4242, dicom_aet: PACS}
     portal: {type: http, url: https://portal.example.org/, ca_file: /etc/opsctl/hospital-ca.pem}
+  poll_interval_seconds: 60         # the SNMP poller's pass
+  poll_concurrency: 32              # devices polled at once
+  poll_timeout_seconds: 2           # per SNMP request (with poll_retries retries)
+  poll_deadline_seconds: 30         # one device's whole poll
+  nut_servers:
+    - {name: ups-room1, address: 10.0.5.20, port: 3493, username: monitor,
+       password: file:/etc/opsctl/nut.pw, site: main, rack: A1}
 ```
 
 Probes are a mapping by name, so ``conf.d/`` fragments each add their own (the configuration
-layers merge mappings key by key). This module imports only pydantic and :mod:`opsctl.core`;
+layers merge mappings key by key). This module imports only pydantic and :mod:`opsctl.core`:
+loading a configuration that has a ``monitoring:`` section never imports the poller or a probe;
 a probe's options are checked by the probe itself when it runs (a bad URL is a failed probe
 naming it), as the backup targets check theirs.
 """
@@ -30,6 +38,7 @@ from pydantic import Field, model_validator
 from opsctl.core.settings import SecretField, Settings, SettingsModel
 
 SECTION = "monitoring"
+NUT_PORT = 3493
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$"
 DEFAULT_LISTEN = "127.0.0.1:9102"
 PROBE_TYPES = ("postgres", "orthanc", "http", "agent")
@@ -83,8 +92,33 @@ class ProbeSettings(SettingsModel):
                 if key not in skip and value is not None}
 
 
+class NutServerSettings(SettingsModel):
+    """One NUT ``upsd`` to read: where it listens, the login (password by reference), and its place."""
+
+    name: str = Field(default="", description="the server's name in labels and messages (default: address:port)")
+    address: str
+    port: int = Field(default=NUT_PORT, ge=1, le=65535)
+    username: str | None = None
+    password: SecretField | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    site: str = ""
+    rack: str = ""
+
+    @model_validator(mode="after")
+    def _login_complete(self) -> NutServerSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username: and password: go together (the password as a secret reference)")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The server's name: ``name`` or ``address:port``."""
+        return self.name or f"{self.address}:{self.port}"
+
+
 class MonitoringSettings(SettingsModel):
-    """The ``monitoring:`` section: the daemon's address, where health finds it, the probes and their defaults."""
+    """The ``monitoring:`` section: the daemon's address, where health finds it, the probes and their
+    defaults; the SNMP poller's pace and bounds, and the NUT servers to read."""
 
     listen: str = Field(default=DEFAULT_LISTEN, pattern=r"^\S+:\d{1,5}$")
     endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
@@ -92,6 +126,13 @@ class MonitoringSettings(SettingsModel):
     probe_timeout_seconds: float = Field(default=10.0, gt=0)
     agents: bool = True
     probes: dict[str, ProbeSettings] = Field(default_factory=dict)
+    poll_interval_seconds: float = Field(default=60.0, ge=1, le=86400)
+    poll_concurrency: int = Field(default=32, ge=1, le=1024)
+    poll_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    poll_retries: int = Field(default=1, ge=0, le=5)
+    poll_deadline_seconds: float = Field(default=30.0, gt=0, le=3600)
+    nut_interval_seconds: float = Field(default=30.0, ge=1, le=86400)
+    nut_servers: tuple[NutServerSettings, ...] = ()
 
     @model_validator(mode="after")
     def _names(self) -> MonitoringSettings:
@@ -106,3 +147,6 @@ class MonitoringSettings(SettingsModel):
 def monitoring_settings(settings: Settings) -> MonitoringSettings:
     """The ``monitoring:`` section of ``settings`` (its defaults when absent)."""
     return settings.section(SECTION, MonitoringSettings)
+
+
+__all__ = ["MonitoringSettings", "NutServerSettings", "ProbeSettings", "monitoring_settings"]

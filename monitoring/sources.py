@@ -33,7 +33,7 @@ STATES: tuple[State, ...] = ("critical", "warning", "unknown", "ok")  # worst fi
 
 SOURCE_FACTORIES: tuple[str, ...] = (
     "monitoring.sources:probe_sources",
-    # "monitoring.poller:metric_sources",  # the SNMP poller and NUT (branch i11-poller) join here at merge
+    "monitoring.poller:metric_sources",  # the SNMP poller and NUT
 )
 
 # Every family a probe source exposes, with its help text: what the catalogue lists for probes.

@@ -36,6 +36,7 @@ class Recording:
     role: str  # the inventory role a discovery should give it
     vendor: str
     ups_mib: bool = False  # carries RFC 1628 UPS-MIB (1.3.6.1.2.1.33)
+    bundled: bool = False  # written for the lab: ``source`` is in lab/snmp/recordings, not snmpsim-data
 
     @property
     def device_name(self) -> str:
@@ -53,7 +54,13 @@ RECORDINGS: tuple[Recording, ...] = (
         "hp-onboard-administrator", "bmc/hp-onboard-administrator.snmprec.bz2", "bmc", "HPE"
     ),
     Recording("geist-temperature-sensor", "iot/geist-temperature-sensor.snmprec", "sensor", "Geist"),
+    # for the SNMP poller: ENTITY-SENSOR-MIB temperatures and fans, and (written for the lab, as
+    # snmpsim-data's APC recordings are rack PDUs) an APC UPS on PowerNet-MIB and an AKCP sensor
+    Recording("paloalto-pa-5000", "network/firewall/paloalto-pa-5000.snmprec.bz2", "firewall", "Palo Alto"),
+    Recording("opsctl-apc-smart-ups", "opsctl-apc-smart-ups.snmprec", "ups", "APC", bundled=True),
+    Recording("opsctl-akcp-sensorprobe", "opsctl-akcp-sensorprobe.snmprec", "sensor", "AKCP", bundled=True),
 )
+BUNDLED_RECORDINGS = Path(__file__).resolve().parent / "recordings"
 
 
 def _check_prefix(prefix: str) -> None:

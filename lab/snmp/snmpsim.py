@@ -30,6 +30,7 @@ from lab.layout import LabLayout
 from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
 from lab.publish import PublishedDevice
 from lab.snmp.config import (
+    BUNDLED_RECORDINGS,
     RECORDINGS,
     SNMP_GROUP,
     SNMP_PORT,
@@ -263,7 +264,8 @@ class SnmpsimPeer(ProcessPeer):
         source = recordings_source()
         for recording in self.recordings:
             ensure_dir(self.data_dir(recording), 0o755)
-            copy_recording(source / recording.source, self.data_file(recording))
+            root = BUNDLED_RECORDINGS if recording.bundled else source
+            copy_recording(root / recording.source, self.data_file(recording))
         snmp_secrets = ensure_snmp_secrets(self.layout)
         args = render_snmpsim_args(
             self.engines(),
@@ -348,7 +350,8 @@ class SnmpsimPeer(ProcessPeer):
                     "port": self.port,
                     "protocols": ["snmp-v2c", "snmp-v3"],
                     "recording": recording.name,
-                    "recording_source": f"snmpsim_data/data/{recording.source}",
+                    "recording_source": f"lab/snmp/recordings/{recording.source}" if recording.bundled
+                    else f"snmpsim_data/data/{recording.source}",
                     "role": recording.role,
                     "vendor": recording.vendor,
                     "sys_object_id": facts.get(SYS_OBJECT_ID),
@@ -370,7 +373,7 @@ class SnmpsimPeer(ProcessPeer):
 
 @dataclass(frozen=True)
 class SnmpsimKind:
-    """The registry entry for snmpsim: ``lab-snmpsim`` at ``{prefix}.20.2..7:11161``."""
+    """The registry entry for snmpsim: ``lab-snmpsim`` at ``{prefix}.20.2..10:11161``."""
 
     kind: str = KIND
 

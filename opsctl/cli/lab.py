@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -108,3 +109,31 @@ def status(ctx: typer.Context, json: JsonOption = False) -> None:
         )
     if not every_peer_answers:
         raise typer.Exit(1)
+
+
+class UpsState(StrEnum):
+    """The states of the lab's UPS (NUT's dummy-ups) that ``opsctl lab ups`` offers."""
+
+    online = "online"
+    on_battery = "on-battery"
+    low_battery = "low-battery"
+
+
+@app.command()
+def ups(
+    ctx: typer.Context,
+    state: Annotated[UpsState, typer.Argument(help="online, on-battery or low-battery.")],
+    json: JsonOption = False,
+) -> None:
+    """Put the lab's UPS (NUT's dummy-ups) on line, on battery or on a low battery, and wait until upsd says so."""
+    from lab.nut.peer import set_ups_state
+
+    output = make_output(json=json)
+    change = set_ups_state(app_context(ctx).settings, state.value)
+    if output.json:
+        output.document("lab.ups", change.to_dict())
+        return
+    output.stdout.print(
+        f"lab UPS {change.state}: upsd reports ups.status {change.status} after {change.elapsed_seconds:.1f} s",
+        highlight=False,
+    )

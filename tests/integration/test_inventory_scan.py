@@ -81,7 +81,10 @@ def _recorded(device: dict[str, Any]) -> tuple[str | None, str | None]:
     """The model and serial the device's recording itself holds, read without the network."""
     import snmpsim_data
 
-    path = Path(snmpsim_data.__file__).parent / device["recording_source"].removeprefix("snmpsim_data/")
+    source = device["recording_source"]
+    # a recording written for the lab lives in the checkout, the others in the snmpsim-data package
+    path = (Path(__file__).resolve().parents[2] / source if source.startswith("lab/")
+            else Path(snmpsim_data.__file__).parent / source.removeprefix("snmpsim_data/"))
     identity = build_snapshot(device["name"], read_snmprec(path).rows).identity
     return (identity.model.value if identity.model else None, identity.serial.value if identity.serial else None)
 

@@ -46,6 +46,9 @@ ENTERPRISES = {
     "isilon-onefs": "1.3.6.1.4.1.12124.",
     "hp-onboard-administrator": "1.3.6.1.4.1.11.",
     "geist-temperature-sensor": "1.3.6.1.4.1.21239.",
+    "paloalto-pa-5000": "1.3.6.1.4.1.25461.",
+    "opsctl-apc-smart-ups": "1.3.6.1.4.1.318.",
+    "opsctl-akcp-sensorprobe": "1.3.6.1.4.1.3854.",
 }
 
 
@@ -209,8 +212,10 @@ def test_devices_json_covers_every_role_with_facts_from_the_recordings(lab: Runn
     devices = _devices(lab)
     roles = {device["role"] for device in devices.values()}
     assert roles >= {"server", "switch", "ups", "pdu", "storage", "bmc", "sensor"}
-    ups = [device for device in devices.values() if device["role"] == "ups"]
-    assert ups and all(device["ups_mib"] for device in ups)
+    ups = {name: device for name, device in devices.items() if device["role"] == "ups"}
+    assert set(ups) == {"sim-eaton-93e-80", "sim-opsctl-apc-smart-ups"}
+    assert ups["sim-eaton-93e-80"]["ups_mib"]  # RFC 1628, from snmpsim-data
+    assert not ups["sim-opsctl-apc-smart-ups"]["ups_mib"]  # an APC card serves PowerNet-MIB only
     pdu = [device for device in devices.values() if device["role"] == "pdu"]
     assert pdu and not any(device["ups_mib"] for device in pdu)
     cisco = devices["sim-cisco-c3750"]

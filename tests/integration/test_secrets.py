@@ -29,15 +29,15 @@ pytestmark = pytest.mark.integration
 # the lab's device, clinical and S3 credentials, in its secrets directory (the recordings' names
 # are not secret): the PACS's REST password, the hospital database's owner and backup role, the
 # S3 store's keys (ids too: botocore's messages can carry them), the passwords of the restic
-# repositories of the lab's backup configuration
+# repositories of the lab's backup configuration, the NUT monitor user's password (upsd.users, 0600)
 DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password",
                   "orthanc-password", "postgres-hospital-password", "postgres-backup-password",
                   "s3-admin-access-key-id", "s3-admin-secret-access-key",
                   "s3-backup-access-key-id", "s3-backup-secret-access-key",
-                  "restic-password", "restic-offsite-password")
+                  "restic-password", "restic-offsite-password", "nut-password")
 # Orthanc reads its password from credentials.json (0600) in its own config directory, SeaweedFS
 # its identities from s3.json (0600)
-CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf", "credentials.json", "s3.json"}
+CREDENTIAL_FILES = {"snmpd.conf", "snmpsim.args", "snmp.conf", "credentials.json", "s3.json", "upsd.users"}
 
 
 def _canaries(lab: Any) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.snmp.config import (
+    BUNDLED_RECORDINGS,
     RECORDINGS,
     SYS_DESCR,
     SYS_OBJECT_ID,
@@ -169,7 +170,8 @@ def test_recordings_cover_every_role_and_exist_in_snmpsim_data() -> None:
     assert any(recording.ups_mib for recording in RECORDINGS if recording.role == "ups")
     source = recordings_source()
     for recording in RECORDINGS:
-        assert (source / recording.source).is_file(), recording.source
+        root = BUNDLED_RECORDINGS if recording.bundled else source
+        assert (root / recording.source).is_file(), recording.source
 
 
 def test_unreachable_by_others_names_a_0700_directory() -> None:

@@ -133,6 +133,6 @@ def test_kinds_place_their_peers_under_the_prefix(tmp_path: Path) -> None:
     (snmpsim,) = peer_kind("snmpsim").desired_peers(context)
     assert isinstance(snmpsim, SnmpsimPeer)
     engines = snmpsim.engines()
-    assert [engine.address for engine in engines] == [f"127.8.20.{n}" for n in range(2, 8)]
+    assert [engine.address for engine in engines] == [f"127.8.20.{n}" for n in range(2, 11)]  # nine recordings
     assert len({engine.data_dir for engine in engines}) == len(engines)
     assert snmpsim.marker in snmpsim.command()[-1]
