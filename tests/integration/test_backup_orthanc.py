@@ -107,12 +107,19 @@ def _wait_paused(fifo: Path, process: subprocess.Popen[str]) -> str:
     return said.decode()
 
 
-def test_opsctl_killed_in_the_middle_of_the_hook_the_pacs_comes_back(site: PacsSite) -> None:
-    before = site.statistics()
+def _run_paused(site: PacsSite, *args: str,
+                config: Path | None = None) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``backup run pacs ARGS`` with the hook told to wait on a FIFO once the PACS is
+    stopped; return the run and the FIFO."""
     fifo = site.root / "pause"
     os.mkfifo(fifo)
     site.cli.env[PAUSE_FIFO_VARIABLE] = str(fifo)
-    process = site.cli.popen("-c", str(site.config), "backup", "run", "pacs")
+    return site.cli.popen("-c", str(config or site.config), "backup", "run", "pacs", *args), fifo
+
+
+def test_opsctl_killed_in_the_middle_of_the_hook_the_pacs_comes_back(site: PacsSite) -> None:
+    before = site.statistics()
+    process, fifo = _run_paused(site)
     try:
         assert _wait_paused(fifo, process) == "stopped\n"
         marker = marker_path(site.cli.state_dir, "pacs")
@@ -165,10 +172,7 @@ def test_the_next_run_starts_a_pacs_a_killed_run_left_stopped(site: PacsSite) ->
 
 
 def test_a_run_stopped_by_sigterm_in_the_middle_of_the_hook_starts_the_pacs_itself(site: PacsSite) -> None:
-    fifo = site.root / "pause"
-    os.mkfifo(fifo)
-    site.cli.env[PAUSE_FIFO_VARIABLE] = str(fifo)
-    process = site.cli.popen("-c", str(site.config), "backup", "run", "pacs")
+    process, fifo = _run_paused(site)
     try:
         assert _wait_paused(fifo, process) == "stopped\n"
         assert site.peer.running_pid() is None
@@ -192,10 +196,7 @@ def test_a_pacs_held_down_past_max_downtime_fails_the_run_and_comes_back(site: P
     config = site.root / "short.yaml"
     config.write_text(site.config.read_text().replace("max_downtime: 5m", "max_downtime: 2s"))
     assert "max_downtime: 2s" in config.read_text()
-    fifo = site.root / "pause"
-    os.mkfifo(fifo)
-    site.cli.env[PAUSE_FIFO_VARIABLE] = str(fifo)
-    process = site.cli.popen("-c", str(config), "backup", "run", "pacs", "--json")
+    process, fifo = _run_paused(site, "--json", config=config)
     try:
         assert _wait_paused(fifo, process) == "stopped\n"
         held = time.monotonic()
