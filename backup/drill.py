@@ -12,7 +12,8 @@ directory, and checks:
   policy's sanity queries (``SQL`` or ``SQL => OP VALUE``);
 - Orthanc: a throwaway Orthanc on the restored storage and index in a network namespace of its
   own (:func:`opsctl.core.netns.start_in_namespace`), reached through forwarders on 127.0.0.1
-  only; it must answer C-ECHO, report the manifest's instance and study counts, and a sample
+  only (an index kept in PostgreSQL is restored into the scratch cluster and read through
+  Orthanc's PostgreSQL index plugin); it must answer C-ECHO, report the manifest's instance and study counts, and a sample
   of instances downloaded over REST must hash as their restored storage files do (and as the
   MD5 Orthanc recorded when it stored them).
 
@@ -78,6 +79,9 @@ HASH_SAMPLE = 5
 RESTORE_JOBS = max(1, min(4, os.cpu_count() or 1))
 #: how long the drill's Orthanc gets after SIGTERM before SIGKILL
 THROWAWAY_STOP_SECONDS = 0.2
+#: where Debian's orthanc-postgresql puts the index plugin; the first that exists is loaded
+POSTGRESQL_INDEX_PLUGINS = ("/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so",
+                            "/usr/lib/orthanc/libOrthancPostgreSQLIndex.so")
 _CHUNK = 1 << 20
 
 
@@ -150,12 +154,16 @@ def orthanc_storage_file(storage: Path, uuid: str) -> Path:
     return storage / uuid[0:2] / uuid[2:4] / uuid
 
 
-def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str) -> dict[str, Any]:
+def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str,
+                          postgresql: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The throwaway Orthanc's configuration (pure; its user and password go in a 0600 file of
     their own, ``RegisteredUsers``, which Orthanc refuses to find in two files):
     its own namespace's ports, the restored storage and index, authentication on, nothing sent
-    anywhere (no modalities, no peers, no jobs saved)."""
-    return {
+    anywhere (no modalities, no peers, no jobs saved). ``postgresql`` (``plugin``, ``host`` — the
+    scratch cluster's socket directory, reachable from the namespace where no TCP is — ``port``,
+    ``database``, ``user``) loads the PostgreSQL index plugin on the restored index; the storage
+    stays the restored directory (``EnableStorage`` off)."""
+    document: dict[str, Any] = {
         "Name": "opsctl-drill", "StorageDirectory": str(storage_dir), "IndexDirectory": str(index_dir),
         "StorageCompression": False, "Plugins": [], "HttpServerEnabled": True, "HttpPort": ORTHANC_HTTP_PORT,
         "RemoteAccessAllowed": False, "AuthenticationEnabled": True, "SslEnabled": False,
@@ -163,6 +171,14 @@ def render_orthanc_config(*, storage_dir: Path, index_dir: Path, aet: str) -> di
         "DicomCheckCalledAet": False, "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": False,
         "DicomModalities": {}, "OrthancPeers": {}, "SaveJobs": False, "LuaScripts": [],
     }
+    if postgresql is not None:
+        document["Plugins"] = [str(postgresql["plugin"])]
+        document["PostgreSQL"] = {
+            "EnableIndex": True, "EnableStorage": False, "Host": str(postgresql["host"]),
+            "Port": int(postgresql["port"]), "Database": str(postgresql["database"]),
+            "Username": str(postgresql["user"]), "Password": "", "EnableSsl": False,
+        }
+    return document
 
 
 # -- the drill ------------------------------------------------------------------------------------
@@ -192,6 +208,7 @@ class _Drill:
         self.other_versions: list[tuple[str, str]] = []
         self.postgresql_version = "not used"
         self.early_cluster: _EarlyCluster | None = None
+        self.cluster: ScratchCluster | None = None
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[list[str]]:
@@ -271,7 +288,7 @@ def _locate_and_restore(drill: _Drill, stack: contextlib.ExitStack) -> tuple[dic
         drill.run_id, drill.snapshot_id = run_id, holder.short_id
         drill.snapshot_time = min(s.time for s in members)
         detail.append(f"run {run_id}: {len(members)} snapshot(s) in {drill.restic.location}")
-    if any(s.tag_value("database") is not None and "orthanc-index" not in s.tags for s in members):
+    if any(s.tag_value("database") is not None for s in members):  # a dump, or the PACS's index
         drill.early_cluster = _EarlyCluster(drill.workdir)
         stack.callback(drill.early_cluster.close)
     roots: dict[str, Path] = {}
@@ -331,6 +348,24 @@ def _verify_manifest(drill: _Drill, manifest: Mapping[str, Any], members: Sequen
         drill.check(f"path {backed_up}", "restored", "restored" if restored.exists() else "missing")
 
 
+def _scratch_cluster(drill: _Drill, stack: contextlib.ExitStack) -> ScratchCluster:
+    """The drill's one throwaway PostgreSQL (for the dumps and the PACS's index), started once:
+    during the restore when the set held a dump (``drill.early_cluster``), else now."""
+    from backup.scratch import scratch_postgres
+
+    if drill.cluster is not None:
+        return drill.cluster
+    with drill.step("postgres:start") as detail:
+        if drill.early_cluster is not None:
+            cluster = drill.early_cluster.get()
+        else:
+            cluster = stack.enter_context(scratch_postgres(drill.workdir, bind="127.0.0.1"))
+        drill.postgresql_version = cluster.server_version
+        detail.append(cluster.describe())
+    drill.cluster = cluster
+    return cluster
+
+
 def _postgres_steps(drill: _Drill, manifest: Mapping[str, Any], members: Sequence[Snapshot],
                     roots: Mapping[str, Path], stack: contextlib.ExitStack) -> None:
     from backup.scratch import (
@@ -339,20 +374,12 @@ def _postgres_steps(drill: _Drill, manifest: Mapping[str, Any], members: Sequenc
         count_rows,
         restore_dump,
         run_sanity_queries,
-        scratch_postgres,
     )
 
     entries = [e for e in manifest.get("dumps") or () if _dump_file(drill, e, members, roots) is not None]
     if not entries:
         return
-    cluster: ScratchCluster
-    with drill.step("postgres:start") as detail:  # started during the restore when the set held a dump
-        if drill.early_cluster is not None:
-            cluster = drill.early_cluster.get()
-        else:
-            cluster = stack.enter_context(scratch_postgres(drill.workdir, bind="127.0.0.1"))
-        drill.postgresql_version = cluster.server_version
-        detail.append(cluster.describe())
+    cluster = _scratch_cluster(drill, stack)
     sources = {source.database: source for source in drill.policy.postgres}
     for entry in entries:
         database = str(entry["database"])
@@ -413,8 +440,6 @@ def c_echo(host: str, port: int, *, called_aet: str, timeout: float = 10.0) -> N
 
 def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str, Path],
                   members: Sequence[Snapshot], stack: contextlib.ExitStack) -> None:
-    from opsctl.core.netns import start_forwarder, start_in_namespace
-
     entry = manifest.get("orthanc")
     if not entry:
         return
@@ -424,10 +449,61 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
         return
     root = roots[snapshot.id]
     storage = root / str(entry["storage_dir"]).lstrip("/")
+    postgresql: dict[str, Any] | None = None
     if entry.get("index") == "postgresql":
-        _orthanc_postgresql_index(drill, entry, members, roots, storage)
-        return
-    index = root / str(entry.get("index_dir") or entry["storage_dir"]).lstrip("/")
+        postgresql = _restore_pacs_index(drill, entry, members, roots, stack)
+        index = drill.workdir / "orthanc-sqlite-unused"  # Orthanc keeps no SQLite index with the plugin
+    else:
+        index = root / str(entry.get("index_dir") or entry["storage_dir"]).lstrip("/")
+    url, dicom_port, password = _start_orthanc(drill, storage, index, postgresql, stack)
+    _verify_orthanc(drill, entry, storage, url, dicom_port, password)
+
+
+def postgresql_index_plugin(candidates: Sequence[str] = POSTGRESQL_INDEX_PLUGINS) -> Path:
+    """The PostgreSQL index plugin's library (Debian's ``orthanc-postgresql``); raise DrillError
+    naming the package when none of ``candidates`` exists."""
+    for candidate in candidates:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise DrillError(f"the drill's Orthanc: the PostgreSQL index plugin is not installed (none of "
+                     f"{', '.join(candidates)}; apt-get install orthanc-postgresql)")
+
+
+def _restore_pacs_index(drill: _Drill, entry: Mapping[str, Any], members: Sequence[Snapshot],
+                        roots: Mapping[str, Path], stack: contextlib.ExitStack) -> dict[str, Any]:
+    """A PACS whose index is in PostgreSQL: its dump verified against the manifest and restored
+    into the scratch cluster; return the throwaway Orthanc's ``PostgreSQL`` settings for it."""
+    from backup.scratch import restore_dump
+
+    plugin = postgresql_index_plugin()  # before any restore: a drill that cannot start the PACS says so first
+    dump = entry.get("index_dump") or {}
+    snapshot = next((s for s in members if "orthanc-index" in s.tags), None)
+    path = roots[snapshot.id] / str(dump.get("file", "")).lstrip("/") if snapshot is not None else None
+    cluster = _scratch_cluster(drill, stack)
+    with drill.step("orthanc:index") as detail:
+        if path is None or not path.is_file():
+            drill.check("PACS index dump restored", "present", "missing", False)
+            raise DrillError("the PACS's index dump is not in the snapshot set")
+        size, digest = sha256_file(path)
+        if not drill.check("PACS index dump sha256", str(dump.get("sha256"))[:16], digest[:16],
+                           passed=(size, digest) == (dump.get("bytes"), dump.get("sha256"))):
+            raise DrillError(f"the PACS's index dump {dump.get('file')} does not match the manifest")
+        database = str(dump.get("database") or "orthanc")
+        timing = restore_dump(cluster, path, database, jobs=RESTORE_JOBS)
+        drill.databases.append(database)
+        detail.append(f"index dump verified and restored into database {database} "
+                      f"(pg_restore {timing.duration_seconds:.1f} s)")
+    return {"plugin": str(plugin), "host": str(cluster.socket_dir), "port": cluster.port, "database": database,
+            "user": cluster.superuser}
+
+
+def _start_orthanc(drill: _Drill, storage: Path, index: Path, postgresql: Mapping[str, Any] | None,
+                   stack: contextlib.ExitStack) -> tuple[str, int, str]:
+    """The throwaway Orthanc on the restored storage (and SQLite index, or PostgreSQL index in
+    the scratch cluster, reached over its socket from the namespace), in a network namespace of
+    its own, forwarded to 127.0.0.1; return (REST URL, DICOM port, REST password)."""
+    from opsctl.core.netns import start_forwarder, start_in_namespace
+
     program = shutil.which("Orthanc")
     if program is None:
         raise DrillError("the drill's Orthanc: program Orthanc not found (apt-get install orthanc)")
@@ -435,7 +511,7 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
         config_dir = drill.workdir / "orthanc-config"
         config_dir.mkdir(mode=0o700)
         password = secrets.token_hex(16)
-        document = render_orthanc_config(storage_dir=storage, index_dir=index, aet=DRILL_AET)
+        document = render_orthanc_config(storage_dir=storage, index_dir=index, aet=DRILL_AET, postgresql=postgresql)
         (config_dir / "orthanc.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         descriptor = os.open(config_dir / "credentials.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -465,20 +541,37 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
             except OrthancError as error:
                 if time.monotonic() > deadline or not process.running():
                     raise DrillError(f"the drill's Orthanc never answered: {error.message} "
-                                     f"(see {drill.workdir / 'orthanc.log'})") from None
+                                     f"(Orthanc said: {_last_line(drill.workdir / 'orthanc.log')})") from None
                 time.sleep(0.2)
         drill.other_versions.append(("Orthanc", str(system.get("Version", "?"))))
-        detail.append(f"Orthanc {system.get('Version', '?')} in its own network namespace, "
-                      f"REST and DICOM forwarded to 127.0.0.1 only")
+        index_words = "its SQLite index"
+        if postgresql is not None:
+            if not system.get("DatabaseBackendPlugin"):
+                raise DrillError("the drill's Orthanc started without its PostgreSQL index plugin "
+                                 f"(Orthanc said: {_last_line(drill.workdir / 'orthanc.log')})")
+            with contextlib.suppress(OrthancError):
+                plugin = rest_get(url, "/plugins/postgresql-index", user="drill", password=password, timeout=3)
+                drill.other_versions.append(("Orthanc PostgreSQL index plugin", str(plugin.get("Version", "?"))))
+            index_words = f"its index in the scratch PostgreSQL (database {postgresql['database']})"
+        detail.append(f"Orthanc {system.get('Version', '?')} on the restored storage and {index_words}, in its "
+                      f"own network namespace, REST and DICOM forwarded to 127.0.0.1 only")
+    return url, dicom_port, password
+
+
+def _verify_orthanc(drill: _Drill, entry: Mapping[str, Any], storage: Path, url: str, dicom_port: int,
+                    password: str) -> None:
+    """C-ECHO, the manifest's counts, and a sample of instances re-hashed against their restored files."""
     with drill.step("orthanc:verify") as detail:
         c_echo("127.0.0.1", dicom_port, called_aet=DRILL_AET)
         drill.check("C-ECHO", "success", "success")
         counts = parse_statistics(rest_get(url, "/statistics", user="drill", password=password))
         expected = entry.get("counts") or {}
-        drill.check("PACS instances", f"== {expected.get('instances')} (manifest)", counts.instances,
-                    passed=counts.instances == expected.get("instances"))
-        drill.check("PACS studies", f"== {expected.get('studies')} (manifest)", counts.studies,
-                    passed=counts.studies == expected.get("studies"))
+        after = entry.get("counts_after") or expected  # a hot PACS (PostgreSQL index): the dump's bounds
+        for kind in ("instances", "studies"):
+            low, high = sorted((expected.get(kind, -1), after.get(kind, -1)))
+            seen = getattr(counts, kind)
+            wanted = f"== {low} (manifest)" if low == high else f"{low}..{high} (manifest, before and after the dump)"
+            drill.check(f"PACS {kind}", wanted, seen, passed=low <= seen <= high)
         instances = rest_get(url, "/instances", user="drill", password=password)
         sample = sorted(instances)[:HASH_SAMPLE]
         matched = 0
@@ -494,25 +587,6 @@ def _orthanc_step(drill: _Drill, manifest: Mapping[str, Any], roots: Mapping[str
                     passed=matched == len(sample) and bool(sample))
         detail.append(f"C-ECHO answered; {counts.studies} studies, {counts.instances} instances; "
                       f"{matched}/{len(sample)} sampled instances hash as restored")
-
-
-def _orthanc_postgresql_index(drill: _Drill, entry: Mapping[str, Any], members: Sequence[Snapshot],
-                              roots: Mapping[str, Path], storage: Path) -> None:
-    """A PACS whose index is in PostgreSQL: its index dump verified against the manifest and its
-    storage restored; no Orthanc is started (that needs the PostgreSQL index plugin here)."""
-    with drill.step("orthanc:index") as detail:
-        dump = entry.get("index_dump") or {}
-        snapshot = next((s for s in members if "orthanc-index" in s.tags), None)
-        path = roots[snapshot.id] / str(dump.get("file", "")).lstrip("/") if snapshot is not None else None
-        if path is None or not path.is_file():
-            drill.check("PACS index dump restored", "present", "missing", False)
-        else:
-            size, digest = sha256_file(path)
-            drill.check("PACS index dump sha256", str(dump.get("sha256"))[:16], digest[:16],
-                        passed=(size, digest) == (dump.get("bytes"), dump.get("sha256")))
-        drill.check("PACS storage restored", "present", "present" if storage.is_dir() else "missing")
-        detail.append("index in PostgreSQL: its dump verified, the storage restored; no Orthanc started "
-                      "(the pair is crash-consistent only)")
 
 
 def _environment(drill: _Drill) -> DrillEnvironment:

@@ -262,7 +262,8 @@ def start_watchdog(marker: Path, *, poll_seconds: float = 0.5) -> subprocess.Pop
 
 @dataclass(frozen=True)
 class OrthancCapture:
-    """What the hook did: the snapshot of storage and index, Orthanc's counts before the stop,
+    """What the hook did: the snapshot of storage and index, Orthanc's counts before the stop (or
+    before and after the index dump, with the PostgreSQL index, where nothing stops),
     the measured downtime (None when nothing stopped) and the index dump's manifest entry.
 
     ``on_downtime`` hears the downtime on every way out that started Orthanc again."""
@@ -274,6 +275,8 @@ class OrthancCapture:
     stopped_at: datetime | None = None
     index_dump: Mapping[str, Any] | None = None
     messages: tuple[str, ...] = field(default=())
+    counts_after: OrthancCounts | None = None  # PostgreSQL index: the counts once the index was dumped
+    index_summary: BackupSummary | None = None  # PostgreSQL index: the dump's snapshot
 
     def manifest_entry(self, source: OrthancSource) -> dict[str, Any]:
         """The manifest's ``orthanc`` entry (what a drill compares the restored PACS with)."""
@@ -284,6 +287,7 @@ class OrthancCapture:
             "downtime_seconds": None if self.downtime_seconds is None else round(self.downtime_seconds, 3),
             "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
             "index_dump": dict(self.index_dump) if self.index_dump else None,
+            "counts_after": self.counts_after.to_dict() if self.counts_after else None,
         }
 
 
@@ -318,10 +322,15 @@ def capture_orthanc(restic: Restic, source: OrthancSource, *, policy: str, run_i
         from backup.postgres import dump_database
 
         assert source.index_database is not None
-        storage_summary = restic.backup([storage], tags=(*tags, "orthanc"), on_progress=on_progress)
+        # the index first, then the storage: every file the dumped index names was written before
+        # the dump began, so it is in the storage snapshot (files stored meanwhile are orphans a
+        # restored Orthanc ignores). The counts before and after the dump bound what it holds.
         record = dump_database(restic, source.index_database,
                                tags=(*tags, "orthanc-index", f"database={source.index_database.database}"))
-        return OrthancCapture(storage_summary, counts, "postgresql", None, index_dump=record.manifest_entry())
+        after = orthanc_counts(source)
+        storage_summary = restic.backup([storage], tags=(*tags, "orthanc"), on_progress=on_progress)
+        return OrthancCapture(storage_summary, counts, "postgresql", None, index_dump=record.manifest_entry(),
+                              counts_after=after, index_summary=record.summary)
     limit = source.max_downtime.total_seconds()
     marker = marker_path(state_dir, policy)
     stopped_at = clock()

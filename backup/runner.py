@@ -355,6 +355,8 @@ def _orthanc_step(run: _Run) -> dict[str, Any]:
         run.restic, source, policy=run.name, run_id=run.run_id, state_dir=run.settings.state_dir,
         tags=run.tags(), on_progress=run.progress("orthanc"), say=lambda text: run.say("orthanc", text),
         on_downtime=lambda seconds: setattr(run, "pacs_downtime_seconds", seconds), clock=run.now))
+    if capture.index_summary is not None:  # the PostgreSQL index's dump, taken before the storage
+        run.mark_good(run.record("orthanc-index", capture.index_summary))
     run.mark_good(run.record("orthanc", capture.summary))
     return capture.manifest_entry(source)
 

@@ -96,3 +96,120 @@ def own_orthanc_fixture(state_dir: Path) -> Iterator[OwnOrthanc]:
         yield own
     finally:
         lab_api.down(own.settings)
+
+
+@dataclass
+class PgIndexPacs:
+    """A PACS whose index is in PostgreSQL: Debian's Orthanc with Debian's PostgreSQL index plugin
+    (orthanc-postgresql), in a network namespace of its own, its index in a PostgreSQL 15 cluster
+    started for the test (backup.scratch's helper: the lab's own PostgreSQL lets only its superuser
+    use its socket, and the namespace reaches a server through a socket alone). The lab's sample
+    instances are stored in it."""
+
+    rest_url: str
+    dicom_port: int
+    user: str
+    password_file: Path
+    storage_dir: Path
+    database: str
+    db_host: str
+    db_port: int
+    db_user: str
+    db_password_file: Path
+
+    def policy(self) -> str:
+        """The policy's ``orthanc:`` section for this PACS (no stop, no start: its index is dumped)."""
+        return ("      orthanc:\n"
+                f"        url: {self.rest_url}\n"
+                f"        username: {self.user}\n"
+                f"        password: file:{self.password_file}\n"
+                f"        storage_dir: {self.storage_dir}\n"
+                "        index: postgresql\n"
+                f"        index_database: {{host: {self.db_host}, port: {self.db_port}, database: {self.database}, "
+                f"user: {self.db_user}, password: 'file:{self.db_password_file}'}}\n"
+                "        dicom_aet: PGINDEX_PACS\n")
+
+    def statistics(self) -> dict[str, Any]:
+        from lab.orthanc.dicom import rest_get
+
+        return dict(rest_get(self.rest_url, "/statistics", user=self.user,
+                             password=self.password_file.read_text().strip(), timeout=10))
+
+
+def pg_index_pacs(workdir: Path) -> Iterator[PgIndexPacs]:
+    """Start a :class:`PgIndexPacs` under ``workdir`` (one the postgres user can pass through)."""
+    import base64
+    import io
+    import secrets
+    import socket
+    import time
+    import urllib.request
+    from contextlib import ExitStack
+
+    from pydicom import dcmwrite
+
+    from backup.drill import postgresql_index_plugin
+    from backup.orthanc import OrthancError, rest_get
+    from backup.scratch import create_database, scratch_postgres
+    from lab.orthanc.dicom import sample_datasets
+    from opsctl.core.netns import start_forwarder, start_in_namespace
+
+    def free_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    with ExitStack() as stack:
+        cluster = stack.enter_context(scratch_postgres(workdir / "index-server", bind="127.0.0.1"))
+        create_database(cluster, "orthanc_index")
+        secrets_dir = workdir / "secrets"
+        secrets_dir.mkdir(mode=0o700)
+        password, db_password = secrets_dir / "orthanc-pw", secrets_dir / "db-pw"
+        password.write_text(secrets.token_hex(12) + "\n")
+        db_password.write_text(cluster.password + "\n")
+        for path in (password, db_password):
+            path.chmod(0o600)
+        config_dir, storage = workdir / "pacs-config", workdir / "pacs-storage"
+        config_dir.mkdir(mode=0o700)
+        storage.mkdir()
+        (config_dir / "orthanc.json").write_text(json.dumps({
+            "Name": "pgindex-pacs", "StorageDirectory": str(storage), "IndexDirectory": str(workdir / "unused"),
+            "StorageCompression": False, "Plugins": [str(postgresql_index_plugin())], "HttpPort": 8042,
+            "DicomPort": 4242, "DicomAet": "PGINDEX_PACS", "DicomAlwaysAllowEcho": True,
+            "AuthenticationEnabled": True, "RemoteAccessAllowed": False,
+            "PostgreSQL": {"EnableIndex": True, "EnableStorage": False, "Host": str(cluster.socket_dir),
+                           "Port": cluster.port, "Database": "orthanc_index", "Username": cluster.superuser,
+                           "Password": ""}}))
+        (config_dir / "credentials.json").write_text(
+            json.dumps({"RegisteredUsers": {"pacs": password.read_text().strip()}}))
+        (config_dir / "credentials.json").chmod(0o600)
+        process = start_in_namespace(("/usr/sbin/Orthanc", str(config_dir)), env={"PATH": "/usr/sbin:/usr/bin:/bin"},
+                                     cwd=workdir, log_path=workdir / "pacs.log", marker=str(config_dir))
+        stack.callback(process.stop, 10.0)
+        ports = []
+        for inside in (8042, 4242):
+            ports.append(free_port())
+            stack.callback(start_forwarder("127.0.0.1", ports[-1], process.pid, inside,
+                                           log_path=workdir / "forwarder.log").stop)
+        url = f"http://127.0.0.1:{ports[0]}"
+        secret = password.read_text().strip()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                system = rest_get(url, "/system", user="pacs", password=secret, timeout=3)
+                break
+            except OrthancError:
+                assert time.monotonic() < deadline and process.running(), (workdir / "pacs.log").read_text()[-2000:]
+                time.sleep(0.2)
+        assert system.get("DatabaseBackendPlugin"), system  # the index really is in PostgreSQL
+        token = base64.b64encode(f"pacs:{secret}".encode()).decode()
+        for _sample, dataset in sample_datasets():
+            buffer = io.BytesIO()
+            dcmwrite(buffer, dataset)
+            request = urllib.request.Request(f"{url}/instances", data=buffer.getvalue(), method="POST",
+                                             headers={"Authorization": f"Basic {token}"})
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                assert answer.status == 200
+        assert cluster.host is not None
+        yield PgIndexPacs(url, ports[1], "pacs", password, storage, "orthanc_index", cluster.host, cluster.port,
+                          cluster.superuser, db_password)

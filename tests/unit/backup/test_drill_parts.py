@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from backup.drill import DrillError, orthanc_storage_file, parse_sanity_query, snapshot_set
+from backup.drill import (
+    DrillError,
+    orthanc_storage_file,
+    parse_sanity_query,
+    postgresql_index_plugin,
+    render_orthanc_config,
+    snapshot_set,
+)
 from backup.metrics import (
     DRILL_METRIC_FAMILIES,
     DrillMetrics,
@@ -111,6 +118,29 @@ def test_the_orthanc_section_says_what_each_index_needs() -> None:
     source = OrthancSource.model_validate({**base, "stop_command": ["systemctl", "stop", "orthanc"],
                                            "start_command": ["systemctl", "start", "orthanc"]})
     assert source.index_path == Path("/var/lib/orthanc/db") and source.max_downtime == timedelta(minutes=5)
+
+
+def test_the_drill_s_orthanc_loads_the_postgresql_index_plugin_only_for_a_postgresql_index(tmp_path: Path) -> None:
+    plain = render_orthanc_config(storage_dir=tmp_path / "s", index_dir=tmp_path / "i", aet="OPSCTL_DRILL")
+    assert plain["Plugins"] == [] and "PostgreSQL" not in plain
+    plugin = tmp_path / "libOrthancPostgreSQLIndex.so"
+    plugin.write_bytes(b"")
+    found = postgresql_index_plugin((str(tmp_path / "absent.so"), str(plugin)))
+    document = render_orthanc_config(
+        storage_dir=tmp_path / "s", index_dir=tmp_path / "i", aet="OPSCTL_DRILL",
+        postgresql={"plugin": found, "host": "/tmp/sock", "port": 5432, "database": "orthanc", "user": "postgres"})
+    assert document["Plugins"] == [str(plugin)]
+    # the index in the scratch cluster, reached over its socket (the namespace has no route to TCP);
+    # the files stay the restored storage directory
+    assert document["PostgreSQL"] == {"EnableIndex": True, "EnableStorage": False, "Host": "/tmp/sock",
+                                      "Port": 5432, "Database": "orthanc", "Username": "postgres", "Password": "",
+                                      "EnableSsl": False}
+    assert document["StorageDirectory"] == str(tmp_path / "s") and document["DicomAlwaysAllowStore"] is False
+
+
+def test_a_drill_without_the_postgresql_index_plugin_names_the_package(tmp_path: Path) -> None:
+    with pytest.raises(DrillError, match=r"apt-get install orthanc-postgresql"):
+        postgresql_index_plugin((str(tmp_path / "absent.so"),))
 
 
 def test_the_drill_metrics_file(tmp_path: Path) -> None:
