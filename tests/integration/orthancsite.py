@@ -24,6 +24,20 @@ from opsctl.core.settings import Settings
 SMALL_LAB_PREFIX = os.environ.get("TEST_SMALL_LAB_PREFIX", "127.4")
 
 
+def postgres_passable_dir(prefix: str) -> Iterator[Path]:
+    """A fresh directory under /var/tmp the postgres user can pass through (pytest's are 0700
+    root's), for scratch clusters and drills; removed afterwards."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class PacsSite:
     root: Path

@@ -7,14 +7,12 @@ scratch PostgreSQL, and checks C-ECHO, the manifest's counts and a sample of ins
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fleetcli import Cli
-from orthancsite import PgIndexPacs, pg_index_pacs
+from orthancsite import PgIndexPacs, pg_index_pacs, postgres_passable_dir
 
 from backup.restic import Restic
 from backup.runner import manifest_path_in
@@ -26,13 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def workdir() -> Iterator[Path]:
-    """A directory the postgres user can pass through (pytest's is 0700 root's)."""
-    path = Path(tempfile.mkdtemp(prefix="opsctl-test-pgindex-", dir="/var/tmp"))
-    path.chmod(0o711)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    """The drills' work directory: one the postgres user can pass through."""
+    yield from postgres_passable_dir("opsctl-test-pgindex-")
 
 
 @pytest.fixture

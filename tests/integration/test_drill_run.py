@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,13 @@ import psycopg
 import pytest
 from conftest import PostgresDatabase
 from fleetcli import Cli
-from orthancsite import OwnOrthanc, PacsSite, orthanc_policy, own_orthanc_fixture
+from orthancsite import (
+    OwnOrthanc,
+    PacsSite,
+    orthanc_policy,
+    own_orthanc_fixture,
+    postgres_passable_dir,
+)
 from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.integration
@@ -34,13 +39,8 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnOrthanc]:
 
 @pytest.fixture
 def scratch() -> Iterator[Path]:
-    """The drills' work directory: one the postgres user can pass through (pytest's is 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="opsctl-test-drill-", dir="/var/tmp"))
-    path.chmod(0o711)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    """The drills' work directory: one the postgres user can pass through."""
+    yield from postgres_passable_dir("opsctl-test-drill-")
 
 
 @pytest.fixture
