@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from monitoring.probes import PROBES, Probe, ProbeResult, ProbeTarget
+from monitoring.probes_postgres import replication_state
 
 if TYPE_CHECKING:
     from monitoring.settings import ProbeSettings
@@ -44,6 +45,8 @@ PROBE_FAMILIES: Mapping[str, str] = {
     "opsctl_probe_postgres_max_connections": "The PostgreSQL server's max_connections.",
     "opsctl_probe_postgres_in_recovery": "1 on a standby (pg_is_in_recovery), 0 on a primary.",
     "opsctl_probe_postgres_replication_lag_seconds": "Seconds a standby's replay is behind; absent on a primary.",
+    "opsctl_probe_postgres_wal_receiver_streaming": "1 if a standby's WAL receiver streams from its primary, else 0; "
+                                                    "absent on a primary.",
     "opsctl_probe_postgres_database_size_bytes": "Size of the probed database.",
     "opsctl_probe_postgres_longest_transaction_seconds": "Age of the oldest open transaction the probe role can see.",
     "opsctl_probe_orthanc_instances": "DICOM instances Orthanc stores (/statistics).",
@@ -152,13 +155,12 @@ def probe_state(kind: str, result: ProbeResult, now: float, thresholds: Threshol
             state = _worse(state, _level(connections / limit, thresholds.postgres_connections_warning,
                                          thresholds.postgres_connections_critical))
         notes.append(f"{connections:.0f}/{limit:.0f} connections")
-        if "opsctl_probe_postgres_replication_lag_seconds" in samples:
-            lag = samples["opsctl_probe_postgres_replication_lag_seconds"]
-            state = _worse(state, _level(lag, thresholds.postgres_lag_warning_seconds,
-                                         thresholds.postgres_lag_critical_seconds))
-            notes.append(f"standby, lag {lag:.0f} s")
-        else:
-            notes.append("primary")
+        standby = replication_state(samples, result.detail,
+                                    lag_warning_seconds=thresholds.postgres_lag_warning_seconds,
+                                    lag_critical_seconds=thresholds.postgres_lag_critical_seconds)
+        if standby is not None:
+            state = _worse(state, standby[0])
+        notes.append("primary" if standby is None else standby[1])
         longest = samples.get("opsctl_probe_postgres_longest_transaction_seconds", 0.0)
         if longest >= thresholds.postgres_transaction_warning_seconds:
             state = _worse(state, "warning")
