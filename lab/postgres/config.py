@@ -18,13 +18,13 @@ POSTGRES_SUBNET = 50  # third octet: PostgreSQL is {prefix}.50.1
 POSTGRES_VERSION = 15
 POSTGRES_BIN = Path(f"/usr/lib/postgresql/{POSTGRES_VERSION}/bin")
 POSTGRES_USER = "postgres"  # the system user the server runs as (initdb refuses root)
-STATE_PURPOSE = "state"
+STATE_PURPOSE = "state"  # the database opsctl's state store uses
 # the streaming standby: {prefix}.50.2:15433, replicating as its own role through its own slot
 STANDBY_NAME = "lab-postgres-standby"
 STANDBY_PORT = 15433
 STANDBY_HOST = 2  # fourth octet: the standby is {prefix}.50.2
 REPLICATION_ROLE = "replicator"
-REPLICATION_SLOT = "lab_standby"  # the database opsctl's state store uses
+REPLICATION_SLOT = "lab_standby"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

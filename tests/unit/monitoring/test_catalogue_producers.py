@@ -15,13 +15,14 @@ is Prometheus's own. And the README's catalogue table is :func:`markdown_table`'
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -73,22 +74,16 @@ def write_textfiles(directory: Path) -> None:
     (directory / "broken.prom").write_text("broken{ 1\n")
 
 
-def _free_address() -> tuple[str, int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return "127.0.0.1", int(probe.getsockname()[1])
-
-
-def _scrape(url: str, deadline_seconds: float = 15.0) -> str:
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
+def _listening(process: subprocess.Popen[str], seconds: float = 15.0) -> str:
+    """The address the agent says it listens on (its first JSON log line); fail if it does not say so in time."""
+    assert process.stderr is not None
+    ready, _, _ = select.select([process.stderr], [], [], seconds)
+    assert ready, f"the agent logged nothing within {seconds:g} s"
+    line = process.stderr.readline()
+    assert line, f"the agent exited with {process.wait(timeout=10)} before listening"
+    event = json.loads(line)
+    assert event["event"] == "listening", event
+    return str(event["address"])
 
 
 @pytest.fixture
@@ -100,20 +95,23 @@ def recorded_agent(tmp_path: Path) -> Iterator[str]:
     shutil.copy(AGENT_FIXTURES / "mdstat" / "raid5-recovering.txt", proc / "mdstat")
     textfiles = tmp_path / "textfile"
     write_textfiles(textfiles)
-    host, port = _free_address()
+    with socket.socket() as probe:  # a free port for it
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
     process = subprocess.Popen(
-        [sys.executable, "-m", "agents.daemon", "--listen", f"{host}:{port}", "--proc-root", str(proc),
+        [sys.executable, "-m", "agents.daemon", "--listen", f"127.0.0.1:{port}", "--proc-root", str(proc),
          "--textfile-dir", str(textfiles)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        yield f"http://{host}:{port}/metrics"
+        yield f"http://{_listening(process)}/metrics"
     finally:
         process.kill()
         process.wait(timeout=10)
 
 
 def test_a_running_agent_and_the_textfiles_it_serves_expose_only_catalogued_families(recorded_agent: str) -> None:
-    families = exposed_families(_scrape(recorded_agent))
+    with urllib.request.urlopen(recorded_agent, timeout=10) as response:
+        families = exposed_families(response.read().decode())
     backup = {name: value for name, value in families.items() if name.startswith(("opsctl_backup_", "opsctl_drill_"))}
     agent = {name: value for name, value in families.items() if name not in backup}
     assert mismatches(agent, {"agent"}) == []
