@@ -119,9 +119,10 @@ def test_paused_replay_makes_the_lag_grow_warning_then_critical_and_resumed_it_f
     _until("the standby receives the write", lambda: _standby_has(standby, lsn, "pg_last_wal_receive_lsn"))
     first = _probe(lab)
     assert first.samples[STREAMING] == 1 and first.samples[LAG] > 0  # received, not replayed
-    # thresholds just above the first reading: the lag must cross each as it grows
+    # thresholds just above the first reading: the lag must cross each as it grows (3 s apart, so
+    # readings a tenth of a second apart see the warning on the way)
     thresholds = Thresholds(postgres_lag_warning_seconds=first.samples[LAG] + 0.5,
-                            postgres_lag_critical_seconds=first.samples[LAG] + 2.5)
+                            postgres_lag_critical_seconds=first.samples[LAG] + 3.5)
     assert probe_state("postgres", first, time.time(), thresholds)[0] == "ok"
     seen: list[tuple[float, str]] = []
 
@@ -129,6 +130,9 @@ def test_paused_replay_makes_the_lag_grow_warning_then_critical_and_resumed_it_f
         result = _probe(lab)
         state, summary = probe_state("postgres", result, time.time(), thresholds)
         assert f"standby, lag {result.samples[LAG]:.0f} s" in summary
+        lag = result.samples[LAG]  # the state is what the thresholds say of this reading's lag
+        assert state == ("critical" if lag >= thresholds.postgres_lag_critical_seconds else
+                         "warning" if lag >= thresholds.postgres_lag_warning_seconds else "ok")
         seen.append((result.samples[LAG], state))
         return True if state == "critical" else None
 
