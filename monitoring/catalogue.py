@@ -163,8 +163,9 @@ _NETWORK_COUNTERS = {
     "receive": ("bytes", "packets", "errs", "drop", "fifo", "frame", "compressed", "multicast"),
     "transmit": ("bytes", "packets", "errs", "drop", "fifo", "colls", "carrier", "compressed"),
 }
-# (name after opsctl_agent_memory_, the /proc/meminfo field): the fields of Debian 12's kernel (6.1)
-# and this machine's; sizes end in _bytes, counts (HugePages_*) do not
+# (name after opsctl_agent_memory_, the /proc/meminfo field): the fields of the kernel
+# tests/fixtures/agent/debian12-vm was recorded on (the agent serves every field it finds: another
+# kernel's extra fields are not catalogued); sizes end in _bytes, counts (HugePages_*) do not
 _MEMINFO = (
     ("active_anon_bytes", "Active_anon"), ("active_bytes", "Active"), ("active_file_bytes", "Active_file"),
     ("anon_huge_pages_bytes", "AnonHugePages"), ("anon_pages_bytes", "AnonPages"), ("balloon_bytes", "Balloon"),
