@@ -32,18 +32,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agents.base import AgentCollector, ErrorCounter
-from agents.collectors import (
-    CpuCollector,
-    DiskCollector,
-    FilesystemCollector,
-    LoadCollector,
-    MdadmCollector,
-    MemoryCollector,
-    NetworkCollector,
-    ProcessesCollector,
-)
-from agents.textfile import TextfileCollector
-from agents.timesync import TimeCollector, TimexReading
+from agents.collectors import FilesystemCollector
+from agents.config import AgentConfig
+from agents.daemon import build_collectors
+from agents.daemon import build_registry as agent_registry
 from backup.metrics import DrillMetrics, PolicyMetrics, write_drill_metrics, write_policy_metrics
 from monitoring.catalogue import (
     FAMILIES,
@@ -142,12 +134,11 @@ def test_the_daemons_own_families_are_catalogued() -> None:
 
 
 def _agent_families_over_every_layout(tmp_path: Path) -> set[str]:
-    """The families the agent's collectors give on the recorded tree under every mdstat layout, a
-    filesystem filling between two scrapes, and a textfile directory."""
+    """The families the agent's own collectors and registry give on the recorded tree under every
+    mdstat layout, with a filesystem filling between two scrapes and a textfile directory."""
     seen: set[str] = set()
     textfiles = tmp_path / "textfile"
     write_textfiles(textfiles)
-    reading = TimexReading(0, 250_000, -819200, 12_000, 300, 0x2001, 37)
     now = [0.0]  # a minute passes between scrapes, and every filesystem loses a hundred blocks
 
     def statvfs(_path: str) -> os.statvfs_result:
@@ -159,20 +150,15 @@ def _agent_families_over_every_layout(tmp_path: Path) -> set[str]:
         shutil.copy(layout, proc / "mdstat")
         now[0] = 0.0
         errors = ErrorCounter()
-        filesystems = FilesystemCollector(errors, proc, statvfs=statvfs, clock=lambda: now[0])
-        collectors = [CpuCollector(proc), LoadCollector(proc), MemoryCollector(proc), DiskCollector(proc),
-                      NetworkCollector(proc), ProcessesCollector(proc), filesystems,
-                      TimeCollector(adjtimex=lambda: reading), MdadmCollector(proc), TextfileCollector(errors, textfiles)]
+        config = AgentConfig(proc_root=str(proc), textfile_dir=str(textfiles))
+        collectors = [FilesystemCollector(errors, proc, statvfs=statvfs, clock=lambda: now[0])
+                      if collector.name == "filesystem" else collector for collector in build_collectors(config, errors)]
         registry = CollectorRegistry()
         registry.register(AgentCollector(collectors, errors))
         for _ in range(2):
             seen |= set(exposed_families(generate_latest(registry).decode()))
             now[0] += 60.0
-    from agents.config import AgentConfig
-    from agents.daemon import build_registry as agent_registry
-
-    seen |= set(exposed_families(generate_latest(agent_registry(AgentConfig(proc_root=str(PROC), textfile_dir=str(textfiles))))
-                        .decode()))
+        seen |= set(exposed_families(generate_latest(agent_registry(config)).decode()))  # the process, the version
     return seen
 
 
