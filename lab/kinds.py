@@ -89,6 +89,7 @@ for _name, _reference in (
     ("snmpsim", "lab.snmp.snmpsim:SNMPSIM"),
     ("fake-switch", "lab.switch.peer:FAKE_SWITCHES"),
     ("postgres", "lab.postgres.peer:POSTGRES"),
+    ("postgres-standby", "lab.postgres.standby:STANDBY"),  # after its primary
     ("orthanc", "lab.orthanc.peer:ORTHANC"),
     ("seaweedfs", "lab.seaweedfs.peer:SEAWEEDFS"),
     ("nut", "lab.nut.peer:NUT"),

@@ -495,8 +495,9 @@ def config_document(
     With SNMP devices it also gives ``discovery``: the SNMP port and every credential set the
     devices use (communities first, then the v3 user), so ``inventory scan --subnet`` finds them.
     The devices' variables are read as the scan reads them (:mod:`inventory.snmp.credentials`).
-    It always gives ``backup`` (:func:`backup_document`), and ``monitoring.nut_servers`` when a
-    NUT server runs (the ``ups`` service).
+    It always gives ``backup`` (:func:`backup_document`), ``monitoring.nut_servers`` when a
+    NUT server runs (the ``ups`` service), and ``monitoring.probes`` for a PostgreSQL it serves
+    (:func:`postgres_probes`).
     """
     from inventory.snmp.credentials import (
         PORT,
@@ -534,7 +535,21 @@ def config_document(
     nut_servers = [nut_server_entry(service) for service in services if service.purpose == "ups"]
     if nut_servers:
         document["monitoring"] = {"nut_servers": nut_servers}
+    if probes := postgres_probes(databases):
+        document.setdefault("monitoring", {})["probes"] = probes
     return document
+
+
+def postgres_probes(databases: Sequence[PublishedDatabase]) -> dict[str, Any]:
+    """``monitoring.probes`` for the lab's PostgreSQL: ``his-db`` on the primary's hospital database
+    (else its state store's) and ``his-db-standby`` on the same database of its standby."""
+    primary = next((db for purpose in ("hospital", "state") for db in databases if db.purpose == purpose), None)
+    if primary is None:
+        return {}
+    standby = next((db for db in databases if db.purpose == "standby" and db.name == primary.name), None)
+    return {name: {"type": "postgres", "address": db.address, "port": db.port, "database": db.name,
+                   "user": db.role, "password": db.password}
+            for name, db in (("his-db", primary), ("his-db-standby", standby)) if db is not None}
 
 
 def nut_server_entry(service: PublishedService) -> dict[str, Any]:

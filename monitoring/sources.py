@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from monitoring.catalogue import PROBE_LABELS, families_of
 from monitoring.probes import PROBES, Probe, ProbeResult, ProbeTarget
+from monitoring.probes_postgres import replication_state
 
 if TYPE_CHECKING:
     from monitoring.settings import ProbeSettings
@@ -36,31 +38,8 @@ SOURCE_FACTORIES: tuple[str, ...] = (
     "monitoring.poller:metric_sources",  # the SNMP poller and NUT
 )
 
-# Every family a probe source exposes, with its help text: what the catalogue lists for probes.
-PROBE_FAMILIES: Mapping[str, str] = {
-    "opsctl_probe_success": "1 if the probe's target answered as it should in the last pass, else 0.",
-    "opsctl_probe_duration_seconds": "How long the last pass of the probe took.",
-    "opsctl_probe_postgres_connections": "Connections to the PostgreSQL server (pg_stat_database numbackends).",
-    "opsctl_probe_postgres_max_connections": "The PostgreSQL server's max_connections.",
-    "opsctl_probe_postgres_in_recovery": "1 on a standby (pg_is_in_recovery), 0 on a primary.",
-    "opsctl_probe_postgres_replication_lag_seconds": "Seconds a standby's replay is behind; absent on a primary.",
-    "opsctl_probe_postgres_database_size_bytes": "Size of the probed database.",
-    "opsctl_probe_postgres_longest_transaction_seconds": "Age of the oldest open transaction the probe role can see.",
-    "opsctl_probe_orthanc_instances": "DICOM instances Orthanc stores (/statistics).",
-    "opsctl_probe_orthanc_studies": "Studies Orthanc stores (/statistics).",
-    "opsctl_probe_orthanc_disk_size_bytes": "Disk space Orthanc's storage takes (/statistics TotalDiskSize).",
-    "opsctl_probe_orthanc_dicom_echo_success": "1 if Orthanc answered the DICOM C-ECHO, else 0.",
-    "opsctl_probe_orthanc_dicom_echo_duration_seconds": "How long the DICOM C-ECHO took.",
-    "opsctl_probe_http_status_code": "The HTTP status the endpoint answered.",
-    "opsctl_probe_tls_certificate_expiry_timestamp_seconds": "When the endpoint's TLS certificate expires (notAfter).",
-    "opsctl_probe_tls_chain_verified": "1 if the certificate chain verified against the CA store, else 0.",
-    "opsctl_probe_agent_load_per_cpu": "The host's 1-minute load average divided by its CPUs.",
-    "opsctl_probe_agent_memory_used_ratio": "Share of the host's memory in use (1 - available/total).",
-    "opsctl_probe_agent_fullest_filesystem_used_ratio": "Share of the host's fullest filesystem in use.",
-    "opsctl_probe_agent_md_degraded_arrays": "md RAID arrays on the host that are degraded.",
-    "opsctl_probe_agent_md_failed_disks": "Failed disks in the host's md RAID arrays.",
-}
-PROBE_LABELS = ("probe", "type", "host")
+# Every family a probe source exposes, with its help text: the catalogue's probe families.
+PROBE_FAMILIES: Mapping[str, str] = {entry.name: entry.help for entry in families_of("probes")}
 
 
 @dataclass(frozen=True)
@@ -152,13 +131,12 @@ def probe_state(kind: str, result: ProbeResult, now: float, thresholds: Threshol
             state = _worse(state, _level(connections / limit, thresholds.postgres_connections_warning,
                                          thresholds.postgres_connections_critical))
         notes.append(f"{connections:.0f}/{limit:.0f} connections")
-        if "opsctl_probe_postgres_replication_lag_seconds" in samples:
-            lag = samples["opsctl_probe_postgres_replication_lag_seconds"]
-            state = _worse(state, _level(lag, thresholds.postgres_lag_warning_seconds,
-                                         thresholds.postgres_lag_critical_seconds))
-            notes.append(f"standby, lag {lag:.0f} s")
-        else:
-            notes.append("primary")
+        standby = replication_state(samples, result.detail,
+                                    lag_warning_seconds=thresholds.postgres_lag_warning_seconds,
+                                    lag_critical_seconds=thresholds.postgres_lag_critical_seconds)
+        if standby is not None:
+            state = _worse(state, standby[0])
+        notes.append("primary" if standby is None else standby[1])
         longest = samples.get("opsctl_probe_postgres_longest_transaction_seconds", 0.0)
         if longest >= thresholds.postgres_transaction_warning_seconds:
             state = _worse(state, "warning")

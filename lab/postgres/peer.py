@@ -153,10 +153,10 @@ def remove_orphaned_runtime_dirs(root: Path = RUNTIME_ROOT) -> list[Path]:
             continue
         if not owner.is_absolute() or owner.exists():
             continue
-        data_dir = directory / "data"
-        pid = _postmaster_pid(data_dir)
-        if pid is not None:
-            stop_postmaster(pid, str(data_dir), timeout=10.0)
+        for data_dir in (directory / "data", directory / "standby"):  # the primary's, the standby's
+            pid = _postmaster_pid(data_dir)
+            if pid is not None:
+                stop_postmaster(pid, str(data_dir), timeout=10.0)
         shutil.rmtree(directory, ignore_errors=True)
         removed.append(directory)
     return removed

@@ -2,8 +2,8 @@
 ``opsctl monitor once`` / ``opsctl health`` configured by a ``conf.d/`` fragment: up, what they
 report, a wrong password and a target that never answers reported as down with the reason.
 
-The lab has no PostgreSQL standby: replication lag is tested on recorded rows only
-(tests/unit/monitoring/test_probe_readings.py); here the primary reports no lag.
+The lab's standby and its replication lag are probed in test_standby_replication.py; here the
+primary reports no lag.
 """
 
 from __future__ import annotations

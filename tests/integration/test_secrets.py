@@ -28,10 +28,12 @@ pytestmark = pytest.mark.integration
 
 # the lab's device, clinical and S3 credentials, in its secrets directory (the recordings' names
 # are not secret): the PACS's REST password, the hospital database's owner and backup role, the
-# S3 store's keys (ids too: botocore's messages can carry them), the passwords of the restic
-# repositories of the lab's backup configuration, the NUT monitor user's password (upsd.users, 0600)
+# standby's replication role, the S3 store's keys (ids too: botocore's messages can carry them),
+# the passwords of the restic repositories of the lab's backup configuration, the NUT monitor
+# user's password (upsd.users, 0600)
 DEVICE_SECRETS = ("snmp-community", "snmp-v3-auth-key", "snmp-v3-priv-key", "switch-password",
                   "orthanc-password", "postgres-hospital-password", "postgres-backup-password",
+                  "postgres-replicator-password",
                   "s3-admin-access-key-id", "s3-admin-secret-access-key",
                   "s3-backup-access-key-id", "s3-backup-secret-access-key",
                   "restic-password", "restic-offsite-password", "nut-password")

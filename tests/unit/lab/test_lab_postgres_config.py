@@ -47,6 +47,7 @@ def test_only_the_superuser_over_its_socket_goes_without_a_password() -> None:
     assert rules == [
         ["local", "all", "postgres", "peer"],
         ["host", "all", "all", "127.0.0.0/8", "scram-sha-256"],
+        ["host", "replication", "replicator", "127.0.0.0/8", "scram-sha-256"],
     ]
 
 

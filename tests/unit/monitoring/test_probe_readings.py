@@ -50,7 +50,8 @@ def _value(name: str) -> float:
 
 def _postgres(in_recovery: bool, lag: float | None, connections: float = 12) -> ProbeResult:
     return ProbeResult(True, 0.02, "postgres hospital@db1:5432: PostgreSQL 15.18, primary",
-                       samples_of_row((100.0, connections, in_recovery, lag, 25 * 1024**2, 3.0, "15.18")))
+                       samples_of_row((100.0, connections, in_recovery, lag, 25 * 1024**2, 3.0, "15.18",
+                                       "streaming" if in_recovery else None, None)))
 
 
 def test_a_primary_has_no_lag_sample_and_says_primary() -> None:
