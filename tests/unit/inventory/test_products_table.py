@@ -81,6 +81,8 @@ def test_the_shipped_tables_load_and_name_their_source() -> None:
         "1.3.6.1.4.1.11.2.3.7.11.89": "J9280A HP 2510G-48 Switch",  # HP-ICF-OID hpSwitchJ9280A
         "1.3.6.1.4.1.1916.2.175": "Summit X440-24p",  # EXTREME-BASE-MIB summitX440-24p
         "1.3.6.1.4.1.5624.2.1.124": "G3G124-24P",  # ENTERASYS-OIDS-MIB etsysOidDevG3G124x24P
+        "1.3.6.1.4.1.207.1.14.114": "AT-SBx8106",  # AT-PRODUCT-MIB atSBx8106
+        "1.3.6.1.4.1.12356.101.1.624": "FortiGate-60D",  # FORTINET-FORTIGATE-MIB fgt60D
     }
     got = {oid: product.model for oid, product in products.items() if oid in expected}
     assert got == expected
