@@ -4,7 +4,9 @@ Each recording in tests/fixtures/snmp-identity/netvendors holds only the system 
 answers (written for these tests; sysObjectIDs from the vendors' product MIBs, sysDescr in each
 vendor's format, names invented). Nothing in it names the model but the sysObjectID, so the
 model comes from the product tables, with provenance naming the MIB; the role comes from the
-profile (a Juniper SRX, by the SRX branch of JUNIPER-CHASSIS-DEFINES-MIB, is a firewall).
+profile, which names the product MIB's branch where it says the kind (a Juniper SRX, by the SRX
+branch of JUNIPER-CHASSIS-DEFINES-MIB, is a firewall; HUAWEI-MIB's usg branch holds firewalls,
+its wlan and wlanAp branches wireless controllers and access points).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "arista-no-entity": ("switch", "Arista", "DCS-7050TX-64", "4.28.3M", "ARISTA-PRODUCTS-MIB"),
     "cisco-catalyst-no-entity": ("switch", "Cisco", "WS-C2960S-48TS-L", "15.2(2)E7", "CISCO-PRODUCTS-MIB"),
     "extreme-summit": ("switch", "Extreme Networks", "Summit X440-24p", "15.3.1.4", "EXTREME-BASE-MIB"),
-    "huawei-lansw": ("switch", "Huawei", "s5700-24TP-PWR-SI", "5.170", "HUAWEI-MIB"),
+    "huawei-lansw": ("switch", "Huawei", "S5700-24TP-PWR-SI", "5.170", "HUAWEI-MIB"),
+    "huawei-usg": ("firewall", "Huawei", "USG6350E", "5.170", "HUAWEI-MIB"),
+    "huawei-wlan-ac": ("wireless", "Huawei", "AC6605", "5.170", "HUAWEI-MIB"),
     "juniper-srx": ("firewall", "Juniper", "SRX220", "12.1X46-D40.2", "JUNIPER-CHASSIS-DEFINES-MIB"),
 }  # fmt: skip
 
