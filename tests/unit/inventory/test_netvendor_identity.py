@@ -50,6 +50,9 @@ EXPECTED: dict[str, tuple[str, str, str, str | None, str, str]] = {
     "cisco-sb-physdescr": (
         "switch", "Cisco", "SG350-28P", "DNI21350A1B", "2.5.0.83", "1.3.6.1.4.1.9.6.1.101.53.14.1.11.1",
     ),
+    "dlink-agent-serial": (
+        "switch", "D-Link", "DGS-1210-28P/ME/B1", "SY1T2J8000412", "6.13.B036", "1.3.6.1.2.1.1.1.0",
+    ),
     "hirschmann-rail": (
         "switch", "Richard Hirschmann GmbH & Co.", "RS20-0800T1T1SDAUHC", "943434003401102211", "08.0.02",
         "1.3.6.1.4.1.248.14.2.16.1.4.0",
@@ -58,6 +61,9 @@ EXPECTED: dict[str, tuple[str, str, str, str | None, str, str]] = {
         "switch", "MICROSENS", "MS650919PM-48G6+", "02211877", "10.6.2", "1.3.6.1.4.1.3181.10.6.1.32.1.0",
     ),
     "netonix-wisp": ("switch", "Netonix", "WS-8-150-DC", None, "1.4.2", "1.3.6.1.2.1.1.1.0"),
+    "ruckus-zonedirector": (
+        "wireless", "Ruckus", "ZD1200", "461612000123", "10.4.1.0 build 185", "1.3.6.1.4.1.25053.1.2.1.1.1.1.9.0",
+    ),
     "tplink-smart": (
         "switch", "TP-Link", "TL-SG2216 1.0", None, "1.0.3 Build 20150605 Rel.61325", "1.3.6.1.2.1.16.19.3.0",
     ),
