@@ -67,6 +67,10 @@ EXPECTED: dict[str, tuple[str, str, str, str | None, str, str]] = {
     "tplink-smart": (
         "switch", "TP-Link", "TL-SG2216 1.0", None, "1.0.3 Build 20150605 Rel.61325", "1.3.6.1.2.1.16.19.3.0",
     ),
+    # Zyxel's tree holds every kind of device: the role comes from sysServices (datalink layer)
+    "zyxel-es-switch": (
+        "switch", "Zyxel", "XGS2210-28", "S182L21000123", "V4.50(AAZI.3)", "1.3.6.1.4.1.890.1.15.3.1.11.0",
+    ),
 }  # fmt: skip
 
 
