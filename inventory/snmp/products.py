@@ -12,12 +12,13 @@ the module and descriptor ("1.3.6.1.2.1.1.2.0 in CISCO-PRODUCTS-MIB (catWsC2960s
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from inventory.snmp.identity import says_nothing
-from inventory.snmp.system import SYS_OBJECT_ID
+from inventory.snmp.system import SYS_DESCR, SYS_OBJECT_ID
 from inventory.snmp.values import RawValue, Sourced, is_oid_text, oid_value
 from opsctl.core.errors import ConfigError
 
@@ -85,13 +86,37 @@ def product_for(object_id: str, products: Mapping[str, Product] | None = None) -
     return (builtin_products() if products is None else products).get(object_id.strip().lstrip("."))
 
 
+def family_member(model: str, descr: str) -> str | None:
+    """Return the word of ``descr`` that is a member of the family ``model`` names with wildcards (``CM81xx``:
+    ``CM8148``), or ``None`` when ``model`` names no family or ``descr`` names no member."""
+    # a family is written with lower-case x's after its digits (CM81xx, cat29xxStack); X440, 3750X are models
+    parts = re.split(r"((?<=[0-9])x{2,})", model)
+    if len(parts) == 1:
+        return None
+    pattern = "".join(
+        f"[0-9A-Za-z]{{{len(part)}}}" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    found = re.search(rf"(?<![\w-]){pattern}(?![\w-])", descr, re.IGNORECASE)
+    return found.group(0) if found else None
+
+
 def product_model(
-    rows: Mapping[str, RawValue], notes: list[str], products: Mapping[str, Product] | None = None
+    rows: Mapping[str, RawValue],
+    notes: list[str],
+    products: Mapping[str, Product] | None = None,
+    descr: str = "",
 ) -> Sourced[str] | None:
     """Return the model the product tables give for the sysObjectID in ``rows``, its provenance naming the MIB
-    module and descriptor; ``None`` when the device's sysObjectID is in no table."""
+    module and descriptor; ``None`` when the device's sysObjectID is in no table.
+
+    Where the MIB names a family (``CM81xx``) and sysDescr ``descr`` names one of its members, the member is the
+    model, from sysDescr.
+    """
     object_id = oid_value(rows.get(SYS_OBJECT_ID), SYS_OBJECT_ID, notes)
     product = None if object_id is None else product_for(object_id.value, products)
     if product is None or says_nothing(product.model):
         return None
+    member = family_member(product.model, descr)
+    if member is not None:
+        return Sourced(member, SYS_DESCR)
     return Sourced(product.model, f"{SYS_OBJECT_ID} in {product.module} ({product.descriptor})")

@@ -194,7 +194,7 @@ def _identity(
             # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
             found["model"] = found.get("model") or _said(product_name(chassis))
         # the vendor's product MIB names the sysObjectID: after the device's own tables, before a guess
-        found["model"] = found.get("model") or product_model(rows, notes)
+        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
         if found.get("model") is None:
             code = model_from_descr(descr)
             found["model"] = Sourced(code, SYS_DESCR) if code else None
@@ -206,7 +206,7 @@ def _identity(
             found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
     else:
         found["model"] = found.get("model") or (_said(product_name(chassis)) if chassis else None)
-        found["model"] = found.get("model") or product_model(rows, notes)
+        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
     if chassis is not None:
         found["version"] = found.get("version") or _said(chassis.firmware_revision)
     return DeviceIdentity(

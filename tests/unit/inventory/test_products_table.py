@@ -9,12 +9,13 @@ import pytest
 from inventory.snmp.products import (
     PRODUCTS_DIR,
     builtin_products,
+    family_member,
     load_product_tables,
     parse_product_table,
     product_for,
     product_model,
 )
-from inventory.snmp.system import SYS_OBJECT_ID
+from inventory.snmp.system import SYS_DESCR, SYS_OBJECT_ID
 from opsctl.core.errors import ConfigError
 
 TABLE = (
@@ -88,3 +89,31 @@ def test_the_shipped_tables_load_and_name_their_source() -> None:
     assert got == expected
     srx = product_for("1.3.6.1.4.1.2636.1.1.1.2.58")
     assert srx is not None and srx.module == "JUNIPER-CHASSIS-DEFINES-MIB"
+
+
+@pytest.mark.parametrize(
+    ("family", "descr", "member"),
+    [
+        ("CM81xx", "Opengear CM8148 24.07.1", "CM8148"),
+        ("CM81xx", "Opengear CM7196A", None),  # another family: the MIB's name stands
+        ("cat29xxStack", "a cat2960Stack", "cat2960Stack"),
+        ("WS-C3750X-48P", "WS-C3750E-48P", None),  # an upper-case X is part of a model, not a wildcard
+        ("Summit X440-24p", "ExtremeXOS (X440-24p)", None),
+    ],
+)
+def test_a_family_the_mib_names_gives_way_to_the_member_sysdescr_names(
+    family: str, descr: str, member: str | None
+) -> None:
+    assert family_member(family, descr) == member
+
+
+def test_the_member_of_a_family_is_read_from_sysdescr(tmp_path: Path) -> None:
+    (tmp_path / "opengear.tsv").write_text(
+        "1.3.6.1.4.1.25049.1.130\tCM81xx\togCM81xx\tOG-PRODUCTS-MIB\t\n", encoding="utf-8"
+    )
+    products = load_product_tables(tmp_path)
+    rows = {SYS_OBJECT_ID: "1.3.6.1.4.1.25049.1.130"}
+    found = product_model(rows, [], products, descr="Opengear CM8148 24.07.1")
+    assert found is not None and (found.value, found.oid) == ("CM8148", SYS_DESCR)
+    family = product_model(rows, [], products, descr="Opengear console server")
+    assert family is not None and family.value == "CM81xx"
