@@ -30,6 +30,7 @@ from inventory.snmp.host_resources import (
 from inventory.snmp.identity import identity_value, says_nothing
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
+from inventory.snmp.products import product_model
 from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
@@ -192,6 +193,8 @@ def _identity(
         if chassis is not None:
             # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
             found["model"] = found.get("model") or _said(product_name(chassis))
+        # the vendor's product MIB names the sysObjectID: after the device's own tables, before a guess
+        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
         if found.get("model") is None:
             code = model_from_descr(descr)
             found["model"] = Sourced(code, SYS_DESCR) if code else None
@@ -201,8 +204,9 @@ def _identity(
         if found.get("serial") is None:
             serial = serial_from_descr(descr)
             found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
-    elif chassis is not None:
-        found["model"] = found.get("model") or _said(product_name(chassis))
+    else:
+        found["model"] = found.get("model") or (_said(product_name(chassis)) if chassis else None)
+        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
     if chassis is not None:
         found["version"] = found.get("version") or _said(chassis.firmware_revision)
     return DeviceIdentity(

@@ -33,7 +33,7 @@ EXPECTED: dict[str, tuple[str, str, str | None, str | None, str | None, str | No
     "edgeswitch-fastpath": (
         "broadcom-fastpath-switch", "switch", "Broadcom Limited", "ES-24-250W", "F09FC2A1B2C3", "1.9.3.5438003",
     ),
-    "extreme-exos": ("switch-makers", "switch", "Extreme Networks", "X465-48W", None, "31.7.1.4"),
+    "extreme-exos": ("extreme-exos", "switch", "Extreme Networks", "X465-48W", None, "31.7.1.4"),
     "gigamon-gigavue": ("gigamon-gigavue", "switch", "Gigamon", "CHS-HC1", "B2345C", "5.16.00"),
     "h3c-comware": (
         "h3c-comware", "switch", "H3C", "5140 24G 4SFP+ EI Switch", "CN12KXZ0AB", "7.1.070 Release 6635P07",

@@ -160,7 +160,7 @@ NO_ROLE: dict[str, Identity] = {
     "axis-camera": ("unknown", "Axis", "AXIS M3106-L Mk II", None, "10.12.114"),
     "dahua-nvr": ("unknown", "Dahua", "DHI-NVR5216-16P-I", "6J01ABCPAZ12345", "4.001.0000000.3"),
     "avocent-mpu": ("unknown", "Avocent (Vertiv)", "MPU4032DAC", None, "2.12.1.30012"),
-    "opengear-cm8100": ("unknown", "Opengear", "Opengear CM8148", "81482310009999", "24.07.1"),
+    "opengear-cm8100": ("unknown", "Opengear", "CM8148", "81482310009999", "24.07.1"),
     "seh-myutn": ("unknown", "SEH", "myUTN-80", "27120599999999", "15.0.6"),
 }
 FAMILIES: dict[str, dict[str, Identity]] = {
