@@ -7,6 +7,12 @@ other sources never notice. The endpoint (:func:`serve`) answers ``/metrics`` (t
 families of every source, merged by name, plus the daemon's own ``opsctl_monitor_*`` families
 and its process) and ``/readings`` (every source's readings as JSON, each with the time its
 target entered its state, for ``opsctl health``).
+
+Sources that come from the configuration are read again every ``monitoring.reload_seconds``
+(:class:`RunnerSet`): the inventory (a host that ``opsctl agent install`` marked
+``opsctl_agent: true`` gets its agent probe) and the state store's scanned devices (the
+poller's targets) are re-read, a source whose identity (:func:`source_identity`) changed is
+replaced, one no longer configured is stopped, and the daemon keeps serving throughout.
 Logs are JSON lines on stderr.
 """
 
@@ -67,10 +73,11 @@ class SourceRunner:
     """Runs one source: one pass now, then one every ``interval_seconds`` until ``stop`` is set."""
 
     def __init__(self, source: MetricSource, stop: threading.Event,
-                 log: Callable[..., None] = log_event, clock: Callable[[], float] = time.time) -> None:
+                 log: Callable[..., None] = log_event, clock: Callable[[], float] = time.time,
+                 status: SourceStatus | None = None) -> None:
         self.source = source
         self.stop = stop
-        self.status = SourceStatus()
+        self.status = status or SourceStatus()
         self._lock = threading.Lock()
         self._log = log
         self._clock = clock
@@ -126,6 +133,83 @@ class SourceRunner:
         while not self.stop.is_set():
             self.run_once()
             self.stop.wait(self.source.interval_seconds)
+        close = getattr(self.source, "close", None)
+        if callable(close):  # the poller's SNMP engines and event loop, closed by the thread that used them
+            close()
+
+
+def source_identity(source: MetricSource) -> str:
+    """What makes ``source`` the same source after a reload: its class, name, interval and what it reads.
+
+    Two sources with one identity poll the same targets the same way, so a reload keeps the
+    running one; anything else (a new agent host, a newly scanned device) replaces it.
+    """
+    parts = [type(source).__name__, source.name, repr(source.interval_seconds)]
+    parts += [repr(getattr(source, attribute)) for attribute in ("kind", "target", "targets", "servers")
+              if hasattr(source, attribute)]
+    return "\x1f".join(parts)
+
+
+class RunnerSet:
+    """The daemon's running sources, brought in step with a fresh list by :meth:`update`.
+
+    A source whose identity is unchanged keeps its runner; a changed one gets a new runner that
+    starts from the old one's status (its readings and since-times stay served until its first
+    pass); one that is gone is stopped (its thread closes it).
+    """
+
+    def __init__(self, stop: threading.Event, log: Callable[..., None] = log_event) -> None:
+        self.stop = stop
+        self._log = log
+        self._lock = threading.Lock()
+        self._runners: dict[str, tuple[SourceRunner, threading.Event]] = {}
+
+    def current(self) -> list[SourceRunner]:
+        """The running sources, in the order they were last given."""
+        with self._lock:
+            return [runner for runner, _ in self._runners.values()]
+
+    def update(self, sources: Sequence[MetricSource], *, start: bool = True) -> tuple[list[str], list[str]]:
+        """Run exactly ``sources``; return the names of the sources started (new or replaced) and stopped (gone).
+
+        With ``start`` false the new runners are made but their threads not started (tests).
+        """
+        fresh = {source_identity(source): source for source in sources}
+        with self._lock:
+            old = self._runners
+            by_name = {runner.source.name: runner for runner, _ in old.values()}
+            kept: dict[str, tuple[SourceRunner, threading.Event]] = {}
+            started: list[SourceRunner] = []
+            for identity, source in fresh.items():
+                if identity in old:
+                    kept[identity] = old[identity]
+                    close = getattr(source, "close", None)
+                    if callable(close):
+                        close()  # the duplicate made by the reload, never run
+                    continue
+                previous = by_name.get(source.name)
+                event = threading.Event()
+                runner = SourceRunner(source, event, log=self._log,
+                                      status=previous.snapshot() if previous is not None else None)
+                kept[identity] = (runner, event)
+                started.append(runner)
+            retired = [(runner, event) for identity, (runner, event) in old.items() if identity not in kept]
+            self._runners = kept
+        for _, event in retired:
+            event.set()
+        if start:
+            for runner in started:
+                runner.thread.start()
+        names = {source.name for source in fresh.values()}
+        return ([runner.source.name for runner in started],
+                [runner.source.name for runner, _ in retired if runner.source.name not in names])
+
+    def stop_all(self) -> None:
+        """Stop every runner (their threads end after their current pass)."""
+        self.stop.set()
+        with self._lock:
+            for _, event in self._runners.values():
+                event.set()
 
 
 def merge_families(families: Iterable[Metric]) -> list[Metric]:
@@ -149,14 +233,14 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
 class DaemonCollector:
     """The registry's one collector: every source's last families, then the daemon's own health."""
 
-    def __init__(self, runners: Sequence[SourceRunner]) -> None:
-        self.runners = tuple(runners)
+    def __init__(self, runners: Sequence[SourceRunner] | RunnerSet) -> None:
+        self.runners = runners
 
     def describe(self) -> list[Metric]:
         return []  # registering must not run a pass
 
     def collect(self) -> Iterator[Metric]:
-        statuses = [(runner.source.name, runner.snapshot()) for runner in self.runners]
+        statuses = [(runner.source.name, runner.snapshot()) for runner in _runners_of(self.runners)]
         yield from merge_families(family for _, status in statuses for family in status.families)
         yield from own_families(statuses)
 
@@ -237,9 +321,13 @@ def exposition(families: Sequence[Metric]) -> str:
     return generate_latest(registry).decode()
 
 
-def readings_document(runners: Sequence[SourceRunner]) -> dict[str, Any]:
+def _runners_of(runners: Sequence[SourceRunner] | RunnerSet) -> Sequence[SourceRunner]:
+    return runners.current() if isinstance(runners, RunnerSet) else runners
+
+
+def readings_document(runners: Sequence[SourceRunner] | RunnerSet) -> dict[str, Any]:
     """What ``/readings`` answers: every source's readings and its own state."""
-    statuses = [(runner.source.name, runner.snapshot()) for runner in runners]
+    statuses = [(runner.source.name, runner.snapshot()) for runner in _runners_of(runners)]
     return {
         "schema": READINGS_SCHEMA,
         "time": time.time(),
@@ -251,7 +339,7 @@ def readings_document(runners: Sequence[SourceRunner]) -> dict[str, Any]:
     }
 
 
-def build_registry(runners: Sequence[SourceRunner]) -> CollectorRegistry:
+def build_registry(runners: Sequence[SourceRunner] | RunnerSet) -> CollectorRegistry:
     """A registry serving the sources' last families, the daemon's own health and its process."""
     from prometheus_client import CollectorRegistry, ProcessCollector
 
@@ -261,7 +349,7 @@ def build_registry(runners: Sequence[SourceRunner]) -> CollectorRegistry:
     return registry
 
 
-def wsgi_app(registry: CollectorRegistry, runners: Sequence[SourceRunner]) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(registry: CollectorRegistry, runners: Sequence[SourceRunner] | RunnerSet) -> Callable[..., Iterable[bytes]]:
     """``/readings`` as JSON; everything else as prometheus-client's exposition of ``registry``."""
     from prometheus_client import make_wsgi_app
 
@@ -285,25 +373,31 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(settings: Settings, listen: str | None = None, *, stop: threading.Event | None = None,
+def serve(settings: Settings | None, listen: str | None = None, *, stop: threading.Event | None = None,
           sources: Sequence[MetricSource] | None = None, log: Callable[..., None] = log_event) -> int:
     """Run every source and serve ``/metrics`` and ``/readings`` on ``listen`` (default ``monitoring.listen``) until stopped.
 
-    Stops when ``stop`` is set or on KeyboardInterrupt (Ctrl-C, and SIGTERM through the CLI),
-    which it re-raises after shutting down. Return 0; raise ListenError if the address cannot
-    be bound.
+    Without ``sources`` they come from ``settings`` and are read again every
+    ``monitoring.reload_seconds`` (see :class:`RunnerSet`; a reload that raises is logged and
+    the running sources kept). Stops when ``stop`` is set or on KeyboardInterrupt (Ctrl-C, and
+    SIGTERM through the CLI), which it re-raises after shutting down. Return 0; raise
+    ListenError if the address cannot be bound.
     """
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from monitoring.settings import monitoring_settings
 
-    address = listen or monitoring_settings(settings).listen
+    section = monitoring_settings(settings) if settings is not None else None
+    address = listen or (section.listen if section is not None else "")
     host, port = split_listen(address)
-    if sources is None:
-        sources = load_sources_for(settings)
+    reload_seconds = section.reload_seconds if sources is None and section is not None else None
     stop = stop or threading.Event()
-    runners = [SourceRunner(source, stop, log=log) for source in sources]
+    runners = RunnerSet(stop, log=log)
+    if sources is None:
+        assert settings is not None, "serve needs settings or sources"
+    runners.update(load_sources_for(settings) if settings is not None and sources is None else sources or (),
+                   start=False)
     registry = build_registry(runners)
 
     class _Server(ThreadingMixIn, WSGIServer):
@@ -319,19 +413,39 @@ def serve(settings: Settings, listen: str | None = None, *, stop: threading.Even
         raise ListenError(f"cannot listen on {address}: {error.strerror or error}") from None
     server_thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     server_thread.start()
-    for runner in runners:
+    for runner in runners.current():
         runner.thread.start()
-    log("listening", address=address, version=opsctl_version(),
-        sources=[{"name": runner.source.name, "interval_seconds": runner.source.interval_seconds} for runner in runners])
+    log("listening", address=address, version=opsctl_version(), reload_seconds=reload_seconds,
+        sources=[{"name": runner.source.name, "interval_seconds": runner.source.interval_seconds}
+                 for runner in runners.current()])
+    next_reload = time.monotonic() + (reload_seconds or 0.0)
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stop.wait(min(1.0, reload_seconds or 1.0)):
+            if settings is not None and reload_seconds is not None and time.monotonic() >= next_reload:
+                next_reload = time.monotonic() + reload_seconds
+                reload_sources(settings, runners, log)
     finally:
-        stop.set()
+        runners.stop_all()
         server.shutdown()
         server.server_close()
         log("stopped")
     return 0
+
+
+def reload_sources(settings: Settings, runners: RunnerSet, log: Callable[..., None] = log_event) -> None:
+    """Read the sources from ``settings`` again (inventory, scanned devices) and bring ``runners`` in step; log what changed.
+
+    A reload that raises (an inventory caught half-written, a state store that is away) is
+    logged as ``reload_error`` and the running sources are kept.
+    """
+    try:
+        sources = load_sources_for(settings)
+    except Exception as error:  # the daemon keeps serving what it has
+        log("reload_error", message=f"{type(error).__name__}: {error}".splitlines()[0])
+        return
+    started, stopped = runners.update(sources)
+    if started or stopped:
+        log("reloaded", started=started, stopped=stopped)
 
 
 def load_sources_for(settings: Settings) -> list[MetricSource]:

@@ -17,6 +17,7 @@ monitoring:
   poll_concurrency: 32              # devices polled at once
   poll_timeout_seconds: 2           # per SNMP request (with poll_retries retries)
   poll_deadline_seconds: 30         # one device's whole poll
+  reload_seconds: 60                # monitor serve re-reads the inventory and scanned devices (new agents)
   nut_servers:
     - {name: ups-room1, address: 10.0.5.20, port: 3493, username: monitor,
        password: file:/etc/opsctl/nut.pw, site: main, rack: A1}
@@ -133,6 +134,8 @@ class MonitoringSettings(SettingsModel):
     poll_deadline_seconds: float = Field(default=30.0, gt=0, le=3600)
     nut_interval_seconds: float = Field(default=30.0, ge=1, le=86400)
     nut_servers: tuple[NutServerSettings, ...] = ()
+    reload_seconds: float = Field(default=60.0, ge=1, le=86400, description=(
+        "monitor serve reads the inventory and the scanned devices again this often (new agents, new devices)"))
 
     @model_validator(mode="after")
     def _names(self) -> MonitoringSettings:
