@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
+    from monitoring.settings import ThresholdSettings
     from opsctl.core.settings import Settings
 
 READINGS_SCHEMA = "opsctl.monitor-readings/v1"
@@ -74,8 +75,9 @@ class SourceRunner:
 
     def __init__(self, source: MetricSource, stop: threading.Event,
                  log: Callable[..., None] = log_event, clock: Callable[[], float] = time.time,
-                 status: SourceStatus | None = None) -> None:
+                 status: SourceStatus | None = None, thresholds: ThresholdSettings | None = None) -> None:
         self.source = source
+        self.thresholds = thresholds
         self.stop = stop
         self.status = status or SourceStatus()
         self._lock = threading.Lock()
@@ -101,12 +103,19 @@ class SourceRunner:
                              if earlier.get(reading.target) == reading.state else now for reading in readings}
         self.status.readings = readings
 
+    def _judged(self, readings: Iterable[Reading]) -> list[Reading]:
+        """``readings`` against the thresholds (``monitoring.thresholds``; the defaults without settings)."""
+        from monitoring.thresholds import DEFAULT_THRESHOLDS, judge
+
+        now = time.time()  # a certificate's days left; the injected clock dates states only
+        return [judge(reading, self.thresholds or DEFAULT_THRESHOLDS, now) for reading in readings]
+
     def run_once(self) -> None:
         """One pass: collect, then keep the families and readings, or count the error."""
         started = time.monotonic()
         try:
             families = list(self.source.collect())
-            readings = list(self.source.readings())
+            readings = self._judged(self.source.readings())
         except Exception as error:  # one source never stops the others
             message = f"{type(error).__name__}: {error}".splitlines()[0]
             with self._lock:
@@ -158,8 +167,10 @@ class RunnerSet:
     pass); one that is gone is stopped (its thread closes it).
     """
 
-    def __init__(self, stop: threading.Event, log: Callable[..., None] = log_event) -> None:
+    def __init__(self, stop: threading.Event, log: Callable[..., None] = log_event,
+                 thresholds: ThresholdSettings | None = None) -> None:
         self.stop = stop
+        self.thresholds = thresholds
         self._log = log
         self._lock = threading.Lock()
         self._runners: dict[str, tuple[SourceRunner, threading.Event]] = {}
@@ -189,7 +200,7 @@ class RunnerSet:
                     continue
                 previous = by_name.get(source.name)
                 event = threading.Event()
-                runner = SourceRunner(source, event, log=self._log,
+                runner = SourceRunner(source, event, log=self._log, thresholds=self.thresholds,
                                       status=previous.snapshot() if previous is not None else None)
                 kept[identity] = (runner, event)
                 started.append(runner)
@@ -290,10 +301,11 @@ class CollectResult:
         return ExitCode.PARTIAL if self.source_errors else ExitCode.OK
 
 
-def collect_once(sources: Sequence[MetricSource]) -> CollectResult:
-    """Run every source once, each in its own thread as the daemon does; wait for all of them."""
+def collect_once(sources: Sequence[MetricSource], thresholds: ThresholdSettings | None = None) -> CollectResult:
+    """Run every source once, each in its own thread as the daemon does, its readings judged against
+    ``thresholds`` (default: the defaults); wait for all of them."""
     stop = threading.Event()
-    runners = [SourceRunner(source, stop, log=lambda *_a, **_k: None) for source in sources]
+    runners = [SourceRunner(source, stop, log=lambda *_a, **_k: None, thresholds=thresholds) for source in sources]
     threads = [threading.Thread(target=runner.run_once, name=f"once {runner.source.name}", daemon=True)
                for runner in runners]
     for thread in threads:
@@ -393,7 +405,7 @@ def serve(settings: Settings | None, listen: str | None = None, *, stop: threadi
     host, port = split_listen(address)
     reload_seconds = section.reload_seconds if sources is None and section is not None else None
     stop = stop or threading.Event()
-    runners = RunnerSet(stop, log=log)
+    runners = RunnerSet(stop, log=log, thresholds=section.thresholds if section is not None else None)
     if sources is None:
         assert settings is not None, "serve needs settings or sources"
     runners.update(load_sources_for(settings) if settings is not None and sources is None else sources or (),
@@ -465,13 +477,15 @@ def monitor_once(settings: Settings, target: str | None = None) -> CollectResult
     """
     import fnmatch
 
+    from monitoring.settings import monitoring_settings
     from opsctl.core.errors import UsageError
 
+    thresholds = monitoring_settings(settings).thresholds
     sources = load_sources_for(settings)
     if target is None:
-        return collect_once(sources)
+        return collect_once(sources, thresholds)
     named = [source for source in sources if fnmatch.fnmatchcase(source.name, target)]
-    result = collect_once(named or sources)
+    result = collect_once(named or sources, thresholds)
     if named:
         return result
     readings = [reading for reading in result.readings if fnmatch.fnmatchcase(reading.target, target)]
