@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -152,5 +153,9 @@ def test_the_daemon_probes_an_agent_marked_in_the_inventory_after_it_started(age
     finally:
         daemon.terminate()
         _, stderr = daemon.communicate(timeout=15)
-    assert reading["kind"] == "agent" and reading["state"] in ("ok", "warning"), reading
+    # the server's reading from the agent's own families: CPU between two scrapes, memory, fullest filesystem, RAID
+    assert reading["kind"] == "agent" and reading["state"] in ("ok", "warning", "critical"), reading
+    assert re.match(r"CPU \d+%, load [\d.]+/CPU, memory \d+%, /\S* \d+%.*, no md RAID", reading["summary"]), reading
+    assert {"opsctl_probe_agent_cpu_busy_ratio", "opsctl_probe_agent_memory_used_ratio",
+            "opsctl_probe_agent_fullest_filesystem_used_ratio", "opsctl_probe_agent_md_arrays"} <= set(reading["values"])
     assert '"event": "reloaded", "started": ["server-1"]' in stderr
