@@ -403,13 +403,14 @@ def serve(settings: Settings | None, listen: str | None = None, *, stop: threadi
     section = monitoring_settings(settings) if settings is not None else None
     address = listen or (section.listen if section is not None else "")
     host, port = split_listen(address)
-    reload_seconds = section.reload_seconds if sources is None and section is not None else None
+    reload_seconds: float | None = None  # only sources that come from the settings are read again
+    if sources is None:
+        if settings is None or section is None:
+            raise ValueError("serve needs settings or sources")
+        sources, reload_seconds = load_sources_for(settings), section.reload_seconds
     stop = stop or threading.Event()
     runners = RunnerSet(stop, log=log, thresholds=section.thresholds if section is not None else None)
-    if sources is None:
-        assert settings is not None, "serve needs settings or sources"
-    runners.update(load_sources_for(settings) if settings is not None and sources is None else sources or (),
-                   start=False)
+    runners.update(sources, start=False)
     registry = build_registry(runners)
 
     class _Server(ThreadingMixIn, WSGIServer):
