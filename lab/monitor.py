@@ -72,21 +72,23 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
 def readiness(metrics: tuple[int, bytes], readings: tuple[int, bytes]) -> Answer:
     """Whether the answers of ``/metrics`` and ``/readings`` (status, body) make a ready daemon.
 
-    Ready: ``/metrics`` answered 200 with the daemon's own families, and ``/readings`` lists at
-    least one source, each having finished a pass.
+    Ready: ``/metrics`` answered 200 with the daemon's own families, and in ``/readings`` every
+    source the daemon started with has finished a pass (one a later reload added, such as an
+    agent installed after ``lab up``, may still be on its first), and at least one has.
     """
     if metrics[0] != 200 or b"opsctl_monitor_build_info" not in metrics[1]:
         return Answer(False, f"/metrics answered HTTP {metrics[0]} without opsctl_monitor_build_info")
     try:
         document = json.loads(readings[1])
-        sources = [(str(source["name"]), int(source["passes"])) for source in document["sources"]]
+        sources = [(str(source["name"]), int(source["passes"]), bool(source.get("added_by_reload")))
+                   for source in document["sources"]]
     except (ValueError, KeyError, TypeError):
         return Answer(False, f"/readings answered HTTP {readings[0]} without a readings document")
-    waiting = [name for name, passes in sources if passes < 1]
-    if not sources or waiting:
+    waiting = [name for name, passes, added_later in sources if passes < 1 and not added_later]
+    if waiting or not any(passes for _, passes, _ in sources):
         return Answer(False, f"no finished pass yet of {', '.join(waiting) or 'any source'}")
     return Answer(True, f"{len(document.get('readings', []))} readings from {len(sources)} sources: "
-                        f"{', '.join(name for name, _ in sources)}")
+                        f"{', '.join(name for name, _, _ in sources)}")
 
 
 @dataclass(frozen=True)

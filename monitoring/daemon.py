@@ -85,6 +85,7 @@ class SourceRunner:
         self._clock = clock
         self._logged: set[str] = set()
         self.thread = threading.Thread(target=self._loop, name=f"source {source.name}", daemon=True)
+        self.added_by_reload = False  # set by RunnerSet for a source a reload brought in
 
     def snapshot(self) -> SourceStatus:
         """A copy of the status, consistent with itself."""
@@ -174,6 +175,7 @@ class RunnerSet:
         self._log = log
         self._lock = threading.Lock()
         self._runners: dict[str, tuple[SourceRunner, threading.Event]] = {}
+        self._updated = False
 
     def current(self) -> list[SourceRunner]:
         """The running sources, in the order they were last given."""
@@ -202,10 +204,12 @@ class RunnerSet:
                 event = threading.Event()
                 runner = SourceRunner(source, event, log=self._log, thresholds=self.thresholds,
                                       status=previous.snapshot() if previous is not None else None)
+                runner.added_by_reload = self._updated
                 kept[identity] = (runner, event)
                 started.append(runner)
             retired = [(runner, event) for identity, (runner, event) in old.items() if identity not in kept]
             self._runners = kept
+            self._updated = True
         for _, event in retired:
             event.set()
         if start:
@@ -339,15 +343,17 @@ def _runners_of(runners: Sequence[SourceRunner] | RunnerSet) -> Sequence[SourceR
 
 def readings_document(runners: Sequence[SourceRunner] | RunnerSet) -> dict[str, Any]:
     """What ``/readings`` answers: every source's readings and its own state."""
-    statuses = [(runner.source.name, runner.snapshot()) for runner in _runners_of(runners)]
+    current = _runners_of(runners)
+    statuses = [(runner.source.name, runner.snapshot()) for runner in current]
     return {
         "schema": READINGS_SCHEMA,
         "time": time.time(),
         "readings": [{**reading.to_dict(), "since": status.since.get(reading.target)}
                      for _, status in statuses for reading in status.readings],
-        "sources": [{"name": name, "up": status.up, "passes": status.passes, "errors": status.errors,
-                     "last_error": status.last_error, "last_success_timestamp": status.last_success_timestamp}
-                    for name, status in statuses],
+        "sources": [{"name": runner.source.name, "up": status.up, "passes": status.passes, "errors": status.errors,
+                     "last_error": status.last_error, "last_success_timestamp": status.last_success_timestamp,
+                     "added_by_reload": runner.added_by_reload}
+                    for runner, (_, status) in zip(current, statuses, strict=True)],
     }
 
 

@@ -45,6 +45,7 @@ def test_a_reload_keeps_unchanged_sources_replaces_changed_ones_and_stops_the_re
     started, stopped = runners.update([again, grown], start=False)
 
     assert (started, stopped) == (["snmp"], ["nut"])
+    assert not kept_runner.added_by_reload and runners.current()[1].added_by_reload
     assert runners.current()[0] is kept_runner and again.closed  # the reload's duplicate is closed
     replaced = runners.current()[1]
     assert replaced.source is grown
@@ -57,8 +58,9 @@ def test_a_reload_keeps_unchanged_sources_replaces_changed_ones_and_stops_the_re
 def test_the_lab_daemon_is_ready_only_when_every_source_finished_a_pass() -> None:
     metrics = (200, b"# TYPE opsctl_monitor_build_info gauge\nopsctl_monitor_build_info{version=\"1\"} 1.0\n")
 
-    def readings(*passes: int) -> tuple[int, bytes]:
-        sources = [{"name": f"source-{index}", "passes": count} for index, count in enumerate(passes)]
+    def readings(*passes: int, reloaded: int = 0) -> tuple[int, bytes]:
+        sources = [{"name": f"source-{index}", "passes": count, "added_by_reload": index >= len(passes) - reloaded}
+                   for index, count in enumerate(passes)]
         return 200, json.dumps({"readings": [{}] * len(passes), "sources": sources}).encode()
 
     assert readiness(metrics, readings(1, 3)).ok
@@ -66,5 +68,8 @@ def test_the_lab_daemon_is_ready_only_when_every_source_finished_a_pass() -> Non
     waiting = readiness(metrics, readings(2, 0))
     assert not waiting.ok and waiting.detail == "no finished pass yet of source-1"
     assert not readiness(metrics, readings()).ok
+    # an agent a reload added after `lab up` may still be on its first pass: the daemon answers
+    assert readiness(metrics, readings(5, 0, reloaded=1)).ok
+    assert not readiness(metrics, readings(0, reloaded=1)).ok
     assert not readiness((503, b""), readings(1)).ok
     assert not readiness(metrics, (200, b"<html>")).ok
