@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from monitoring.settings import ThresholdSettings
     from opsctl.core.settings import Settings
+    from opsctl.core.state import StateStore
 
 READINGS_SCHEMA = "opsctl.monitor-readings/v1"
 _LOGGED_LIMIT = 1000
@@ -410,10 +411,17 @@ def serve(settings: Settings | None, listen: str | None = None, *, stop: threadi
     address = listen or (section.listen if section is not None else "")
     host, port = split_listen(address)
     reload_seconds: float | None = None  # only sources that come from the settings are read again
+    store: StateStore | None = None
     if sources is None:
         if settings is None or section is None:
             raise ValueError("serve needs settings or sources")
-        sources, reload_seconds = load_sources_for(settings), section.reload_seconds
+        from opsctl.core.state import open_state
+
+        # one store for the daemon's life, never closed by it: each reload opening and closing its
+        # own could be SQLite's last connection to a WAL database and remove its -wal and -shm
+        # files while another opsctl opens them (seen as "disk I/O error" by `lab down`)
+        store = open_state(settings)
+        sources, reload_seconds = load_sources_for(settings, store), section.reload_seconds
     stop = stop or threading.Event()
     runners = RunnerSet(stop, log=log, thresholds=section.thresholds if section is not None else None)
     runners.update(sources, start=False)
@@ -442,7 +450,7 @@ def serve(settings: Settings | None, listen: str | None = None, *, stop: threadi
         while not stop.wait(min(1.0, reload_seconds or 1.0)):
             if settings is not None and reload_seconds is not None and time.monotonic() >= next_reload:
                 next_reload = time.monotonic() + reload_seconds
-                reload_sources(settings, runners, log)
+                reload_sources(settings, runners, log, store)
     finally:
         runners.stop_all()
         server.shutdown()
@@ -451,14 +459,15 @@ def serve(settings: Settings | None, listen: str | None = None, *, stop: threadi
     return 0
 
 
-def reload_sources(settings: Settings, runners: RunnerSet, log: Callable[..., None] = log_event) -> None:
+def reload_sources(settings: Settings, runners: RunnerSet, log: Callable[..., None] = log_event,
+                   store: StateStore | None = None) -> None:
     """Read the sources from ``settings`` again (inventory, scanned devices) and bring ``runners`` in step; log what changed.
 
     A reload that raises (an inventory caught half-written, a state store that is away) is
     logged as ``reload_error`` and the running sources are kept.
     """
     try:
-        sources = load_sources_for(settings)
+        sources = load_sources_for(settings, store)
     except Exception as error:  # the daemon keeps serving what it has
         log("reload_error", message=f"{type(error).__name__}: {error}".splitlines()[0])
         return
@@ -467,12 +476,17 @@ def reload_sources(settings: Settings, runners: RunnerSet, log: Callable[..., No
         log("reloaded", started=started, stopped=stopped)
 
 
-def load_sources_for(settings: Settings) -> list[MetricSource]:
-    """Every factory's sources for ``settings``, given the inventory's scanned devices (the poller's)."""
+def load_sources_for(settings: Settings, store: StateStore | None = None) -> list[MetricSource]:
+    """Every factory's sources for ``settings``, given the inventory's scanned devices (the poller's),
+    read from ``store`` when given (the daemon's own, open for its life), else from a store opened for this."""
     from inventory.queries import list_devices
     from monitoring.sources import load_sources
 
-    return load_sources(settings, list(list_devices(settings)))
+    if store is None:
+        return load_sources(settings, list(list_devices(settings)))
+    from inventory.history import devices_at
+
+    return load_sources(settings, list(devices_at(store)))
 
 
 def monitor_once(settings: Settings, target: str | None = None) -> CollectResult:

@@ -100,8 +100,8 @@ def test_a_second_lab_up_keeps_the_running_daemon(lab: RunningLab) -> None:
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[str]:
-    """A real ``opsctl-agent`` on ``SMALL_PREFIX.10.1:19101``; its address:port."""
-    listen = f"{SMALL_PREFIX}.10.1:19101"
+    """A real ``opsctl-agent`` on ``SMALL_PREFIX.91.2:19101`` (away from the small labs' hosts); its address:port."""
+    listen = f"{SMALL_PREFIX}.91.2:19101"
     process = subprocess.Popen([str(Path(sys.executable).with_name("opsctl-agent")), "--listen", listen,
                                 "--textfile-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -135,7 +135,7 @@ def test_the_daemon_probes_an_agent_marked_in_the_inventory_after_it_started(age
         inventory.write_text(json.dumps({"all": {"hosts": {"server-1": variables}}}))
 
     write_inventory(False)
-    listen = f"{SMALL_PREFIX}.90.1:19102"
+    listen = f"{SMALL_PREFIX}.91.1:19102"
     config = tmp_path / "opsctl.yaml"
     config.write_text(json.dumps({"inventory": str(inventory), "monitoring": {
         "listen": listen, "reload_seconds": 1, "probe_interval_seconds": 1}}))
