@@ -34,6 +34,7 @@ class LabContext:
     ssh_hosts: int
     hospital_db_megabytes: int = 0  # the hospital database's size in the lab's PostgreSQL; 0: none
     object_store: bool = True
+    state_dir: Path | None = None  # the settings' state directory (the monitoring daemon reads its scanned devices)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, ssh_hosts: int | None = None) -> LabContext:
@@ -48,6 +49,7 @@ class LabContext:
             ssh_hosts=count,
             hospital_db_megabytes=section.hospital_db_megabytes,
             object_store=section.object_store,
+            state_dir=settings.state_dir.absolute(),
         )
 
 
@@ -93,6 +95,7 @@ for _name, _reference in (
     ("orthanc", "lab.orthanc.peer:ORTHANC"),
     ("seaweedfs", "lab.seaweedfs.peer:SEAWEEDFS"),
     ("nut", "lab.nut.peer:NUT"),
+    ("monitor", "lab.monitor:MONITOR"),  # last: it polls the others, after the lab published its configuration
 ):
     PEER_KINDS.register_reference(_name, _reference)
 

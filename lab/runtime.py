@@ -20,7 +20,7 @@ from lab.files import ensure_dir, locked
 from lab.kinds import LabContext, peer_kind, peer_kinds
 from lab.layout import LabLayout
 from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, PeerStatus, peer_status, wait_ready
-from lab.publish import HostKeys, LabPublication, publish, read_publication
+from lab.publish import HostKeys, LabPublication, PublishesMonitoring, publish, read_publication
 from lab.settings import lab_dir
 from lab.ssh.host import WAIT_SECONDS, SshHost
 from lab.ssh.login_user import LOGIN_USER
@@ -120,10 +120,12 @@ def _start_all(peers: Sequence[Peer], *, wait_seconds: float) -> list[Answer]:
 
 def _publish(layout: LabLayout, peers: Sequence[Peer]) -> LabPublication:
     hosts = [peer for peer in peers if isinstance(peer, SshHost)]
+    monitoring = {key: value for peer in peers if isinstance(peer, PublishesMonitoring)
+                  for key, value in peer.published_monitoring().items()}
     return publish(
         layout,
         [HostKeys(host.name, host.address, host.port, tuple(host.public_keys())) for host in hosts],
-        user=hosts[0].user.name if hosts else LOGIN_USER,
+        user=hosts[0].user.name if hosts else LOGIN_USER, monitoring=monitoring,
     )
 
 
@@ -151,9 +153,13 @@ def up(
         )
         statuses = {status.name: status for status in checks if status.answering}
         to_start = [peer for peer in wanted if peer.name not in statuses]
-        answers = _start_all(to_start, wait_seconds=wait_seconds)
+        # a peer that reads the published configuration (the monitoring daemon) starts after it is written
+        late = [peer for peer in to_start if getattr(peer, "starts_after_publish", False)]
+        early = [peer for peer in to_start if peer not in late]
+        answers = _start_all(early, wait_seconds=wait_seconds)
         publication = _publish(lab.layout, wanted)
-    for peer, answer in zip(to_start, answers, strict=True):
+        answers += _start_all(late, wait_seconds=wait_seconds)
+    for peer, answer in zip(early + late, answers, strict=True):
         statuses[peer.name] = _started_status(peer, answer)
     if to_start or stopped:
         _audit(settings, "lab up", [peer.name for peer in to_start] + list(stopped),

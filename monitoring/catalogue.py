@@ -285,6 +285,12 @@ _PROBES = _of(("probes",), ((name, "gauge", PROBE_LABELS, help_) for name, help_
     ("opsctl_probe_agent_fullest_filesystem_used_ratio", "Share of the host's fullest filesystem in use."),
     ("opsctl_probe_agent_md_degraded_arrays", "md RAID arrays on the host that are degraded."),
     ("opsctl_probe_agent_md_failed_disks", "Failed disks in the host's md RAID arrays."),
+    ("opsctl_probe_agent_cpu_busy_ratio", "Share of the host's CPU time not idle between the probe's last two scrapes."),
+    ("opsctl_probe_agent_fullest_filesystem_time_to_full_seconds",
+     "Seconds until the host's fullest filesystem is full at its recent fill rate; absent when not filling."),
+    ("opsctl_probe_agent_md_arrays", "md RAID arrays on the host."),
+    ("opsctl_probe_agent_md_syncing_arrays", "md RAID arrays on the host recovering or resyncing."),
+    ("opsctl_probe_agent_md_sync_progress_ratio", "Progress of the least advanced md recovery or resync (0 to 1)."),
 )))
 
 _MONITOR = _of(("monitor",), (

@@ -7,6 +7,12 @@ other sources never notice. The endpoint (:func:`serve`) answers ``/metrics`` (t
 families of every source, merged by name, plus the daemon's own ``opsctl_monitor_*`` families
 and its process) and ``/readings`` (every source's readings as JSON, each with the time its
 target entered its state, for ``opsctl health``).
+
+Sources that come from the configuration are read again every ``monitoring.reload_seconds``
+(:class:`RunnerSet`): the inventory (a host that ``opsctl agent install`` marked
+``opsctl_agent: true`` gets its agent probe) and the state store's scanned devices (the
+poller's targets) are re-read, a source whose identity (:func:`source_identity`) changed is
+replaced, one no longer configured is stopped, and the daemon keeps serving throughout.
 Logs are JSON lines on stderr.
 """
 
@@ -31,7 +37,9 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
+    from monitoring.settings import ThresholdSettings
     from opsctl.core.settings import Settings
+    from opsctl.core.state import StateStore
 
 READINGS_SCHEMA = "opsctl.monitor-readings/v1"
 _LOGGED_LIMIT = 1000
@@ -67,15 +75,18 @@ class SourceRunner:
     """Runs one source: one pass now, then one every ``interval_seconds`` until ``stop`` is set."""
 
     def __init__(self, source: MetricSource, stop: threading.Event,
-                 log: Callable[..., None] = log_event, clock: Callable[[], float] = time.time) -> None:
+                 log: Callable[..., None] = log_event, clock: Callable[[], float] = time.time,
+                 status: SourceStatus | None = None, thresholds: ThresholdSettings | None = None) -> None:
         self.source = source
+        self.thresholds = thresholds
         self.stop = stop
-        self.status = SourceStatus()
+        self.status = status or SourceStatus()
         self._lock = threading.Lock()
         self._log = log
         self._clock = clock
         self._logged: set[str] = set()
         self.thread = threading.Thread(target=self._loop, name=f"source {source.name}", daemon=True)
+        self.added_by_reload = False  # set by RunnerSet for a source a reload brought in
 
     def snapshot(self) -> SourceStatus:
         """A copy of the status, consistent with itself."""
@@ -94,12 +105,19 @@ class SourceRunner:
                              if earlier.get(reading.target) == reading.state else now for reading in readings}
         self.status.readings = readings
 
+    def _judged(self, readings: Iterable[Reading]) -> list[Reading]:
+        """``readings`` against the thresholds (``monitoring.thresholds``; the defaults without settings)."""
+        from monitoring.thresholds import DEFAULT_THRESHOLDS, judge
+
+        now = time.time()  # a certificate's days left; the injected clock dates states only
+        return [judge(reading, self.thresholds or DEFAULT_THRESHOLDS, now) for reading in readings]
+
     def run_once(self) -> None:
         """One pass: collect, then keep the families and readings, or count the error."""
         started = time.monotonic()
         try:
             families = list(self.source.collect())
-            readings = list(self.source.readings())
+            readings = self._judged(self.source.readings())
         except Exception as error:  # one source never stops the others
             message = f"{type(error).__name__}: {error}".splitlines()[0]
             with self._lock:
@@ -126,6 +144,88 @@ class SourceRunner:
         while not self.stop.is_set():
             self.run_once()
             self.stop.wait(self.source.interval_seconds)
+        close = getattr(self.source, "close", None)
+        if callable(close):  # the poller's SNMP engines and event loop, closed by the thread that used them
+            close()
+
+
+def source_identity(source: MetricSource) -> str:
+    """What makes ``source`` the same source after a reload: its class, name, interval and what it reads.
+
+    Two sources with one identity poll the same targets the same way, so a reload keeps the
+    running one; anything else (a new agent host, a newly scanned device) replaces it.
+    """
+    parts = [type(source).__name__, source.name, repr(source.interval_seconds)]
+    parts += [repr(getattr(source, attribute)) for attribute in ("kind", "target", "targets", "servers")
+              if hasattr(source, attribute)]
+    return "\x1f".join(parts)
+
+
+class RunnerSet:
+    """The daemon's running sources, brought in step with a fresh list by :meth:`update`.
+
+    A source whose identity is unchanged keeps its runner; a changed one gets a new runner that
+    starts from the old one's status (its readings and since-times stay served until its first
+    pass); one that is gone is stopped (its thread closes it).
+    """
+
+    def __init__(self, stop: threading.Event, log: Callable[..., None] = log_event,
+                 thresholds: ThresholdSettings | None = None) -> None:
+        self.stop = stop
+        self.thresholds = thresholds
+        self._log = log
+        self._lock = threading.Lock()
+        self._runners: dict[str, tuple[SourceRunner, threading.Event]] = {}
+        self._updated = False
+
+    def current(self) -> list[SourceRunner]:
+        """The running sources, in the order they were last given."""
+        with self._lock:
+            return [runner for runner, _ in self._runners.values()]
+
+    def update(self, sources: Sequence[MetricSource], *, start: bool = True) -> tuple[list[str], list[str]]:
+        """Run exactly ``sources``; return the names of the sources started (new or replaced) and stopped (gone).
+
+        With ``start`` false the new runners are made but their threads not started (tests).
+        """
+        fresh = {source_identity(source): source for source in sources}
+        with self._lock:
+            old = self._runners
+            by_name = {runner.source.name: runner for runner, _ in old.values()}
+            kept: dict[str, tuple[SourceRunner, threading.Event]] = {}
+            started: list[SourceRunner] = []
+            for identity, source in fresh.items():
+                if identity in old:
+                    kept[identity] = old[identity]
+                    close = getattr(source, "close", None)
+                    if callable(close):
+                        close()  # the duplicate made by the reload, never run
+                    continue
+                previous = by_name.get(source.name)
+                event = threading.Event()
+                runner = SourceRunner(source, event, log=self._log, thresholds=self.thresholds,
+                                      status=previous.snapshot() if previous is not None else None)
+                runner.added_by_reload = self._updated
+                kept[identity] = (runner, event)
+                started.append(runner)
+            retired = [(runner, event) for identity, (runner, event) in old.items() if identity not in kept]
+            self._runners = kept
+            self._updated = True
+        for _, event in retired:
+            event.set()
+        if start:
+            for runner in started:
+                runner.thread.start()
+        names = {source.name for source in fresh.values()}
+        return ([runner.source.name for runner in started],
+                [runner.source.name for runner, _ in retired if runner.source.name not in names])
+
+    def stop_all(self) -> None:
+        """Stop every runner (their threads end after their current pass)."""
+        self.stop.set()
+        with self._lock:
+            for _, event in self._runners.values():
+                event.set()
 
 
 def merge_families(families: Iterable[Metric]) -> list[Metric]:
@@ -149,14 +249,14 @@ def merge_families(families: Iterable[Metric]) -> list[Metric]:
 class DaemonCollector:
     """The registry's one collector: every source's last families, then the daemon's own health."""
 
-    def __init__(self, runners: Sequence[SourceRunner]) -> None:
-        self.runners = tuple(runners)
+    def __init__(self, runners: Sequence[SourceRunner] | RunnerSet) -> None:
+        self.runners = runners
 
     def describe(self) -> list[Metric]:
         return []  # registering must not run a pass
 
     def collect(self) -> Iterator[Metric]:
-        statuses = [(runner.source.name, runner.snapshot()) for runner in self.runners]
+        statuses = [(runner.source.name, runner.snapshot()) for runner in _runners_of(self.runners)]
         yield from merge_families(family for _, status in statuses for family in status.families)
         yield from own_families(statuses)
 
@@ -206,10 +306,11 @@ class CollectResult:
         return ExitCode.PARTIAL if self.source_errors else ExitCode.OK
 
 
-def collect_once(sources: Sequence[MetricSource]) -> CollectResult:
-    """Run every source once, each in its own thread as the daemon does; wait for all of them."""
+def collect_once(sources: Sequence[MetricSource], thresholds: ThresholdSettings | None = None) -> CollectResult:
+    """Run every source once, each in its own thread as the daemon does, its readings judged against
+    ``thresholds`` (default: the defaults); wait for all of them."""
     stop = threading.Event()
-    runners = [SourceRunner(source, stop, log=lambda *_a, **_k: None) for source in sources]
+    runners = [SourceRunner(source, stop, log=lambda *_a, **_k: None, thresholds=thresholds) for source in sources]
     threads = [threading.Thread(target=runner.run_once, name=f"once {runner.source.name}", daemon=True)
                for runner in runners]
     for thread in threads:
@@ -237,21 +338,27 @@ def exposition(families: Sequence[Metric]) -> str:
     return generate_latest(registry).decode()
 
 
-def readings_document(runners: Sequence[SourceRunner]) -> dict[str, Any]:
+def _runners_of(runners: Sequence[SourceRunner] | RunnerSet) -> Sequence[SourceRunner]:
+    return runners.current() if isinstance(runners, RunnerSet) else runners
+
+
+def readings_document(runners: Sequence[SourceRunner] | RunnerSet) -> dict[str, Any]:
     """What ``/readings`` answers: every source's readings and its own state."""
-    statuses = [(runner.source.name, runner.snapshot()) for runner in runners]
+    current = _runners_of(runners)
+    statuses = [(runner.source.name, runner.snapshot()) for runner in current]
     return {
         "schema": READINGS_SCHEMA,
         "time": time.time(),
         "readings": [{**reading.to_dict(), "since": status.since.get(reading.target)}
                      for _, status in statuses for reading in status.readings],
-        "sources": [{"name": name, "up": status.up, "passes": status.passes, "errors": status.errors,
-                     "last_error": status.last_error, "last_success_timestamp": status.last_success_timestamp}
-                    for name, status in statuses],
+        "sources": [{"name": runner.source.name, "up": status.up, "passes": status.passes, "errors": status.errors,
+                     "last_error": status.last_error, "last_success_timestamp": status.last_success_timestamp,
+                     "added_by_reload": runner.added_by_reload}
+                    for runner, (_, status) in zip(current, statuses, strict=True)],
     }
 
 
-def build_registry(runners: Sequence[SourceRunner]) -> CollectorRegistry:
+def build_registry(runners: Sequence[SourceRunner] | RunnerSet) -> CollectorRegistry:
     """A registry serving the sources' last families, the daemon's own health and its process."""
     from prometheus_client import CollectorRegistry, ProcessCollector
 
@@ -261,7 +368,7 @@ def build_registry(runners: Sequence[SourceRunner]) -> CollectorRegistry:
     return registry
 
 
-def wsgi_app(registry: CollectorRegistry, runners: Sequence[SourceRunner]) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(registry: CollectorRegistry, runners: Sequence[SourceRunner] | RunnerSet) -> Callable[..., Iterable[bytes]]:
     """``/readings`` as JSON; everything else as prometheus-client's exposition of ``registry``."""
     from prometheus_client import make_wsgi_app
 
@@ -285,25 +392,39 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(settings: Settings, listen: str | None = None, *, stop: threading.Event | None = None,
+def serve(settings: Settings | None, listen: str | None = None, *, stop: threading.Event | None = None,
           sources: Sequence[MetricSource] | None = None, log: Callable[..., None] = log_event) -> int:
     """Run every source and serve ``/metrics`` and ``/readings`` on ``listen`` (default ``monitoring.listen``) until stopped.
 
-    Stops when ``stop`` is set or on KeyboardInterrupt (Ctrl-C, and SIGTERM through the CLI),
-    which it re-raises after shutting down. Return 0; raise ListenError if the address cannot
-    be bound.
+    Without ``sources`` they come from ``settings`` and are read again every
+    ``monitoring.reload_seconds`` (see :class:`RunnerSet`; a reload that raises is logged and
+    the running sources kept). Stops when ``stop`` is set or on KeyboardInterrupt (Ctrl-C, and
+    SIGTERM through the CLI), which it re-raises after shutting down. Return 0; raise
+    ListenError if the address cannot be bound.
     """
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from monitoring.settings import monitoring_settings
 
-    address = listen or monitoring_settings(settings).listen
+    section = monitoring_settings(settings) if settings is not None else None
+    address = listen or (section.listen if section is not None else "")
     host, port = split_listen(address)
+    reload_seconds: float | None = None  # only sources that come from the settings are read again
+    store: StateStore | None = None
     if sources is None:
-        sources = load_sources_for(settings)
+        if settings is None or section is None:
+            raise ValueError("serve needs settings or sources")
+        from opsctl.core.state import open_state
+
+        # one store for the daemon's life, never closed by it: each reload opening and closing its
+        # own could be SQLite's last connection to a WAL database and remove its -wal and -shm
+        # files while another opsctl opens them (seen as "disk I/O error" by `lab down`)
+        store = open_state(settings)
+        sources, reload_seconds = load_sources_for(settings, store), section.reload_seconds
     stop = stop or threading.Event()
-    runners = [SourceRunner(source, stop, log=log) for source in sources]
+    runners = RunnerSet(stop, log=log, thresholds=section.thresholds if section is not None else None)
+    runners.update(sources, start=False)
     registry = build_registry(runners)
 
     class _Server(ThreadingMixIn, WSGIServer):
@@ -319,27 +440,53 @@ def serve(settings: Settings, listen: str | None = None, *, stop: threading.Even
         raise ListenError(f"cannot listen on {address}: {error.strerror or error}") from None
     server_thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     server_thread.start()
-    for runner in runners:
+    for runner in runners.current():
         runner.thread.start()
-    log("listening", address=address, version=opsctl_version(),
-        sources=[{"name": runner.source.name, "interval_seconds": runner.source.interval_seconds} for runner in runners])
+    log("listening", address=address, version=opsctl_version(), reload_seconds=reload_seconds,
+        sources=[{"name": runner.source.name, "interval_seconds": runner.source.interval_seconds}
+                 for runner in runners.current()])
+    next_reload = time.monotonic() + (reload_seconds or 0.0)
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stop.wait(min(1.0, reload_seconds or 1.0)):
+            if settings is not None and reload_seconds is not None and time.monotonic() >= next_reload:
+                next_reload = time.monotonic() + reload_seconds
+                reload_sources(settings, runners, log, store)
     finally:
-        stop.set()
+        runners.stop_all()
         server.shutdown()
         server.server_close()
         log("stopped")
     return 0
 
 
-def load_sources_for(settings: Settings) -> list[MetricSource]:
-    """Every factory's sources for ``settings``, given the inventory's scanned devices (the poller's)."""
+def reload_sources(settings: Settings, runners: RunnerSet, log: Callable[..., None] = log_event,
+                   store: StateStore | None = None) -> None:
+    """Read the sources from ``settings`` again (inventory, scanned devices) and bring ``runners`` in step; log what changed.
+
+    A reload that raises (an inventory caught half-written, a state store that is away) is
+    logged as ``reload_error`` and the running sources are kept.
+    """
+    try:
+        sources = load_sources_for(settings, store)
+    except Exception as error:  # the daemon keeps serving what it has
+        log("reload_error", message=f"{type(error).__name__}: {error}".splitlines()[0])
+        return
+    started, stopped = runners.update(sources)
+    if started or stopped:
+        log("reloaded", started=started, stopped=stopped)
+
+
+def load_sources_for(settings: Settings, store: StateStore | None = None) -> list[MetricSource]:
+    """Every factory's sources for ``settings``, given the inventory's scanned devices (the poller's),
+    read from ``store`` when given (the daemon's own, open for its life), else from a store opened for this."""
     from inventory.queries import list_devices
     from monitoring.sources import load_sources
 
-    return load_sources(settings, list(list_devices(settings)))
+    if store is None:
+        return load_sources(settings, list(list_devices(settings)))
+    from inventory.history import devices_at
+
+    return load_sources(settings, list(devices_at(store)))
 
 
 def monitor_once(settings: Settings, target: str | None = None) -> CollectResult:
@@ -351,13 +498,15 @@ def monitor_once(settings: Settings, target: str | None = None) -> CollectResult
     """
     import fnmatch
 
+    from monitoring.settings import monitoring_settings
     from opsctl.core.errors import UsageError
 
+    thresholds = monitoring_settings(settings).thresholds
     sources = load_sources_for(settings)
     if target is None:
-        return collect_once(sources)
+        return collect_once(sources, thresholds)
     named = [source for source in sources if fnmatch.fnmatchcase(source.name, target)]
-    result = collect_once(named or sources)
+    result = collect_once(named or sources, thresholds)
     if named:
         return result
     readings = [reading for reading in result.readings if fnmatch.fnmatchcase(reading.target, target)]

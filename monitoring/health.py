@@ -141,7 +141,8 @@ def fleet_health(settings: Settings, target: str | None = None, *, timeout: floa
     """
     from monitoring.settings import monitoring_settings
 
-    endpoint = monitoring_settings(settings).endpoint
+    section = monitoring_settings(settings)
+    endpoint = section.endpoint
     since: dict[str, float] = {}
     if endpoint:
         origin = endpoint
@@ -154,7 +155,7 @@ def fleet_health(settings: Settings, target: str | None = None, *, timeout: floa
         from monitoring.daemon import collect_once, load_sources_for
 
         origin = "collected once"
-        result = collect_once(load_sources_for(settings))
+        result = collect_once(load_sources_for(settings), section.thresholds)
         readings, errors = result.readings, result.source_errors
     selected = select_readings(readings, target)
     if target is not None and not selected:

@@ -13,7 +13,8 @@ A standby also says whether its WAL receiver is streaming (``pg_stat_wal_receive
 when it is not connected to its primary, e.g. because the primary is gone); one that is not
 has no lag sample (what it received is replayed, but it receives nothing: "0 s behind" would
 be false), ``opsctl_probe_postgres_wal_receiver_streaming`` 0, and the reason in its detail.
-:func:`replication_state` is the one place a standby's readings turn warning or critical.
+:func:`replication_state` says what a standby is (critical when not streaming); its lag is judged
+against ``monitoring.thresholds.postgres_replication_lag_seconds`` by :mod:`monitoring.thresholds`.
 """
 
 from __future__ import annotations
@@ -115,19 +116,16 @@ def role_of_row(row: tuple[object, ...]) -> str:
 State = Literal["ok", "warning", "critical"]
 
 
-def replication_state(samples: Mapping[str, float], detail: str, *, lag_warning_seconds: float,
-                      lag_critical_seconds: float) -> tuple[State, str] | None:
-    """What a standby's samples mean: None on a primary; critical with the reason (from the
-    probe's ``detail``) when it is not streaming; else its lag against the two thresholds."""
+def replication_state(samples: Mapping[str, float], detail: str) -> tuple[State, str] | None:
+    """What a standby's samples mean before any threshold: None on a primary; critical with the
+    reason (from the probe's ``detail``) when it is not streaming; else ok with its lag, which
+    :func:`monitoring.thresholds.judge` holds against ``postgres_replication_lag_seconds``."""
     if not samples.get("opsctl_probe_postgres_in_recovery"):
         return None
     if samples.get(STREAMING) == 0.0:
         _, marker, reason = detail.partition(_NOT_STREAMING)
         return "critical", f"standby, {marker}{reason}" if marker else "standby, not streaming"
-    lag = samples.get(LAG, 0.0)
-    state: State = ("critical" if lag >= lag_critical_seconds else
-                    "warning" if lag >= lag_warning_seconds else "ok")
-    return state, f"standby, lag {lag:.0f} s"
+    return "ok", f"standby, lag {samples.get(LAG, 0.0):.0f} s"
 
 
 class PostgresProbe:

@@ -17,6 +17,9 @@ monitoring:
   poll_concurrency: 32              # devices polled at once
   poll_timeout_seconds: 2           # per SNMP request (with poll_retries retries)
   poll_deadline_seconds: 30         # one device's whole poll
+  reload_seconds: 60                # monitor serve re-reads the inventory and scanned devices (new agents)
+  thresholds:                       # where readings turn warning / critical (see THRESHOLD_DEFAULTS)
+    filesystem_used_percent: {warning: 85, critical: 95}
   nut_servers:
     - {name: ups-room1, address: 10.0.5.20, port: 3493, username: monitor,
        password: file:/etc/opsctl/nut.pw, site: main, rack: A1}
@@ -116,6 +119,72 @@ class NutServerSettings(SettingsModel):
         return self.name or f"{self.address}:{self.port}"
 
 
+class Level(SettingsModel):
+    """Where one reading turns ``warning`` and where ``critical``."""
+
+    warning: float
+    critical: float
+
+
+# Every threshold: its default, and whether a lower value is the worse one (a battery's charge,
+# the days a certificate has left). Percentages are 0-100 of what the key names.
+THRESHOLD_DEFAULTS: dict[str, tuple[Level, bool]] = {
+    "filesystem_used_percent": (Level(warning=85, critical=95), False),  # a server's fullest filesystem
+    "memory_used_percent": (Level(warning=90, critical=97), False),  # 1 - MemAvailable/MemTotal
+    "cpu_busy_percent": (Level(warning=90, critical=98), False),  # all CPUs, between two scrapes
+    "ups_charge_percent": (Level(warning=50, critical=20), True),
+    "ups_runtime_seconds": (Level(warning=600, critical=300), True),
+    "postgres_connections_percent": (Level(warning=80, critical=95), False),  # of max_connections
+    "postgres_replication_lag_seconds": (Level(warning=60, critical=300), False),  # a standby's replay
+    "postgres_transaction_seconds": (Level(warning=3600, critical=86400), False),  # the oldest open one
+    "certificate_days_left": (Level(warning=21, critical=7), True),
+    "switch_port_errors": (Level(warning=100_000, critical=10_000_000), False),  # in+out, all ports, since reset
+}
+
+
+class ThresholdSettings(SettingsModel):
+    """``monitoring.thresholds``: each key a ``{warning, critical}`` pair (see :data:`THRESHOLD_DEFAULTS`).
+
+    A key may give one of the two; the other keeps its default. Refused: an unknown key, and a
+    pair in the wrong order (for a lower-is-worse key, warning must be at or above critical).
+    """
+
+    filesystem_used_percent: Level = THRESHOLD_DEFAULTS["filesystem_used_percent"][0]
+    memory_used_percent: Level = THRESHOLD_DEFAULTS["memory_used_percent"][0]
+    cpu_busy_percent: Level = THRESHOLD_DEFAULTS["cpu_busy_percent"][0]
+    ups_charge_percent: Level = THRESHOLD_DEFAULTS["ups_charge_percent"][0]
+    ups_runtime_seconds: Level = THRESHOLD_DEFAULTS["ups_runtime_seconds"][0]
+    postgres_connections_percent: Level = THRESHOLD_DEFAULTS["postgres_connections_percent"][0]
+    postgres_replication_lag_seconds: Level = THRESHOLD_DEFAULTS["postgres_replication_lag_seconds"][0]
+    postgres_transaction_seconds: Level = THRESHOLD_DEFAULTS["postgres_transaction_seconds"][0]
+    certificate_days_left: Level = THRESHOLD_DEFAULTS["certificate_days_left"][0]
+    switch_port_errors: Level = THRESHOLD_DEFAULTS["switch_port_errors"][0]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_of_two(cls, data: object) -> object:
+        """A key that gives only ``warning`` or only ``critical`` keeps the default of the other."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for key, value in data.items():
+            if key in THRESHOLD_DEFAULTS and isinstance(value, dict):
+                merged[key] = {**THRESHOLD_DEFAULTS[key][0].model_dump(), **value}
+        return merged
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdSettings:
+        for key, (_, lower_is_worse) in THRESHOLD_DEFAULTS.items():
+            level: Level = getattr(self, key)
+            if lower_is_worse and level.warning < level.critical:
+                raise ValueError(f"{key}: warning ({level.warning:g}) must be at or above critical "
+                                 f"({level.critical:g}): lower is worse")
+            if not lower_is_worse and level.warning > level.critical:
+                raise ValueError(f"{key}: warning ({level.warning:g}) must be at or below critical "
+                                 f"({level.critical:g})")
+        return self
+
+
 class MonitoringSettings(SettingsModel):
     """The ``monitoring:`` section: the daemon's address, where health finds it, the probes and their
     defaults; the SNMP poller's pace and bounds, and the NUT servers to read."""
@@ -133,6 +202,9 @@ class MonitoringSettings(SettingsModel):
     poll_deadline_seconds: float = Field(default=30.0, gt=0, le=3600)
     nut_interval_seconds: float = Field(default=30.0, ge=1, le=86400)
     nut_servers: tuple[NutServerSettings, ...] = ()
+    thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
+    reload_seconds: float = Field(default=60.0, ge=1, le=86400, description=(
+        "monitor serve reads the inventory and the scanned devices again this often (new agents, new devices)"))
 
     @model_validator(mode="after")
     def _names(self) -> MonitoringSettings:
@@ -149,4 +221,5 @@ def monitoring_settings(settings: Settings) -> MonitoringSettings:
     return settings.section(SECTION, MonitoringSettings)
 
 
-__all__ = ["MonitoringSettings", "NutServerSettings", "ProbeSettings", "monitoring_settings"]
+__all__ = ["THRESHOLD_DEFAULTS", "Level", "MonitoringSettings", "NutServerSettings", "ProbeSettings",
+           "ThresholdSettings", "monitoring_settings"]

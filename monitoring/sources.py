@@ -27,7 +27,7 @@ from monitoring.probes import PROBES, Probe, ProbeResult, ProbeTarget
 from monitoring.probes_postgres import replication_state
 
 if TYPE_CHECKING:
-    from monitoring.settings import ProbeSettings
+    from monitoring.settings import ProbeSettings, ThresholdSettings
     from opsctl.core.settings import Settings
 
 State = Literal["ok", "warning", "critical", "unknown"]
@@ -85,40 +85,14 @@ class MetricSource(Protocol):
 
 # -- what a probe's samples mean ----------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Where a reading turns warning or critical (ratios 0..1, seconds, days)."""
-
-    postgres_connections_warning: float = 0.8
-    postgres_connections_critical: float = 0.95
-    postgres_lag_warning_seconds: float = 60.0
-    postgres_lag_critical_seconds: float = 300.0
-    postgres_transaction_warning_seconds: float = 3600.0
-    certificate_warning_days: float = 21.0
-    certificate_critical_days: float = 7.0
-    memory_warning: float = 0.9
-    memory_critical: float = 0.97
-    filesystem_warning: float = 0.85
-    filesystem_critical: float = 0.95
-    load_per_cpu_warning: float = 2.0
-
-
-THRESHOLDS = Thresholds()
-
-
 def _worse(first: State, second: State) -> State:
     return first if STATES.index(first) <= STATES.index(second) else second
 
 
-def _level(value: float, warning: float, critical: float) -> State:
-    return "critical" if value >= critical else "warning" if value >= warning else "ok"
-
-
-def probe_state(kind: str, result: ProbeResult, now: float, thresholds: Thresholds = THRESHOLDS) -> tuple[State, str]:
-    """The state and summary of one probe result: a failed probe is critical; else the samples against ``thresholds``.
-
-    ``now`` (seconds since the epoch) dates a certificate's days left.
-    """
+def probe_facts(kind: str, result: ProbeResult, now: float) -> tuple[State, str]:
+    """The state and summary of one probe result before any threshold: a failed probe is critical, a
+    degraded md array on an agent's host critical, anything else ok; the summary says what was read
+    (``now``, seconds since the epoch, dates a certificate's days left)."""
     samples = result.samples
     if not result.success:
         return "critical", result.detail
@@ -127,20 +101,11 @@ def probe_state(kind: str, result: ProbeResult, now: float, thresholds: Threshol
     if kind == "postgres":
         connections = samples.get("opsctl_probe_postgres_connections", 0.0)
         limit = samples.get("opsctl_probe_postgres_max_connections") or 0.0
-        if limit:
-            state = _worse(state, _level(connections / limit, thresholds.postgres_connections_warning,
-                                         thresholds.postgres_connections_critical))
         notes.append(f"{connections:.0f}/{limit:.0f} connections")
-        standby = replication_state(samples, result.detail,
-                                    lag_warning_seconds=thresholds.postgres_lag_warning_seconds,
-                                    lag_critical_seconds=thresholds.postgres_lag_critical_seconds)
+        standby = replication_state(samples, result.detail)
         if standby is not None:
             state = _worse(state, standby[0])
         notes.append("primary" if standby is None else standby[1])
-        longest = samples.get("opsctl_probe_postgres_longest_transaction_seconds", 0.0)
-        if longest >= thresholds.postgres_transaction_warning_seconds:
-            state = _worse(state, "warning")
-            notes.append(f"a transaction open {longest / 3600:.1f} h")
         notes.append(f"{samples.get('opsctl_probe_postgres_database_size_bytes', 0.0) / 1024**2:.0f} MiB")
     elif kind == "orthanc":
         notes.append(f"up, {samples.get('opsctl_probe_orthanc_instances', 0.0):.0f} instances, "
@@ -151,25 +116,29 @@ def probe_state(kind: str, result: ProbeResult, now: float, thresholds: Threshol
         notes.append(f"HTTP {samples.get('opsctl_probe_http_status_code', 0.0):.0f} in {result.duration_seconds * 1000:.0f} ms")
         if "opsctl_probe_tls_certificate_expiry_timestamp_seconds" in samples:
             days = (samples["opsctl_probe_tls_certificate_expiry_timestamp_seconds"] - now) / 86400
-            state = _worse(state, "critical" if days < thresholds.certificate_critical_days
-                           else "warning" if days < thresholds.certificate_warning_days else "ok")
             notes.append(f"certificate {days:.0f} d left")
     elif kind == "agent":
-        if "opsctl_probe_agent_load_per_cpu" in samples:
-            load = samples["opsctl_probe_agent_load_per_cpu"]
-            state = _worse(state, "warning" if load >= thresholds.load_per_cpu_warning else "ok")
-        if "opsctl_probe_agent_memory_used_ratio" in samples:
-            state = _worse(state, _level(samples["opsctl_probe_agent_memory_used_ratio"],
-                                         thresholds.memory_warning, thresholds.memory_critical))
-        if "opsctl_probe_agent_fullest_filesystem_used_ratio" in samples:
-            state = _worse(state, _level(samples["opsctl_probe_agent_fullest_filesystem_used_ratio"],
-                                         thresholds.filesystem_warning, thresholds.filesystem_critical))
         if samples.get("opsctl_probe_agent_md_degraded_arrays") or samples.get("opsctl_probe_agent_md_failed_disks"):
-            state = "critical"
+            state = _worse(state, "critical")
         notes.append(result.detail.partition(": ")[2] or result.detail)
     else:
         notes.append(result.detail)
     return state, ", ".join(note for note in notes if note)
+
+
+def probe_state(kind: str, result: ProbeResult, now: float, thresholds: ThresholdSettings | None = None) -> tuple[State, str]:
+    """The state and summary of one probe result: :func:`probe_facts`, then ``thresholds`` (default: the
+    defaults of ``monitoring.thresholds``) as :func:`monitoring.thresholds.judge` applies them.
+
+    ``now`` (seconds since the epoch) dates a certificate's days left.
+    """
+    from monitoring.thresholds import DEFAULT_THRESHOLDS, judge
+
+    state, summary = probe_facts(kind, result, now)
+    if not result.success:
+        return state, summary
+    judged = judge(Reading("", kind, state, summary, dict(result.samples)), thresholds or DEFAULT_THRESHOLDS, now)
+    return judged.state, judged.summary  # type: ignore[return-value]
 
 
 # -- the probes' source ---------------------------------------------------------------------------
@@ -215,7 +184,7 @@ class ProbeSource:
             result = self._last
         if result is None:
             return [Reading(self.name, self.kind, "unknown", "not probed yet")]
-        state, summary = probe_state(self.kind, result, self._clock())
+        state, summary = probe_facts(self.kind, result, self._clock())  # the daemon judges thresholds
         return [Reading(self.name, self.kind, state, summary,
                         {"success": 1.0 if result.success else 0.0, **result.samples})]
 

@@ -42,7 +42,8 @@ def _view(report: HealthReport, width: int | None, *, with_problems: bool = Fals
 def health(
     ctx: typer.Context,
     target: Annotated[str | None, typer.Argument(help="A probe, host or device (a shell pattern).")] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds until Ctrl-C.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Redraw every --interval seconds until Ctrl-C "
+                                                        "(a terminal only).")] = False,
     interval: Annotated[float, typer.Option(min=1, help="Seconds between redraws with --watch.")] = 5.0,
     nagios: Annotated[bool, typer.Option("--nagios", help="Print one Nagios status line; exit 0/1/2/3.")] = False,
     json_output: JsonOption = False,
@@ -52,13 +53,14 @@ def health(
 
     context = app_context(ctx)
     out = make_output(json_output)
-    if watch and not (nagios or out.json):
+    if watch:
+        _refuse_watch(out.json, nagios, out.stdout.is_terminal)
         import time
 
         from rich.live import Live
 
         with Live(console=out.stdout, auto_refresh=False) as live:
-            while True:
+            while True:  # until Ctrl-C: the CLI's handler exits 130, Live has put the cursor back
                 live.update(_view(fleet_health(context.settings, target), out.stdout.width, with_problems=True),
                             refresh=True)
                 time.sleep(interval)
@@ -72,3 +74,15 @@ def health(
         for problem in _problems(report):
             out.stderr.print(problem, highlight=False)
     raise typer.Exit(report.exit_code_for(nagios))
+
+
+def _refuse_watch(json_output: bool, nagios: bool, terminal: bool) -> None:
+    """``--watch`` redraws a terminal: with ``--json``, ``--nagios`` or output that is no terminal it is a usage error."""
+    from opsctl.core.errors import UsageError
+
+    if json_output or nagios:
+        raise UsageError(f"--watch redraws a terminal and does not go with {'--json' if json_output else '--nagios'}",
+                         hint="run it without --watch, once per check")
+    if not terminal:
+        raise UsageError("--watch redraws a terminal, and the output is not one",
+                         hint="run without --watch (or --json) when the output goes to a file or a pipe")

@@ -26,7 +26,8 @@ from lab.postgres.peer import postgres_account, postgres_peer
 from lab.postgres.standby import StandbyPeer, standby_peer
 from monitoring.probes import PROBES, ProbeResult, ProbeTarget
 from monitoring.probes_postgres import LAG, STREAMING
-from monitoring.sources import PROBE_FAMILIES, Thresholds, probe_state
+from monitoring.settings import ThresholdSettings
+from monitoring.sources import PROBE_FAMILIES, probe_state
 
 if TYPE_CHECKING:
     from lab.postgres.peer import PostgresPeer
@@ -121,8 +122,9 @@ def test_paused_replay_makes_the_lag_grow_warning_then_critical_and_resumed_it_f
     assert first.samples[STREAMING] == 1 and first.samples[LAG] > 0  # received, not replayed
     # thresholds just above the first reading: the lag must cross each as it grows (3 s apart, so
     # readings a tenth of a second apart see the warning on the way)
-    thresholds = Thresholds(postgres_lag_warning_seconds=first.samples[LAG] + 0.5,
-                            postgres_lag_critical_seconds=first.samples[LAG] + 3.5)
+    thresholds = ThresholdSettings(postgres_replication_lag_seconds={"warning": first.samples[LAG] + 0.5,
+                                                                     "critical": first.samples[LAG] + 3.5})
+    level = thresholds.postgres_replication_lag_seconds
     assert probe_state("postgres", first, time.time(), thresholds)[0] == "ok"
     seen: list[tuple[float, str]] = []
 
@@ -131,8 +133,7 @@ def test_paused_replay_makes_the_lag_grow_warning_then_critical_and_resumed_it_f
         state, summary = probe_state("postgres", result, time.time(), thresholds)
         assert f"standby, lag {result.samples[LAG]:.0f} s" in summary
         lag = result.samples[LAG]  # the state is what the thresholds say of this reading's lag
-        assert state == ("critical" if lag >= thresholds.postgres_lag_critical_seconds else
-                         "warning" if lag >= thresholds.postgres_lag_warning_seconds else "ok")
+        assert state == ("critical" if lag >= level.critical else "warning" if lag >= level.warning else "ok")
         seen.append((result.samples[LAG], state))
         return True if state == "critical" else None
 

@@ -117,6 +117,9 @@ def test_serve_answers_metrics_and_readings_until_stopped() -> None:
     thread.start()
     try:
         readings = json.loads(_get(f"http://127.0.0.1:{port}/readings"))
+        deadline = time.monotonic() + 15
+        while not all(source["passes"] for source in readings["sources"]) and time.monotonic() < deadline:
+            readings = json.loads(_get(f"http://127.0.0.1:{port}/readings"))  # until each source's first pass
         assert readings["schema"] == "opsctl.monitor-readings/v1"
         assert {source["name"]: source["up"] for source in readings["sources"]}["good"] is True
         assert "opsctl_monitor_build_info" in _get(f"http://127.0.0.1:{port}/metrics")
