@@ -43,7 +43,7 @@ ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.4.1.13742.4.1.1.12.0", "pdu", "PDU-MIB objectName (Raritan PX1)"),
     ("1.3.6.1.4.1.1718.3.2.1.1.7.1", "pdu", "Sentry3-MIB towerModelNumber (ServerTech)"),
     ("1.3.6.1.4.1.1718.4.1.2.2.1.4.1", "pdu", "Sentry4-MIB st4UnitModel (ServerTech)"),
-    ("1.3.6.1.4.1.534.6.6.7.1.2.1.2.0", "pdu", "EATON-EPDU-MIB partNumber (Eaton ePDU)"),
+    ("1.3.6.1.4.1.534.6.6.7.1.2.1.2.0", "pdu", "EATON-EPDU-MIB productName (Eaton ePDU)"),
     ("1.3.6.1.4.1.3808.1.1.3.1.5.0", "pdu", "CPS-MIB ePDUIdentModelNumber (CyberPower)"),
     ("1.3.6.1.4.1.21239.5.2.3.1.1.2.1", "pdu", "VERTIV-V5-MIB pduMainName (Geist PDU)"),
     (
@@ -190,10 +190,16 @@ def decide_role(
     descr: str,
     object_id: str,
     interface_types: Sequence[str | None] = (),
+    deferred_by: str = "",
 ) -> RoleDecision:
-    """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides."""
+    """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides.
+
+    ``deferred_by`` is why a matched profile with no role left the role to evidence ("profile apc leaves the
+    role to evidence: ..."): it is added to the decision's evidence, or to what was seen.
+    """
     if profile_role is not None and not profile_is_fallback:
         return RoleDecision(profile_role, profile_evidence)
+    said = f"; {deferred_by}" if deferred_by else ""
     for decision in (
         role_from_probes(probes, descr),
         role_from_services(probes.get(SYS_SERVICES)),
@@ -201,12 +207,12 @@ def decide_role(
         role_from_interfaces(interface_types, probes),
     ):
         if decision is not None:
-            return decision
+            return RoleDecision(decision.role, decision.evidence + said)
     services = probes.get(SYS_SERVICES)
     seen = (
         f"sysObjectID {object_id or '(none)'}, sysDescr {descr[:60]!r}, "
         f"sysServices {services if isinstance(services, int) else '(none)'}, "
         f"{sum(1 for kind in interface_types if kind in _ETHERNET_TYPES)} Ethernet ports, "
-        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}"
+        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}{said}"
     )
     return RoleDecision(UNKNOWN, "", seen)

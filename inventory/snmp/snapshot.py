@@ -198,7 +198,7 @@ def _identity(
         if found.get("version") is None:
             parsed = version_from_descr(descr)
             found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
-        if found.get("serial") is None:
+        if found.get("serial") is None and classification.sys_descr_serial:
             serial = serial_from_descr(descr)
             found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
     elif chassis is not None:
@@ -294,6 +294,7 @@ def build_snapshot(
         descr,
         system.object_id.value if system.object_id else "",
         tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
+        deferred_by=classification.reason if classification.profile and classification.role is None else "",
     )
     return DeviceSnapshot(
         target=target,

@@ -74,10 +74,11 @@ DC_POWER: dict[str, Identity] = {
     "vertiv-ncu": ("ups", "Vertiv", "NCU", "03231009999", "5.4.01"),
 }
 SENSORS: dict[str, Identity] = {
-    # an old Network Management Card names only itself: no model, the versions still. The serial
-    # is the one sysDescr states ("SN: ..."), which is the management card's: see the report
-    "apc-airfm-old-card": ("sensor", "APC", None, "NA0728001234", "3.5.9"),
-    "apc-inrow": ("sensor", "APC", "InRow RC", "JK1802000123", "6.4.1"),
+    # an old Network Management Card names only itself: no model, the versions still. The "SN:"
+    # its sysDescr states is the management card's, not the cooling unit's: the profile turns
+    # sysDescr serials off (sys_descr_serial: false), so no serial rather than the card's
+    "apc-airfm-old-card": ("sensor", "APC", None, None, "3.5.9"),
+    "apc-inrow": ("sensor", "APC", "InRow RC", None, "6.4.1"),
     "apc-netbotz": ("sensor", "APC", None, None, None),
     "akcp-sensorprobe": ("sensor", "AKCP", "SP2+", None, None),
     "dantherm-freecooling": ("sensor", "Dantherm", None, "2051099999", "1.60"),
