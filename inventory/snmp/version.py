@@ -199,3 +199,41 @@ def serial_from_descr(descr: str) -> str | None:
     """Return the serial number a sysDescr states (``SN: 11230031806015``, ``S/N=000076``), else ``None``."""
     match = _SERIAL_PATTERN.search(_unquoted(descr))
     return match.group(1) if match and re.search(r"[0-9]", match.group(1)) else None
+
+
+# Windows' builds (Microsoft's release information) named as LibreNMS names them: the server
+# edition with its servicing channel, for an agent whose sysObjectID says server or domain
+# controller (Microsoft's 311.1.1.3.1.2 and .3)
+_WINDOWS_SERVER_BUILDS = {
+    "3790": "Server 2003", "6001": "Server 2008", "6002": "Server 2008 SP2", "7600": "Server 2008 R2",
+    "7601": "Server 2008 R2 SP1", "9200": "Server 2012", "9600": "Server 2012 R2",
+    "14393": "Server 2016 (1607)", "17763": "Server 2019 (1809)", "20348": "Server 2022 (21H2)",
+    "26100": "Server 2025 (24H2)",
+}  # fmt: skip
+_WINDOWS_SERVER_OBJECTS = ("1.3.6.1.4.1.311.1.1.3.1.2", "1.3.6.1.4.1.311.1.1.3.1.3")
+_KERNEL_RELEASE = re.compile(r"^[0-9]+\.[0-9]+[\w.+~\[\]-]*$")
+
+
+def os_release_from_descr(descr: str, object_id: str = "") -> str | None:
+    """Return the release of the general-purpose operating system a sysDescr names, else ``None``.
+
+    Linux and FreeBSD: the kernel release that follows the host name (``Linux web-1 6.1.0-13-amd64
+    #1 SMP`` gives ``6.1.0-13-amd64``; a host name that is an address is skipped). Windows: the
+    build (``Software: Windows Version 6.3 (Build 17763 ...)`` gives ``build 17763``), named
+    ``Server 2019 (1809) build 17763`` when ``object_id`` is Microsoft's server or domain controller
+    OID. This is the operating system's release, never a vendor's firmware: callers use it only
+    for a host whose role is ``server`` from a general-purpose OS.
+    """
+    text = _unquoted(descr)
+    words = text.split()
+    if words and words[0] in ("Linux", "FreeBSD"):
+        for word in words[1:3]:
+            if _KERNEL_RELEASE.match(word) and not _IPV4.match(word):
+                return word
+        return None
+    windows = re.search(r"Software: Windows\b.*?\bBuild ([0-9]{3,5})\b", text)
+    if windows is None:
+        return None
+    build = windows.group(1)
+    name = _WINDOWS_SERVER_BUILDS.get(build) if object_id.startswith(_WINDOWS_SERVER_OBJECTS) else None
+    return f"{name} build {build}" if name else f"build {build}"
