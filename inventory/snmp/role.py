@@ -37,6 +37,12 @@ ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.4.1.318.1.1.1.1.1.1.0", "ups", "PowerNet-MIB upsBasicIdentModel (APC)"),
     ("1.3.6.1.4.1.705.1.1.1.0", "ups", "MG-SNMP-UPS-MIB upsmgIdentFamilyName (MGE/Eaton)"),
     ("1.3.6.1.4.1.3808.1.1.1.1.1.1.0", "ups", "CPS-MIB upsBaseIdentModel (CyberPower)"),
+    # a UPS-MIB agent that leaves upsIdent empty still reports its battery and output
+    ("1.3.6.1.2.1.33.1.2.1.0", "ups", "UPS-MIB upsBatteryStatus"),
+    ("1.3.6.1.2.1.33.1.4.1.0", "ups", "UPS-MIB upsOutputSource"),
+    # OEM cards answer their chip maker's UPS tables whatever their own sysObjectID
+    ("1.3.6.1.4.1.2254.2.4.1.2.0", "ups", "DeltaUPS-MIB dupsIdentModel (Delta cards)"),
+    ("1.3.6.1.4.1.4555.1.1.1.1.1.1.0", "ups", "SOCOMECUPS-MIB upsIdentModel (NetVision cards)"),
     ("1.3.6.1.4.1.318.1.1.12.1.5.0", "pdu", "PowerNet-MIB rPDUIdentModelNumber (APC)"),
     ("1.3.6.1.4.1.318.1.1.26.2.1.8.1", "pdu", "PowerNet-MIB rPDU2IdentModelNumber (APC)"),
     ("1.3.6.1.4.1.13742.6.3.2.1.1.3.1", "pdu", "PDU2-MIB pduModel (Raritan)"),
@@ -88,10 +94,15 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "firewall",
         ),
         (
-            r"\b(PDU|Power Distribut\w*|CDU|Outlet|Power Control|Sentry|Switched Rack|Metered Rack)\b",
+            r"\b(PDU|UPDU|ePDU|Power Distribut\w*|CDU|Outlet|Power Control|Sentry|Switched Rack|Metered Rack"
+            r"|Transfer Switch|ATS)\b",
             "pdu",
         ),
-        (r"\bUPS\b|Uninterruptible|\bInverter\b|\bRectifier\b|Power System|\bsmart-?ups\b", "ups"),
+        (
+            r"\bUPS\b|Uninterruptible|\bInverter\b|\bRectifier\b|Power System|\bsmart-?ups\b"
+            r"|Smart II Card|\bNetAgent\b",
+            "ups",
+        ),
         (
             r"\bTemperature\b|\bSensor\b|\bHumidity\b|Environment(al)? Monitor|Room ?Alert|Cooling",
             "sensor",

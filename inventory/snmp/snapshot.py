@@ -92,7 +92,8 @@ class TableOutcome:
 @dataclass(frozen=True)
 class DeviceIdentity:
     """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
-    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model), then sysDescr.
+    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model; a chassis
+    without a serial takes the serial of the one entity that has one), then sysDescr.
 
     ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
     when the profile names both for another kind, ``network card`` when the card's is the only one), and is
@@ -188,7 +189,7 @@ def _identity(
     chassis = table.chassis() if entities else None
     if chassis is not None:
         found["model"] = found.get("model") or _said(chassis.model)
-        found["serial"] = found.get("serial") or _said(chassis.serial)
+        found["serial"] = found.get("serial") or _said(chassis.serial) or _said(table.only_serial())
         found["version"] = found.get("version") or _said(chassis.software_revision)
         found["version"] = found.get("version") or _said(table.software_revision())
     # sysDescr: what the vendor wrote there; a model it only suggests comes after the chassis's own name

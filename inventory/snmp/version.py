@@ -124,7 +124,10 @@ _MODEL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # VRP: the first line is the model ("S5720-56C-PWR-EI-AC\nHuawei Versatile Routing Platform")
         r"^([A-Z][\w-]*[0-9][\w-]*)\s*\r?\n\s*Huawei Versatile Routing Platform",
         # "Ekinops 360 Platform, C600HC, Release 6.3.900", "Ribbon Communications. NPT-2300, V9.1"
-        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w-]*[0-9][\w-]*),",
+        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w/-]*[0-9][\w/-]*),",
+        # "<maker>, Inc. CODE ...": "Enterasys Networks, Inc. G3G124-24P Rev 06.03.08.0012"
+        r"^[A-Z][\w&-]*(?: [A-Z][\w&-]*){0,3},? (?:Inc|Corp|Corporation|Ltd|LLC|GmbH|AG|Co)\.?,? "
+        r"([A-Z][\w/+-]*[0-9][\w/+-]*)(?=[ ,]|$)",
     )
 )
 # words that say a sysDescr is an agent's or an operating system's text, not a product name
@@ -176,7 +179,8 @@ def model_from_descr(descr: str) -> str | None:
 
     In order: :func:`stated_model_from_descr`, a product code opening the text (``SG350X-48 48-Port
     Gigabit Stackable Managed Switch``, ``IPM-8220 1.30.4``), a short capitalised product name less its
-    version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``).
+    version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``), a product code after the maker's
+    name (``ARRIS APEX1000, VxWorks SNMPv1/v2c Agent`` gives ``APEX1000``).
     """
     text = _unquoted(descr)
     stated = stated_model_from_descr(text)
@@ -186,7 +190,24 @@ def model_from_descr(descr: str) -> str | None:
     code = leading.group(1) if leading else ""
     if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
         return code
-    return _short_product(text)
+    return _short_product(text) or _code_after_maker(text)
+
+
+# "<Maker> <CODE> ...": a maker's one word, then a product code ("ARRIS APEX1000, VxWorks ...",
+# "illustra IFS03D1OCWIT Network camera ...")
+_MAKER_THEN_CODE = re.compile(r"^([A-Za-z][A-Za-z&-]{1,20}) ([A-Z][A-Za-z]*[0-9][\w/+-]*)(?=[ ,;(]|$)")
+
+
+def _code_after_maker(text: str) -> str | None:
+    """Return the product code that follows a maker's name opening ``text``, unless it is a version or the
+    first word says the text is an operating system's or an agent's (``Linux``, ``SNMP``)."""
+    match = _MAKER_THEN_CODE.match(text)
+    if match is None or _NOT_A_PRODUCT.fullmatch(match.group(1)):
+        return None
+    code = match.group(2).rstrip(",;")
+    if re.fullmatch(_VERSION_TOKEN, code) or re.match(r"^V[0-9]{3}R[0-9]{3}", code) or len(code) < 3:
+        return None
+    return code
 
 
 # "SN: X", "S/N=X", "(SN X)", "s/n X", "Serial Number: X": a separator is required ("SN710A2" is a model)
