@@ -38,7 +38,11 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"Integrated Lights-Out [0-9]+ ([0-9]+\.[0-9]+)",
         r"\bSW_REV:\s*([\w.-]*[0-9][\w.-]*)",
         r"\b(?:firmware|software|SW|FW|Ver\.?|Version|Release|Rel|Rev)\s*(?:version)?\s*[:=]?\s*v?([0-9]+[._][0-9][\w.()-]*)",
+        # a release train's name before the number: "Version: dmr-3.05.00.0007"
+        r"\bVersion:\s*([A-Za-z]{2,5}-[0-9]+\.[0-9][\w.-]*)",
         r"\bv([0-9]+\.[0-9]+[\w.()-]*)",
+        # a release opening the text: "R6.5.02r NFXS-E FANT-H NOKIA ISAM"
+        r"^(R[0-9]+\.[0-9]+[\w.]*)\s",
         # Huawei's release names: "Huawei Optix RTN V100R011C00SPC200"
         r"\b(V[0-9]{3}R[0-9]{3}\w*)",
         # a three-part version as an item of a list, even one that looks like an address:

@@ -16,7 +16,7 @@ from inventory.devices import Device
 from inventory.scan_convert import device_from_snapshot
 from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.snapshot import build_snapshot
-from inventory.snmp.version import model_from_descr
+from inventory.snmp.version import model_from_descr, version_from_descr
 
 SEEN = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 DESCR, OBJECT_ID, NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
@@ -94,3 +94,16 @@ def test_with_two_module_serials_the_devices_own_is_not_known() -> None:
 )
 def test_a_product_code_after_the_makers_name_is_the_model(descr: str, model: str | None) -> None:
     assert model_from_descr(descr) == model
+
+
+@pytest.mark.parametrize(
+    ("descr", "version"),
+    [
+        ("Tait Communications, TB9300/TB7300, DMR Base Station, QBC30BSM, Version: dmr-3.05.00.0007", "dmr-3.05.00.0007"),
+        ("R6.5.02r NFXS-E FANT-H ACME ISAM Copyright (c) 2016", "R6.5.02r"),
+        # an address opening the text is no release
+        ("10.1.2.3 host", None),
+    ],
+)
+def test_a_release_named_by_its_train_or_opening_the_text_is_the_version(descr: str, version: str | None) -> None:
+    assert version_from_descr(descr) == version
