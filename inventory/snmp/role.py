@@ -67,16 +67,19 @@ ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.2.1.43.5.1.1.17.1", "printer", "Printer-MIB prtGeneralSerialNumber"),
 )
 # identity read with the same GET: UPS-MIB upsIdentUPSSoftwareVersion and upsIdentAgentSoftwareVersion
-# (the UPS's firmware and its network card's), XUPS-MIB xupsIdentSoftwareVersion and
-# xupsIdentOnBoardSoftwareVersion (Eaton: the same two)
+# (the UPS's firmware and its network card's), XUPS-MIB xupsIdentManufacturer, xupsIdentModel,
+# xupsIdentSoftwareVersion and xupsIdentOnBoardSoftwareVersion (Eaton: the same two). A profiled UPS
+# or PDU gets these without the role probes, so xupsIdentModel is here too: without it a profiled
+# Eaton's XUPS identity was never read by a live scan (a recording holds every row)
 IDENTITY_PROBE_OIDS = (
-    "1.3.6.1.2.1.33.1.1.3.0", "1.3.6.1.2.1.33.1.1.4.0", "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.3.0",
-    "1.3.6.1.4.1.534.1.1.4.0",
+    "1.3.6.1.2.1.33.1.1.3.0", "1.3.6.1.2.1.33.1.1.4.0", "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.2.0",
+    "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0",
 )  # fmt: skip
-PROBE_OIDS: tuple[str, ...] = (
+# each OID once (xupsIdentModel is both a role probe and identity)
+PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
     SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *(oid for oid, _role, _what in ROLE_PROBES),
     *IDENTITY_PROBE_OIDS,
-)  # fmt: skip
+)))  # fmt: skip
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
 _GENERAL_PURPOSE_OS = re.compile(

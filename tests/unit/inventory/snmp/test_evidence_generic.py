@@ -7,16 +7,22 @@ names, numbers and serials are changed. The sysObjectIDs are an enterprise no pr
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pysnmp.proto import rfc1902  # type: ignore[import-untyped, unused-ignore]
 
 from inventory.devices import Device
 from inventory.scan_convert import device_from_snapshot
+from inventory.snmp.client import SnmpCredentials
+from inventory.snmp.discovery import discover_device
 from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.snapshot import build_snapshot
 from inventory.snmp.version import model_from_descr, version_from_descr
+from tests.unit.inventory.snmp.test_snmp_client import COMMUNITY, TARGET, ScriptedAgent, agent  # noqa: F401
 
 SEEN = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 DESCR, OBJECT_ID, NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
@@ -107,3 +113,25 @@ def test_a_product_code_after_the_makers_name_is_the_model(descr: str, model: st
 )
 def test_a_release_named_by_its_train_or_opening_the_text_is_the_version(descr: str, version: str | None) -> None:
     assert version_from_descr(descr) == version
+
+
+def test_a_live_scan_of_a_profiled_eaton_ups_reads_its_xups_identity(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811 (the scripted agent fixture of test_snmp_client)
+) -> None:
+    # the Eaton 9PX recording of tests/fixtures/snmp-identity, answered by a scripted agent: discovery
+    # GETs only what the profile and the UPS identity need, and xupsIdentModel was once not among them
+    agent({
+        DESCR: rfc1902.OctetString(b"Eaton 5PX/9PX Network-M2"),
+        OBJECT_ID: rfc1902.ObjectIdentifier("1.3.6.1.4.1.534.1"),
+        NAME: rfc1902.OctetString(b"ups-a1"),
+        "1.3.6.1.4.1.534.1.1.1.0": rfc1902.OctetString(b"EATON"),
+        "1.3.6.1.4.1.534.1.1.2.0": rfc1902.OctetString(b"Eaton 9PX 3000"),
+        "1.3.6.1.4.1.534.1.1.3.0": rfc1902.OctetString(b"INV: 1.34"),
+        "1.3.6.1.4.1.534.1.1.4.0": rfc1902.OctetString(b"3.1.5"),
+    })  # fmt: skip
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.classification is not None and snapshot.classification.profile == "eaton-ups"
+    identity = snapshot.identity
+    assert identity.model is not None and identity.model.value == "Eaton 9PX 3000"
+    assert identity.version is not None and identity.version.value == "INV: 1.34"
+    assert identity.card_version is not None and identity.card_version.value == "3.1.5"
