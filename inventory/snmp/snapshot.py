@@ -235,14 +235,17 @@ def with_os_release(
 ) -> DeviceIdentity:
     """Return ``identity`` with the OS release from sysDescr as its version, for a general-purpose OS host.
 
-    Only when the role is ``server`` (from HOST-RESOURCES on a Linux, FreeBSD or Windows sysDescr, or
-    a server profile), the device is no management controller, its profile names no firmware and no
-    other evidence gave a version: an ops engineer wants to know which kernel or Windows build a box
-    runs, as LibreNMS reports it. An appliance running Linux (NAS, firewall, UPS card, network OS)
-    has another role or its profile's firmware, so its kernel is never taken for its firmware.
+    Only when the role is ``server`` decided by generic evidence (HOST-RESOURCES on a Linux, FreeBSD or
+    Windows sysDescr, or a profile that names only the OS or its agent: net-snmp's fallback profiles,
+    Windows'), no other evidence gave a version and the profile names no firmware: an ops engineer
+    wants to know which kernel or Windows build a box runs, as LibreNMS reports it. A vendor's profile
+    (an appliance running Linux: NAS, firewall, UPS card, intercom, hyperconverged controller VM,
+    management controller) or another role keeps the kernel from being taken for its firmware.
     """
+    generic = classification.profile is None or classification.fallback or not classification.vendor_is_maker
     if (
         role.role != "server"
+        or not generic
         or identity.version is not None
         or classification.management_controller
         or any(field == "version" for field, _sources in classification.identity)

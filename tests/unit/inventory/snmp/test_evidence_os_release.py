@@ -81,6 +81,13 @@ def test_an_appliance_running_linux_never_reports_its_kernel(
     assert "firmware_of" not in appliance.custom_fields.extra
 
 
+def test_a_vendors_server_appliance_never_reports_its_kernel() -> None:
+    # Nutanix's controller VM (enterprise 41263) runs CentOS under Nutanix's profile: an appliance
+    appliance = device("Linux ntnx-1-cvm 3.10.0-1160.88.1.el7.nutanix.20230301.cvm.x86_64 #1 SMP x86_64",
+                       "1.3.6.1.4.1.41263.1")
+    assert (appliance.role, appliance.os_version) == ("server", None)
+
+
 def test_a_server_profile_that_names_firmware_never_falls_back_to_the_kernel() -> None:
     # EfficientIP's SOLIDserver names its version in its own MIB (2440.1.17.1.2.0): when that does not
     # answer, the appliance's kernel is still not its SOLIDserver version

@@ -110,9 +110,9 @@ SERVERS: dict[str, Identity] = {
     # Supervyse is Insyde's BMC firmware on another maker's board
     "insyde-supervyse": ("server", None, None, None, "3.05.00000700"),
     "net-snmp-solaris": ("server", None, None, None, None),
-    # a server's version is its operating system's release when nothing names a firmware: the
-    # controller VM's kernel, Windows' build (named by Microsoft's server sysObjectID)
-    "nutanix-cvm": ("server", "Nutanix", None, None, "3.10.0-1160.88.1.el7.nutanix.20230301.cvm.x86_64"),
+    # a vendor's appliance VM: its kernel is not reported as its version (only a general-purpose OS
+    # host's is, as Windows' build below, named by Microsoft's server sysObjectID)
+    "nutanix-cvm": ("server", "Nutanix", None, None, None),
     "panasonic-kx-ns": ("server", "Panasonic", "KX-NS700", None, "Ver00500113"),
     "supermicro-bmc": ("server", "Supermicro", None, None, None),
     "windows-server": ("server", None, None, None, "Server 2019 (1809) build 17763"),
