@@ -83,7 +83,8 @@ def snmp_manufacturer(
     """Return (manufacturer, the evidence that decided it, a note when the evidence was missing).
 
     The evidence, in order: a vendor OID the device answered (a profile's identity OID,
-    UPS-MIB upsIdentManufacturer, XUPS xupsIdentManufacturer); the matched profile's vendor,
+    UPS-MIB upsIdentManufacturer, XUPS xupsIdentManufacturer), shortened through the registry's
+    table (:meth:`EnterpriseRegistry.short_name`: "CPS" is CyberPower); the matched profile's vendor,
     unless it names software rather than a maker; the enterprise number of sysObjectID through
     IANA's registry (``registry``, else the system's, read once), unless it is an SNMP agent's;
     the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so last). Nothing else: a net-snmp host's manufacturer is unknown (None), and that
@@ -93,17 +94,19 @@ def snmp_manufacturer(
 
     identity = snapshot.identity.manufacturer
     if identity is not None and identity.value.strip():
-        return identity.value, identity.oid, None
+        return (registry or default_registry()).short_name(identity.value), identity.oid, None
     classification = snapshot.classification
     if classification is not None and classification.vendor and classification.vendor_is_maker:
         return classification.vendor, f"{SYS_OBJECT_ID} profile {classification.profile}", None
     object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else None
     number = enterprise_number(object_id)
     entity = snapshot.identity.entity_manufacturer
-    from_entity = (entity.value, entity.oid, None) if entity is not None and entity.value.strip() else None
+    active = registry or default_registry()
+    from_entity = (
+        (active.short_name(entity.value), entity.oid, None) if entity is not None and entity.value.strip() else None
+    )
     if number is None or number in AGENT_ENTERPRISES:
         return from_entity or (None, None, None)
-    active = registry or default_registry()
     found = active.manufacturer(number)
     if found is None:
         return from_entity or (None, None, active.problem)

@@ -62,6 +62,8 @@ class Profile:
     fallback: bool = False
     makes_hardware: bool = True
     management_controller: bool = False
+    role_reason: str = ""
+    sys_descr_serial: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class Classification:
     """What a device is; ``role`` and ``profile`` are ``None`` when nothing matched, and ``reason`` says why.
 
     ``vendor_is_maker`` is False when ``vendor`` names the device's software (an SNMP agent such
-    as net-snmp, an operating system) rather than whoever made the device.
+    as net-snmp, an operating system) rather than whoever made the device. ``role_reason`` is why a
+    profile with no role leaves the role to the device's answers; ``sys_descr_serial`` is False when
+    a serial written in sysDescr is not the device's (an APC card's ``SN:`` is the card's).
     """
 
     vendor: str | None
@@ -83,6 +87,8 @@ class Classification:
     vendor_is_maker: bool = True
     fallback: bool = False
     management_controller: bool = False
+    role_reason: str = ""
+    sys_descr_serial: bool = True
 
     @property
     def identity_oids(self) -> tuple[tuple[str, str], ...]:
@@ -147,7 +153,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}: a profile must be a mapping")
     known = {
         "name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback",
-        "makes_hardware", "management_controller",
+        "makes_hardware", "management_controller", "role_reason", "sys_descr_serial",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -159,6 +165,13 @@ def profile_from_data(data: Any, where: str) -> Profile:
     role = data.get("role")
     if role is not None and role not in ROLES:
         raise ConfigError(f"{where}.role: {role!r} is not one of {sorted(ROLES)}")
+    role_reason = data.get("role_reason", "")
+    if not isinstance(role_reason, str):
+        raise ConfigError(f"{where}.role_reason: expected a string")
+    if role_reason and role is not None:
+        raise ConfigError(f"{where}.role_reason: only a profile with role null leaves the role to evidence")
+    if not isinstance(data.get("sys_descr_serial", True), bool):
+        raise ConfigError(f"{where}.sys_descr_serial: expected true or false")
     tables = _strings(data.get("tables"), f"{where}.tables")
     if set(tables) - TABLES:
         raise ConfigError(f"{where}.tables: unknown tables {sorted(set(tables) - TABLES)}")
@@ -178,6 +191,8 @@ def profile_from_data(data: Any, where: str) -> Profile:
         fallback=bool(data.get("fallback", False)),
         makes_hardware=bool(data.get("makes_hardware", True)),
         management_controller=bool(data.get("management_controller", False)),
+        role_reason=role_reason.strip(),
+        sys_descr_serial=data.get("sys_descr_serial", True),
     )
 
 
@@ -326,7 +341,11 @@ def classify(
         matched.append("sysDescr")
     if rule.probes:
         matched.append("probe " + ",".join(probe.oid for probe in rule.probes))
-    reason = "" if profile.role is not None else f"{profile.vendor} {profile.platform} has no inventory role"
+    reason = ""
+    if profile.role is None:
+        reason = f"profile {profile.name} leaves the role to evidence: " + (
+            profile.role_reason or f"{profile.vendor} {profile.platform} has no inventory role"
+        )
     return Classification(
         vendor=vendor,
         platform=profile.platform,
@@ -339,4 +358,6 @@ def classify(
         vendor_is_maker=vendor_is_maker,
         fallback=profile.fallback,
         management_controller=profile.management_controller,
+        role_reason=profile.role_reason,
+        sys_descr_serial=profile.sys_descr_serial,
     )

@@ -5,7 +5,10 @@ Numbers registry names N; Debian's ``libwireshark-data`` ships it as
 ``/usr/share/wireshark/enterprises.tsv``. Registered names are often long or historical
 ("American Power Conversion Corp.", "Compaq"), so ``inventory/profiles/manufacturers.tsv``
 shortens the ones a hospital meets to the names their products carry (APC, HPE), keyed by
-number because registered names change from one edition of the registry to the next.
+number because registered names change from one edition of the registry to the next. The same
+table normalises a maker's name a device answers itself (UPS-MIB upsIdentManufacturer "CPS",
+"EATON", an ENTITY-MIB entPhysicalMfgName): its third column lists other names a maker's
+devices give, and a registered name is known by its number's short name too.
 
 Some numbers belong to SNMP agents, not to makers (:data:`AGENT_ENTERPRISES`): a device whose
 sysObjectID is the agent's default says which software answers, not who made it, so its
@@ -51,6 +54,7 @@ class EnterpriseRegistry:
     registered: Mapping[int, str] = field(default_factory=dict)
     short_names: Mapping[int, str] = field(default_factory=dict)
     problem: str | None = None
+    aliases: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def manufacturer(self, number: int) -> str | None:
         """Return the maker enterprise ``number`` stands for: its short name, else its registered name.
@@ -61,6 +65,44 @@ class EnterpriseRegistry:
         if number in AGENT_ENTERPRISES or number not in self.registered:
             return None
         return self.short_names.get(number) or self.registered[number]
+
+    @functools.cached_property
+    def _short_by_name(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for number, short in self.short_names.items():
+            names = [short, *self.aliases.get(number, ())]
+            if number in self.registered:
+                names += [self.registered[number], _without_suffix(self.registered[number])]
+            for name in names:
+                found.setdefault(_name_key(name), short)
+        return found
+
+    def short_name(self, name: str) -> str:
+        """Return the short name of a maker named ``name`` by a device (``CPS`` gives ``CyberPower``, ``EATON``
+        gives ``Eaton``, ``American Power Conversion Corp.`` gives ``APC``), else ``name`` stripped.
+
+        Matched whole, ignoring case, spacing and a corporate suffix, against each short name of
+        ``manufacturers.tsv``, its aliases (third column) and its number's registered name.
+        """
+        cleaned = " ".join(name.split())
+        key = _name_key(cleaned)
+        return self._short_by_name.get(key) or self._short_by_name.get(_name_key(_without_suffix(cleaned))) or cleaned
+
+
+# corporate suffixes a maker's name may carry or not ("Eaton Corporation", "Delta Electronics, Inc.")
+_CORPORATE_SUFFIX = re.compile(
+    r"[\s,]+(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|s\.?p\.?a|bv|ab|as|oy)"
+    r"\.?(?:[\s,]+(?:inc|ltd|limited|kg)\.?)*$",
+    re.IGNORECASE,
+)
+
+
+def _without_suffix(name: str) -> str:
+    return _CORPORATE_SUFFIX.sub("", name.strip())
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
 
 
 def enterprise_number(sys_object_id: str | None) -> int | None:
@@ -110,13 +152,30 @@ def parse_short_names(text: str) -> dict[int, str]:
     return found
 
 
+def parse_aliases(text: str) -> dict[int, tuple[str, ...]]:
+    """Return number -> other names its maker's devices give, from ``manufacturers.tsv``'s optional third column
+    (``N<TAB>SHORT<TAB>NAME|NAME<TAB># note``); a third column that is the note gives none."""
+    found: dict[int, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) < 3 or not columns[0].strip().isdigit() or columns[2].lstrip().startswith("#"):
+            continue
+        names = tuple(name.strip() for name in columns[2].split("|") if name.strip())
+        if names:
+            found[int(columns[0])] = names
+    return found
+
+
 def load_registry(path: Path = REGISTRY_PATH, short_names_path: Path = MANUFACTURERS_PATH) -> EnterpriseRegistry:
     """Return the registry read from ``path`` with the short names of ``short_names_path``.
 
     A registry that cannot be read gives an empty registry whose ``problem`` says why (and one
     logged warning); it never raises.
     """
-    short_names = parse_short_names(short_names_path.read_text(encoding="utf-8"))
+    table = short_names_path.read_text(encoding="utf-8")
+    short_names, aliases = parse_short_names(table), parse_aliases(table)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
@@ -125,8 +184,8 @@ def load_registry(path: Path = REGISTRY_PATH, short_names_path: Path = MANUFACTU
             "from sysObjectID unknown (apt-get install libwireshark-data)"
         )
         logger.warning("%s", problem)
-        return EnterpriseRegistry({}, short_names, problem)
-    return EnterpriseRegistry(parse_registry(text), short_names)
+        return EnterpriseRegistry({}, short_names, problem, aliases)
+    return EnterpriseRegistry(parse_registry(text), short_names, aliases=aliases)
 
 
 @functools.cache

@@ -79,6 +79,12 @@ class EntityTable:
                 return pool[0]
         return None
 
+    def only_serial(self) -> Sourced[str] | None:
+        """Return the serial of the one entity that carries one (a chassis row without a serial over the single
+        module that has it), else ``None``: with two serials, which is the device's is not known."""
+        serials = [e.serial for e in self.entities if e.serial is not None and e.serial.value.strip()]
+        return serials[0] if len(serials) == 1 else None
+
     def software_revision(self) -> Sourced[str] | None:
         """Return the first entPhysicalSoftwareRev any entity carries, else ``None``."""
         return next((e.software_revision for e in self.entities if e.software_revision is not None), None)

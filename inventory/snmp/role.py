@@ -37,13 +37,19 @@ ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.4.1.318.1.1.1.1.1.1.0", "ups", "PowerNet-MIB upsBasicIdentModel (APC)"),
     ("1.3.6.1.4.1.705.1.1.1.0", "ups", "MG-SNMP-UPS-MIB upsmgIdentFamilyName (MGE/Eaton)"),
     ("1.3.6.1.4.1.3808.1.1.1.1.1.1.0", "ups", "CPS-MIB upsBaseIdentModel (CyberPower)"),
+    # a UPS-MIB agent that leaves upsIdent empty still reports its battery and output
+    ("1.3.6.1.2.1.33.1.2.1.0", "ups", "UPS-MIB upsBatteryStatus"),
+    ("1.3.6.1.2.1.33.1.4.1.0", "ups", "UPS-MIB upsOutputSource"),
+    # OEM cards answer their chip maker's UPS tables whatever their own sysObjectID
+    ("1.3.6.1.4.1.2254.2.4.1.2.0", "ups", "DeltaUPS-MIB dupsIdentModel (Delta cards)"),
+    ("1.3.6.1.4.1.4555.1.1.1.1.1.1.0", "ups", "SOCOMECUPS-MIB upsIdentModel (NetVision cards)"),
     ("1.3.6.1.4.1.318.1.1.12.1.5.0", "pdu", "PowerNet-MIB rPDUIdentModelNumber (APC)"),
     ("1.3.6.1.4.1.318.1.1.26.2.1.8.1", "pdu", "PowerNet-MIB rPDU2IdentModelNumber (APC)"),
     ("1.3.6.1.4.1.13742.6.3.2.1.1.3.1", "pdu", "PDU2-MIB pduModel (Raritan)"),
     ("1.3.6.1.4.1.13742.4.1.1.12.0", "pdu", "PDU-MIB objectName (Raritan PX1)"),
     ("1.3.6.1.4.1.1718.3.2.1.1.7.1", "pdu", "Sentry3-MIB towerModelNumber (ServerTech)"),
     ("1.3.6.1.4.1.1718.4.1.2.2.1.4.1", "pdu", "Sentry4-MIB st4UnitModel (ServerTech)"),
-    ("1.3.6.1.4.1.534.6.6.7.1.2.1.2.0", "pdu", "EATON-EPDU-MIB partNumber (Eaton ePDU)"),
+    ("1.3.6.1.4.1.534.6.6.7.1.2.1.2.0", "pdu", "EATON-EPDU-MIB productName (Eaton ePDU)"),
     ("1.3.6.1.4.1.3808.1.1.3.1.5.0", "pdu", "CPS-MIB ePDUIdentModelNumber (CyberPower)"),
     ("1.3.6.1.4.1.21239.5.2.3.1.1.2.1", "pdu", "VERTIV-V5-MIB pduMainName (Geist PDU)"),
     (
@@ -61,16 +67,19 @@ ROLE_PROBES: tuple[tuple[str, str, str], ...] = (
     ("1.3.6.1.2.1.43.5.1.1.17.1", "printer", "Printer-MIB prtGeneralSerialNumber"),
 )
 # identity read with the same GET: UPS-MIB upsIdentUPSSoftwareVersion and upsIdentAgentSoftwareVersion
-# (the UPS's firmware and its network card's), XUPS-MIB xupsIdentSoftwareVersion and
-# xupsIdentOnBoardSoftwareVersion (Eaton: the same two)
+# (the UPS's firmware and its network card's), XUPS-MIB xupsIdentManufacturer, xupsIdentModel,
+# xupsIdentSoftwareVersion and xupsIdentOnBoardSoftwareVersion (Eaton: the same two). A profiled UPS
+# or PDU gets these without the role probes, so xupsIdentModel is here too: without it a profiled
+# Eaton's XUPS identity was never read by a live scan (a recording holds every row)
 IDENTITY_PROBE_OIDS = (
-    "1.3.6.1.2.1.33.1.1.3.0", "1.3.6.1.2.1.33.1.1.4.0", "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.3.0",
-    "1.3.6.1.4.1.534.1.1.4.0",
+    "1.3.6.1.2.1.33.1.1.3.0", "1.3.6.1.2.1.33.1.1.4.0", "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.2.0",
+    "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0",
 )  # fmt: skip
-PROBE_OIDS: tuple[str, ...] = (
+# each OID once (xupsIdentModel is both a role probe and identity)
+PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
     SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *(oid for oid, _role, _what in ROLE_PROBES),
     *IDENTITY_PROBE_OIDS,
-)  # fmt: skip
+)))  # fmt: skip
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
 _GENERAL_PURPOSE_OS = re.compile(
@@ -88,10 +97,15 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "firewall",
         ),
         (
-            r"\b(PDU|Power Distribut\w*|CDU|Outlet|Power Control|Sentry|Switched Rack|Metered Rack)\b",
+            r"\b(PDU|UPDU|ePDU|Power Distribut\w*|CDU|Outlet|Power Control|Sentry|Switched Rack|Metered Rack"
+            r"|Transfer Switch|ATS)\b",
             "pdu",
         ),
-        (r"\bUPS\b|Uninterruptible|\bInverter\b|\bRectifier\b|Power System|\bsmart-?ups\b", "ups"),
+        (
+            r"\bUPS\b|Uninterruptible|\bInverter\b|\bRectifier\b|Power System|\bsmart-?ups\b"
+            r"|Smart II Card|\bNetAgent\b",
+            "ups",
+        ),
         (
             r"\bTemperature\b|\bSensor\b|\bHumidity\b|Environment(al)? Monitor|Room ?Alert|Cooling",
             "sensor",
@@ -190,10 +204,16 @@ def decide_role(
     descr: str,
     object_id: str,
     interface_types: Sequence[str | None] = (),
+    deferred_by: str = "",
 ) -> RoleDecision:
-    """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides."""
+    """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides.
+
+    ``deferred_by`` is why a matched profile with no role left the role to evidence ("profile apc leaves the
+    role to evidence: ..."): it is added to the decision's evidence, or to what was seen.
+    """
     if profile_role is not None and not profile_is_fallback:
         return RoleDecision(profile_role, profile_evidence)
+    said = f"; {deferred_by}" if deferred_by else ""
     for decision in (
         role_from_probes(probes, descr),
         role_from_services(probes.get(SYS_SERVICES)),
@@ -201,12 +221,12 @@ def decide_role(
         role_from_interfaces(interface_types, probes),
     ):
         if decision is not None:
-            return decision
+            return RoleDecision(decision.role, decision.evidence + said)
     services = probes.get(SYS_SERVICES)
     seen = (
         f"sysObjectID {object_id or '(none)'}, sysDescr {descr[:60]!r}, "
         f"sysServices {services if isinstance(services, int) else '(none)'}, "
         f"{sum(1 for kind in interface_types if kind in _ETHERNET_TYPES)} Ethernet ports, "
-        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}"
+        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}{said}"
     )
     return RoleDecision(UNKNOWN, "", seen)

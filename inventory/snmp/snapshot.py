@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inventory.snmp.addresses import IP_ADDR_ENTRY, IP_ADDRESS_ENTRY, IpAddress, parse_addresses
 from inventory.snmp.classify import Classification, Profile, classify, probe_oids
@@ -37,6 +37,7 @@ from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
 from inventory.snmp.version import (
     model_from_descr,
+    os_release_from_descr,
     serial_from_descr,
     stated_model_from_descr,
     version_from_descr,
@@ -69,6 +70,10 @@ TABLE_WALKS: Mapping[str, tuple[str, ...]] = {
     "ups": (UPS_IDENT,),
 }
 
+# whose version an operating system's release is (DeviceIdentity.version_of), and the provenance it gets
+OPERATING_SYSTEM = "operating system"
+OS_RELEASE_SOURCE = f"{SYS_DESCR} (the operating system's release)"
+
 # the outcome of a device that answers, but with datagrams that are not readable SNMP: something
 # is on its port (a broken agent, another service), so it is not reported as unreachable
 GARBAGE_OUTCOME = "garbage"
@@ -88,10 +93,12 @@ class TableOutcome:
 @dataclass(frozen=True)
 class DeviceIdentity:
     """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
-    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model), then sysDescr.
+    then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model; a chassis
+    without a serial takes the serial of the one entity that has one), then sysDescr.
 
     ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
-    when the profile names both for another kind, ``network card`` when the card's is the only one);
+    when the profile names both for another kind, ``network card`` when the card's is the only one), and is
+    ``operating system`` when ``version`` is a server's OS release (:func:`with_os_release`);
     ``card_version`` is then the network card's (the profile's ``card_version``, upsIdentAgentSoftwareVersion,
     XUPS-MIB's card firmware).
     """
@@ -183,7 +190,7 @@ def _identity(
     chassis = table.chassis() if entities else None
     if chassis is not None:
         found["model"] = found.get("model") or _said(chassis.model)
-        found["serial"] = found.get("serial") or _said(chassis.serial)
+        found["serial"] = found.get("serial") or _said(chassis.serial) or _said(table.only_serial())
         found["version"] = found.get("version") or _said(chassis.software_revision)
         found["version"] = found.get("version") or _said(table.software_revision())
     # sysDescr: what the vendor wrote there; a model it only suggests comes after the chassis's own name
@@ -201,7 +208,7 @@ def _identity(
         if found.get("version") is None:
             parsed = version_from_descr(descr)
             found["version"] = Sourced(parsed, SYS_DESCR) if parsed else None
-        if found.get("serial") is None:
+        if found.get("serial") is None and classification.sys_descr_serial:
             serial = serial_from_descr(descr)
             found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
     else:
@@ -225,6 +232,33 @@ def _identity(
             else None
         ),
     )
+
+
+def with_os_release(
+    identity: DeviceIdentity, classification: Classification, role: RoleDecision, descr: str, object_id: str
+) -> DeviceIdentity:
+    """Return ``identity`` with the OS release from sysDescr as its version, for a general-purpose OS host.
+
+    Only when the role is ``server`` decided by generic evidence (HOST-RESOURCES on a Linux, FreeBSD or
+    Windows sysDescr, or a profile that names only the OS or its agent: net-snmp's fallback profiles,
+    Windows'), no other evidence gave a version and the profile names no firmware: an ops engineer
+    wants to know which kernel or Windows build a box runs, as LibreNMS reports it. A vendor's profile
+    (an appliance running Linux: NAS, firewall, UPS card, intercom, hyperconverged controller VM,
+    management controller) or another role keeps the kernel from being taken for its firmware.
+    """
+    generic = classification.profile is None or classification.fallback or not classification.vendor_is_maker
+    if (
+        role.role != "server"
+        or not generic
+        or identity.version is not None
+        or classification.management_controller
+        or any(field == "version" for field, _sources in classification.identity)
+    ):
+        return identity
+    release = os_release_from_descr(descr, object_id)
+    if release is None:
+        return identity
+    return replace(identity, version=Sourced(release, OS_RELEASE_SOURCE), version_of=OPERATING_SYSTEM)
 
 
 def classify_rows(rows: Rows, profiles: Sequence[Profile] | None = None) -> tuple[SystemInfo, Classification]:
@@ -290,14 +324,16 @@ def build_snapshot(
     entity_rows = entities.entities if entities else ()
     descr = system.descr.value if system.descr else ""
     identity = _identity(classification, found, ups if ups and ups.present else None, entity_rows, descr, notes)
+    object_id = system.object_id.value if system.object_id else ""
     role = decide_role(
         classification.role,
         f"{SYSTEM_OIDS[1]} profile {classification.profile} ({classification.matched_by})",
         classification.fallback,
         {oid: found.get(oid) for oid in PROBE_OIDS},
         descr,
-        system.object_id.value if system.object_id else "",
+        object_id,
         tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
+        deferred_by=classification.reason if classification.profile and classification.role is None else "",
     )
     return DeviceSnapshot(
         target=target,
@@ -305,7 +341,7 @@ def build_snapshot(
         message=message,
         system=system,
         classification=classification,
-        identity=identity,
+        identity=with_os_release(identity, classification, role, descr, object_id),
         interfaces=interfaces.interfaces if interfaces else (),
         addresses=addresses.addresses if addresses else (),
         entities=entity_rows,

@@ -38,7 +38,11 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"Integrated Lights-Out [0-9]+ ([0-9]+\.[0-9]+)",
         r"\bSW_REV:\s*([\w.-]*[0-9][\w.-]*)",
         r"\b(?:firmware|software|SW|FW|Ver\.?|Version|Release|Rel|Rev)\s*(?:version)?\s*[:=]?\s*v?([0-9]+[._][0-9][\w.()-]*)",
+        # a release train's name before the number: "Version: dmr-3.05.00.0007"
+        r"\bVersion:\s*([A-Za-z]{2,5}-[0-9]+\.[0-9][\w.-]*)",
         r"\bv([0-9]+\.[0-9]+[\w.()-]*)",
+        # a release opening the text: "R6.5.02r NFXS-E FANT-H NOKIA ISAM"
+        r"^(R[0-9]+\.[0-9]+[\w.]*)\s",
         # Huawei's release names: "Huawei Optix RTN V100R011C00SPC200"
         r"\b(V[0-9]{3}R[0-9]{3}\w*)",
         # a three-part version as an item of a list, even one that looks like an address:
@@ -124,7 +128,10 @@ _MODEL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # VRP: the first line is the model ("S5720-56C-PWR-EI-AC\nHuawei Versatile Routing Platform")
         r"^([A-Z][\w-]*[0-9][\w-]*)\s*\r?\n\s*Huawei Versatile Routing Platform",
         # "Ekinops 360 Platform, C600HC, Release 6.3.900", "Ribbon Communications. NPT-2300, V9.1"
-        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w-]*[0-9][\w-]*),",
+        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w/-]*[0-9][\w/-]*),",
+        # "<maker>, Inc. CODE ...": "Enterasys Networks, Inc. G3G124-24P Rev 06.03.08.0012"
+        r"^[A-Z][\w&-]*(?: [A-Z][\w&-]*){0,3},? (?:Inc|Corp|Corporation|Ltd|LLC|GmbH|AG|Co)\.?,? "
+        r"([A-Z][\w/+-]*[0-9][\w/+-]*)(?=[ ,]|$)",
     )
 )
 # words that say a sysDescr is an agent's or an operating system's text, not a product name
@@ -176,7 +183,8 @@ def model_from_descr(descr: str) -> str | None:
 
     In order: :func:`stated_model_from_descr`, a product code opening the text (``SG350X-48 48-Port
     Gigabit Stackable Managed Switch``, ``IPM-8220 1.30.4``), a short capitalised product name less its
-    version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``).
+    version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``), a product code after the maker's
+    name (``ARRIS APEX1000, VxWorks SNMPv1/v2c Agent`` gives ``APEX1000``).
     """
     text = _unquoted(descr)
     stated = stated_model_from_descr(text)
@@ -186,7 +194,24 @@ def model_from_descr(descr: str) -> str | None:
     code = leading.group(1) if leading else ""
     if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
         return code
-    return _short_product(text)
+    return _short_product(text) or _code_after_maker(text)
+
+
+# "<Maker> <CODE> ...": a maker's one word, then a product code ("ARRIS APEX1000, VxWorks ...",
+# "illustra IFS03D1OCWIT Network camera ...")
+_MAKER_THEN_CODE = re.compile(r"^([A-Za-z][A-Za-z&-]{1,20}) ([A-Z][A-Za-z]*[0-9][\w/+-]*)(?=[ ,;(]|$)")
+
+
+def _code_after_maker(text: str) -> str | None:
+    """Return the product code that follows a maker's name opening ``text``, unless it is a version or the
+    first word says the text is an operating system's or an agent's (``Linux``, ``SNMP``)."""
+    match = _MAKER_THEN_CODE.match(text)
+    if match is None or _NOT_A_PRODUCT.fullmatch(match.group(1)):
+        return None
+    code = match.group(2).rstrip(",;")
+    if re.fullmatch(_VERSION_TOKEN, code) or re.match(r"^V[0-9]{3}R[0-9]{3}", code) or len(code) < 3:
+        return None
+    return code
 
 
 # "SN: X", "S/N=X", "(SN X)", "s/n X", "Serial Number: X": a separator is required ("SN710A2" is a model)
@@ -199,3 +224,41 @@ def serial_from_descr(descr: str) -> str | None:
     """Return the serial number a sysDescr states (``SN: 11230031806015``, ``S/N=000076``), else ``None``."""
     match = _SERIAL_PATTERN.search(_unquoted(descr))
     return match.group(1) if match and re.search(r"[0-9]", match.group(1)) else None
+
+
+# Windows' builds (Microsoft's release information) named as LibreNMS names them: the server
+# edition with its servicing channel, for an agent whose sysObjectID says server or domain
+# controller (Microsoft's 311.1.1.3.1.2 and .3)
+_WINDOWS_SERVER_BUILDS = {
+    "3790": "Server 2003", "6001": "Server 2008", "6002": "Server 2008 SP2", "7600": "Server 2008 R2",
+    "7601": "Server 2008 R2 SP1", "9200": "Server 2012", "9600": "Server 2012 R2",
+    "14393": "Server 2016 (1607)", "17763": "Server 2019 (1809)", "20348": "Server 2022 (21H2)",
+    "26100": "Server 2025 (24H2)",
+}  # fmt: skip
+_WINDOWS_SERVER_OBJECTS = ("1.3.6.1.4.1.311.1.1.3.1.2", "1.3.6.1.4.1.311.1.1.3.1.3")
+_KERNEL_RELEASE = re.compile(r"^[0-9]+\.[0-9]+[\w.+~\[\]-]*$")
+
+
+def os_release_from_descr(descr: str, object_id: str = "") -> str | None:
+    """Return the release of the general-purpose operating system a sysDescr names, else ``None``.
+
+    Linux and FreeBSD: the kernel release that follows the host name (``Linux web-1 6.1.0-13-amd64
+    #1 SMP`` gives ``6.1.0-13-amd64``; a host name that is an address is skipped). Windows: the
+    build (``Software: Windows Version 6.3 (Build 17763 ...)`` gives ``build 17763``), named
+    ``Server 2019 (1809) build 17763`` when ``object_id`` is Microsoft's server or domain controller
+    OID. This is the operating system's release, never a vendor's firmware: callers use it only
+    for a host whose role is ``server`` from a general-purpose OS.
+    """
+    text = _unquoted(descr)
+    words = text.split()
+    if words and words[0] in ("Linux", "FreeBSD"):
+        for word in words[1:3]:
+            if _KERNEL_RELEASE.match(word) and not _IPV4.match(word):
+                return word
+        return None
+    windows = re.search(r"Software: Windows\b.*?\bBuild ([0-9]{3,5})\b", text)
+    if windows is None:
+        return None
+    build = windows.group(1)
+    name = _WINDOWS_SERVER_BUILDS.get(build) if object_id.startswith(_WINDOWS_SERVER_OBJECTS) else None
+    return f"{name} build {build}" if name else f"build {build}"

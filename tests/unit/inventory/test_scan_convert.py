@@ -29,10 +29,11 @@ DATA = Path(snmpsim_data.__file__).parent / "data"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SEEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
-# the lab's six recordings: role, manufacturer (as the device says it), model and serial read from the recording
+# the lab's six recordings: role, manufacturer (as the device says it, in manufacturers.tsv's short
+# name: the UPS answers "EATON"), model and serial read from the recording
 LAB_RECORDINGS = {
     "network/switch/cisco-c3750.snmprec.bz2": ("switch", "Cisco", "WS-C3750G-12S-S", "FDO1622Y10H"),
-    "UPS/eaton-93e-80.snmprec.bz2": ("ups", "EATON", "EATON 93E 80", "4K234LXX06"),
+    "UPS/eaton-93e-80.snmprec.bz2": ("ups", "Eaton", "EATON 93E 80", "4K234LXX06"),
     "UPS/apc-8641.snmprec": ("pdu", "APC", "AP8641", "3F3452A52295"),
     "storage/isilon-onefs.snmprec.bz2": (
         "storage", "Dell EMC (Isilon)", "X210-2U-Single-48GB-2x1GE-2x10GE SFP+-36TB", "CEGER155100014"),

@@ -87,7 +87,8 @@ def test_ups_runtime_seconds() -> None:
 
 def _postgres(connections: float = 12, lag: float | None = None, longest: float = 3.0) -> Reading:
     result = ProbeResult(True, 0.02, "postgres hospital@db1:5432: PostgreSQL 15.18",
-                         samples_of_row((100.0, connections, lag is not None, lag, 25 * 1024**2, longest, "15.18")))
+                         samples_of_row((100.0, connections, lag is not None, lag, 25 * 1024**2, longest, "15.18",
+                                         "streaming" if lag is not None else None, None)))
     state, summary = probe_facts("postgres", result, NOW)
     return Reading("his-db", "postgres", state, summary, dict(result.samples))
 

@@ -66,7 +66,7 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] 
     "bridge-switch": ("switch", None, None, None, None),
     "services-router": ("router", None, None, None, None),
     "printer-mib": ("printer", "HP", None, None, None),
-    "linux-host-resources": ("server", None, None, None, None),
+    "linux-host-resources": ("server", None, None, None, "6.1.0-13-amd64"),
     "mystery-box": ("unknown", None, None, None, None),
     "netapp-ontap": ("storage", "NetApp", "FAS8200", "701812000123", "NetApp Release 9.8P6"),
     "vertiv-liebert-ups": ("ups", "Liebert", "GXT5-3000MVRT2UXLN", "0622100123AF", "4.3.0.0"),
@@ -90,6 +90,14 @@ def test_every_fixture_has_an_expected_identity() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_vendor_family_gets_its_role_and_identity(name: str) -> None:
+    """Each recording's role, manufacturer, model, serial and version, as ``inventory devices`` shows them.
+
+    A plain Linux host (linux-host-resources) reports its kernel release as its version: it was
+    once required to report none, since a kernel is no firmware, but for a general-purpose OS
+    host the OS release is what an ops engineer asks for ("which kernel is that box on?") and
+    what LibreNMS reports; the record says it is the OS's release (see
+    test_evidence_os_release.py). Appliances running Linux still never report their kernel.
+    """
     device = scan_of(name).device
     got = (device.role, device.manufacturer, device.model, device.serial, device.os_version)
     assert got == EXPECTED[name]

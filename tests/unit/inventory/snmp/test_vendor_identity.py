@@ -74,10 +74,11 @@ DC_POWER: dict[str, Identity] = {
     "vertiv-ncu": ("ups", "Vertiv", "NCU", "03231009999", "5.4.01"),
 }
 SENSORS: dict[str, Identity] = {
-    # an old Network Management Card names only itself: no model, the versions still. The serial
-    # is the one sysDescr states ("SN: ..."), which is the management card's: see the report
-    "apc-airfm-old-card": ("sensor", "APC", None, "NA0728001234", "3.5.9"),
-    "apc-inrow": ("sensor", "APC", "InRow RC", "JK1802000123", "6.4.1"),
+    # an old Network Management Card names only itself: no model, the versions still. The "SN:"
+    # its sysDescr states is the management card's, not the cooling unit's: the profile turns
+    # sysDescr serials off (sys_descr_serial: false), so no serial rather than the card's
+    "apc-airfm-old-card": ("sensor", "APC", None, None, "3.5.9"),
+    "apc-inrow": ("sensor", "APC", "InRow RC", None, "6.4.1"),
     "apc-netbotz": ("sensor", "APC", None, None, None),
     "akcp-sensorprobe": ("sensor", "AKCP", "SP2+", None, None),
     "dantherm-freecooling": ("sensor", "Dantherm", None, "2051099999", "1.60"),
@@ -109,10 +110,12 @@ SERVERS: dict[str, Identity] = {
     # Supervyse is Insyde's BMC firmware on another maker's board
     "insyde-supervyse": ("server", None, None, None, "3.05.00000700"),
     "net-snmp-solaris": ("server", None, None, None, None),
+    # a vendor's appliance VM: its kernel is not reported as its version (only a general-purpose OS
+    # host's is, as Windows' build below, named by Microsoft's server sysObjectID)
     "nutanix-cvm": ("server", "Nutanix", None, None, None),
     "panasonic-kx-ns": ("server", "Panasonic", "KX-NS700", None, "Ver00500113"),
     "supermicro-bmc": ("server", "Supermicro", None, None, None),
-    "windows-server": ("server", None, None, None, None),
+    "windows-server": ("server", None, None, None, "Server 2019 (1809) build 17763"),
     "zenitel-alphacom": ("server", "Zenitel", None, None, None),
 }
 FIREWALLS: dict[str, Identity] = {
