@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import re
+import resource
 import threading
 import time
 from collections import deque
@@ -317,39 +318,89 @@ class NetworkCollector:
         yield from families.values()
 
 
-def _read_small(path: str) -> bytes:
-    # one read(2) without a Python file object: a /proc/PID/stat line is well under 4 KiB
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(descriptor, 4096)
-    finally:
-        os.close(descriptor)
-
-
 class ProcessesCollector:
     """Processes by state, threads and pids from /proc/PID/stat; forks, context switches and
-    running/blocked counts from /proc/stat. A process that ends during the walk is skipped."""
+    running/blocked counts from /proc/stat. A process that ends during the walk is skipped.
+
+    Each process's stat file is opened once and kept open, and re-read from offset 0 on every
+    scrape (procfs writes the file afresh on each read): one ``pread`` per process instead of
+    open, read and close. A descriptor whose process has ended (ESRCH, or its pid no longer
+    listed) is closed; a reused pid gets a new one. At most ``max_open`` are kept (at most half
+    the soft open-file limit), the rest are opened and closed per scrape.
+    """
 
     name = "processes"
 
-    def __init__(self, proc_root: str | Path = "/proc") -> None:
+    def __init__(self, proc_root: str | Path = "/proc", max_open: int | None = None) -> None:
         self.proc_root = Path(proc_root)
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.max_open = max_open if max_open is not None else min(
+            4096, soft_limit // 2 if soft_limit != resource.RLIM_INFINITY else 4096)
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the kept stat files (the next scrape opens them again)."""
+        with self._lock:
+            descriptors, self._open = self._open, {}
+        for descriptor in descriptors.values():
+            os.close(descriptor)
+
+    def __del__(self) -> None:
+        for descriptor in getattr(self, "_open", {}).values():
+            os.close(descriptor)
+
+    def _walk(self) -> tuple[dict[str, int], int, int]:
+        states: dict[str, int] = {}
+        threads = pids = 0
+        kept = self._open
+        listed: set[str] = set()
+        directory = os.open(self.proc_root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name in os.listdir(directory):
+                if not name.isdigit():
+                    continue
+                data = b""
+                descriptor = kept.get(name)
+                if descriptor is not None:
+                    try:
+                        data = os.pread(descriptor, 4096, 0)  # a stat line is well under 4 KiB
+                    except OSError:  # ESRCH: that process ended; the pid may be another's now
+                        data = b""
+                    if not data:
+                        del kept[name]
+                        os.close(descriptor)
+                if not data:
+                    try:
+                        descriptor = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
+                    except OSError:
+                        continue  # it ended between the listing and the open
+                    try:
+                        data = os.pread(descriptor, 4096, 0)
+                    except OSError:
+                        data = b""
+                    if data and len(kept) < self.max_open:
+                        kept[name] = descriptor
+                    else:
+                        os.close(descriptor)
+                try:
+                    state, thread_count = parse_process_state(data)
+                except ValueError:
+                    continue  # it ended between the open and the read
+                listed.add(name)
+                states[state] = states.get(state, 0) + 1
+                threads += thread_count
+                pids += 1
+        finally:
+            os.close(directory)
+        for gone in kept.keys() - listed:
+            os.close(kept.pop(gone))
+        return states, threads, pids
 
     def collect(self) -> Iterator[Metric]:
         stat = parse_stat(read_text(self.proc_root / "stat"))
-        states: dict[str, int] = {}
-        threads = pids = 0
-        root = str(self.proc_root)  # plain strings: pathlib would cost more than the reads here
-        for name in os.listdir(root):
-            if not name.isdigit():
-                continue
-            try:
-                state, thread_count = parse_process_state(_read_small(f"{root}/{name}/stat"))
-            except (OSError, ValueError):
-                continue  # it ended between the listing and the read
-            states[state] = states.get(state, 0) + 1
-            threads += thread_count
-            pids += 1
+        with self._lock:
+            states, threads, pids = self._walk()
         by_state = GaugeMetricFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
         for state, count in sorted(states.items()):
             by_state.add_metric([state], count)

@@ -1,5 +1,8 @@
 """``opsctl-agent``: the host agent daemon, serving the host collectors on ``/metrics``.
 
+Each scrape runs the collectors and renders them with agents/exposition.py (the text format with
+headers and series prefixes cached, one scrape at a time, keep-alive and gzip).
+
 Configuration: defaults, then ``--config FILE`` (``key = value`` lines, agents/config.py), then
 flags. Logs are JSON lines on stderr. SIGTERM or SIGINT stops it (exit 0). Its import closure
 is prometheus-client, psutil-free host collectors and ``opsctl.core.errors`` only: no pydantic,
@@ -33,6 +36,7 @@ from agents.collectors import (
     ProcessesCollector,
 )
 from agents.config import AgentConfig, check_collectors, check_listen, load_config_file
+from agents.exposition import TextRenderer, serve
 from agents.textfile import TextfileCollector
 from agents.timesync import TimeCollector
 
@@ -143,8 +147,6 @@ def parse_arguments(argv: list[str] | None) -> AgentConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve ``/metrics`` until SIGTERM or SIGINT; return 0, or 1 if the address cannot be bound."""
-    from prometheus_client import start_http_server
-
     from opsctl import __version__
 
     config = parse_arguments(argv)
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     registry = build_registry(config, ErrorCounter(on_error=_ErrorLog()))
     host, port = config.address
     try:
-        server, _thread = start_http_server(port, addr=host, registry=registry)
+        renderer = TextRenderer()
+        server, _thread = serve(host, port, lambda: renderer.render(registry.collect()))
     except OSError as error:
         log_event("error", message=f"cannot listen on {config.listen}: {error.strerror}")
         return 1

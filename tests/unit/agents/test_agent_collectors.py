@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -81,6 +83,75 @@ def test_each_scrape_reads_fresh_values(tmp_path: Path) -> None:
     assert value(scrape(collector), "node_load1") == 0.10
     (tmp_path / "loadavg").write_text("4.00 0.20 0.30 1/100 200\n")
     assert value(scrape(collector), "node_load1") == 4.00
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_processes_are_read_fresh_through_kept_stat_files_and_ended_ones_let_go(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    shutil.copytree(PROC, proc)
+    collector = ProcessesCollector(proc)
+    baseline = _open_descriptors()
+    assert value(scrape(collector), "node_processes_pids") == 3
+    bash = next(p for p in proc.iterdir() if p.name.isdigit() and b" (bash) S " in (p / "stat").read_bytes())
+    # the same file rewritten in place, as procfs writes it afresh on each read
+    with open(bash / "stat", "r+b") as handle:
+        handle.write(handle.read().replace(b" (bash) S ", b" (bash) D "))
+    samples = scrape(collector)
+    assert value(samples, "node_processes_state", state="D") == 1
+    assert ("node_processes_state", (("state", "S"),)) not in samples
+    # processes that come and go leave no descriptor behind
+    for round_number in range(30):
+        born = proc / str(90000 + round_number)
+        born.mkdir()
+        (born / "stat").write_bytes((bash / "stat").read_bytes())
+        assert value(scrape(collector), "node_processes_pids") == 4
+        shutil.rmtree(born)
+    assert value(scrape(collector), "node_processes_pids") == 3
+    assert _open_descriptors() - baseline <= 3
+    collector.close()
+    assert _open_descriptors() <= baseline
+
+
+def test_processes_beyond_the_kept_limit_are_still_counted(tmp_path: Path) -> None:
+    collector = ProcessesCollector(PROC, max_open=1)
+    baseline = _open_descriptors()
+    for _ in range(3):
+        samples = scrape(collector)
+        assert value(samples, "node_processes_pids") == 3 and value(samples, "node_processes_threads") == 6
+    assert _open_descriptors() - baseline <= 1
+
+
+def test_a_stopped_process_shows_in_the_next_scrape_of_the_real_proc() -> None:
+    """On this machine's /proc: a child stopped after the first scrape (its stat file then kept open) is
+    counted as stopped (T) in the next, and no longer once it runs on. Another process on the machine
+    stopping or continuing in between would disturb the count; nothing here does that."""
+    collector = ProcessesCollector("/proc")
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        def state_of_child() -> bytes:
+            data = Path(f"/proc/{child.pid}/stat").read_bytes()
+            return data[data.rfind(b")") + 2 : data.rfind(b")") + 3]
+
+        def stopped() -> float:
+            return scrape(collector).get(("node_processes_state", (("state", "T"),)), 0.0)
+
+        before = stopped()
+        assert str(child.pid) in collector._open
+        os.kill(child.pid, signal.SIGSTOP)
+        while state_of_child() != b"T":
+            time.sleep(0.01)
+        assert stopped() == before + 1
+        os.kill(child.pid, signal.SIGCONT)
+        while state_of_child() == b"T":
+            time.sleep(0.01)
+        assert stopped() == before
+    finally:
+        child.kill()
+        child.wait()
+        collector.close()
 
 
 class FakeStatvfs:
