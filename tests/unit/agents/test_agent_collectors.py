@@ -98,7 +98,9 @@ def test_processes_are_read_fresh_through_kept_stat_files_and_ended_ones_let_go(
     bash = next(p for p in proc.iterdir() if p.name.isdigit() and b" (bash) S " in (p / "stat").read_bytes())
     # the same file rewritten in place, as procfs writes it afresh on each read
     with open(bash / "stat", "r+b") as handle:
-        handle.write(handle.read().replace(b" (bash) S ", b" (bash) D "))
+        line = handle.read()
+        handle.seek(0)
+        handle.write(line.replace(b" (bash) S ", b" (bash) D "))
     samples = scrape(collector)
     assert value(samples, "node_processes_state", state="D") == 1
     assert ("node_processes_state", (("state", "S"),)) not in samples
