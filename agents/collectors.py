@@ -22,10 +22,9 @@ from collections.abc import Callable, Iterator
 from itertools import repeat
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from agents.base import ErrorCounter, read_text
+from agents.base import CounterFamily, ErrorCounter, GaugeFamily, read_text
 from agents.mdstat import parse_mdstat
 from agents.procfs import (
     IGNORED_DISKS,
@@ -53,8 +52,8 @@ class CpuCollector:
 
     def collect(self) -> Iterator[Metric]:
         stat = parse_stat(read_text(self.proc_root / "stat"))
-        seconds = CounterMetricFamily("node_cpu_seconds", "Seconds each CPU spent in each mode.",
-                                      labels=["cpu", "mode"])
+        seconds = CounterFamily("node_cpu_seconds", "Seconds each CPU spent in each mode.",
+                                labels=["cpu", "mode"])
         for cpu in stat.cpus:
             for mode, ticks in cpu.ticks:
                 seconds.add_metric([cpu.cpu, mode], ticks / self.clock_ticks)
@@ -72,7 +71,7 @@ class LoadCollector:
     def collect(self) -> Iterator[Metric]:
         load = parse_loadavg(read_text(self.proc_root / "loadavg"))
         for suffix, value in (("1", load.one), ("5", load.five), ("15", load.fifteen)):
-            yield GaugeMetricFamily(f"node_load{suffix}", f"{suffix}m load average.", value=value)
+            yield GaugeFamily(f"node_load{suffix}", f"{suffix}m load average.", value=value)
 
 
 # names promtool would refuse: "sec" reads as an abbreviated unit, "_total" as a counter
@@ -102,10 +101,10 @@ class MemoryCollector:
     def collect(self) -> Iterator[Metric]:
         info = parse_meminfo(read_text(self.proc_root / "meminfo"))
         for field, value in info.sizes_bytes:
-            yield GaugeMetricFamily(f"opsctl_agent_memory_{snake_case(field)}_bytes",
-                                    f"/proc/meminfo {field}, in bytes.", value=value)
+            yield GaugeFamily(f"opsctl_agent_memory_{snake_case(field)}_bytes",
+                              f"/proc/meminfo {field}, in bytes.", value=value)
         for field, value in info.counts:
-            yield GaugeMetricFamily(f"opsctl_agent_memory_{snake_case(field)}", f"/proc/meminfo {field}.", value=value)
+            yield GaugeFamily(f"opsctl_agent_memory_{snake_case(field)}", f"/proc/meminfo {field}.", value=value)
 
 
 class FillRate:
@@ -176,7 +175,7 @@ class FilesystemCollector:
                   if not is_pseudo_filesystem(m)}
         labels = ["device", "fstype", "mountpoint"]
         families = {
-            name: GaugeMetricFamily(f"node_filesystem_{name}", text, labels=labels)
+            name: GaugeFamily(f"node_filesystem_{name}", text, labels=labels)
             for name, text in (
                 ("size_bytes", "Filesystem size in bytes."),
                 ("free_bytes", "Filesystem free space in bytes."),
@@ -187,7 +186,7 @@ class FilesystemCollector:
                 ("device_error", "1 if there was an error getting information for the filesystem."),
             )
         }
-        time_to_full = GaugeMetricFamily(
+        time_to_full = GaugeFamily(
             "opsctl_agent_filesystem_time_to_full_seconds",
             "Seconds until the filesystem's available space runs out at its recent fill rate; absent when not filling.",
             labels=labels)
@@ -281,9 +280,9 @@ class DiskCollector:
     def collect(self) -> Iterator[Metric]:
         disks = [d for d in parse_diskstats(read_text(self.proc_root / "diskstats"))
                  if not IGNORED_DISKS.match(d.device)]
-        io_now = GaugeMetricFamily("node_disk_io_now", "The number of I/Os currently in progress.",
-                                   labels=["device"])
-        families = {column: CounterMetricFamily(f"node_disk_{name}", text, labels=["device"])
+        io_now = GaugeFamily("node_disk_io_now", "The number of I/Os currently in progress.",
+                             labels=["device"])
+        families = {column: CounterFamily(f"node_disk_{name}", text, labels=["device"])
                     for column, name, _, text in _DISK_METRICS}
         scales = {column: scale for column, _, scale, _ in _DISK_METRICS}
         for disk in disks:
@@ -293,7 +292,7 @@ class DiskCollector:
                 elif column in families:
                     families[column].add_metric([disk.device], value * scales[column])
         yield io_now
-        yield from (family for family in families.values() if family.samples)
+        yield from (family for family in families.values() if family.series)
 
 
 class NetworkCollector:
@@ -306,14 +305,14 @@ class NetworkCollector:
 
     def collect(self) -> Iterator[Metric]:
         interfaces = parse_net_dev(read_text(self.proc_root / "net" / "dev"))
-        families: dict[str, CounterMetricFamily] = {}
+        families: dict[str, CounterFamily] = {}
         for interface in interfaces:
             for direction, counters in (("receive", interface.receive), ("transmit", interface.transmit)):
                 for counter, value in counters:
                     name = f"node_network_{direction}_{counter}"
                     family = families.get(name)
                     if family is None:
-                        family = families[name] = CounterMetricFamily(
+                        family = families[name] = CounterFamily(
                             name, f"Network device statistic {direction}_{counter}.", labels=["device"])
                     family.add_metric([interface.device], value)
         yield from families.values()
@@ -410,28 +409,28 @@ class ProcessesCollector:
         stat = parse_stat(read_text(self.proc_root / "stat"))
         with self._lock:
             states, threads, pids = self._walk()
-        by_state = GaugeMetricFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
+        by_state = GaugeFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
         for state, count in sorted(states.items()):
             by_state.add_metric([state], count)
         yield by_state
-        yield GaugeMetricFamily("node_processes_pids", "Number of PIDs.", value=pids)
-        yield GaugeMetricFamily("node_processes_threads", "Allocated threads in system.", value=threads)
+        yield GaugeFamily("node_processes_pids", "Number of PIDs.", value=pids)
+        yield GaugeFamily("node_processes_threads", "Allocated threads in system.", value=threads)
         if stat.forks is not None:
-            yield CounterMetricFamily("node_forks", "Total number of forks.", value=stat.forks)
+            yield CounterFamily("node_forks", "Total number of forks.", value=stat.forks)
         if stat.context_switches is not None:
-            yield CounterMetricFamily("node_context_switches", "Total number of context switches.",
-                                      value=stat.context_switches)
+            yield CounterFamily("node_context_switches", "Total number of context switches.",
+                                value=stat.context_switches)
         if stat.interrupts is not None:
-            yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=stat.interrupts)
+            yield CounterFamily("node_intr", "Total number of interrupts serviced.", value=stat.interrupts)
         if stat.boot_time_seconds is not None:
-            yield GaugeMetricFamily("node_boot_time_seconds", "Node boot time, in unixtime.",
-                                    value=stat.boot_time_seconds)
+            yield GaugeFamily("node_boot_time_seconds", "Node boot time, in unixtime.",
+                              value=stat.boot_time_seconds)
         if stat.procs_running is not None:
-            yield GaugeMetricFamily("node_procs_running", "Number of processes in runnable state.",
-                                    value=stat.procs_running)
+            yield GaugeFamily("node_procs_running", "Number of processes in runnable state.",
+                              value=stat.procs_running)
         if stat.procs_blocked is not None:
-            yield GaugeMetricFamily("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
-                                    value=stat.procs_blocked)
+            yield GaugeFamily("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
+                              value=stat.procs_blocked)
 
 
 class MdadmCollector:
@@ -454,17 +453,17 @@ class MdadmCollector:
         except FileNotFoundError:
             return
         arrays = parse_mdstat(text)
-        state = GaugeMetricFamily("node_md_state", "Indicates the state of md-device.", labels=["device", "state"])
-        disks = GaugeMetricFamily("node_md_disks", "Number of active/failed/spare/missing disks of device.",
-                                  labels=["device", "state"])
-        required = GaugeMetricFamily("node_md_disks_required", "Total number of disks of device.", labels=["device"])
-        blocks = GaugeMetricFamily("node_md_blocks", "Total number of blocks on device.", labels=["device"])
-        synced = GaugeMetricFamily("node_md_blocks_synced", "Number of blocks synced on device.", labels=["device"])
-        degraded = GaugeMetricFamily("opsctl_agent_md_degraded",
-                                     "1 if the active array runs with fewer disks than it needs.", labels=["device"])
-        progress = GaugeMetricFamily("opsctl_agent_md_sync_progress_ratio",
-                                     "Progress of the running recovery, resync, reshape, check or repair (0 to 1).",
-                                     labels=["device", "action"])
+        state = GaugeFamily("node_md_state", "Indicates the state of md-device.", labels=["device", "state"])
+        disks = GaugeFamily("node_md_disks", "Number of active/failed/spare/missing disks of device.",
+                            labels=["device", "state"])
+        required = GaugeFamily("node_md_disks_required", "Total number of disks of device.", labels=["device"])
+        blocks = GaugeFamily("node_md_blocks", "Total number of blocks on device.", labels=["device"])
+        synced = GaugeFamily("node_md_blocks_synced", "Number of blocks synced on device.", labels=["device"])
+        degraded = GaugeFamily("opsctl_agent_md_degraded",
+                               "1 if the active array runs with fewer disks than it needs.", labels=["device"])
+        progress = GaugeFamily("opsctl_agent_md_sync_progress_ratio",
+                               "Progress of the running recovery, resync, reshape, check or repair (0 to 1).",
+                               labels=["device", "action"])
         for array in arrays:
             current = "inactive" if not array.active else (
                 "recovering" if array.action == "recovery" else

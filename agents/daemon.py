@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from agents.base import AgentCollector, ErrorCounter, HostCollector
+from agents.base import AgentCollector, ErrorCounter, GaugeFamily, HostCollector
 from agents.collectors import (
     CpuCollector,
     DiskCollector,
@@ -89,7 +88,7 @@ class _InfoCollector:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily("opsctl_agent_build_info", "The agent's version; always 1.", labels=["version"])
+        info = GaugeFamily("opsctl_agent_build_info", "The agent's version; always 1.", labels=["version"])
         info.add_metric([self.version], 1)
         yield info
 

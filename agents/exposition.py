@@ -26,6 +26,8 @@ from prometheus_client.openmetrics.exposition import (
     escape_metric_name,
 )
 
+from agents.base import CompactFamily
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # generate_latest moves these OpenMetrics-only samples into gauge families of their own
@@ -80,6 +82,7 @@ class TextRenderer:
         self.max_cached = max_cached
         self._headers: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {}
         self._prefixes: dict[tuple[object, ...], str] = {}
+        self._compact_prefixes: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def _header(self, metric: Metric) -> tuple[str, tuple[str, ...]]:
         key = (metric.name, metric.type, metric.documentation)
@@ -94,15 +97,27 @@ class TextRenderer:
 
     def render(self, families: Iterable[Metric]) -> bytes:
         """The text format of ``families``, byte for byte what ``generate_latest`` writes for them."""
-        if len(self._prefixes) > self.max_cached or len(self._headers) > self.max_cached:
+        if max(len(self._prefixes), len(self._compact_prefixes), len(self._headers)) > self.max_cached:
             self._prefixes.clear()
+            self._compact_prefixes.clear()
             self._headers.clear()
         prefixes = self._prefixes
+        compact_prefixes = self._compact_prefixes
         output: list[str] = []
         append = output.append
         for metric in families:
             header, om_names = self._header(metric)
             append(header)
+            if isinstance(metric, CompactFamily):  # the agent's own families: no Sample objects
+                sample_name = metric.sample_name
+                for values, number in metric.series:
+                    compact_key = (sample_name, values)
+                    prefix = compact_prefixes.get(compact_key)
+                    if prefix is None:
+                        prefix = compact_prefixes[compact_key] = _series_prefix(
+                            sample_name, dict(zip(metric.label_names, values, strict=True)))
+                    append(f"{prefix}{go_float(number)}\n")
+                continue
             held_back: dict[str, list[str]] = {}
             for sample in metric.samples:
                 name = sample.name
