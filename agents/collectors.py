@@ -29,6 +29,7 @@ from agents.mdstat import parse_mdstat
 from agents.procfs import (
     IGNORED_DISKS,
     NETWORK_FSTYPES,
+    Mount,
     is_pseudo_filesystem,
     parse_diskstats,
     parse_loadavg,
@@ -169,10 +170,15 @@ class FilesystemCollector:
         self.fill_window_seconds = fill_window_seconds
         self.min_span_seconds = min_span_seconds
         self._fill_rates: dict[str, FillRate] = {}
+        self._mounts_text = ""
+        self._mounts: dict[str, Mount] = {}
 
     def collect(self) -> Iterator[Metric]:
-        mounts = {m.mountpoint: m for m in parse_mounts(read_text(self.proc_root / "mounts"))
-                  if not is_pseudo_filesystem(m)}
+        text = read_text(self.proc_root / "mounts")
+        if text != self._mounts_text:  # mounts rarely change: parse them again only when they do
+            self._mounts = {m.mountpoint: m for m in parse_mounts(text) if not is_pseudo_filesystem(m)}
+            self._mounts_text = text
+        mounts = self._mounts
         labels = ["device", "fstype", "mountpoint"]
         families = {
             name: GaugeFamily(f"node_filesystem_{name}", text, labels=labels)

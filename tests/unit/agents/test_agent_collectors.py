@@ -192,6 +192,20 @@ def test_filesystems_skip_pseudo_ones_report_sizes_and_count_a_failed_statvfs() 
     assert value(samples, "opsctl_agent_scrape_collector_success", collector="filesystem") == 1
 
 
+def test_a_filesystem_mounted_or_unmounted_between_scrapes_shows_in_the_next(tmp_path: Path) -> None:
+    (tmp_path / "mounts").write_text("/dev/vda1 / ext4 rw,relatime 0 0\n")
+    collector = FilesystemCollector(ErrorCounter(), tmp_path, statvfs=FakeStatvfs())
+
+    def mountpoints() -> set[str]:
+        return {dict(labels)["mountpoint"] for name, labels in scrape(collector) if name == "node_filesystem_size_bytes"}
+
+    assert mountpoints() == {"/"}
+    (tmp_path / "mounts").write_text("/dev/vda1 / ext4 rw,relatime 0 0\n/dev/vdb1 /boot ext4 ro 0 0\n")
+    assert mountpoints() == {"/", "/boot"}
+    (tmp_path / "mounts").write_text("/dev/vdb1 /boot ext4 ro 0 0\n")
+    assert mountpoints() == {"/boot"}
+
+
 def test_a_hung_nfs_server_makes_its_mount_an_error_not_the_scrape_hang() -> None:
     released = threading.Event()
     calls: list[str] = []
