@@ -83,6 +83,8 @@ class TextRenderer:
         self._headers: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {}
         self._prefixes: dict[tuple[object, ...], str] = {}
         self._compact_prefixes: dict[tuple[str, tuple[str, ...]], str] = {}
+        # many values repeat from scrape to scrape (sizes, limits, states, zero counters)
+        self._values: dict[float, str] = {}
 
     def _header(self, metric: Metric) -> tuple[str, tuple[str, ...]]:
         key = (metric.name, metric.type, metric.documentation)
@@ -101,6 +103,9 @@ class TextRenderer:
             self._prefixes.clear()
             self._compact_prefixes.clear()
             self._headers.clear()
+        if len(self._values) > self.max_cached:
+            self._values.clear()
+        values_seen = self._values
         prefixes = self._prefixes
         compact_prefixes = self._compact_prefixes
         output: list[str] = []
@@ -116,7 +121,12 @@ class TextRenderer:
                     if prefix is None:
                         prefix = compact_prefixes[compact_key] = _series_prefix(
                             sample_name, dict(zip(metric.label_names, values, strict=True)))
-                    append(f"{prefix}{go_float(number)}\n")
+                    text = values_seen.get(number)
+                    if text is None:
+                        text = go_float(number)
+                        if number != 0:  # -0.0 == 0 is a key, but is written "-0.0"
+                            values_seen[number] = text
+                    append(f"{prefix}{text}\n")
                 continue
             held_back: dict[str, list[str]] = {}
             for sample in metric.samples:

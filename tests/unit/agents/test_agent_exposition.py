@@ -25,7 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.base import AgentCollector, ErrorCounter
+from agents.base import AgentCollector, ErrorCounter, GaugeFamily
 from agents.collectors import (
     CpuCollector,
     DiskCollector,
@@ -60,7 +60,7 @@ def _odd_families(scale: float) -> list[Metric]:
     counter.add_metric(["plain"], 2**53 * scale)
     gauge = GaugeMetricFamily("temperature_celsius", "Readings.", labels=["sensor", "room"])
     for index, reading in enumerate((float("nan"), float("inf"), float("-inf"), -0.0, 1e-7, 1234567.0 * scale,
-                                     1.7646e9, 1e22, -2.5e9)):
+                                     1.7646e9, 1e22, -2.5e9, 0, 0.0, 2**53 + 1, True)):
         gauge.add_metric([f"s{index}", "µ-room"], reading, timestamp=1.7e9 if index == 0 else None)
     histogram = HistogramMetricFamily("latency_seconds", "Latency.", buckets=[("0.1", 1), ("+Inf", 4)],
                                       sum_value=2.5 * scale)
@@ -70,7 +70,11 @@ def _odd_families(scale: float) -> list[Metric]:
     info = InfoMetricFamily("build", "Build.", value={"version": "1.2", "commit": "abc"})
     stateset = StateSetMetricFamily("mode", "Mode.", value={"primary": True, "standby": False})
     unknown = UnknownMetricFamily("mystery", "Untyped.", value=42 * scale)
-    return [counter, gauge, histogram, summary, gauge_histogram, info, stateset, unknown]
+    # the agent's own families, whose values the renderer remembers: 0 and -0.0 are equal keys
+    compact = GaugeFamily("readings", "Readings.", labels=["index"])
+    for index, reading in enumerate((0, -0.0, 0.0, -0.0, 1, 1.0, True, 2**53, 2**53 + 1, float("nan"), 7 * scale)):
+        compact.add_metric([str(index)], reading)
+    return [counter, gauge, histogram, summary, gauge_histogram, info, stateset, unknown, compact]
 
 
 def _recorded_tree_families(tmp_path: Path) -> list[Metric]:
