@@ -20,6 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
@@ -359,12 +360,14 @@ class ProcessesCollector:
     def _read_all(self, directory: int, names: list[str]) -> list[bytes]:
         """The stat line of each process in ``names`` (b"" for one that ended), through kept descriptors."""
         kept = self._open
-        for gone in kept.keys() - set(names):
+        listed = set(names)
+        for gone in kept.keys() - listed:
             os.close(kept.pop(gone))
-        for name in names:
-            if name not in kept and len(kept) < self.max_open:
-                with contextlib.suppress(OSError):  # it may have ended since the listing
-                    kept[name] = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
+        for name in listed - kept.keys():  # set operations in C: the Python loop sees new processes only
+            if len(kept) >= self.max_open:
+                break
+            with contextlib.suppress(OSError):  # it may have ended since the listing
+                kept[name] = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
         if len(kept) == len(names):
             try:  # one pread per process, the loop in C; a process that ended raises ESRCH
                 return list(map(os.pread, map(kept.__getitem__, names), repeat(4096), repeat(0)))
@@ -408,8 +411,8 @@ class ProcessesCollector:
         # what parse_process_state does, inlined: this runs once per process on every scrape
         found = [fields for fields in (line[line.rfind(b")") + 2 :].split(None, 18) for line in lines if b")" in line)
                  if len(fields) > 17 and fields[17].isdigit()]
-        states = dict(Counter(fields[0].decode("ascii", "replace") for fields in found))
-        return states, sum(int(fields[17]) for fields in found), len(found)
+        states = {state.decode("ascii", "replace"): count for state, count in Counter(map(itemgetter(0), found)).items()}
+        return states, sum(map(int, map(itemgetter(17), found))), len(found)
 
     def collect(self) -> Iterator[Metric]:
         stat = parse_stat(read_text(self.proc_root / "stat"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -26,19 +25,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.base import AgentCollector, ErrorCounter, GaugeFamily
-from agents.collectors import (
-    CpuCollector,
-    DiskCollector,
-    FilesystemCollector,
-    LoadCollector,
-    MdadmCollector,
-    MemoryCollector,
-    NetworkCollector,
-    ProcessesCollector,
-)
+from agents.config import AgentConfig
+from agents.daemon import build_collectors
 from agents.exposition import TextRenderer, go_float, serve
-from agents.textfile import TextfileCollector
-from agents.timesync import TimeCollector, TimexReading
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "agent"
 PROC = FIXTURES / "debian12-vm" / "proc"
@@ -78,6 +67,7 @@ def _odd_families(scale: float) -> list[Metric]:
 
 
 def _recorded_tree_families(tmp_path: Path) -> list[Metric]:
+    """Every collector on the recorded tree (no mount point exists under tmp_path: each is a device error)."""
     textfiles = tmp_path / "textfile"
     textfiles.mkdir(exist_ok=True)
     (textfiles / "drill.prom").write_text(
@@ -89,13 +79,9 @@ def _recorded_tree_families(tmp_path: Path) -> list[Metric]:
     if not proc.exists():
         shutil.copytree(PROC, proc)
         shutil.copy(FIXTURES / "mdstat" / "raid5-recovering.txt", proc / "mdstat")
+    config = AgentConfig(proc_root=str(proc), root_dir=str(tmp_path / "root"), textfile_dir=str(textfiles))
     errors = ErrorCounter()
-    statvfs = lambda path: os.statvfs_result((4096, 4096, 2000, 900, 800, 100, 50, 50, 0, 255))  # noqa: E731
-    reading = TimexReading(0, 250_000, -819200, 12_000, 300, 0x2001, 37)
-    collectors = [CpuCollector(proc), LoadCollector(proc), MemoryCollector(proc), DiskCollector(proc),
-                  NetworkCollector(proc), ProcessesCollector(proc), FilesystemCollector(errors, proc, statvfs=statvfs),
-                  TimeCollector(adjtimex=lambda: reading), MdadmCollector(proc), TextfileCollector(errors, textfiles)]
-    return list(AgentCollector(collectors, errors, clock=lambda: 0.25).collect())
+    return list(AgentCollector(build_collectors(config, errors), errors, clock=lambda: 0.25).collect())
 
 
 def test_rendering_is_byte_for_byte_prometheus_clients_and_values_are_never_cached(tmp_path: Path) -> None:
