@@ -99,11 +99,12 @@ class HostCollector(Protocol):
     def collect(self) -> Iterable[Metric]: ...
 
 
-def read_text(path: Path) -> str:
+def read_text(path: str | Path) -> str:
     """The whole text of a /proc or /sys file (their sizes lie, so read to the end).
 
     Plain ``os.read`` calls: a Python file object would add an fstat, an ioctl, an lseek and a
-    decoder to each of the files every scrape reads.
+    decoder to each of the files every scrape reads (and the collectors pass strings, not
+    joined ``Path`` objects, for the same reason).
     """
     descriptor = os.open(path, os.O_RDONLY)
     try:

@@ -53,7 +53,7 @@ class CpuCollector:
         self.clock_ticks = clock_ticks or os.sysconf("SC_CLK_TCK")
 
     def collect(self) -> Iterator[Metric]:
-        stat = parse_stat(read_text(self.proc_root / "stat"))
+        stat = parse_stat(read_text(f"{self.proc_root}/stat"))
         seconds = CounterFamily("node_cpu_seconds", "Seconds each CPU spent in each mode.",
                                 labels=["cpu", "mode"])
         for cpu in stat.cpus:
@@ -71,7 +71,7 @@ class LoadCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        load = parse_loadavg(read_text(self.proc_root / "loadavg"))
+        load = parse_loadavg(read_text(f"{self.proc_root}/loadavg"))
         for suffix, value in (("1", load.one), ("5", load.five), ("15", load.fifteen)):
             yield GaugeFamily(f"node_load{suffix}", f"{suffix}m load average.", value=value)
 
@@ -101,7 +101,7 @@ class MemoryCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        info = parse_meminfo(read_text(self.proc_root / "meminfo"))
+        info = parse_meminfo(read_text(f"{self.proc_root}/meminfo"))
         for field, value in info.sizes_bytes:
             yield GaugeFamily(f"opsctl_agent_memory_{snake_case(field)}_bytes",
                               f"/proc/meminfo {field}, in bytes.", value=value)
@@ -175,7 +175,7 @@ class FilesystemCollector:
         self._mounts: dict[str, Mount] = {}
 
     def collect(self) -> Iterator[Metric]:
-        text = read_text(self.proc_root / "mounts")
+        text = read_text(f"{self.proc_root}/mounts")
         if text != self._mounts_text:  # mounts rarely change: parse them again only when they do
             self._mounts = {m.mountpoint: m for m in parse_mounts(text) if not is_pseudo_filesystem(m)}
             self._mounts_text = text
@@ -285,7 +285,7 @@ class DiskCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        disks = [d for d in parse_diskstats(read_text(self.proc_root / "diskstats"))
+        disks = [d for d in parse_diskstats(read_text(f"{self.proc_root}/diskstats"))
                  if not IGNORED_DISKS.match(d.device)]
         io_now = GaugeFamily("node_disk_io_now", "The number of I/Os currently in progress.",
                              labels=["device"])
@@ -311,7 +311,7 @@ class NetworkCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        interfaces = parse_net_dev(read_text(self.proc_root / "net" / "dev"))
+        interfaces = parse_net_dev(read_text(f"{self.proc_root}/net/dev"))
         families: dict[str, CounterFamily] = {}
         for interface in interfaces:
             for direction, counters in (("receive", interface.receive), ("transmit", interface.transmit)):
@@ -415,7 +415,7 @@ class ProcessesCollector:
         return states, sum(map(int, map(itemgetter(17), found))), len(found)
 
     def collect(self) -> Iterator[Metric]:
-        stat = parse_stat(read_text(self.proc_root / "stat"))
+        stat = parse_stat(read_text(f"{self.proc_root}/stat"))
         with self._lock:
             states, threads, pids = self._walk()
         by_state = GaugeFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
@@ -458,7 +458,7 @@ class MdadmCollector:
 
     def collect(self) -> Iterator[Metric]:
         try:
-            text = read_text(self.proc_root / "mdstat")
+            text = read_text(f"{self.proc_root}/mdstat")
         except FileNotFoundError:
             return
         arrays = parse_mdstat(text)

@@ -11,6 +11,7 @@ does not return ``TIME_ERROR``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,12 +84,18 @@ def interpret_timex(reading: TimexReading) -> TimeSync:
     )
 
 
+@functools.cache
+def _adjtimex() -> Callable[[object], int]:
+    # loading libc builds a new ctypes class each time: once per agent, not once per scrape
+    adjtimex: Callable[[object], int] = ctypes.CDLL(None, use_errno=True).adjtimex
+    return adjtimex
+
+
 def read_adjtimex() -> TimexReading:
     """Call ``adjtimex`` read-only; raise ``OSError`` if the call fails."""
-    libc = ctypes.CDLL(None, use_errno=True)
     timex = _Timex()
     timex.modes = 0
-    code = libc.adjtimex(ctypes.byref(timex))
+    code = _adjtimex()(ctypes.byref(timex))
     if code < 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"adjtimex failed: errno {errno}")
