@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import signal
 import sys
 import threading
@@ -20,10 +22,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from agents.base import AgentCollector, ErrorCounter, GaugeFamily, HostCollector
+from agents.base import (
+    AgentCollector,
+    CounterFamily,
+    ErrorCounter,
+    GaugeFamily,
+    HostCollector,
+    read_text,
+)
 from agents.collectors import (
     CpuCollector,
     DiskCollector,
@@ -80,6 +89,44 @@ def build_collectors(config: AgentConfig, errors: ErrorCounter) -> list[HostColl
     return [makers[name]() for name in config.collectors]
 
 
+class SelfCollector:
+    """The agent's own ``process_*`` metrics, as prometheus-client's ``ProcessCollector`` names them.
+
+    Cheaper than that collector, which the agent used before: one read of ``/proc/self/stat``,
+    ``getrlimit`` instead of parsing ``/proc/self/limits``, and the open descriptors from the
+    size of ``/proc/self/fd`` (Linux 6.2 and later report the count there; an older kernel
+    reports 0, and then the directory is listed). The ``processes`` collector keeps a stat
+    file open per process, so that listing would be as long as the process table.
+    """
+
+    def __init__(self, proc_root: str = "/proc") -> None:
+        self.proc_root = proc_root
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.page_size = resource.getpagesize()
+        boot_time = next((line.split()[1] for line in read_text(f"{proc_root}/stat").splitlines()
+                          if line.startswith("btime ")), "0")
+        self.boot_time = float(boot_time)
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        fields = read_text(f"{self.proc_root}/self/stat").rpartition(")")[2].split()
+        yield GaugeFamily("process_virtual_memory_bytes", "Virtual memory size in bytes.", value=float(fields[20]))
+        yield GaugeFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
+                          value=float(fields[21]) * self.page_size)
+        yield GaugeFamily("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                          value=float(fields[19]) / self.ticks + self.boot_time)
+        yield CounterFamily("process_cpu_seconds", "Total user and system CPU time spent in seconds.",
+                            value=(float(fields[11]) + float(fields[12])) / self.ticks)
+        descriptors = f"{self.proc_root}/self/fd"
+        open_count = os.stat(descriptors).st_size or len(os.listdir(descriptors))
+        yield GaugeFamily("process_open_fds", "Number of open file descriptors.", value=open_count)
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        yield GaugeFamily("process_max_fds", "Maximum number of open file descriptors.",
+                          value=float("inf") if soft_limit == resource.RLIM_INFINITY else float(soft_limit))
+
+
 class _InfoCollector:
     def __init__(self, version: str) -> None:
         self.version = version
@@ -100,7 +147,7 @@ def build_registry(config: AgentConfig, errors: ErrorCounter | None = None) -> C
     registry = CollectorRegistry()
     errors = errors or ErrorCounter()
     registry.register(AgentCollector(build_collectors(config, errors), errors))
-    ProcessCollector(registry=registry)
+    registry.register(SelfCollector())  # the agent itself, always under /proc, whatever proc_root says
     registry.register(_InfoCollector(__version__))
     return registry
 
