@@ -103,15 +103,24 @@ class SelfCollector:
         self.proc_root = proc_root
         self.ticks = os.sysconf("SC_CLK_TCK")
         self.page_size = resource.getpagesize()
-        boot_time = next((line.split()[1] for line in read_text(f"{proc_root}/stat").splitlines()
-                          if line.startswith("btime ")), "0")
+        try:
+            boot_time = next((line.split()[1] for line in read_text(f"{proc_root}/stat").splitlines()
+                              if line.startswith("btime ")), "0")
+        except OSError:
+            boot_time = "0"
         self.boot_time = float(boot_time)
 
     def describe(self) -> list[Metric]:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        fields = read_text(f"{self.proc_root}/self/stat").rpartition(")")[2].split()
+        """The six ``process_*`` families; none when ``/proc/self`` cannot be read (never an error)."""
+        try:
+            fields = read_text(f"{self.proc_root}/self/stat").rpartition(")")[2].split()
+            descriptors = f"{self.proc_root}/self/fd"
+            open_count = os.stat(descriptors).st_size or len(os.listdir(descriptors))
+        except OSError:
+            return
         yield GaugeFamily("process_virtual_memory_bytes", "Virtual memory size in bytes.", value=float(fields[20]))
         yield GaugeFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
                           value=float(fields[21]) * self.page_size)
@@ -119,8 +128,6 @@ class SelfCollector:
                           value=float(fields[19]) / self.ticks + self.boot_time)
         yield CounterFamily("process_cpu_seconds", "Total user and system CPU time spent in seconds.",
                             value=(float(fields[11]) + float(fields[12])) / self.ticks)
-        descriptors = f"{self.proc_root}/self/fd"
-        open_count = os.stat(descriptors).st_size or len(os.listdir(descriptors))
         yield GaugeFamily("process_open_fds", "Number of open file descriptors.", value=open_count)
         soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         yield GaugeFamily("process_max_fds", "Maximum number of open file descriptors.",

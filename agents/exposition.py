@@ -154,7 +154,8 @@ def _accepts_gzip(header: str | None) -> bool:
     return header is not None and any(part.split(";")[0].strip() == "gzip" for part in header.split(","))
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 431: "Request Header Fields Too Large"}
+_REASONS = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error"}
 MAX_HEAD_BYTES = 16 * 1024  # a scrape's request head is a few hundred bytes
 IDLE_SECONDS = 60.0  # a kept-alive connection idle this long is closed
 
@@ -305,7 +306,14 @@ class MetricsServer:
         if target.split("?", 1)[0] == "/favicon.ico":
             body, reply_headers = b"", [("Content-Type", "text/plain")]
         else:
-            body = self._render()
+            try:
+                body = self._render()
+            except Exception as error:  # a failed scrape is that request's 500, never the server's end
+                message = f"# scrape failed: {type(error).__name__}: {error}\n".encode()
+                connection.sending = _response(500, [("Content-Type", "text/plain")], message, method == "GET",
+                                               keep_alive)
+                connection.closing = not keep_alive
+                return
             reply_headers = [("Content-Type", CONTENT_TYPE)]
             if _accepts_gzip(headers.get("accept-encoding")):
                 body = gzip.compress(body, compresslevel=6)

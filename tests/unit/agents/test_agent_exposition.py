@@ -192,3 +192,29 @@ def test_http_1_0_is_answered_and_closed_and_an_endless_head_refused(server: tup
         while chunk := client.recv(65536):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_scrape_that_raises_is_a_500_and_the_server_answers_the_next() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    calls: list[int] = []
+
+    def render() -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("a family that cannot be written")
+        return b"up 1.0\n"
+
+    running, thread = serve("127.0.0.1", port, render)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/metrics")
+        failed = connection.getresponse()
+        assert failed.status == 500 and b"a family that cannot be written" in failed.read()
+        connection.request("GET", "/metrics")
+        assert connection.getresponse().read() == b"up 1.0\n"
+        connection.close()
+    finally:
+        running.shutdown()
+        thread.join(timeout=10)
