@@ -124,7 +124,8 @@ class TextRenderer:
                     text = values_seen.get(number)
                     if text is None:
                         text = go_float(number)
-                        if number != 0:  # -0.0 == 0 is a key, but is written "-0.0"
+                        # -0.0 == 0 would share 0's entry but is written "-0.0"; every NaN is a new key
+                        if number != 0 and number == number:
                             values_seen[number] = text
                     append(f"{prefix}{text}\n")
                 continue
