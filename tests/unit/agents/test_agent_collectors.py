@@ -126,30 +126,36 @@ def test_processes_beyond_the_kept_limit_are_still_counted(tmp_path: Path) -> No
     assert _open_descriptors() - baseline <= 1
 
 
-def test_a_stopped_process_shows_in_the_next_scrape_of_the_real_proc() -> None:
-    """On this machine's /proc: a child stopped after the first scrape (its stat file then kept open) is
-    counted as stopped (T) in the next, and no longer once it runs on. Another process on the machine
-    stopping or continuing in between would disturb the count; nothing here does that."""
-    collector = ProcessesCollector("/proc")
+def test_a_stopped_process_shows_in_the_next_scrape_through_its_kept_real_stat_file(tmp_path: Path) -> None:
+    """On real procfs files: a tree whose only process links to a child's /proc/PID (and whose
+    stat links to /proc/stat), so the counts are the child's alone. Stopped after the first
+    scrape, when its stat file is already kept open, it is counted as stopped (T) in the next,
+    and no longer once it runs on."""
     child = subprocess.Popen(["sleep", "60"])
+    (tmp_path / "stat").symlink_to("/proc/stat")
+    (tmp_path / str(child.pid)).symlink_to(f"/proc/{child.pid}")
+    collector = ProcessesCollector(tmp_path)
     try:
         def state_of_child() -> bytes:
             data = Path(f"/proc/{child.pid}/stat").read_bytes()
             return data[data.rfind(b")") + 2 : data.rfind(b")") + 3]
 
-        def stopped() -> float:
-            return scrape(collector).get(("node_processes_state", (("state", "T"),)), 0.0)
+        def states() -> dict[str, float]:
+            return {dict(labels)["state"]: count for (name, labels), count in scrape(collector).items()
+                    if name == "node_processes_state"}
 
-        before = stopped()
-        assert str(child.pid) in collector._open
+        while state_of_child() != b"S":  # asleep in sleep(1), no longer starting
+            time.sleep(0.01)
+        assert states() == {"S": 1}
+        assert list(collector._open) == [str(child.pid)]
         os.kill(child.pid, signal.SIGSTOP)
         while state_of_child() != b"T":
             time.sleep(0.01)
-        assert stopped() == before + 1
+        assert states() == {"T": 1}
         os.kill(child.pid, signal.SIGCONT)
-        while state_of_child() == b"T":
+        while state_of_child() != b"S":  # running on, and back asleep
             time.sleep(0.01)
-        assert stopped() == before
+        assert states() == {"S": 1}
     finally:
         child.kill()
         child.wait()
