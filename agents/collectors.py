@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from itertools import repeat
+from itertools import filterfalse, islice, repeat
 from operator import itemgetter
 from pathlib import Path
 
@@ -358,7 +358,7 @@ class ProcessesCollector:
             os.close(descriptor)
 
     def _read_all(self, directory: int, names: list[str]) -> list[bytes]:
-        """The stat line of each process in ``names`` (b"" for one that ended), through kept descriptors."""
+        """The stat line of each process in ``names`` that is still there, through kept descriptors."""
         kept = self._open
         listed = set(names)
         for gone in kept.keys() - listed:
@@ -368,38 +368,34 @@ class ProcessesCollector:
                 break
             with contextlib.suppress(OSError):  # it may have ended since the listing
                 kept[name] = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
-        if len(kept) == len(names):
+        readable = list(filter(kept.__contains__, names))
+        # beyond max_open: opened and closed on every scrape
+        overflow = list(filterfalse(kept.__contains__, names)) if len(readable) < len(names) else []
+        lines: list[bytes] = []
+        while True:
             try:  # one pread per process, the loop in C; a process that ended raises ESRCH
-                return list(map(os.pread, map(kept.__getitem__, names), repeat(4096), repeat(0)))
-            except OSError:
-                pass
-        lines = []
-        for name in names:
-            descriptor = kept.get(name)
-            data = b""
-            if descriptor is not None:
-                try:
-                    data = os.pread(descriptor, 4096, 0)
-                except OSError:  # ESRCH: that process ended; the pid may be another's now
-                    data = b""
-                if not data:
-                    os.close(kept.pop(name))
-            if not data:
-                try:
-                    descriptor = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
-                except OSError:
-                    lines.append(b"")
-                    continue
-                try:
-                    data = os.pread(descriptor, 4096, 0)
-                except OSError:
-                    data = b""
-                if data and len(kept) < self.max_open:
-                    kept[name] = descriptor
-                else:
-                    os.close(descriptor)
-            lines.append(data)
+                lines.extend(map(os.pread, map(kept.__getitem__, islice(readable, len(lines), None)),
+                                 repeat(4096), repeat(0)))
+                break
+            except OSError:  # that process ended; its pid may already be another's
+                name = readable[len(lines)]
+                os.close(kept.pop(name))
+                lines.append(self._read_once(directory, name))
+        lines.extend(self._read_once(directory, name) for name in overflow)
         return lines
+
+    @staticmethod
+    def _read_once(directory: int, name: str) -> bytes:
+        try:
+            descriptor = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
+        except OSError:
+            return b""
+        try:
+            return os.pread(descriptor, 4096, 0)
+        except OSError:
+            return b""
+        finally:
+            os.close(descriptor)
 
     def _walk(self) -> tuple[dict[str, int], int, int]:
         directory = os.open(self.proc_root, os.O_RDONLY | os.O_DIRECTORY)

@@ -162,6 +162,40 @@ def test_a_stopped_process_shows_in_the_next_scrape_through_its_kept_real_stat_f
         collector.close()
 
 
+def test_a_process_that_ends_while_still_listed_is_dropped_and_a_reused_pid_read_afresh(tmp_path: Path) -> None:
+    """Real procfs files behind a listed name that outlives its process: the kept descriptor then
+    fails with ESRCH, as one does when a process ends between the listing and the read, or when
+    its pid goes to another process between scrapes."""
+    first, second = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
+    (tmp_path / "stat").symlink_to("/proc/stat")
+    listed = tmp_path / "4242"
+    listed.symlink_to(f"/proc/{first.pid}")
+    collector = ProcessesCollector(tmp_path)
+    try:
+        assert value(scrape(collector), "node_processes_pids") == 1
+        assert list(collector._open) == ["4242"]
+        first.kill()
+        first.wait()
+        assert value(scrape(collector), "node_processes_pids") == 0  # listed, but its process is gone
+        assert collector._open == {}
+        assert value(scrape(collector), "node_processes_pids") == 0
+        listed.unlink()
+        listed.symlink_to(f"/proc/{second.pid}")
+        assert value(scrape(collector), "node_processes_pids") == 1
+        second.kill()
+        second.wait()
+        listed.unlink()
+        listed.symlink_to(f"/proc/{os.getpid()}")  # the same name, another process, with no scrape between
+        samples = scrape(collector)
+        assert value(samples, "node_processes_pids") == 1
+        assert value(samples, "node_processes_state", state="R") == 1  # this test's process, reading
+    finally:
+        for child in (first, second):
+            child.kill()
+            child.wait()
+        collector.close()
+
+
 class FakeStatvfs:
     """statvfs results by mount point, with an available block count the test moves."""
 
