@@ -9,14 +9,65 @@ adds the agent's own ``opsctl_agent_*`` families about the collectors.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample
+
+
+class CompactFamily(Metric):
+    """A gauge or counter family that keeps its series as ``(label values, value)`` pairs.
+
+    Made for the agent's scrapes: no ``Sample`` and no label dict per series, and no name check
+    per scrape (the names are the collectors' own constants, which promtool checks in the
+    tests). ``samples`` builds prometheus-client's Samples on demand, so ``generate_latest`` and
+    the tests read one as any family; agents/exposition.py reads ``series``.
+    """
+
+    family_type = "gauge"
+    sample_suffix = ""
+
+    def __init__(self, name: str, documentation: str, value: float | None = None,
+                 labels: Sequence[str] | None = None) -> None:
+        if labels is not None and value is not None:
+            raise ValueError("Can only specify at most one of value and labels.")
+        self.name = name
+        self.documentation = documentation
+        self.unit = ""
+        self.type = self.family_type
+        self.label_names: tuple[str, ...] = tuple(labels or ())
+        self.sample_name = name + self.sample_suffix
+        self.series: list[tuple[tuple[str, ...], float]] = [] if value is None else [((), value)]
+
+    def add_metric(self, labels: Sequence[str], value: float) -> None:
+        """Add one series: its label values, in the order of the family's label names, and its value."""
+        self.series.append((tuple(labels), value))
+
+    @property
+    def samples(self) -> list[Sample]:  # type: ignore[override]
+        return [Sample(self.sample_name, dict(zip(self.label_names, values, strict=True)), value, None)
+                for values, value in self.series]
+
+
+class GaugeFamily(CompactFamily):
+    """A gauge family (``GaugeMetricFamily``'s arguments)."""
+
+
+class CounterFamily(CompactFamily):
+    """A counter family (``CounterMetricFamily``'s arguments): ``name`` without ``_total``, which
+    its samples carry."""
+
+    family_type = "counter"
+    sample_suffix = "_total"
+
+    def __init__(self, name: str, documentation: str, value: float | None = None,
+                 labels: Sequence[str] | None = None) -> None:
+        super().__init__(name.removesuffix("_total"), documentation, value, labels)
 
 
 class ErrorCounter:
@@ -48,10 +99,21 @@ class HostCollector(Protocol):
     def collect(self) -> Iterable[Metric]: ...
 
 
-def read_text(path: Path) -> str:
-    """The whole text of a /proc or /sys file (their sizes lie, so read to the end)."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
+def read_text(path: str | Path) -> str:
+    """The whole text of a /proc or /sys file (their sizes lie, so read to the end).
+
+    Plain ``os.read`` calls: a Python file object would add an fstat, an ioctl, an lseek and a
+    decoder to each of the files every scrape reads (and the collectors pass strings, not
+    joined ``Path`` objects, for the same reason).
+    """
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 class AgentCollector:
@@ -89,19 +151,19 @@ class AgentCollector:
             durations.append((collector.name, self._clock() - started))
             yield from families
         counts = self.errors.counts()
-        errors = CounterMetricFamily(
+        errors = CounterFamily(
             "opsctl_agent_collector_errors", "Errors each collector met reading its sources since the agent started.",
             labels=["collector"])
         for collector in self.collectors:
             errors.add_metric([collector.name], counts.get(collector.name, 0))
         yield errors
-        duration = GaugeMetricFamily(
+        duration = GaugeFamily(
             "opsctl_agent_scrape_collector_duration_seconds", "Time each collector took in this scrape.",
             labels=["collector"])
         for name, seconds in durations:
             duration.add_metric([name], seconds)
         yield duration
-        success = GaugeMetricFamily(
+        success = GaugeFamily(
             "opsctl_agent_scrape_collector_success", "1 if the collector finished this scrape, 0 if it raised.",
             labels=["collector"])
         for name, value in successes:

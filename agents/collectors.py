@@ -9,31 +9,34 @@ it); a part that cannot be read (one mount's statvfs) is left out and counted, t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import re
+import resource
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from itertools import filterfalse, islice, repeat
+from operator import itemgetter
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from agents.base import ErrorCounter, read_text
+from agents.base import CounterFamily, ErrorCounter, GaugeFamily, read_text
 from agents.mdstat import parse_mdstat
 from agents.procfs import (
     IGNORED_DISKS,
     NETWORK_FSTYPES,
+    Mount,
     is_pseudo_filesystem,
     parse_diskstats,
     parse_loadavg,
     parse_meminfo,
     parse_mounts,
     parse_net_dev,
-    parse_process_state,
     parse_stat,
 )
 
@@ -50,9 +53,9 @@ class CpuCollector:
         self.clock_ticks = clock_ticks or os.sysconf("SC_CLK_TCK")
 
     def collect(self) -> Iterator[Metric]:
-        stat = parse_stat(read_text(self.proc_root / "stat"))
-        seconds = CounterMetricFamily("node_cpu_seconds", "Seconds each CPU spent in each mode.",
-                                      labels=["cpu", "mode"])
+        stat = parse_stat(read_text(f"{self.proc_root}/stat"))
+        seconds = CounterFamily("node_cpu_seconds", "Seconds each CPU spent in each mode.",
+                                labels=["cpu", "mode"])
         for cpu in stat.cpus:
             for mode, ticks in cpu.ticks:
                 seconds.add_metric([cpu.cpu, mode], ticks / self.clock_ticks)
@@ -68,9 +71,9 @@ class LoadCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        load = parse_loadavg(read_text(self.proc_root / "loadavg"))
+        load = parse_loadavg(read_text(f"{self.proc_root}/loadavg"))
         for suffix, value in (("1", load.one), ("5", load.five), ("15", load.fifteen)):
-            yield GaugeMetricFamily(f"node_load{suffix}", f"{suffix}m load average.", value=value)
+            yield GaugeFamily(f"node_load{suffix}", f"{suffix}m load average.", value=value)
 
 
 # names promtool would refuse: "sec" reads as an abbreviated unit, "_total" as a counter
@@ -98,12 +101,12 @@ class MemoryCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        info = parse_meminfo(read_text(self.proc_root / "meminfo"))
+        info = parse_meminfo(read_text(f"{self.proc_root}/meminfo"))
         for field, value in info.sizes_bytes:
-            yield GaugeMetricFamily(f"opsctl_agent_memory_{snake_case(field)}_bytes",
-                                    f"/proc/meminfo {field}, in bytes.", value=value)
+            yield GaugeFamily(f"opsctl_agent_memory_{snake_case(field)}_bytes",
+                              f"/proc/meminfo {field}, in bytes.", value=value)
         for field, value in info.counts:
-            yield GaugeMetricFamily(f"opsctl_agent_memory_{snake_case(field)}", f"/proc/meminfo {field}.", value=value)
+            yield GaugeFamily(f"opsctl_agent_memory_{snake_case(field)}", f"/proc/meminfo {field}.", value=value)
 
 
 class FillRate:
@@ -168,13 +171,18 @@ class FilesystemCollector:
         self.fill_window_seconds = fill_window_seconds
         self.min_span_seconds = min_span_seconds
         self._fill_rates: dict[str, FillRate] = {}
+        self._mounts_text = ""
+        self._mounts: dict[str, Mount] = {}
 
     def collect(self) -> Iterator[Metric]:
-        mounts = {m.mountpoint: m for m in parse_mounts(read_text(self.proc_root / "mounts"))
-                  if not is_pseudo_filesystem(m)}
+        text = read_text(f"{self.proc_root}/mounts")
+        if text != self._mounts_text:  # mounts rarely change: parse them again only when they do
+            self._mounts = {m.mountpoint: m for m in parse_mounts(text) if not is_pseudo_filesystem(m)}
+            self._mounts_text = text
+        mounts = self._mounts
         labels = ["device", "fstype", "mountpoint"]
         families = {
-            name: GaugeMetricFamily(f"node_filesystem_{name}", text, labels=labels)
+            name: GaugeFamily(f"node_filesystem_{name}", text, labels=labels)
             for name, text in (
                 ("size_bytes", "Filesystem size in bytes."),
                 ("free_bytes", "Filesystem free space in bytes."),
@@ -185,7 +193,7 @@ class FilesystemCollector:
                 ("device_error", "1 if there was an error getting information for the filesystem."),
             )
         }
-        time_to_full = GaugeMetricFamily(
+        time_to_full = GaugeFamily(
             "opsctl_agent_filesystem_time_to_full_seconds",
             "Seconds until the filesystem's available space runs out at its recent fill rate; absent when not filling.",
             labels=labels)
@@ -277,11 +285,11 @@ class DiskCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        disks = [d for d in parse_diskstats(read_text(self.proc_root / "diskstats"))
+        disks = [d for d in parse_diskstats(read_text(f"{self.proc_root}/diskstats"))
                  if not IGNORED_DISKS.match(d.device)]
-        io_now = GaugeMetricFamily("node_disk_io_now", "The number of I/Os currently in progress.",
-                                   labels=["device"])
-        families = {column: CounterMetricFamily(f"node_disk_{name}", text, labels=["device"])
+        io_now = GaugeFamily("node_disk_io_now", "The number of I/Os currently in progress.",
+                             labels=["device"])
+        families = {column: CounterFamily(f"node_disk_{name}", text, labels=["device"])
                     for column, name, _, text in _DISK_METRICS}
         scales = {column: scale for column, _, scale, _ in _DISK_METRICS}
         for disk in disks:
@@ -291,7 +299,7 @@ class DiskCollector:
                 elif column in families:
                     families[column].add_metric([disk.device], value * scales[column])
         yield io_now
-        yield from (family for family in families.values() if family.samples)
+        yield from (family for family in families.values() if family.series)
 
 
 class NetworkCollector:
@@ -303,75 +311,131 @@ class NetworkCollector:
         self.proc_root = Path(proc_root)
 
     def collect(self) -> Iterator[Metric]:
-        interfaces = parse_net_dev(read_text(self.proc_root / "net" / "dev"))
-        families: dict[str, CounterMetricFamily] = {}
+        interfaces = parse_net_dev(read_text(f"{self.proc_root}/net/dev"))
+        families: dict[str, CounterFamily] = {}
         for interface in interfaces:
             for direction, counters in (("receive", interface.receive), ("transmit", interface.transmit)):
                 for counter, value in counters:
                     name = f"node_network_{direction}_{counter}"
                     family = families.get(name)
                     if family is None:
-                        family = families[name] = CounterMetricFamily(
+                        family = families[name] = CounterFamily(
                             name, f"Network device statistic {direction}_{counter}.", labels=["device"])
                     family.add_metric([interface.device], value)
         yield from families.values()
 
 
-def _read_small(path: str) -> bytes:
-    # one read(2) without a Python file object: a /proc/PID/stat line is well under 4 KiB
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(descriptor, 4096)
-    finally:
-        os.close(descriptor)
-
-
 class ProcessesCollector:
     """Processes by state, threads and pids from /proc/PID/stat; forks, context switches and
-    running/blocked counts from /proc/stat. A process that ends during the walk is skipped."""
+    running/blocked counts from /proc/stat. A process that ends during the walk is skipped.
+
+    Each process's stat file is opened once and kept open, and re-read from offset 0 on every
+    scrape (procfs writes the file afresh on each read): one ``pread`` per process instead of
+    open, read and close. A descriptor whose process has ended (ESRCH, or its pid no longer
+    listed) is closed; a reused pid gets a new one. At most ``max_open`` are kept (at most half
+    the soft open-file limit), the rest are opened and closed per scrape.
+    """
 
     name = "processes"
 
-    def __init__(self, proc_root: str | Path = "/proc") -> None:
+    def __init__(self, proc_root: str | Path = "/proc", max_open: int | None = None) -> None:
         self.proc_root = Path(proc_root)
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.max_open = max_open if max_open is not None else min(
+            4096, soft_limit // 2 if soft_limit != resource.RLIM_INFINITY else 4096)
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the kept stat files (the next scrape opens them again)."""
+        with self._lock:
+            descriptors, self._open = self._open, {}
+        for descriptor in descriptors.values():
+            os.close(descriptor)
+
+    def __del__(self) -> None:
+        for descriptor in getattr(self, "_open", {}).values():
+            os.close(descriptor)
+
+    def _read_all(self, directory: int, names: list[str]) -> list[bytes]:
+        """The stat line of each process in ``names`` that is still there, through kept descriptors."""
+        kept = self._open
+        listed = set(names)
+        for gone in kept.keys() - listed:
+            os.close(kept.pop(gone))
+        for name in listed - kept.keys():  # set operations in C: the Python loop sees new processes only
+            if len(kept) >= self.max_open:
+                break
+            with contextlib.suppress(OSError):  # it may have ended since the listing
+                kept[name] = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
+        readable = list(filter(kept.__contains__, names))
+        # beyond max_open: opened and closed on every scrape
+        overflow = list(filterfalse(kept.__contains__, names)) if len(readable) < len(names) else []
+        lines: list[bytes] = []
+        while True:
+            try:  # one pread per process, the loop in C; a process that ended raises ESRCH
+                lines.extend(map(os.pread, map(kept.__getitem__, islice(readable, len(lines), None)),
+                                 repeat(4096), repeat(0)))
+                break
+            except OSError:  # that process ended; its pid may already be another's
+                name = readable[len(lines)]
+                os.close(kept.pop(name))
+                lines.append(self._read_once(directory, name))
+        lines.extend(self._read_once(directory, name) for name in overflow)
+        return lines
+
+    @staticmethod
+    def _read_once(directory: int, name: str) -> bytes:
+        try:
+            descriptor = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=directory)
+        except OSError:
+            return b""
+        try:
+            return os.pread(descriptor, 4096, 0)
+        except OSError:
+            return b""
+        finally:
+            os.close(descriptor)
+
+    def _walk(self) -> tuple[dict[str, int], int, int]:
+        directory = os.open(self.proc_root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            names = list(filter(str.isdigit, os.listdir(directory)))
+            lines = self._read_all(directory, names)
+        finally:
+            os.close(directory)
+        # what parse_process_state does, inlined: this runs once per process on every scrape
+        found = [fields for fields in (line[line.rfind(b")") + 2 :].split(None, 18) for line in lines if b")" in line)
+                 if len(fields) > 17 and fields[17].isdigit()]
+        states = {state.decode("ascii", "replace"): count for state, count in Counter(map(itemgetter(0), found)).items()}
+        return states, sum(map(int, map(itemgetter(17), found))), len(found)
 
     def collect(self) -> Iterator[Metric]:
-        stat = parse_stat(read_text(self.proc_root / "stat"))
-        states: dict[str, int] = {}
-        threads = pids = 0
-        root = str(self.proc_root)  # plain strings: pathlib would cost more than the reads here
-        for name in os.listdir(root):
-            if not name.isdigit():
-                continue
-            try:
-                state, thread_count = parse_process_state(_read_small(f"{root}/{name}/stat"))
-            except (OSError, ValueError):
-                continue  # it ended between the listing and the read
-            states[state] = states.get(state, 0) + 1
-            threads += thread_count
-            pids += 1
-        by_state = GaugeMetricFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
+        stat = parse_stat(read_text(f"{self.proc_root}/stat"))
+        with self._lock:
+            states, threads, pids = self._walk()
+        by_state = GaugeFamily("node_processes_state", "Number of processes in each state.", labels=["state"])
         for state, count in sorted(states.items()):
             by_state.add_metric([state], count)
         yield by_state
-        yield GaugeMetricFamily("node_processes_pids", "Number of PIDs.", value=pids)
-        yield GaugeMetricFamily("node_processes_threads", "Allocated threads in system.", value=threads)
+        yield GaugeFamily("node_processes_pids", "Number of PIDs.", value=pids)
+        yield GaugeFamily("node_processes_threads", "Allocated threads in system.", value=threads)
         if stat.forks is not None:
-            yield CounterMetricFamily("node_forks", "Total number of forks.", value=stat.forks)
+            yield CounterFamily("node_forks", "Total number of forks.", value=stat.forks)
         if stat.context_switches is not None:
-            yield CounterMetricFamily("node_context_switches", "Total number of context switches.",
-                                      value=stat.context_switches)
+            yield CounterFamily("node_context_switches", "Total number of context switches.",
+                                value=stat.context_switches)
         if stat.interrupts is not None:
-            yield CounterMetricFamily("node_intr", "Total number of interrupts serviced.", value=stat.interrupts)
+            yield CounterFamily("node_intr", "Total number of interrupts serviced.", value=stat.interrupts)
         if stat.boot_time_seconds is not None:
-            yield GaugeMetricFamily("node_boot_time_seconds", "Node boot time, in unixtime.",
-                                    value=stat.boot_time_seconds)
+            yield GaugeFamily("node_boot_time_seconds", "Node boot time, in unixtime.",
+                              value=stat.boot_time_seconds)
         if stat.procs_running is not None:
-            yield GaugeMetricFamily("node_procs_running", "Number of processes in runnable state.",
-                                    value=stat.procs_running)
+            yield GaugeFamily("node_procs_running", "Number of processes in runnable state.",
+                              value=stat.procs_running)
         if stat.procs_blocked is not None:
-            yield GaugeMetricFamily("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
-                                    value=stat.procs_blocked)
+            yield GaugeFamily("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
+                              value=stat.procs_blocked)
 
 
 class MdadmCollector:
@@ -390,21 +454,21 @@ class MdadmCollector:
 
     def collect(self) -> Iterator[Metric]:
         try:
-            text = read_text(self.proc_root / "mdstat")
+            text = read_text(f"{self.proc_root}/mdstat")
         except FileNotFoundError:
             return
         arrays = parse_mdstat(text)
-        state = GaugeMetricFamily("node_md_state", "Indicates the state of md-device.", labels=["device", "state"])
-        disks = GaugeMetricFamily("node_md_disks", "Number of active/failed/spare/missing disks of device.",
-                                  labels=["device", "state"])
-        required = GaugeMetricFamily("node_md_disks_required", "Total number of disks of device.", labels=["device"])
-        blocks = GaugeMetricFamily("node_md_blocks", "Total number of blocks on device.", labels=["device"])
-        synced = GaugeMetricFamily("node_md_blocks_synced", "Number of blocks synced on device.", labels=["device"])
-        degraded = GaugeMetricFamily("opsctl_agent_md_degraded",
-                                     "1 if the active array runs with fewer disks than it needs.", labels=["device"])
-        progress = GaugeMetricFamily("opsctl_agent_md_sync_progress_ratio",
-                                     "Progress of the running recovery, resync, reshape, check or repair (0 to 1).",
-                                     labels=["device", "action"])
+        state = GaugeFamily("node_md_state", "Indicates the state of md-device.", labels=["device", "state"])
+        disks = GaugeFamily("node_md_disks", "Number of active/failed/spare/missing disks of device.",
+                            labels=["device", "state"])
+        required = GaugeFamily("node_md_disks_required", "Total number of disks of device.", labels=["device"])
+        blocks = GaugeFamily("node_md_blocks", "Total number of blocks on device.", labels=["device"])
+        synced = GaugeFamily("node_md_blocks_synced", "Number of blocks synced on device.", labels=["device"])
+        degraded = GaugeFamily("opsctl_agent_md_degraded",
+                               "1 if the active array runs with fewer disks than it needs.", labels=["device"])
+        progress = GaugeFamily("opsctl_agent_md_sync_progress_ratio",
+                               "Progress of the running recovery, resync, reshape, check or repair (0 to 1).",
+                               labels=["device", "action"])
         for array in arrays:
             current = "inactive" if not array.active else (
                 "recovering" if array.action == "recovery" else

@@ -1,5 +1,8 @@
 """``opsctl-agent``: the host agent daemon, serving the host collectors on ``/metrics``.
 
+Each scrape runs the collectors and renders them with agents/exposition.py (the text format with
+headers and series prefixes cached, one scrape at a time, keep-alive and gzip).
+
 Configuration: defaults, then ``--config FILE`` (``key = value`` lines, agents/config.py), then
 flags. Logs are JSON lines on stderr. SIGTERM or SIGINT stops it (exit 0). Its import closure
 is prometheus-client, psutil-free host collectors and ``opsctl.core.errors`` only: no pydantic,
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import signal
 import sys
 import threading
@@ -17,11 +22,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from agents.base import AgentCollector, ErrorCounter, HostCollector
+from agents.base import (
+    AgentCollector,
+    CounterFamily,
+    ErrorCounter,
+    GaugeFamily,
+    HostCollector,
+    read_text,
+)
 from agents.collectors import (
     CpuCollector,
     DiskCollector,
@@ -33,6 +44,7 @@ from agents.collectors import (
     ProcessesCollector,
 )
 from agents.config import AgentConfig, check_collectors, check_listen, load_config_file
+from agents.exposition import TextRenderer, serve
 from agents.textfile import TextfileCollector
 from agents.timesync import TimeCollector
 
@@ -77,6 +89,51 @@ def build_collectors(config: AgentConfig, errors: ErrorCounter) -> list[HostColl
     return [makers[name]() for name in config.collectors]
 
 
+class SelfCollector:
+    """The agent's own ``process_*`` metrics, as prometheus-client's ``ProcessCollector`` names them.
+
+    Cheaper than that collector, which the agent used before: one read of ``/proc/self/stat``,
+    ``getrlimit`` instead of parsing ``/proc/self/limits``, and the open descriptors from the
+    size of ``/proc/self/fd`` (Linux 6.2 and later report the count there; an older kernel
+    reports 0, and then the directory is listed). The ``processes`` collector keeps a stat
+    file open per process, so that listing would be as long as the process table.
+    """
+
+    def __init__(self, proc_root: str = "/proc") -> None:
+        self.proc_root = proc_root
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.page_size = resource.getpagesize()
+        try:
+            boot_time = next((line.split()[1] for line in read_text(f"{proc_root}/stat").splitlines()
+                              if line.startswith("btime ")), "0")
+        except OSError:
+            boot_time = "0"
+        self.boot_time = float(boot_time)
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """The six ``process_*`` families; none when ``/proc/self`` cannot be read (never an error)."""
+        try:
+            fields = read_text(f"{self.proc_root}/self/stat").rpartition(")")[2].split()
+            descriptors = f"{self.proc_root}/self/fd"
+            open_count = os.stat(descriptors).st_size or len(os.listdir(descriptors))
+        except OSError:
+            return
+        yield GaugeFamily("process_virtual_memory_bytes", "Virtual memory size in bytes.", value=float(fields[20]))
+        yield GaugeFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
+                          value=float(fields[21]) * self.page_size)
+        yield GaugeFamily("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                          value=float(fields[19]) / self.ticks + self.boot_time)
+        yield CounterFamily("process_cpu_seconds", "Total user and system CPU time spent in seconds.",
+                            value=(float(fields[11]) + float(fields[12])) / self.ticks)
+        yield GaugeFamily("process_open_fds", "Number of open file descriptors.", value=open_count)
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        yield GaugeFamily("process_max_fds", "Maximum number of open file descriptors.",
+                          value=float("inf") if soft_limit == resource.RLIM_INFINITY else float(soft_limit))
+
+
 class _InfoCollector:
     def __init__(self, version: str) -> None:
         self.version = version
@@ -85,7 +142,7 @@ class _InfoCollector:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily("opsctl_agent_build_info", "The agent's version; always 1.", labels=["version"])
+        info = GaugeFamily("opsctl_agent_build_info", "The agent's version; always 1.", labels=["version"])
         info.add_metric([self.version], 1)
         yield info
 
@@ -97,7 +154,7 @@ def build_registry(config: AgentConfig, errors: ErrorCounter | None = None) -> C
     registry = CollectorRegistry()
     errors = errors or ErrorCounter()
     registry.register(AgentCollector(build_collectors(config, errors), errors))
-    ProcessCollector(registry=registry)
+    registry.register(SelfCollector())  # the agent itself, always under /proc, whatever proc_root says
     registry.register(_InfoCollector(__version__))
     return registry
 
@@ -143,8 +200,6 @@ def parse_arguments(argv: list[str] | None) -> AgentConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve ``/metrics`` until SIGTERM or SIGINT; return 0, or 1 if the address cannot be bound."""
-    from prometheus_client import start_http_server
-
     from opsctl import __version__
 
     config = parse_arguments(argv)
@@ -154,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     registry = build_registry(config, ErrorCounter(on_error=_ErrorLog()))
     host, port = config.address
     try:
-        server, _thread = start_http_server(port, addr=host, registry=registry)
+        renderer = TextRenderer()
+        server, _thread = serve(host, port, lambda: renderer.render(registry.collect()))
     except OSError as error:
         log_event("error", message=f"cannot listen on {config.listen}: {error.strerror}")
         return 1

@@ -40,16 +40,16 @@ def parse_stat(text: str) -> KernelStat:
     cpus: list[CpuTimes] = []
     counters: dict[str, int] = {}
     for line in text.splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        key = fields[0]
+        # the intr line holds one number per interrupt (thousands on a large server): split no
+        # more of a line than is read
+        key, _, rest = line.lstrip().partition(" ")
         if key.startswith("cpu") and key != "cpu":
-            values = [int(v) for v in fields[1 : 1 + len(CPU_MODES)] if v.isdigit()]
+            values = [int(v) for v in rest.split(None, len(CPU_MODES))[: len(CPU_MODES)] if v.isdigit()]
             cpus.append(CpuTimes(key[3:], tuple(zip(CPU_MODES, values, strict=False))))
-        elif key in ("btime", "processes", "ctxt", "intr", "procs_running", "procs_blocked") and \
-                len(fields) > 1 and fields[1].isdigit():
-            counters[key] = int(fields[1])
+        elif key in ("btime", "processes", "ctxt", "intr", "procs_running", "procs_blocked"):
+            first = rest.split(None, 1)[:1]
+            if first and first[0].isdigit():
+                counters[key] = int(first[0])
     if not cpus and not counters:
         raise ValueError("no cpuN lines and no counters in /proc/stat")
     return KernelStat(

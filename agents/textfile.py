@@ -15,11 +15,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.base import ErrorCounter, read_text
+from agents.base import CounterFamily, ErrorCounter, GaugeFamily, read_text
 
 # the default of backup.textfile_dir, and node_exporter's --collector.textfile.directory on Debian
 DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
@@ -97,16 +96,16 @@ class TextfileCollector:
                     into.samples.extend(family.samples)
             mtimes.append((name, mtime))
         yield from merged.values()
-        mtime_family = GaugeMetricFamily("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
-                                         labels=["file"])
+        mtime_family = GaugeFamily("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
+                                   labels=["file"])
         for name, mtime in mtimes:
             mtime_family.add_metric([name], mtime)
         yield mtime_family
-        yield GaugeMetricFamily("node_textfile_scrape_error",
-                                "1 if there was an error opening or reading a file, 0 otherwise.", value=scrape_error)
-        file_errors = CounterMetricFamily("opsctl_agent_textfile_errors",
-                                          "Times each textfile was skipped for an error since the agent started.",
-                                          labels=["file"])
+        yield GaugeFamily("node_textfile_scrape_error",
+                          "1 if there was an error opening or reading a file, 0 otherwise.", value=scrape_error)
+        file_errors = CounterFamily("opsctl_agent_textfile_errors",
+                                    "Times each textfile was skipped for an error since the agent started.",
+                                    labels=["file"])
         for name, count in sorted(self._file_errors.items()):
             file_errors.add_metric([name], count)
         yield file_errors

@@ -11,12 +11,14 @@ does not return ``TIME_ERROR``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+
+from agents.base import GaugeFamily
 
 STA_UNSYNC = 0x0040
 STA_NANO = 0x2000
@@ -82,12 +84,18 @@ def interpret_timex(reading: TimexReading) -> TimeSync:
     )
 
 
+@functools.cache
+def _adjtimex() -> Callable[[object], int]:
+    # loading libc builds a new ctypes class each time: once per agent, not once per scrape
+    adjtimex: Callable[[object], int] = ctypes.CDLL(None, use_errno=True).adjtimex
+    return adjtimex
+
+
 def read_adjtimex() -> TimexReading:
     """Call ``adjtimex`` read-only; raise ``OSError`` if the call fails."""
-    libc = ctypes.CDLL(None, use_errno=True)
     timex = _Timex()
     timex.modes = 0
-    code = libc.adjtimex(ctypes.byref(timex))
+    code = _adjtimex()(ctypes.byref(timex))
     if code < 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"adjtimex failed: errno {errno}")
@@ -108,18 +116,18 @@ class TimeCollector:
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=self.clock())
+        yield GaugeFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=self.clock())
         sync = interpret_timex(self.adjtimex())
-        yield GaugeMetricFamily("node_timex_sync_status",
-                                "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
-                                value=1 if sync.synchronised else 0)
-        yield GaugeMetricFamily("node_timex_offset_seconds", "Time offset in between local system and reference clock.",
-                                value=sync.offset_seconds)
-        yield GaugeMetricFamily("node_timex_frequency_adjustment_ratio", "Local clock frequency adjustment.",
-                                value=sync.frequency_adjustment_ratio)
-        yield GaugeMetricFamily("node_timex_maxerror_seconds", "Maximum error in seconds.", value=sync.maxerror_seconds)
-        yield GaugeMetricFamily("node_timex_estimated_error_seconds", "Estimated error in seconds.",
-                                value=sync.estimated_error_seconds)
-        yield GaugeMetricFamily("node_timex_status", "Value of the status array bits.", value=sync.status)
-        yield GaugeMetricFamily("node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.",
-                                value=sync.tai_offset_seconds)
+        yield GaugeFamily("node_timex_sync_status",
+                          "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+                          value=1 if sync.synchronised else 0)
+        yield GaugeFamily("node_timex_offset_seconds", "Time offset in between local system and reference clock.",
+                          value=sync.offset_seconds)
+        yield GaugeFamily("node_timex_frequency_adjustment_ratio", "Local clock frequency adjustment.",
+                          value=sync.frequency_adjustment_ratio)
+        yield GaugeFamily("node_timex_maxerror_seconds", "Maximum error in seconds.", value=sync.maxerror_seconds)
+        yield GaugeFamily("node_timex_estimated_error_seconds", "Estimated error in seconds.",
+                          value=sync.estimated_error_seconds)
+        yield GaugeFamily("node_timex_status", "Value of the status array bits.", value=sync.status)
+        yield GaugeFamily("node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.",
+                          value=sync.tai_offset_seconds)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -83,6 +85,117 @@ def test_each_scrape_reads_fresh_values(tmp_path: Path) -> None:
     assert value(scrape(collector), "node_load1") == 4.00
 
 
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_processes_are_read_fresh_through_kept_stat_files_and_ended_ones_let_go(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    shutil.copytree(PROC, proc)
+    collector = ProcessesCollector(proc)
+    baseline = _open_descriptors()
+    assert value(scrape(collector), "node_processes_pids") == 3
+    bash = next(p for p in proc.iterdir() if p.name.isdigit() and b" (bash) S " in (p / "stat").read_bytes())
+    # the same file rewritten in place, as procfs writes it afresh on each read
+    with open(bash / "stat", "r+b") as handle:
+        line = handle.read()
+        handle.seek(0)
+        handle.write(line.replace(b" (bash) S ", b" (bash) D "))
+    samples = scrape(collector)
+    assert value(samples, "node_processes_state", state="D") == 1
+    assert ("node_processes_state", (("state", "S"),)) not in samples
+    # processes that come and go leave no descriptor behind
+    for round_number in range(30):
+        born = proc / str(90000 + round_number)
+        born.mkdir()
+        (born / "stat").write_bytes((bash / "stat").read_bytes())
+        assert value(scrape(collector), "node_processes_pids") == 4
+        shutil.rmtree(born)
+    assert value(scrape(collector), "node_processes_pids") == 3
+    assert _open_descriptors() - baseline <= 3
+    collector.close()
+    assert _open_descriptors() <= baseline
+
+
+def test_processes_beyond_the_kept_limit_are_still_counted(tmp_path: Path) -> None:
+    collector = ProcessesCollector(PROC, max_open=1)
+    baseline = _open_descriptors()
+    for _ in range(3):
+        samples = scrape(collector)
+        assert value(samples, "node_processes_pids") == 3 and value(samples, "node_processes_threads") == 6
+    assert _open_descriptors() - baseline <= 1
+
+
+def test_a_stopped_process_shows_in_the_next_scrape_through_its_kept_real_stat_file(tmp_path: Path) -> None:
+    """On real procfs files: a tree whose only process links to a child's /proc/PID (and whose
+    stat links to /proc/stat), so the counts are the child's alone. Stopped after the first
+    scrape, when its stat file is already kept open, it is counted as stopped (T) in the next,
+    and no longer once it runs on."""
+    child = subprocess.Popen(["sleep", "60"])
+    (tmp_path / "stat").symlink_to("/proc/stat")
+    (tmp_path / str(child.pid)).symlink_to(f"/proc/{child.pid}")
+    collector = ProcessesCollector(tmp_path)
+    try:
+        def state_of_child() -> bytes:
+            data = Path(f"/proc/{child.pid}/stat").read_bytes()
+            return data[data.rfind(b")") + 2 : data.rfind(b")") + 3]
+
+        def states() -> dict[str, float]:
+            return {dict(labels)["state"]: count for (name, labels), count in scrape(collector).items()
+                    if name == "node_processes_state"}
+
+        while state_of_child() != b"S":  # asleep in sleep(1), no longer starting
+            time.sleep(0.01)
+        assert states() == {"S": 1}
+        assert list(collector._open) == [str(child.pid)]
+        os.kill(child.pid, signal.SIGSTOP)
+        while state_of_child() != b"T":
+            time.sleep(0.01)
+        assert states() == {"T": 1}
+        os.kill(child.pid, signal.SIGCONT)
+        while state_of_child() != b"S":  # running on, and back asleep
+            time.sleep(0.01)
+        assert states() == {"S": 1}
+    finally:
+        child.kill()
+        child.wait()
+        collector.close()
+
+
+def test_a_process_that_ends_while_still_listed_is_dropped_and_a_reused_pid_read_afresh(tmp_path: Path) -> None:
+    """Real procfs files behind a listed name that outlives its process: the kept descriptor then
+    fails with ESRCH, as one does when a process ends between the listing and the read, or when
+    its pid goes to another process between scrapes."""
+    first, second = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
+    (tmp_path / "stat").symlink_to("/proc/stat")
+    listed = tmp_path / "4242"
+    listed.symlink_to(f"/proc/{first.pid}")
+    collector = ProcessesCollector(tmp_path)
+    try:
+        assert value(scrape(collector), "node_processes_pids") == 1
+        assert list(collector._open) == ["4242"]
+        first.kill()
+        first.wait()
+        assert value(scrape(collector), "node_processes_pids") == 0  # listed, but its process is gone
+        assert collector._open == {}
+        assert value(scrape(collector), "node_processes_pids") == 0
+        listed.unlink()
+        listed.symlink_to(f"/proc/{second.pid}")
+        assert value(scrape(collector), "node_processes_pids") == 1
+        second.kill()
+        second.wait()
+        listed.unlink()
+        listed.symlink_to(f"/proc/{os.getpid()}")  # the same name, another process, with no scrape between
+        samples = scrape(collector)
+        assert value(samples, "node_processes_pids") == 1
+        assert value(samples, "node_processes_state", state="R") == 1  # this test's process, reading
+    finally:
+        for child in (first, second):
+            child.kill()
+            child.wait()
+        collector.close()
+
+
 class FakeStatvfs:
     """statvfs results by mount point, with an available block count the test moves."""
 
@@ -117,6 +230,20 @@ def test_filesystems_skip_pseudo_ones_report_sizes_and_count_a_failed_statvfs() 
     assert value(samples, "node_filesystem_device_error", **nfs) == 1
     assert value(samples, "opsctl_agent_collector_errors_total", collector="filesystem") == 1
     assert value(samples, "opsctl_agent_scrape_collector_success", collector="filesystem") == 1
+
+
+def test_a_filesystem_mounted_or_unmounted_between_scrapes_shows_in_the_next(tmp_path: Path) -> None:
+    (tmp_path / "mounts").write_text("/dev/vda1 / ext4 rw,relatime 0 0\n")
+    collector = FilesystemCollector(ErrorCounter(), tmp_path, statvfs=FakeStatvfs())
+
+    def mountpoints() -> set[str]:
+        return {dict(labels)["mountpoint"] for name, labels in scrape(collector) if name == "node_filesystem_size_bytes"}
+
+    assert mountpoints() == {"/"}
+    (tmp_path / "mounts").write_text("/dev/vda1 / ext4 rw,relatime 0 0\n/dev/vdb1 /boot ext4 ro 0 0\n")
+    assert mountpoints() == {"/", "/boot"}
+    (tmp_path / "mounts").write_text("/dev/vdb1 /boot ext4 ro 0 0\n")
+    assert mountpoints() == {"/boot"}
 
 
 def test_a_hung_nfs_server_makes_its_mount_an_error_not_the_scrape_hang() -> None:

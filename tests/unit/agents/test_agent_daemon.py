@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -31,7 +32,7 @@ from agents.collectors import (
     ProcessesCollector,
 )
 from agents.config import ALL_COLLECTORS, AgentConfig, parse_config_text
-from agents.daemon import parse_arguments
+from agents.daemon import SelfCollector, parse_arguments
 from agents.textfile import TextfileCollector
 from agents.timesync import TimeCollector, TimexReading
 from opsctl.core.errors import ConfigError
@@ -142,6 +143,17 @@ def test_the_real_daemon_serves_the_host_stays_under_40_mb_and_stops_on_sigterm(
     # the broken file is logged once by name, not once per scrape
     errors = [e for e in events if e["event"] == "collector_error"]
     assert len(errors) == 1 and "broken.prom" in errors[0]["message"]
+
+
+def test_the_agents_own_process_metrics_match_what_psutil_reads() -> None:
+    samples = {s.name: s.value for family in SelfCollector().collect() for s in family.samples}
+    me = psutil.Process()
+    # psutil lists /proc/self/fd, and the listing's own descriptor is among those it counts
+    assert samples["process_open_fds"] == me.num_fds() - 1
+    assert samples["process_max_fds"] == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert abs(samples["process_start_time_seconds"] - me.create_time()) < 1.0
+    assert 0 < samples["process_resident_memory_bytes"] < samples["process_virtual_memory_bytes"]
+    assert 0 < samples["process_cpu_seconds_total"] <= sum(me.cpu_times()[:2]) + 0.01
 
 
 def test_a_taken_address_is_one_json_line_and_exit_1() -> None:

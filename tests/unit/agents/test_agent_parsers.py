@@ -109,6 +109,14 @@ def test_process_state_survives_brackets_and_spaces_in_the_name(pid: str, state:
         parse_process_state(b"12 (truncated) S 1 2")
 
 
+def test_a_command_named_like_a_state_cannot_pass_for_one() -> None:
+    # a user can name a process anything up to 15 bytes, brackets and letters included
+    line = (PROC / "412" / "stat").read_bytes()
+    command = line[line.index(b"(") : line.rindex(b")") + 1]
+    spoofed = line.replace(command, b"(x) Z 1 2 3 4 5)")
+    assert parse_process_state(spoofed) == ("R", 4)
+
+
 def test_mdstat_raid1_normal() -> None:
     md1, md0 = parse_mdstat(_read(MDSTAT / "raid1-normal.txt"))
     assert (md1.name, md0.name, md0.degraded) == ("md1", "md0", False)
