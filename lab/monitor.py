@@ -28,7 +28,7 @@ from typing import Any
 from lab.files import ensure_dir
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 
 KIND = "monitor"
 MONITOR_NAME = "lab-monitor"
@@ -152,8 +152,7 @@ class MonitorKind:
                             peer_dir=lab.layout.peer_dir(MONITOR_NAME), layout=lab.layout, state_dir=lab.state_dir)]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return MonitorPeer(name=record.name, address=record.address, port=record.port, peer_dir=peer_dir,
-                           layout=layout)
+        return peer_from_record(MonitorPeer, layout, record, peer_dir)
 
 
 # registered in lab.kinds.PEER_KINDS by reference ("lab.monitor:MONITOR"), like an entry point

@@ -13,10 +13,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from lab.errors import LabError, PeerFailure
 from lab.process import is_ours, log_tail, read_pid, spawn, stop_process
+
+if TYPE_CHECKING:
+    from lab.layout import LabLayout
+
+P = TypeVar("P")
 
 RECORD_FILE = "peer.json"
 
@@ -53,6 +58,13 @@ class PeerRecord:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise LabError(f"malformed peer record: {error}") from None
+
+
+def peer_from_record(peer_class: type[P], layout: LabLayout, record: PeerRecord, peer_dir: Path, **fields: Any) -> P:
+    """A peer of ``peer_class`` as a kind's ``load`` rebuilds it: its name, address and port from
+    ``record``, its directory and the lab's layout, and the kind's own ``fields``."""
+    return peer_class(name=record.name, address=record.address, port=record.port,  # type: ignore[call-arg]
+                      peer_dir=peer_dir, layout=layout, **fields)
 
 
 @dataclass(frozen=True)

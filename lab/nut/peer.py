@@ -38,7 +38,7 @@ from lab.nut.config import (
     render_upsd_users,
     state_of_status,
 )
-from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import RECORD_FILE, Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.publish import PublishedService
 from lab.tools import find_program
 from opsctl.core.errors import OpsctlError
@@ -151,7 +151,7 @@ class NutKind:
                         peer_dir=lab.layout.peer_dir(NUT_NAME), layout=lab.layout)]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return NutPeer(name=record.name, address=record.address, port=record.port, peer_dir=peer_dir, layout=layout)
+        return peer_from_record(NutPeer, layout, record, peer_dir)
 
 
 # registered in lab.kinds.PEER_KINDS by reference ("lab.nut.peer:NUT"), like an entry point

@@ -42,7 +42,7 @@ from lab.orthanc.config import (
     render_orthanc_config,
     rest_url,
 )
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.process import read_pid
 from lab.publish import PublishedService
 from lab.tools import find_program
@@ -328,13 +328,7 @@ class OrthancKind:
         return [orthanc_peer(lab.layout, lab.prefix)]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return OrthancPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-        )
+        return peer_from_record(OrthancPeer, layout, record, peer_dir)
 
 
 ORTHANC = OrthancKind()

@@ -37,7 +37,7 @@ from lab.errors import LabError
 from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.postgres.config import (
     LAB_DATABASES,
     POSTGRES_BIN,
@@ -518,14 +518,7 @@ class PostgresKind:
         ]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return PostgresPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-            hospital_megabytes=None,
-        )
+        return peer_from_record(PostgresPeer, layout, record, peer_dir, hospital_megabytes=None)
 
 
 POSTGRES = PostgresKind()

@@ -29,7 +29,7 @@ from lab.errors import LabError
 from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, wait_ready
+from lab.peer import Answer, Peer, PeerRecord, peer_from_record, wait_ready
 from lab.postgres.config import (
     LAB_DATABASES,
     POSTGRES_BIN,
@@ -243,14 +243,7 @@ class StandbyKind:
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
         prefix = ".".join(record.address.split(".")[:2])
-        return StandbyPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-            primary_address=postgres_address(prefix),
-        )
+        return peer_from_record(StandbyPeer, layout, record, peer_dir, primary_address=postgres_address(prefix))
 
 
 STANDBY = StandbyKind()

@@ -28,7 +28,7 @@ from lab.errors import LabError
 from lab.files import ensure_dir, ensure_secret, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.publish import PublishedObjectStore
 from lab.seaweedfs.config import (
     ADMIN,
@@ -269,13 +269,7 @@ class SeaweedfsKind:
         return [seaweedfs_peer(lab.layout, lab.prefix)] if lab.object_store else []
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return SeaweedfsPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-        )
+        return peer_from_record(SeaweedfsPeer, layout, record, peer_dir)
 
 
 SEAWEEDFS = SeaweedfsKind()

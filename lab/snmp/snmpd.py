@@ -13,7 +13,7 @@ from typing import Any
 from lab.files import ensure_dir, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.publish import PublishedDevice
 from lab.snmp.config import (
     NET_SNMP_SYS_OBJECT_ID,
@@ -170,13 +170,7 @@ class SnmpdKind:
         ]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return SnmpdPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-        )
+        return peer_from_record(SnmpdPeer, layout, record, peer_dir)
 
 
 # registered in lab.kinds.PEER_KINDS by reference ("lab.snmp.snmpd:SNMPD"), like an entry point

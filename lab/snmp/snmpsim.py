@@ -27,7 +27,7 @@ from lab.errors import LabError
 from lab.files import ensure_dir, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.publish import PublishedDevice
 from lab.snmp.config import (
     BUNDLED_RECORDINGS,
@@ -393,13 +393,7 @@ class SnmpsimKind:
         ]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return SnmpsimPeer(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-        )
+        return peer_from_record(SnmpsimPeer, layout, record, peer_dir)
 
 
 # registered in lab.kinds.PEER_KINDS by reference ("lab.snmp.snmpsim:SNMPSIM"), like an entry point

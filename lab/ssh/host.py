@@ -12,7 +12,7 @@ from lab.errors import LabError, PeerStartError
 from lab.files import ensure_dir, write_atomic
 from lab.kinds import LabContext
 from lab.layout import LabLayout
-from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, wait_ready
+from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record, wait_ready
 from lab.settings import lab_dir
 from lab.ssh.client import askpass_environment, prepare_ssh_lab
 from lab.ssh.config import (
@@ -182,15 +182,7 @@ class SshHostsKind:
         ]
 
     def load(self, layout: LabLayout, record: PeerRecord, peer_dir: Path) -> Peer:
-        return SshHost(
-            name=record.name,
-            address=record.address,
-            port=record.port,
-            peer_dir=peer_dir,
-            layout=layout,
-            user=self.user,
-            key_types=(),
-        )
+        return peer_from_record(SshHost, layout, record, peer_dir, user=self.user, key_types=())
 
 
 # registered in lab.kinds.PEER_KINDS by reference ("lab.ssh.host:SSH_HOSTS"), like an entry point
