@@ -132,7 +132,8 @@ def _duration(seconds: float) -> str:
 
 
 def describe_server(samples: Mapping[str, float], fullest_mountpoint: str | None) -> str:
-    """A server's reading in words: CPU, load, memory, the fullest filesystem (and when it fills), RAID."""
+    """A server's reading in words: CPU, load, memory, the fullest filesystem (and when it fills, or
+    "no filesystem reported"), RAID."""
     parts: list[str] = []
     if "opsctl_probe_agent_cpu_busy_ratio" in samples:
         parts.append(f"CPU {samples['opsctl_probe_agent_cpu_busy_ratio']:.0%}")
@@ -145,6 +146,8 @@ def describe_server(samples: Mapping[str, float], fullest_mountpoint: str | None
         if "opsctl_probe_agent_fullest_filesystem_time_to_full_seconds" in samples:
             text += f" (full in {_duration(samples['opsctl_probe_agent_fullest_filesystem_time_to_full_seconds'])})"
         parts.append(text)
+    else:  # said, not left out: an agent that serves no filesystem is worth a look
+        parts.append("no filesystem reported")
     arrays = samples.get("opsctl_probe_agent_md_arrays", 0.0)
     degraded = samples.get("opsctl_probe_agent_md_degraded_arrays", 0.0)
     failed = samples.get("opsctl_probe_agent_md_failed_disks", 0.0)
