@@ -97,16 +97,32 @@ def candidates(
     object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
 ) -> tuple[IdentityObject, ...]:
     """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``: at most
-    :data:`PER_FIELD` a field, by field and rank; none for an agent's enterprise or one the table does not hold."""
+    :data:`PER_FIELD` a field, by field, then those sharing the most leading arcs with ``object_id``, then rank;
+    none for an agent's enterprise or one the table does not hold."""
     number = enterprise_number(object_id)
     if number is None or number in AGENT_ENTERPRISES or not missing:
         return ()
     objects = (builtin_identity_objects() if table is None else table).get(number, ())
+    device = object_id.strip().lstrip(".").split(".")
     chosen: list[IdentityObject] = []
     for field in HARVESTED_FIELDS:
         if field in missing:
-            chosen.extend([item for item in objects if item.field == field][:PER_FIELD])
+            # a product line's objects often sit beside its sysObjectIDs: the nearest first, then by rank
+            ranked = sorted(
+                (item for item in objects if item.field == field),
+                key=lambda item: (-_shared_arcs(item.oid.split("."), device), item.rank),
+            )
+            chosen.extend(ranked[:PER_FIELD])
     return tuple(chosen)
+
+
+def _shared_arcs(oid: list[str], other: list[str]) -> int:
+    shared = 0
+    for mine, theirs in zip(oid, other, strict=False):
+        if mine != theirs:
+            break
+        shared += 1
+    return shared
 
 
 def candidate_oids(
