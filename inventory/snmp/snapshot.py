@@ -132,8 +132,8 @@ class DeviceSnapshot:
     tables: tuple[TableOutcome, ...] = ()
     elapsed_seconds: float = 0.0
     role: RoleDecision | None = None
-    # the vendor's harvested identity objects (inventory/snmp/harvested.py) that could give a model, serial or
-    # version no stronger evidence gave: discovery GETs those it has not read, once
+    # the vendor's harvested identity objects (inventory/snmp/harvested.py) for a model, serial or version that
+    # no stronger evidence and none of them read so far gave: discovery GETs those it has not read, once
     identity_candidates: tuple[str, ...] = ()
 
     @property
@@ -163,7 +163,8 @@ def _identity(
     sys_name: str = "",
 ) -> tuple[DeviceIdentity, tuple[str, ...]]:
     """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), and the OIDs of the
-    vendor's harvested identity objects that could give what nothing before them gave (read or not)."""
+    vendor's harvested identity objects for the fields that neither they (as far as ``rows`` hold them) nor anything
+    before them gave."""
     found: dict[str, Sourced[str] | None] = {
         field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
@@ -212,7 +213,9 @@ def _identity(
     found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
     # the vendor's identity objects, harvested from its MIBs: its own answer beats a regex over sysDescr
     unfilled = tuple(field for field in HARVESTED_FIELDS if found.get(field) is None)
-    found.update(harvested_identity(rows, object_id, unfilled, sys_name=sys_name, notes=notes))
+    harvest = harvested_identity(rows, object_id, unfilled, sys_name=sys_name, notes=notes)
+    found.update(harvest)
+    unfilled = tuple(field for field in unfilled if field not in harvest)
     if descr:
         if found.get("model") is None:
             code = model_from_descr(descr)
