@@ -5,8 +5,9 @@ netdisco/netdisco-mibs repository; its header names the commit) lists, per enter
 field, the best few objects of the vendor's MIBs that hold a unit's ``model``, ``serial`` or
 ``version`` (``xupsIdentModel``, ``fnSysSerial``, ``panSysSwVersion``), each with the OID to GET and
 its rank. For a device whose sysObjectID is under that enterprise, and whose model, serial or
-version no stronger evidence gave, the candidates are read in rank order and the first that
-answers a plausible value wins; its provenance names the OID, the descriptor and the module
+version no stronger evidence gave, at most four candidates a field are read (those sharing the
+most leading arcs with its sysObjectID first, then by rank) and the first that answers a
+plausible value wins; its provenance names the OID, the descriptor and the module
 ("1.3.6.1.4.1.534.1.1.2.0 xupsIdentModel (XUPS-MIB, harvested)"). Never for the enterprise numbers
 of SNMP agents' software (net-snmp, UCD-SNMP, Windows): their trees say nothing of the hardware.
 """
@@ -153,7 +154,7 @@ def harvested_identity(
     notes: list[str] | None = None,
     table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
 ) -> dict[str, Sourced[str]]:
-    """Return, for each of the ``missing`` fields, the first candidate in rank order whose answer in ``rows`` is a
+    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` whose answer in ``rows`` is a
     real, :func:`plausible` value, its provenance naming the object; a field no candidate answers is left out."""
     found: dict[str, Sourced[str]] = {}
     for item in candidates(object_id, missing, table):
