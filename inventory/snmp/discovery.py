@@ -39,6 +39,8 @@ from inventory.snmp.system import SYSTEM_OIDS
 from inventory.snmp.values import RawValue
 
 logger = logging.getLogger("inventory.snmp")
+# the note of a GET of harvested identity objects that failed (their answers are optional evidence)
+HARVEST_OUTCOME = "identity objects"
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,29 @@ async def _discover(
         status = "failed" if failed and not table_rows else "partial" if partial or failed else "ok"
         outcomes.append(TableOutcome(table, status, table_rows, tuple(notes)))
     cut_short = [outcome.table for outcome in outcomes if outcome.status != "ok"]
-    return build_snapshot(
-        name,
-        rows,
-        tables=tuple(outcomes),
-        outcome="partial" if cut_short else "ok",
-        message=f"not fully read: {', '.join(cut_short)}" if cut_short else "",
-        elapsed_seconds=time.monotonic() - started,
-    )
+
+    def assemble() -> DeviceSnapshot:
+        return build_snapshot(
+            name,
+            rows,
+            tables=tuple(outcomes),
+            outcome="partial" if cut_short else "ok",
+            message=f"not fully read: {', '.join(cut_short)}" if cut_short else "",
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    snapshot = assemble()
+    # a model, serial or version nothing stronger gave: one GET of the vendor's harvested identity objects
+    unread = [oid for oid in snapshot.identity_candidates if oid not in rows]
+    if not unread:
+        return snapshot
+    harvest = await client.get(target, credentials, unread)
+    rows.update(harvest.values)
+    if harvest.error is not None:
+        # optional evidence: what was read stands and nothing is marked failed, but the record says so
+        note = f"{harvest.error}: {harvest.message}"
+        outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(harvest.values), (note,)))
+    return assemble()
 
 
 async def discover_device(

@@ -18,6 +18,7 @@ from inventory.snmp.entity import (
     parse_entities,
     product_name,
 )
+from inventory.snmp.harvested import HARVESTED_FIELDS, candidate_oids, harvested_identity
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
     HR_MEMORY_SIZE,
@@ -131,6 +132,9 @@ class DeviceSnapshot:
     tables: tuple[TableOutcome, ...] = ()
     elapsed_seconds: float = 0.0
     role: RoleDecision | None = None
+    # the vendor's harvested identity objects (inventory/snmp/harvested.py) for a model, serial or version that
+    # no stronger evidence and none of them read so far gave: discovery GETs those it has not read, once
+    identity_candidates: tuple[str, ...] = ()
 
     @property
     def partial(self) -> bool:
@@ -155,7 +159,12 @@ def _identity(
     entities: tuple[PhysicalEntity, ...],
     descr: str,
     notes: list[str],
-) -> DeviceIdentity:
+    object_id: str = "",
+    sys_name: str = "",
+) -> tuple[DeviceIdentity, tuple[str, ...]]:
+    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), and the OIDs of the
+    vendor's harvested identity objects for the fields that neither they (as far as ``rows`` hold them) nor anything
+    before them gave."""
     found: dict[str, Sourced[str] | None] = {
         field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
@@ -197,11 +206,17 @@ def _identity(
     if descr:
         stated = stated_model_from_descr(descr)
         found["model"] = found.get("model") or (Sourced(stated, SYS_DESCR) if stated else None)
-        if chassis is not None:
-            # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
-            found["model"] = found.get("model") or _said(product_name(chassis))
-        # the vendor's product MIB names the sysObjectID: after the device's own tables, before a guess
-        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
+    if chassis is not None:
+        # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
+        found["model"] = found.get("model") or _said(product_name(chassis))
+    # the vendor's product MIB names the sysObjectID: after the device's own tables, before a guess
+    found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
+    # the vendor's identity objects, harvested from its MIBs: its own answer beats a regex over sysDescr
+    unfilled = tuple(field for field in HARVESTED_FIELDS if found.get(field) is None)
+    harvest = harvested_identity(rows, object_id, unfilled, sys_name=sys_name, notes=notes)
+    found.update(harvest)
+    unfilled = tuple(field for field in unfilled if field not in harvest)
+    if descr:
         if found.get("model") is None:
             code = model_from_descr(descr)
             found["model"] = Sourced(code, SYS_DESCR) if code else None
@@ -211,12 +226,9 @@ def _identity(
         if found.get("serial") is None and classification.sys_descr_serial:
             serial = serial_from_descr(descr)
             found["serial"] = _said(Sourced(serial, SYS_DESCR) if serial else None)
-    else:
-        found["model"] = found.get("model") or (_said(product_name(chassis)) if chassis else None)
-        found["model"] = found.get("model") or product_model(rows, notes, descr=descr)
     if chassis is not None:
         found["version"] = found.get("version") or _said(chassis.firmware_revision)
-    return DeviceIdentity(
+    identity = DeviceIdentity(
         manufacturer=found.get("manufacturer"),
         model=found.get("model"),
         serial=found.get("serial"),
@@ -232,6 +244,7 @@ def _identity(
             else None
         ),
     )
+    return identity, candidate_oids(object_id, unfilled)
 
 
 def with_os_release(
@@ -323,8 +336,11 @@ def build_snapshot(
         )
     entity_rows = entities.entities if entities else ()
     descr = system.descr.value if system.descr else ""
-    identity = _identity(classification, found, ups if ups and ups.present else None, entity_rows, descr, notes)
     object_id = system.object_id.value if system.object_id else ""
+    sys_name = system.name.value if system.name else ""
+    identity, identity_candidates = _identity(
+        classification, found, ups if ups and ups.present else None, entity_rows, descr, notes, object_id, sys_name
+    )
     role = decide_role(
         classification.role,
         f"{SYSTEM_OIDS[1]} profile {classification.profile} ({classification.matched_by})",
@@ -351,4 +367,5 @@ def build_snapshot(
         tables=tables,
         elapsed_seconds=elapsed_seconds,
         role=role,
+        identity_candidates=identity_candidates,
     )

@@ -1,0 +1,166 @@
+"""A unit's model, serial and firmware from the identity objects its vendor's MIBs name, harvested into a table.
+
+``inventory/profiles/identity-objects.tsv`` (built by ``scripts/identity-objects`` from the public
+netdisco/netdisco-mibs repository; its header names the commit) lists, per enterprise number and
+field, the best few objects of the vendor's MIBs that hold a unit's ``model``, ``serial`` or
+``version`` (``xupsIdentModel``, ``fnSysSerial``, ``panSysSwVersion``), each with the OID to GET and
+its rank. For a device whose sysObjectID is under that enterprise, and whose model, serial or
+version no stronger evidence gave, at most four candidates a field are read (those sharing the
+most leading arcs with its sysObjectID first, then by rank) and the first that answers a
+plausible value wins; its provenance names the OID, the descriptor and the module
+("1.3.6.1.4.1.534.1.1.2.0 xupsIdentModel (XUPS-MIB, harvested)"). Never for the enterprise numbers
+of SNMP agents' software (net-snmp, UCD-SNMP, Windows): their trees say nothing of the hardware.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from inventory.snmp.enterprises import AGENT_ENTERPRISES, enterprise_number
+from inventory.snmp.identity import IdentitySource, identity_value
+from inventory.snmp.values import RawValue, Sourced, is_oid_text
+from opsctl.core.errors import ConfigError
+
+IDENTITY_OBJECTS_PATH = Path(__file__).resolve().parent.parent / "profiles" / "identity-objects.tsv"
+HARVESTED_FIELDS = ("model", "serial", "version")
+# candidates read per field at most: with three fields, one GET of at most 12 OIDs
+PER_FIELD = 4
+# longer than this is a description, not a model or a serial
+_LONGEST_VALUE = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class IdentityObject:
+    """One harvested object: the enterprise whose devices answer it, the field it holds, the OID to GET (instance
+    included), its rank among the enterprise's objects for that field (1 is best), and its MIB descriptor and module."""
+
+    enterprise: int
+    field: str
+    oid: str
+    rank: int
+    descriptor: str
+    module: str
+
+    def provenance(self) -> str:
+        """Return what a value read from this object says of its origin: the OID, descriptor and module."""
+        return f"{self.oid} {self.descriptor} ({self.module}, harvested)"
+
+
+def parse_identity_objects(text: str, where: str) -> tuple[IdentityObject, ...]:
+    """Return the objects of the table ``text``; raise ``ConfigError`` naming ``where`` and the line when a line is
+    not ``enterprise, field, OID, rank, descriptor, module`` with a number, a known field, a numeric OID and a rank."""
+    objects = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = [cell.strip() for cell in line.split("\t")]
+        if len(cells) != 6:
+            raise ConfigError(f"{where}:{number}: expected enterprise, field, OID, rank, descriptor and module")
+        enterprise, field, oid, rank, descriptor, module = cells
+        if not enterprise.isdigit() or not rank.isdigit():
+            raise ConfigError(f"{where}:{number}: the enterprise and the rank are numbers")
+        if field not in HARVESTED_FIELDS:
+            raise ConfigError(f"{where}:{number}: field {field!r} is not one of {list(HARVESTED_FIELDS)}")
+        if not is_oid_text(oid):
+            raise ConfigError(f"{where}:{number}: {oid!r} is not a numeric OID")
+        objects.append(IdentityObject(int(enterprise), field, oid, int(rank), descriptor, module))
+    return tuple(objects)
+
+
+def load_identity_objects(path: Path = IDENTITY_OBJECTS_PATH) -> Mapping[int, tuple[IdentityObject, ...]]:
+    """Return the table at ``path`` by enterprise number, each enterprise's objects by field and rank; raise
+    ``ConfigError`` when it cannot be read or a line is malformed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as problem:
+        raise ConfigError(f"{path}: cannot read the identity objects: {problem.strerror}") from None
+    found: dict[int, list[IdentityObject]] = {}
+    for item in parse_identity_objects(text, path.name):
+        found.setdefault(item.enterprise, []).append(item)
+    return {
+        number: tuple(sorted(items, key=lambda item: (HARVESTED_FIELDS.index(item.field), item.rank)))
+        for number, items in found.items()
+    }
+
+
+@functools.cache
+def builtin_identity_objects() -> Mapping[int, tuple[IdentityObject, ...]]:
+    """Return the table shipped in ``inventory/profiles/identity-objects.tsv`` (read once)."""
+    return load_identity_objects(IDENTITY_OBJECTS_PATH)
+
+
+def candidates(
+    object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
+) -> tuple[IdentityObject, ...]:
+    """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``: at most
+    :data:`PER_FIELD` a field, by field, then those sharing the most leading arcs with ``object_id``, then rank;
+    none for an agent's enterprise or one the table does not hold."""
+    number = enterprise_number(object_id)
+    if number is None or number in AGENT_ENTERPRISES or not missing:
+        return ()
+    objects = (builtin_identity_objects() if table is None else table).get(number, ())
+    device = object_id.strip().lstrip(".").split(".")
+    chosen: list[IdentityObject] = []
+    for field in HARVESTED_FIELDS:
+        if field in missing:
+            # a product line's objects often sit beside its sysObjectIDs: the nearest first, then by rank
+            ranked = sorted(
+                (item for item in objects if item.field == field),
+                key=lambda item: (-_shared_arcs(item.oid.split("."), device), item.rank),
+            )
+            chosen.extend(ranked[:PER_FIELD])
+    return tuple(chosen)
+
+
+def _shared_arcs(oid: list[str], other: list[str]) -> int:
+    shared = 0
+    for mine, theirs in zip(oid, other, strict=False):
+        if mine != theirs:
+            break
+        shared += 1
+    return shared
+
+
+def candidate_oids(
+    object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
+) -> tuple[str, ...]:
+    """Return the OIDs of :func:`candidates`, each once (at most 12: one GET)."""
+    return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table)))
+
+
+def plausible(field: str, value: str, sys_name: str = "") -> bool:
+    """Return whether ``value`` can be the unit's ``field``: printable, at most 64 characters; a version has a
+    digit; a serial is one or two words; a model is not the device's sysName."""
+    if _CONTROL.search(value) or len(value) > _LONGEST_VALUE:
+        return False
+    if field == "version":
+        return re.search(r"[0-9]", value) is not None
+    if field == "serial":
+        return len(value.split()) <= 2 and len(value) >= 3
+    return value.casefold() != sys_name.strip().casefold() and re.search(r"[A-Za-z0-9]", value) is not None
+
+
+def harvested_identity(
+    rows: Mapping[str, RawValue],
+    object_id: str,
+    missing: Collection[str],
+    *,
+    sys_name: str = "",
+    notes: list[str] | None = None,
+    table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
+) -> dict[str, Sourced[str]]:
+    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` whose answer in ``rows`` is a
+    real, :func:`plausible` value, its provenance naming the object; a field no candidate answers is left out."""
+    found: dict[str, Sourced[str]] = {}
+    for item in candidates(object_id, missing, table):
+        if item.field in found:
+            continue
+        value = identity_value((IdentitySource(item.oid),), rows, "", [] if notes is None else notes)
+        if value is not None and plausible(item.field, value.value, sys_name):
+            found[item.field] = Sourced(value.value, item.provenance())
+    return found

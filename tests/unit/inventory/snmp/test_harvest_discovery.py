@@ -1,0 +1,79 @@
+"""Discovery reads a vendor's harvested identity objects with one more GET, only when a field is still missing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pysnmp.proto import errind, rfc1902  # type: ignore[import-untyped, unused-ignore]
+
+from inventory.snmp import client as client_module
+from inventory.snmp import harvested
+from inventory.snmp.client import SnmpCredentials
+from inventory.snmp.discovery import HARVEST_OUTCOME, discover_device
+from inventory.snmp.harvested import IdentityObject
+from tests.unit.inventory.snmp.test_snmp_client import (  # noqa: F401
+    COMMUNITY,
+    TARGET,
+    ScriptedAgent,
+    agent,
+    requested_oid,
+)
+
+DESCR, OBJECT_ID, NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
+ACME_MODEL, ACME_SERIAL = "1.3.6.1.4.1.99001.2.1.3.1.2.1", "1.3.6.1.4.1.99001.2.1.1.2.0"
+ROWS = {
+    DESCR: rfc1902.OctetString(b"Acme UPS network card"),
+    OBJECT_ID: rfc1902.ObjectIdentifier("1.3.6.1.4.1.99001.1.7"),
+    NAME: rfc1902.OctetString(b"ups-ward-3"),
+    ACME_MODEL: rfc1902.OctetString(b"Acme 9000 RT"),
+    ACME_SERIAL: rfc1902.OctetString(b"AC7700123"),
+}
+
+
+@pytest.fixture(autouse=True)
+def acme_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = {
+        99001: (
+            IdentityObject(99001, "model", ACME_MODEL, 1, "acmeUnitModel", "ACME-UPS-MIB"),
+            IdentityObject(99001, "serial", ACME_SERIAL, 1, "acmeUpsIdentSerialNumber", "ACME-UPS-MIB"),
+        )
+    }
+    monkeypatch.setattr(harvested, "builtin_identity_objects", lambda: table)
+
+
+def test_a_device_missing_its_model_and_serial_gets_them_from_its_vendors_objects(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811 (the scripted agent fixture of test_snmp_client)
+) -> None:
+    agent(ROWS)
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    identity = snapshot.identity
+    assert identity.model is not None and identity.model.value == "Acme 9000 RT"
+    assert identity.model.oid == f"{ACME_MODEL} acmeUnitModel (ACME-UPS-MIB, harvested)"
+    assert identity.serial is not None and identity.serial.value == "AC7700123"
+    assert not any(table.table == HARVEST_OUTCOME for table in snapshot.tables)
+
+
+def test_a_timeout_on_the_vendors_objects_keeps_the_rest_and_says_so(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripted = agent(ROWS)
+
+    async def silent_on_vendor_objects(*arguments: Any, **options: Any) -> Any:
+        if any(requested_oid(request).startswith("1.3.6.1.4.1.99001.2.") for request in arguments[4:]):
+            return errind.RequestTimedOut(), 0, 0, ()
+        return await scripted.get(*arguments, **options)
+
+    monkeypatch.setattr(client_module, "get_cmd", silent_on_vendor_objects)
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.system is not None and snapshot.system.name is not None
+    assert snapshot.system.name.value == "ups-ward-3"
+    assert snapshot.identity.serial is None
+    # optional evidence: nothing is marked failed, and the record notes what was not read
+    noted = [table for table in snapshot.tables if table.table == HARVEST_OUTCOME]
+    assert [table.status for table in noted] == ["ok"]
+    assert "timeout" in noted[0].notes[0]
+    assert not snapshot.partial

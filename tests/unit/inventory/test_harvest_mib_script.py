@@ -1,0 +1,220 @@
+"""scripts/identity-objects: which objects of a vendor's MIB hold a unit's model, serial and firmware, and their rank."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[3] / "scripts"
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    sys.path.insert(0, str(SCRIPTS))
+    loader = importlib.machinery.SourceFileLoader("identity_objects_script", str(SCRIPTS / "identity-objects"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module
+    loader.exec_module(module)
+    return module
+
+
+# a vendor's SMI module, imported by its device MIB below: names resolve through IMPORTS
+SMI = """
+ACME-SMI DEFINITIONS ::= BEGIN
+IMPORTS enterprises FROM SNMPv2-SMI;
+acme OBJECT IDENTIFIER ::= { enterprises 99001 }
+acmeMibs OBJECT IDENTIFIER ::= { acme 2 }
+-- a textual convention of the vendor's, a string under another name
+AcmeLabel ::= TEXTUAL-CONVENTION
+    DISPLAY-HINT "255a"
+    STATUS current
+    DESCRIPTION "A label."
+    SYNTAX OCTET STRING (SIZE (0..64))
+AcmeMac ::= TEXTUAL-CONVENTION
+    DISPLAY-HINT "1x:"
+    STATUS current
+    DESCRIPTION "A MAC address."
+    SYNTAX OCTET STRING (SIZE (6))
+END
+"""
+
+DEVICE = """
+ACME-UPS-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    OBJECT-TYPE, Integer32 FROM SNMPv2-SMI
+    DisplayString FROM SNMPv2-TC
+    acmeMibs, AcmeLabel, AcmeMac FROM ACME-SMI;
+
+acmeUps OBJECT IDENTIFIER ::= { acmeMibs 1 }
+acmeUpsIdent OBJECT IDENTIFIER ::= { acmeUps 1 }
+
+acmeUpsIdentModelName OBJECT-TYPE
+    SYNTAX DisplayString (SIZE (0..63))
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The UPS's model (with a ::= { in a string, which is not code)."
+    ::= { acmeUpsIdent 1 }
+
+acmeUpsIdentSerialNumber OBJECT-TYPE
+    SYNTAX AcmeLabel
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The UPS's serial number."
+    ::= { acmeUpsIdent 2 }
+
+acmeUpsIdentFirmwareVersion OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The UPS's firmware."
+    ::= { acmeUpsIdent 3 }
+
+acmeUpsIdentHardwareVersion OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The board's revision: not the firmware."
+    ::= { acmeUpsIdent 4 }
+
+acmeUpsIdentConfiguredModel OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-write
+    STATUS current
+    DESCRIPTION "What the operator typed in."
+    ::= { acmeUpsIdent 5 }
+
+acmeUpsIdentModelCode OBJECT-TYPE
+    SYNTAX Integer32
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A number, not a model name."
+    ::= { acmeUpsIdent 6 }
+
+acmeUpsIdentMacSerial OBJECT-TYPE
+    SYNTAX AcmeMac
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "Binary: its hint is not text."
+    ::= { acmeUpsIdent 7 }
+
+acmeUpsBattery OBJECT IDENTIFIER ::= { acmeUps 2 }
+
+acmeUpsBatterySerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The battery pack's: another part."
+    ::= { acmeUpsBattery 1 }
+
+acmeUnitTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmeUnitEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "One row a unit."
+    ::= { acmeUps 3 }
+
+acmeUnitEntry OBJECT-TYPE
+    SYNTAX AcmeUnitEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "A unit."
+    INDEX { acmeUnitIndex }
+    ::= { acmeUnitTable 1 }
+
+acmeUnitIndex OBJECT-TYPE
+    SYNTAX Integer32 (1..8)
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "The unit's number."
+    ::= { acmeUnitEntry 1 }
+
+acmeUnitModel OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The unit's model."
+    ::= { acmeUnitEntry 2 }
+
+acmePortTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmePortEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "One row a port."
+    ::= { acmeUps 4 }
+
+acmePortEntry OBJECT-TYPE
+    SYNTAX AcmePortEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "A port of a unit."
+    INDEX { acmeUnitIndex, acmePortIndex }
+    ::= { acmePortTable 1 }
+
+acmePortSerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A port's transceiver serial."
+    ::= { acmePortEntry 3 }
+END
+"""
+
+
+def _found(script: ModuleType, *texts: str) -> dict[str, tuple[str, str]]:
+    mibs = script.Mibs.empty()
+    for text in texts:
+        script.parse_text(text, mibs)
+    return {candidate.descriptor: (candidate.field, candidate.oid) for candidate in script.candidates(mibs)}
+
+
+def test_the_units_own_string_objects_are_kept_with_the_oid_to_get(script: ModuleType) -> None:
+    found = _found(script, SMI, DEVICE)
+    assert found == {
+        "acmeUpsIdentModelName": ("model", "1.3.6.1.4.1.99001.2.1.1.1.0"),
+        # a textual convention whose DISPLAY-HINT is text, imported from the vendor's SMI module
+        "acmeUpsIdentSerialNumber": ("serial", "1.3.6.1.4.1.99001.2.1.1.2.0"),
+        "acmeUpsIdentFirmwareVersion": ("version", "1.3.6.1.4.1.99001.2.1.1.3.0"),
+        # a column of a table indexed by the unit alone: row 1
+        "acmeUnitModel": ("model", "1.3.6.1.4.1.99001.2.1.3.1.2.1"),
+    }
+
+
+def test_without_the_module_that_defines_its_parents_an_object_has_no_oid(script: ModuleType) -> None:
+    assert _found(script, DEVICE) == {}
+
+
+def test_a_scalar_in_the_identity_group_ranks_before_a_column(script: ModuleType) -> None:
+    mibs = script.Mibs.empty()
+    for text in (SMI, DEVICE):
+        script.parse_text(text, mibs)
+    rows = script.best(script.candidates(mibs))
+    models = [(candidate.descriptor, rank) for candidate, rank in rows if candidate.field == "model"]
+    assert models == [("acmeUpsIdentModelName", 1), ("acmeUnitModel", 2)]
+    assert {candidate.enterprise for candidate, _rank in rows} == {99001}
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "field"),
+    [
+        ("xupsIdentModel", ("model", 1)),
+        ("sysFirmwareVersion", ("version", 0)),
+        ("productSerialNum", ("serial", 0)),
+        ("hwSN", ("serial", 1)),
+        ("panSysSwVersion", ("version", 0)),
+        ("upsIdentVersion", ("version", 1)),
+        ("upsOutputVoltage", None),
+        # a bare Version names the unit's firmware only in an identity group
+        ("acmeTrapVersion", None),
+    ],
+)
+def test_a_descriptor_names_its_field_by_its_last_words(
+    script: ModuleType, descriptor: str, field: tuple[str, int] | None
+) -> None:
+    assert script.field_of(descriptor, ["acmeStatus"]) == field
