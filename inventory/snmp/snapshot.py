@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -234,6 +235,19 @@ def _identity(
     )
 
 
+def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
+    """Return how many interfaces hold a unicast address other than loopback or IPv6 link-local."""
+    interfaces = set()
+    for address in addresses:
+        try:
+            parsed = ipaddress.ip_address(address.address.value)
+        except ValueError:
+            continue
+        if address.if_index is not None and not (parsed.is_loopback or parsed.is_link_local):
+            interfaces.add(address.if_index.value)
+    return len(interfaces)
+
+
 def with_os_release(
     identity: DeviceIdentity, classification: Classification, role: RoleDecision, descr: str, object_id: str
 ) -> DeviceIdentity:
@@ -334,6 +348,10 @@ def build_snapshot(
         object_id,
         tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
         deferred_by=classification.reason if classification.profile and classification.role is None else "",
+        interface_names=tuple(row.name.value if row.name else None for row in interfaces.interfaces)
+        if interfaces
+        else (),
+        routed_interfaces=routed_interface_count(addresses.addresses if addresses else ()),
     )
     return DeviceSnapshot(
         target=target,
