@@ -14,9 +14,11 @@ when no specific profile decided the role.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from inventory.snmp.values import RawValue
 
@@ -105,6 +107,65 @@ PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
     SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *NETWORK_PROBE_OIDS,
     *(oid for oid, _role, _what in ROLE_PROBES), *IDENTITY_PROBE_OIDS,
 )))  # fmt: skip
+
+# objects whose MIB names mean a UPS, a PDU or a sensor, per enterprise (scripts/role-tables, from the vendors' MIBs)
+ROLE_TABLES_FILE = Path(__file__).resolve().parent.parent / "profiles" / "role-tables.tsv"
+_ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery object is a UPS even with outlets
+
+
+@dataclass(frozen=True)
+class RoleObject:
+    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv)."""
+
+    enterprise: int
+    role: str
+    oid: str
+    descriptor: str
+    module: str
+
+
+def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
+    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor; skip malformed rows."""
+    found: dict[int, list[RoleObject]] = {}
+    for line in text.splitlines():
+        cells = line.split("\t")
+        if line.startswith("#") or len(cells) != 5 or not cells[0].isdigit() or cells[1] not in _ROLE_TABLE_ORDER:
+            continue
+        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4])
+        found.setdefault(row.enterprise, []).append(row)
+    return {
+        enterprise: tuple(sorted(rows, key=lambda row: _ROLE_TABLE_ORDER.index(row.role)))
+        for enterprise, rows in found.items()
+    }
+
+
+@functools.cache
+def role_tables() -> dict[int, tuple[RoleObject, ...]]:
+    """Return the shipped role tables (:data:`ROLE_TABLES_FILE`, read once); none when the file is missing."""
+    try:
+        return parse_role_tables(ROLE_TABLES_FILE.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+
+
+def enterprise_of(object_id: str) -> int | None:
+    """Return the enterprise number of a sysObjectID under 1.3.6.1.4.1, else None."""
+    parts = object_id.strip(".").split(".")
+    if parts[:6] != ["1", "3", "6", "1", "4", "1"] or len(parts) < 7 or not parts[6].isdigit():
+        return None
+    return int(parts[6])
+
+
+def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
+    """Return the role-table objects of the sysObjectID's enterprise (none for another tree)."""
+    enterprise = enterprise_of(object_id)
+    return role_tables().get(enterprise, ()) if enterprise is not None else ()
+
+
+def role_probe_oids(object_id: str) -> tuple[str, ...]:
+    """Return what the probe GET asks a device no specific profile decided: :data:`PROBE_OIDS` and its maker's objects."""
+    return tuple(dict.fromkeys((*PROBE_OIDS, *(row.oid for row in role_objects_for(object_id)))))
+
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
 _GENERAL_PURPOSE_OS = re.compile(
@@ -225,10 +286,13 @@ def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
     return None
 
 
-def role_from_probes(probes: Mapping[str, RawValue], descr: str, radios: int = 0) -> RoleDecision | None:
+def role_from_probes(
+    probes: Mapping[str, RawValue], descr: str, radios: int = 0, object_id: str = ""
+) -> RoleDecision | None:
     """Return the role the probe answers name, else None.
 
-    In order: vendor tables; a general-purpose OS that forwards IP with radios or a small bridge (a home or office
+    In order: vendor tables; the objects of the sysObjectID's maker whose MIB names mean a UPS, a PDU or a
+    sensor (role-tables.tsv); a general-purpose OS that forwards IP with radios or a small bridge (a home or office
     router: OpenWrt, Tomato, Merlin); a bridge with many ports, VLANs or spanning tree; HOST-RESOURCES on a
     general-purpose OS; the LLDP capabilities it has enabled (after HOST-RESOURCES: lldpd on a Linux server with
     forwarding and a container bridge says bridge and router).
@@ -236,6 +300,11 @@ def role_from_probes(probes: Mapping[str, RawValue], descr: str, radios: int = 0
     for oid, role, what in ROLE_PROBES:
         if _answered(probes.get(oid)):
             return RoleDecision(role, f"{oid} ({what})")
+    for row in role_objects_for(object_id):
+        if _answered(probes.get(row.oid)):
+            return RoleDecision(
+                row.role, f"{row.oid} ({row.module} {row.descriptor}: a {row.role} object of its maker's MIB)"
+            )
     general_os = bool(_GENERAL_PURPOSE_OS.search(descr))
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
     ports = ports if isinstance(ports, int) else None
@@ -362,7 +431,7 @@ def decide_role(
     said = f"; {deferred_by}" if deferred_by else ""
     radios = radio_count(interface_types, interface_names)
     for decision in (
-        role_from_probes(probes, descr, radios),
+        role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),
         role_from_interfaces(interface_types, probes, interface_names, routed_interfaces),

@@ -32,7 +32,7 @@ from inventory.snmp.identity import identity_value, says_nothing
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.products import product_model
-from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
+from inventory.snmp.role import RoleDecision, decide_role, role_probe_oids
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
@@ -343,7 +343,7 @@ def build_snapshot(
         classification.role,
         f"{SYSTEM_OIDS[1]} profile {classification.profile} ({classification.matched_by})",
         classification.fallback,
-        {oid: found.get(oid) for oid in PROBE_OIDS},
+        {oid: found.get(oid) for oid in role_probe_oids(object_id)},
         descr,
         object_id,
         tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
