@@ -1,15 +1,15 @@
 """A device's role from evidence, in a stated order, with the evidence that decided it.
 
 The order: a specific profile (sysObjectID, refined by sysDescr); then what the device answers
-to a few GETs sent with the system group (UPS-MIB or a vendor UPS table, a PDU's outlet or unit
-table, a vendor sensor table, the Printer-MIB; a Linux home or office router: IP forwarding on
-and radios or a small bridge; a bridge with many ports, Q-BRIDGE VLANs or spanning tree;
-HOST-RESOURCES on a general-purpose OS; the LLDP capabilities the device says it has enabled);
-then sysServices; then words in sysDescr; then the interfaces walked (IEEE 802.11 radios: a
-wireless device, a router when it forwards; IP forwarding on with addresses on several
-interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a switch). Nothing identifies
-the device: ``unknown``, with what was seen. The probes are one GET of a few OIDs, sent only
-when no specific profile decided the role.
+to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
+sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
+sensor, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
+bridge; a bridge with many ports, Q-BRIDGE VLANs, spanning tree or PoE ports; HOST-RESOURCES on a
+general-purpose OS; the LLDP capabilities the device says it has enabled); then sysServices; then
+words in sysDescr; then the interfaces walked and routing (IEEE 802.11 radios: a wireless device,
+a router when it forwards; BGP or OSPF running, or IP forwarding on with addresses on several
+interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a switch). Nothing identifies the
+device: ``unknown``, with what was seen. The GET is sent only when no specific profile decided.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ DOT1D_STP_PROTOCOL = "1.3.6.1.2.1.17.2.1.0"
 # docsisCableDevice(6) stationOnly(7), bit 0 the first octet's most significant bit
 LLDP_CAP_ENABLED = "1.0.8802.1.1.2.1.3.6.0"
 LLDP_CAPABILITIES = ("other", "repeater", "bridge", "wlanAccessPoint", "router", "telephone", "docsisCableDevice", "stationOnly")  # fmt: skip
+# POWER-ETHERNET-MIB pethMainPseOperStatus of PSE group 1: a PoE power sourcing equipment (a switch, a midspan)
+PETH_MAIN_PSE_STATUS = "1.3.6.1.2.1.105.1.3.1.1.3.1"
+# BGP4-MIB bgpLocalAs (0 when BGP is not running) and OSPF-MIB ospfAdminStat (1 enabled): the device routes
+BGP_LOCAL_AS = "1.3.6.1.2.1.15.2.0"
+OSPF_ADMIN_STAT = "1.3.6.1.2.1.14.1.2.0"
 UNKNOWN = "unknown"
 # a bridge with at least this many ports is a switch, not a host bridging two interfaces
 SWITCH_BRIDGE_PORTS = 4
@@ -101,7 +106,10 @@ IDENTITY_PROBE_OIDS = (
     "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0",
 )  # fmt: skip
 # standard MIBs every vendor implements: forwarding, the bridge and its VLANs, what LLDP says the device is
-NETWORK_PROBE_OIDS = (IP_FORWARDING, DOT1Q_VLAN_VERSION, DOT1Q_NUM_VLANS, DOT1D_STP_PROTOCOL, LLDP_CAP_ENABLED)
+NETWORK_PROBE_OIDS = (
+    IP_FORWARDING, DOT1Q_VLAN_VERSION, DOT1Q_NUM_VLANS, DOT1D_STP_PROTOCOL, LLDP_CAP_ENABLED, PETH_MAIN_PSE_STATUS,
+    BGP_LOCAL_AS, OSPF_ADMIN_STAT,
+)  # fmt: skip
 # each OID once (xupsIdentModel is both a role probe and identity)
 PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
     SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *NETWORK_PROBE_OIDS,
@@ -267,7 +275,7 @@ def role_from_lldp(probes: Mapping[str, RawValue]) -> RoleDecision | None:
 
 
 def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
-    """Return switch for a bridge with many ports, a VLAN-aware bridge (Q-BRIDGE) or one running spanning tree."""
+    """Return switch for a bridge with many ports, a VLAN-aware bridge (Q-BRIDGE), one running spanning tree, or PoE."""
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
     if isinstance(ports, int) and ports >= SWITCH_BRIDGE_PORTS:
         return RoleDecision(
@@ -283,6 +291,10 @@ def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
         value = probes.get(oid)
         if isinstance(value, int) and value >= 1:
             return RoleDecision("switch", f"{oid} ({what} = {value}: a VLAN-aware or spanning-tree bridge)")
+    if _answered(probes.get(PETH_MAIN_PSE_STATUS)):
+        return RoleDecision(
+            "switch", f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)"
+        )
     return None
 
 
@@ -353,8 +365,9 @@ def role_from_interfaces(
 ) -> RoleDecision | None:
     """Return the role the interfaces name, else None.
 
-    IEEE 802.11 radios: wireless (a router when the device forwards IP); IP forwarding on with addresses on
-    :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet ports and no HOST-RESOURCES: a switch.
+    IEEE 802.11 radios: wireless (a router when the device forwards IP); BGP running or OSPF enabled: a router;
+    IP forwarding on with addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet
+    ports and no HOST-RESOURCES: a switch. (After sysDescr words: firewalls forward and route too.)
     """
     radios = radio_count(interface_types, interface_names)
     if radios:
@@ -363,6 +376,11 @@ def role_from_interfaces(
                 "router", f"{IP_FORWARDING} (ipForwarding = forwarding) with {radios} IEEE 802.11 interfaces"
             )
         return RoleDecision("wireless", f"1.3.6.1.2.1.2.2.1.3 ({radios} IEEE 802.11 interfaces)")
+    local_as = probes.get(BGP_LOCAL_AS)
+    if isinstance(local_as, int) and local_as != 0:
+        return RoleDecision("router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = {local_as}: a BGP speaker)")
+    if probes.get(OSPF_ADMIN_STAT) == 1:
+        return RoleDecision("router", f"{OSPF_ADMIN_STAT} (OSPF-MIB ospfAdminStat = enabled)")
     if _forwarding(probes) and routed_interfaces >= ROUTED_INTERFACES:
         return RoleDecision(
             "router", f"{IP_FORWARDING} (ipForwarding = forwarding) with addresses on {routed_interfaces} interfaces"

@@ -16,12 +16,15 @@ from inventory.scan_convert import device_from_snapshot
 from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.recording import read_snmprec
 from inventory.snmp.role import (
+    BGP_LOCAL_AS,
     DOT1D_BASE_NUM_PORTS,
     DOT1D_STP_PROTOCOL,
     DOT1Q_NUM_VLANS,
     HR_SYSTEM_UPTIME,
     IP_FORWARDING,
     LLDP_CAP_ENABLED,
+    OSPF_ADMIN_STAT,
+    PETH_MAIN_PSE_STATUS,
     PROBE_OIDS,
     RoleDecision,
     decide_role,
@@ -52,8 +55,9 @@ def decide(
 
 
 def test_the_new_evidence_is_read_by_the_probe_get_not_by_a_walk() -> None:
-    for oid in (IP_FORWARDING, DOT1Q_NUM_VLANS, DOT1D_STP_PROTOCOL, LLDP_CAP_ENABLED):
+    for oid in (IP_FORWARDING, DOT1Q_NUM_VLANS, DOT1D_STP_PROTOCOL, LLDP_CAP_ENABLED, BGP_LOCAL_AS, OSPF_ADMIN_STAT):
         assert oid in PROBE_OIDS and oid.endswith(".0")
+    assert PETH_MAIN_PSE_STATUS in PROBE_OIDS
 
 
 def test_a_forwarding_linux_with_wlan_interfaces_is_a_router() -> None:
@@ -175,3 +179,28 @@ def test_a_written_recording_of_an_unknown_makers_switch_is_a_switch_by_lldp() -
     assert snapshot.role.role == "switch"
     assert snapshot.role.evidence == f"{LLDP_CAP_ENABLED} (LLDP-MIB lldpLocSysCapEnabled: bridge, router)"
     assert snapshot.outcome == "ok"
+
+
+@pytest.mark.parametrize(
+    ("probes", "role", "evidence"),
+    [
+        ({BGP_LOCAL_AS: 65010}, "router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = 65010: a BGP speaker)"),
+        ({OSPF_ADMIN_STAT: 1}, "router", f"{OSPF_ADMIN_STAT} (OSPF-MIB ospfAdminStat = enabled)"),
+        (
+            {PETH_MAIN_PSE_STATUS: 1},
+            "switch",
+            f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)",
+        ),
+        # BGP not running, OSPF disabled: no evidence
+        ({BGP_LOCAL_AS: 0, OSPF_ADMIN_STAT: 2}, "unknown", ""),
+    ],
+)
+def test_routing_protocols_make_a_router_and_poe_ports_a_switch(
+    probes: dict[str, RawValue], role: str, evidence: str
+) -> None:
+    found = decide(probes)
+    assert (found.role, found.evidence) == (role, evidence)
+
+
+def test_a_firewall_that_runs_bgp_is_named_by_its_words_first() -> None:
+    assert decide({BGP_LOCAL_AS: 65010, IP_FORWARDING: 1}, "pfSense fw-1 2.7.2-RELEASE FreeBSD 14.0", routed=3).role == "firewall"
