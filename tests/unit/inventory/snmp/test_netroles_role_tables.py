@@ -6,15 +6,20 @@ enterprise numbers are ones no shipped profile covers.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.machinery
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from pysnmp.proto import rfc1902  # type: ignore[import-untyped, unused-ignore]
 
 from inventory.snmp import role as role_module
+from inventory.snmp.client import SnmpCredentials
+from inventory.snmp.discovery import discover_device
 from inventory.snmp.role import (
     HR_SYSTEM_UPTIME,
     PROBE_OIDS,
@@ -24,6 +29,7 @@ from inventory.snmp.role import (
     role_tables,
 )
 from inventory.snmp.values import RawValue
+from tests.unit.inventory.snmp.test_snmp_client import COMMUNITY, TARGET, ScriptedAgent, agent  # noqa: F401
 
 SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "role-tables"
 
@@ -243,3 +249,20 @@ def test_a_plain_linux_server_is_not_asked_into_a_power_role() -> None:
         None, "", False, {HR_SYSTEM_UPTIME: 1}, "Linux db-2 6.1.0-13-amd64 #1 SMP x86_64", "1.3.6.1.4.1.8072.3.2.10"
     )
     assert found.role == "server"
+
+
+@pytest.mark.usefixtures("acme_tables")
+def test_a_live_scan_asks_an_unprofiled_device_for_its_makers_objects_and_names_the_role(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811 (the scripted agent fixture of test_snmp_client)
+) -> None:
+    agent({
+        "1.3.6.1.2.1.1.1.0": rfc1902.OctetString(b"Acme Unit"),
+        "1.3.6.1.2.1.1.2.0": rfc1902.ObjectIdentifier("1.3.6.1.4.1.99991.5.7"),
+        "1.3.6.1.2.1.1.5.0": rfc1902.OctetString(b"pdu-b4"),
+        OUTLET: rfc1902.OctetString(b"Outlet 1"),
+        "1.3.6.1.2.1.4.1.0": rfc1902.Integer(2),
+    })  # fmt: skip
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.role is not None
+    assert (snapshot.role.role, snapshot.outcome) == ("pdu", "ok")
+    assert snapshot.role.evidence.startswith(f"{OUTLET} (ACME-PDU-MIB pduOutletName")
