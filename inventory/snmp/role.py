@@ -281,6 +281,10 @@ def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
         return RoleDecision(
             "switch", f"{DOT1D_BASE_NUM_PORTS} (BRIDGE-MIB dot1dBaseNumPorts = {ports})"
         )
+    if _answered(probes.get(PETH_MAIN_PSE_STATUS)):
+        return RoleDecision(
+            "switch", f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)"
+        )
     if isinstance(ports, int) and 0 <= ports < SWITCH_BRIDGE_PORTS:
         return None  # a host bridging two interfaces says so: its Q-BRIDGE or STP objects do not make it a switch
     for oid, what in (
@@ -291,10 +295,6 @@ def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
         value = probes.get(oid)
         if isinstance(value, int) and value >= 1:
             return RoleDecision("switch", f"{oid} ({what} = {value}: a VLAN-aware or spanning-tree bridge)")
-    if _answered(probes.get(PETH_MAIN_PSE_STATUS)):
-        return RoleDecision(
-            "switch", f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)"
-        )
     return None
 
 

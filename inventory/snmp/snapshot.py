@@ -237,7 +237,7 @@ def _identity(
 
 def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
     """Return how many interfaces hold a unicast address other than loopback or IPv6 link-local."""
-    interfaces = set()
+    interfaces: set[int] = set()
     for address in addresses:
         try:
             parsed = ipaddress.ip_address(address.address.value)
