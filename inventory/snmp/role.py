@@ -4,12 +4,13 @@ The order: a specific profile (sysObjectID, refined by sysDescr); then what the 
 to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
 sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
 sensor, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
-bridge; a bridge with many ports, Q-BRIDGE VLANs, spanning tree or PoE ports; HOST-RESOURCES on a
-general-purpose OS; the LLDP capabilities the device says it has enabled); then sysServices; then
-words in sysDescr; then the interfaces walked and routing (IEEE 802.11 radios: a wireless device,
-a router when it forwards; BGP or OSPF running, or IP forwarding on with addresses on several
-interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a switch). Nothing identifies the
-device: ``unknown``, with what was seen. The GET is sent only when no specific profile decided.
+bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
+the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
+walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
+PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; BGP or OSPF running, or IP forwarding on
+with addresses on several interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a
+switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
+no specific profile decided.
 """
 
 from __future__ import annotations
@@ -275,12 +276,12 @@ def role_from_lldp(probes: Mapping[str, RawValue]) -> RoleDecision | None:
 
 
 def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
-    """Return switch for a bridge with many ports, a VLAN-aware bridge (Q-BRIDGE), one running spanning tree, or PoE."""
+    """Return switch for PoE ports, a VLAN-aware bridge (Q-BRIDGE) or one running spanning tree, else None.
+
+    Weaker than a bridge's port count, and than words in sysDescr: a cable modem or a DSL access node
+    bridges and answers Q-BRIDGE too.
+    """
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
-    if isinstance(ports, int) and ports >= SWITCH_BRIDGE_PORTS:
-        return RoleDecision(
-            "switch", f"{DOT1D_BASE_NUM_PORTS} (BRIDGE-MIB dot1dBaseNumPorts = {ports})"
-        )
     if _answered(probes.get(PETH_MAIN_PSE_STATUS)):
         return RoleDecision(
             "switch", f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)"
@@ -305,7 +306,7 @@ def role_from_probes(
 
     In order: vendor tables; the objects of the sysObjectID's maker whose MIB names mean a UPS, a PDU or a
     sensor (role-tables.tsv); a general-purpose OS that forwards IP with radios or a small bridge (a home or office
-    router: OpenWrt, Tomato, Merlin); a bridge with many ports, VLANs or spanning tree; HOST-RESOURCES on a
+    router: OpenWrt, Tomato, Merlin); a bridge with many ports; HOST-RESOURCES on a
     general-purpose OS; the LLDP capabilities it has enabled (after HOST-RESOURCES: lldpd on a Linux server with
     forwarding and a container bridge says bridge and router).
     """
@@ -326,9 +327,10 @@ def role_from_probes(
         return RoleDecision(
             "router", f"{IP_FORWARDING} (IP-MIB ipForwarding = forwarding) on a general-purpose OS with {seen}"
         )
-    bridge = role_from_bridge(probes)
-    if bridge is not None:
-        return bridge
+    if ports is not None and ports >= SWITCH_BRIDGE_PORTS:
+        return RoleDecision(
+            "switch", f"{DOT1D_BASE_NUM_PORTS} (BRIDGE-MIB dot1dBaseNumPorts = {ports})"
+        )
     if _answered(probes.get(HR_SYSTEM_UPTIME)) and general_os and not _NETWORK_OS.search(descr):
         return RoleDecision(
             "server", f"{HR_SYSTEM_UPTIME} (HOST-RESOURCES-MIB) on a general-purpose OS"
@@ -365,9 +367,10 @@ def role_from_interfaces(
 ) -> RoleDecision | None:
     """Return the role the interfaces name, else None.
 
-    IEEE 802.11 radios: wireless (a router when the device forwards IP); BGP running or OSPF enabled: a router;
-    IP forwarding on with addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet
-    ports and no HOST-RESOURCES: a switch. (After sysDescr words: firewalls forward and route too.)
+    IEEE 802.11 radios: wireless (a router when the device forwards IP); PoE ports, Q-BRIDGE VLANs or spanning
+    tree: a switch (a layer-3 switch routes too); BGP running or OSPF enabled: a router; IP forwarding on with
+    addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet ports and no
+    HOST-RESOURCES: a switch. (After sysDescr's words: firewalls forward and route, modems bridge.)
     """
     radios = radio_count(interface_types, interface_names)
     if radios:
@@ -376,6 +379,9 @@ def role_from_interfaces(
                 "router", f"{IP_FORWARDING} (ipForwarding = forwarding) with {radios} IEEE 802.11 interfaces"
             )
         return RoleDecision("wireless", f"1.3.6.1.2.1.2.2.1.3 ({radios} IEEE 802.11 interfaces)")
+    bridge = role_from_bridge(probes)
+    if bridge is not None:
+        return bridge
     local_as = probes.get(BGP_LOCAL_AS)
     if isinstance(local_as, int) and local_as != 0:
         return RoleDecision("router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = {local_as}: a BGP speaker)")

@@ -20,6 +20,7 @@ from inventory.snmp.role import (
     DOT1D_BASE_NUM_PORTS,
     DOT1D_STP_PROTOCOL,
     DOT1Q_NUM_VLANS,
+    DOT1Q_VLAN_VERSION,
     HR_SYSTEM_UPTIME,
     IP_FORWARDING,
     LLDP_CAP_ENABLED,
@@ -204,3 +205,9 @@ def test_routing_protocols_make_a_router_and_poe_ports_a_switch(
 
 def test_a_firewall_that_runs_bgp_is_named_by_its_words_first() -> None:
     assert decide({BGP_LOCAL_AS: 65010, IP_FORWARDING: 1}, "pfSense fw-1 2.7.2-RELEASE FreeBSD 14.0", routed=3).role == "firewall"
+
+
+def test_words_in_sysdescr_name_a_bridging_cable_modem_before_its_q_bridge_does() -> None:
+    modem = "Thomson DOCSIS Cable Modem <<HW_REV: 2.0; VENDOR: Thomson; SW_REV: ST61.01.02; MODEL: TCM471>>"
+    assert decide({DOT1Q_VLAN_VERSION: 1}, modem).role == "router"
+    assert decide({DOT1Q_VLAN_VERSION: 1}, "Acme Unit").role == "switch"
