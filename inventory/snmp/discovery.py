@@ -24,7 +24,7 @@ from inventory.snmp.client import (
     SnmpTarget,
     WalkLimits,
 )
-from inventory.snmp.role import IDENTITY_PROBE_OIDS, PROBE_OIDS
+from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
     GARBAGE_OUTCOME,
@@ -84,12 +84,13 @@ async def _discover(
             message += " (v2c agents stay silent on a wrong community too)"
         return failed_snapshot(name, _outcome_of(first.error), message, time.monotonic() - started)
     rows: dict[str, RawValue] = dict(first.values)
-    _system, classification = classify_rows(rows)
+    system, classification = classify_rows(rows)
     # one GET for what the profile reads, plus the role probes when no specific profile decided
     identity_oids = [oid for _field, oid in classification.identity_oids]
     wanted = list(identity_oids)
     if needs_role_evidence(classification):
-        wanted.extend(oid for oid in PROBE_OIDS if oid not in rows)
+        object_id = system.object_id.value if system.object_id else ""
+        wanted.extend(oid for oid in role_probe_oids(object_id) if oid not in rows)
     elif classification.role in ("ups", "pdu"):
         wanted.extend(IDENTITY_PROBE_OIDS)
     if wanted:

@@ -1,27 +1,58 @@
 """A device's role from evidence, in a stated order, with the evidence that decided it.
 
 The order: a specific profile (sysObjectID, refined by sysDescr); then what the device answers
-to a few GETs sent with the system group (UPS-MIB or a vendor UPS table, a PDU's outlet or unit
-table, a vendor sensor table, a bridge with many ports, the Printer-MIB, HOST-RESOURCES on a
-general-purpose OS); then sysServices; then words in sysDescr; then the interfaces walked (many
-Ethernet ports and no HOST-RESOURCES: a switch). Nothing identifies the device: ``unknown``.
-The probes are one GET of a few OIDs, sent only when no specific profile decided the role.
+to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
+sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
+sensor, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
+bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
+the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
+walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
+PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; BGP or OSPF running, or IP forwarding on
+with addresses on several interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a
+switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
+no specific profile decided.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from inventory.snmp.values import RawValue
 
 SYS_SERVICES = "1.3.6.1.2.1.1.7.0"
 HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 DOT1D_BASE_NUM_PORTS = "1.3.6.1.2.1.17.1.2.0"
+# IP-MIB ipForwarding: 1 forwarding (a router, a firewall, a layer-3 switch, a Linux host with forwarding on), 2 not
+IP_FORWARDING = "1.3.6.1.2.1.4.1.0"
+# Q-BRIDGE-MIB dot1qVlanVersionNumber and dot1qNumVlans, BRIDGE-MIB dot1dStpProtocolSpecification: a VLAN-aware
+# bridge or one running spanning tree (net-snmp on a Linux host implements none of them)
+DOT1Q_VLAN_VERSION = "1.3.6.1.2.1.17.7.1.1.1.0"
+DOT1Q_NUM_VLANS = "1.3.6.1.2.1.17.7.1.1.2.0"
+DOT1D_STP_PROTOCOL = "1.3.6.1.2.1.17.2.1.0"
+# LLDP-MIB lldpLocSysCapEnabled: BITS other(0) repeater(1) bridge(2) wlanAccessPoint(3) router(4) telephone(5)
+# docsisCableDevice(6) stationOnly(7), bit 0 the first octet's most significant bit
+LLDP_CAP_ENABLED = "1.0.8802.1.1.2.1.3.6.0"
+LLDP_CAPABILITIES = ("other", "repeater", "bridge", "wlanAccessPoint", "router", "telephone", "docsisCableDevice", "stationOnly")  # fmt: skip
+# POWER-ETHERNET-MIB pethMainPseOperStatus of PSE group 1: a PoE power sourcing equipment (a switch, a midspan)
+PETH_MAIN_PSE_STATUS = "1.3.6.1.2.1.105.1.3.1.1.3.1"
+# BGP4-MIB bgpLocalAs (0 when BGP is not running) and OSPF-MIB ospfAdminStat (1 enabled): the device routes
+BGP_LOCAL_AS = "1.3.6.1.2.1.15.2.0"
+OSPF_ADMIN_STAT = "1.3.6.1.2.1.14.1.2.0"
 UNKNOWN = "unknown"
 # a bridge with at least this many ports is a switch, not a host bridging two interfaces
 SWITCH_BRIDGE_PORTS = 4
+# a home or office router on Linux (OpenWrt, Tomato, Asuswrt-Merlin) bridges its LAN ports and radios: a handful of
+# ports; a Linux data-centre switch (Cumulus) bridges dozens and stays a switch
+SOHO_BRIDGE_PORTS_MAX = 10
+# IP forwarding on and unicast addresses on at least this many interfaces (loopback aside): a router
+ROUTED_INTERFACES = 2
+_WIRELESS_TYPE = "ieee80211"
+# Linux names its radios wlan0, ath0, wl0.1, ra0, phy0-ap0; net-snmp reports them as ethernetCsmacd
+_WIRELESS_NAME = re.compile(r"^(wlan|ath|wifi|wl|ra|rai|phy)\d+([.-]|ap|$)", re.IGNORECASE)
 # several Ethernet ports and no HOST-RESOURCES: network gear (a UPS, PDU or sensor card has one)
 SWITCH_ETHERNET_PORTS = 4
 _ETHERNET_TYPES = frozenset(
@@ -75,11 +106,75 @@ IDENTITY_PROBE_OIDS = (
     "1.3.6.1.2.1.33.1.1.3.0", "1.3.6.1.2.1.33.1.1.4.0", "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.2.0",
     "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0",
 )  # fmt: skip
+# standard MIBs every vendor implements: forwarding, the bridge and its VLANs, what LLDP says the device is
+NETWORK_PROBE_OIDS = (
+    IP_FORWARDING, DOT1Q_VLAN_VERSION, DOT1Q_NUM_VLANS, DOT1D_STP_PROTOCOL, LLDP_CAP_ENABLED, PETH_MAIN_PSE_STATUS,
+    BGP_LOCAL_AS, OSPF_ADMIN_STAT,
+)  # fmt: skip
 # each OID once (xupsIdentModel is both a role probe and identity)
 PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
-    SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *(oid for oid, _role, _what in ROLE_PROBES),
-    *IDENTITY_PROBE_OIDS,
+    SYS_SERVICES, HR_SYSTEM_UPTIME, DOT1D_BASE_NUM_PORTS, *NETWORK_PROBE_OIDS,
+    *(oid for oid, _role, _what in ROLE_PROBES), *IDENTITY_PROBE_OIDS,
 )))  # fmt: skip
+
+# objects whose MIB names mean a UPS, a PDU or a sensor, per enterprise (scripts/role-tables, from the vendors' MIBs)
+ROLE_TABLES_FILE = Path(__file__).resolve().parent.parent / "profiles" / "role-tables.tsv"
+_ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery object is a UPS even with outlets
+
+
+@dataclass(frozen=True)
+class RoleObject:
+    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv)."""
+
+    enterprise: int
+    role: str
+    oid: str
+    descriptor: str
+    module: str
+
+
+def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
+    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor; skip malformed rows."""
+    found: dict[int, list[RoleObject]] = {}
+    for line in text.splitlines():
+        cells = line.split("\t")
+        if line.startswith("#") or len(cells) != 5 or not cells[0].isdigit() or cells[1] not in _ROLE_TABLE_ORDER:
+            continue
+        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4])
+        found.setdefault(row.enterprise, []).append(row)
+    return {
+        enterprise: tuple(sorted(rows, key=lambda row: _ROLE_TABLE_ORDER.index(row.role)))
+        for enterprise, rows in found.items()
+    }
+
+
+@functools.cache
+def role_tables() -> dict[int, tuple[RoleObject, ...]]:
+    """Return the shipped role tables (:data:`ROLE_TABLES_FILE`, read once); none when the file is missing."""
+    try:
+        return parse_role_tables(ROLE_TABLES_FILE.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+
+
+def enterprise_of(object_id: str) -> int | None:
+    """Return the enterprise number of a sysObjectID under 1.3.6.1.4.1, else None."""
+    parts = object_id.strip(".").split(".")
+    if parts[:6] != ["1", "3", "6", "1", "4", "1"] or len(parts) < 7 or not parts[6].isdigit():
+        return None
+    return int(parts[6])
+
+
+def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
+    """Return the role-table objects of the sysObjectID's enterprise (none for another tree)."""
+    enterprise = enterprise_of(object_id)
+    return role_tables().get(enterprise, ()) if enterprise is not None else ()
+
+
+def role_probe_oids(object_id: str) -> tuple[str, ...]:
+    """Return what the probe GET asks a device no specific profile decided: :data:`PROBE_OIDS` and its maker's objects."""
+    return tuple(dict.fromkeys((*PROBE_OIDS, *(row.oid for row in role_objects_for(object_id)))))
+
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
 _GENERAL_PURPOSE_OS = re.compile(
@@ -142,25 +237,105 @@ def _answered(value: RawValue) -> bool:
     return value != ""
 
 
-def role_from_probes(probes: Mapping[str, RawValue], descr: str) -> RoleDecision | None:
-    """Return the role the probe answers name (vendor tables, bridge ports, HOST-RESOURCES on a general OS), else None."""
+def _forwarding(probes: Mapping[str, RawValue]) -> bool:
+    return probes.get(IP_FORWARDING) == 1
+
+
+def lldp_capabilities(value: RawValue) -> tuple[str, ...]:
+    """Return the names of the LLDP capabilities a lldpLocSysCapEnabled value sets (BITS, first octet), else ()."""
+    if not isinstance(value, bytes) or not value:
+        return ()
+    return tuple(name for bit, name in enumerate(LLDP_CAPABILITIES) if value[0] & (0x80 >> bit))
+
+
+def radio_count(interface_types: Sequence[str | None], interface_names: Sequence[str | None] = ()) -> int:
+    """Return how many interfaces are IEEE 802.11 radios: ifType ieee80211(71), or a Linux radio's name (wlan0)."""
+    typed = sum(1 for kind in interface_types if kind == _WIRELESS_TYPE)
+    named = sum(
+        1 for kind, name in zip(interface_types, interface_names, strict=False)
+        if kind != _WIRELESS_TYPE and name and _WIRELESS_NAME.match(name)
+    )  # fmt: skip
+    return typed + named
+
+
+def role_from_lldp(probes: Mapping[str, RawValue]) -> RoleDecision | None:
+    """Return the role the LLDP capabilities the device has enabled name (a bridge, an access point, a router), else None.
+
+    A bridge that also routes is a (layer-3) switch; an access point that also routes is a wireless router; a
+    telephone or a station names no role of the vocabulary.
+    """
+    enabled = lldp_capabilities(probes.get(LLDP_CAP_ENABLED))
+    what = f"{LLDP_CAP_ENABLED} (LLDP-MIB lldpLocSysCapEnabled: {', '.join(enabled)})"
+    if "wlanAccessPoint" in enabled:
+        return RoleDecision("router" if "router" in enabled else "wireless", what)
+    if "bridge" in enabled:
+        return RoleDecision("switch", what)
+    if "router" in enabled or "docsisCableDevice" in enabled:
+        return RoleDecision("router", what)
+    return None
+
+
+def role_from_bridge(probes: Mapping[str, RawValue]) -> RoleDecision | None:
+    """Return switch for PoE ports, a VLAN-aware bridge (Q-BRIDGE) or one running spanning tree, else None.
+
+    Weaker than a bridge's port count, and than words in sysDescr: a cable modem or a DSL access node
+    bridges and answers Q-BRIDGE too.
+    """
+    ports = probes.get(DOT1D_BASE_NUM_PORTS)
+    if _answered(probes.get(PETH_MAIN_PSE_STATUS)):
+        return RoleDecision(
+            "switch", f"{PETH_MAIN_PSE_STATUS} (POWER-ETHERNET-MIB pethMainPseOperStatus: PoE power sourcing equipment)"
+        )
+    if isinstance(ports, int) and 0 <= ports < SWITCH_BRIDGE_PORTS:
+        return None  # a host bridging two interfaces says so: its Q-BRIDGE or STP objects do not make it a switch
+    for oid, what in (
+        (DOT1Q_NUM_VLANS, "Q-BRIDGE-MIB dot1qNumVlans"),
+        (DOT1Q_VLAN_VERSION, "Q-BRIDGE-MIB dot1qVlanVersionNumber"),
+        (DOT1D_STP_PROTOCOL, "BRIDGE-MIB dot1dStpProtocolSpecification"),
+    ):
+        value = probes.get(oid)
+        if isinstance(value, int) and value >= 1:
+            return RoleDecision("switch", f"{oid} ({what} = {value}: a VLAN-aware or spanning-tree bridge)")
+    return None
+
+
+def role_from_probes(
+    probes: Mapping[str, RawValue], descr: str, radios: int = 0, object_id: str = ""
+) -> RoleDecision | None:
+    """Return the role the probe answers name, else None.
+
+    In order: vendor tables; the objects of the sysObjectID's maker whose MIB names mean a UPS, a PDU or a
+    sensor (role-tables.tsv); a general-purpose OS that forwards IP with radios or a small bridge (a home or office
+    router: OpenWrt, Tomato, Merlin); a bridge with many ports; HOST-RESOURCES on a
+    general-purpose OS; the LLDP capabilities it has enabled (after HOST-RESOURCES: lldpd on a Linux server with
+    forwarding and a container bridge says bridge and router).
+    """
     for oid, role, what in ROLE_PROBES:
         if _answered(probes.get(oid)):
             return RoleDecision(role, f"{oid} ({what})")
+    for row in role_objects_for(object_id):
+        if _answered(probes.get(row.oid)):
+            return RoleDecision(
+                row.role, f"{row.oid} ({row.module} {row.descriptor}: a {row.role} object of its maker's MIB)"
+            )
+    general_os = bool(_GENERAL_PURPOSE_OS.search(descr))
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
-    if isinstance(ports, int) and ports >= SWITCH_BRIDGE_PORTS:
+    ports = ports if isinstance(ports, int) else None
+    small_bridge = ports is not None and SWITCH_BRIDGE_PORTS <= ports <= SOHO_BRIDGE_PORTS_MAX
+    if general_os and _forwarding(probes) and (radios or small_bridge):
+        seen = f"{radios} IEEE 802.11 interfaces" if radios else f"dot1dBaseNumPorts = {ports}"
+        return RoleDecision(
+            "router", f"{IP_FORWARDING} (IP-MIB ipForwarding = forwarding) on a general-purpose OS with {seen}"
+        )
+    if ports is not None and ports >= SWITCH_BRIDGE_PORTS:
         return RoleDecision(
             "switch", f"{DOT1D_BASE_NUM_PORTS} (BRIDGE-MIB dot1dBaseNumPorts = {ports})"
         )
-    if (
-        _answered(probes.get(HR_SYSTEM_UPTIME))
-        and _GENERAL_PURPOSE_OS.search(descr)
-        and not _NETWORK_OS.search(descr)
-    ):
+    if _answered(probes.get(HR_SYSTEM_UPTIME)) and general_os and not _NETWORK_OS.search(descr):
         return RoleDecision(
             "server", f"{HR_SYSTEM_UPTIME} (HOST-RESOURCES-MIB) on a general-purpose OS"
         )
-    return None
+    return role_from_lldp(probes)
 
 
 def role_from_services(services: RawValue) -> RoleDecision | None:
@@ -185,15 +360,74 @@ def role_from_descr(descr: str) -> RoleDecision | None:
 
 
 def role_from_interfaces(
-    interface_types: Sequence[str | None], probes: Mapping[str, RawValue]
+    interface_types: Sequence[str | None],
+    probes: Mapping[str, RawValue],
+    interface_names: Sequence[str | None] = (),
+    routed_interfaces: int = 0,
 ) -> RoleDecision | None:
-    """Return switch when the device has many Ethernet ports and no HOST-RESOURCES, else None."""
+    """Return the role the interfaces name, else None.
+
+    IEEE 802.11 radios: wireless (a router when the device forwards IP); PoE ports, Q-BRIDGE VLANs or spanning
+    tree: a switch (a layer-3 switch routes too); BGP running or OSPF enabled: a router; IP forwarding on with
+    addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet ports and no
+    HOST-RESOURCES: a switch. (After sysDescr's words: firewalls forward and route, modems bridge.)
+    """
+    radios = radio_count(interface_types, interface_names)
+    if radios:
+        if _forwarding(probes):
+            return RoleDecision(
+                "router", f"{IP_FORWARDING} (ipForwarding = forwarding) with {radios} IEEE 802.11 interfaces"
+            )
+        return RoleDecision("wireless", f"1.3.6.1.2.1.2.2.1.3 ({radios} IEEE 802.11 interfaces)")
+    bridge = role_from_bridge(probes)
+    if bridge is not None:
+        return bridge
+    local_as = probes.get(BGP_LOCAL_AS)
+    if isinstance(local_as, int) and local_as != 0:
+        return RoleDecision("router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = {local_as}: a BGP speaker)")
+    if probes.get(OSPF_ADMIN_STAT) == 1:
+        return RoleDecision("router", f"{OSPF_ADMIN_STAT} (OSPF-MIB ospfAdminStat = enabled)")
+    if _forwarding(probes) and routed_interfaces >= ROUTED_INTERFACES:
+        return RoleDecision(
+            "router", f"{IP_FORWARDING} (ipForwarding = forwarding) with addresses on {routed_interfaces} interfaces"
+        )
     ethernet = sum(1 for kind in interface_types if kind in _ETHERNET_TYPES)
     if ethernet >= SWITCH_ETHERNET_PORTS and not _answered(probes.get(HR_SYSTEM_UPTIME)):
         return RoleDecision(
             "switch", f"1.3.6.1.2.1.2.2.1.3 ({ethernet} Ethernet ports, no HOST-RESOURCES)"
         )
     return None
+
+
+def _seen(
+    object_id: str,
+    descr: str,
+    probes: Mapping[str, RawValue],
+    interface_types: Sequence[str | None],
+    radios: int,
+    routed_interfaces: int,
+) -> str:
+    """Return what was looked at, for a device nothing identifies: each piece of evidence and what it said."""
+    services = probes.get(SYS_SERVICES)
+    forwarding = probes.get(IP_FORWARDING)
+    parts = [
+        f"sysObjectID {object_id or '(none)'}",
+        f"sysDescr {descr[:60]!r}",
+        f"sysServices {services if isinstance(services, int) else '(none)'}",
+        f"{sum(1 for kind in interface_types if kind in _ETHERNET_TYPES)} Ethernet ports",
+        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}",
+    ]
+    if isinstance(forwarding, int):
+        parts.append(f"ipForwarding {'on' if forwarding == 1 else 'off'}, addresses on {routed_interfaces} interfaces")
+    ports = probes.get(DOT1D_BASE_NUM_PORTS)
+    if isinstance(ports, int):
+        parts.append(f"{ports} bridge ports")
+    capabilities = lldp_capabilities(probes.get(LLDP_CAP_ENABLED))
+    if capabilities:
+        parts.append(f"LLDP capabilities {', '.join(capabilities)}")
+    if radios:
+        parts.append(f"{radios} IEEE 802.11 interfaces")
+    return ", ".join(parts)
 
 
 def decide_role(
@@ -205,28 +439,28 @@ def decide_role(
     object_id: str,
     interface_types: Sequence[str | None] = (),
     deferred_by: str = "",
+    *,
+    interface_names: Sequence[str | None] = (),
+    routed_interfaces: int = 0,
 ) -> RoleDecision:
     """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides.
 
     ``deferred_by`` is why a matched profile with no role left the role to evidence ("profile apc leaves the
-    role to evidence: ..."): it is added to the decision's evidence, or to what was seen.
+    role to evidence: ..."): it is added to the decision's evidence, or to what was seen. ``interface_names``
+    run beside ``interface_types`` (ifName, else ifDescr); ``routed_interfaces`` counts the interfaces other
+    than loopback that hold a unicast address.
     """
     if profile_role is not None and not profile_is_fallback:
         return RoleDecision(profile_role, profile_evidence)
     said = f"; {deferred_by}" if deferred_by else ""
+    radios = radio_count(interface_types, interface_names)
     for decision in (
-        role_from_probes(probes, descr),
+        role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),
-        role_from_interfaces(interface_types, probes),
+        role_from_interfaces(interface_types, probes, interface_names, routed_interfaces),
     ):
         if decision is not None:
             return RoleDecision(decision.role, decision.evidence + said)
-    services = probes.get(SYS_SERVICES)
-    seen = (
-        f"sysObjectID {object_id or '(none)'}, sysDescr {descr[:60]!r}, "
-        f"sysServices {services if isinstance(services, int) else '(none)'}, "
-        f"{sum(1 for kind in interface_types if kind in _ETHERNET_TYPES)} Ethernet ports, "
-        f"HOST-RESOURCES {'answered' if _answered(probes.get(HR_SYSTEM_UPTIME)) else 'not answered'}{said}"
-    )
-    return RoleDecision(UNKNOWN, "", seen)
+    seen = _seen(object_id, descr, probes, interface_types, radios, routed_interfaces)
+    return RoleDecision(UNKNOWN, "", seen + said)

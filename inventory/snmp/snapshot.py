@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -32,7 +33,7 @@ from inventory.snmp.identity import identity_value, says_nothing
 from inventory.snmp.interfaces import IF_ENTRY, IF_X_ENTRY, Interface, parse_interfaces
 from inventory.snmp.lldp import LLDP_LOCAL, LLDP_REM_ENTRY, LldpInfo, parse_lldp
 from inventory.snmp.products import product_model
-from inventory.snmp.role import PROBE_OIDS, RoleDecision, decide_role
+from inventory.snmp.role import RoleDecision, decide_role, role_probe_oids
 from inventory.snmp.system import SYS_DESCR, SYSTEM_OIDS, SystemInfo, parse_system
 from inventory.snmp.ups import UPS_IDENT, UPS_IDENT_SOFTWARE, UpsIdentity, parse_ups_identity
 from inventory.snmp.values import RawValue, Rows, Sourced, normalise_rows, text_value
@@ -247,6 +248,19 @@ def _identity(
     return identity, candidate_oids(object_id, unfilled)
 
 
+def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
+    """Return how many interfaces hold a unicast address other than loopback or IPv6 link-local."""
+    interfaces: set[int] = set()
+    for address in addresses:
+        try:
+            parsed = ipaddress.ip_address(address.address.value)
+        except ValueError:
+            continue
+        if address.if_index is not None and not (parsed.is_loopback or parsed.is_link_local):
+            interfaces.add(address.if_index.value)
+    return len(interfaces)
+
+
 def with_os_release(
     identity: DeviceIdentity, classification: Classification, role: RoleDecision, descr: str, object_id: str
 ) -> DeviceIdentity:
@@ -345,11 +359,15 @@ def build_snapshot(
         classification.role,
         f"{SYSTEM_OIDS[1]} profile {classification.profile} ({classification.matched_by})",
         classification.fallback,
-        {oid: found.get(oid) for oid in PROBE_OIDS},
+        {oid: found.get(oid) for oid in role_probe_oids(object_id)},
         descr,
         object_id,
         tuple(row.type.value if row.type else None for row in interfaces.interfaces) if interfaces else (),
         deferred_by=classification.reason if classification.profile and classification.role is None else "",
+        interface_names=tuple(row.name.value if row.name else None for row in interfaces.interfaces)
+        if interfaces
+        else (),
+        routed_interfaces=routed_interface_count(addresses.addresses if addresses else ()),
     )
     return DeviceSnapshot(
         target=target,
