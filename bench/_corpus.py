@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FIELDS = ("role", "manufacturer", "model", "serial", "version", "sys_name")
@@ -134,6 +134,9 @@ class FieldResult:
     expected: str | None
     got: str | None
     note: str = ""
+    # model, serial, version: whether a string the recording answers holds the expected value
+    # (:func:`held_verbatim`); None when not looked at
+    verbatim: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -338,12 +341,46 @@ def same_sys_name(expected: str, got: str) -> bool:
     return left == right or left.split(".")[0] == right or right.split(".")[0] == left
 
 
+def recorded_strings(text: str) -> tuple[str, ...]:
+    """Return every OCTET STRING value of a recording's text (snmprec ``OID|4|text``, ``OID|4x|hex``), decoded."""
+    found: list[str] = []
+    for line in text.splitlines():
+        parts = line.split("|", 2)
+        if len(parts) != 3:
+            continue
+        kind, value = parts[1], parts[2]
+        if kind == "4":
+            found.append(value)
+        elif kind == "4x":
+            try:
+                found.append(bytes.fromhex(value).decode("utf-8", errors="replace"))
+            except ValueError:
+                continue
+    return tuple(found)
+
+
+def held_verbatim(expected: str, strings: Iterable[str]) -> bool:
+    """Return whether one of a recording's strings holds ``expected``, once normalised, on word bounds.
+
+    A second lens on "where the device exposes them": LibreNMS's value is then something the
+    device answers as it is, not something LibreNMS made (a sysObjectID looked up in its own
+    tables, a value decoded from a number, pieces put together).
+    """
+    wanted = normalise_text(expected)
+    if not wanted:
+        return False
+    return any(
+        (text := normalise_text(value)) == wanted or _contains(text, wanted, "a-z0-9") for value in strings
+    )
+
+
 def compare(
     expected: Mapping[str, Any],
     got: Mapping[str, str | None],
     registry: Mapping[int, str],
     *,
     recorded_sys_name: str | None = None,
+    strings: Sequence[str] | None = None,
 ) -> tuple[FieldResult, ...]:
     """Return each field of :data:`FIELDS` judged: LibreNMS's ``expected`` record against opsctl's ``got``.
 
@@ -352,6 +389,8 @@ def compare(
     counts a value opsctl found as wrong. sysName counts when the recording answers a non-empty
     sysName.0 (``recorded_sys_name``), even an anonymised one: LibreNMS's test data replaced it by
     the same placeholder in both files, and reporting it is reporting what the device said.
+    With the recording's ``strings`` (:func:`recorded_strings`), model, serial and version also say
+    whether the recording holds the expected value verbatim (:func:`held_verbatim`).
     """
     results: list[FieldResult] = []
     roles, rule = expected_roles(expected)
@@ -372,7 +411,10 @@ def compare(
     )
     for name, key, same in checks:
         value = expected.get(key)
-        results.append(_judge(name, str(value) if is_exposed(value) else None, got.get(name), same, ""))
+        judged = _judge(name, str(value) if is_exposed(value) else None, got.get(name), same, "")
+        if strings is not None and judged.expected is not None:
+            judged = replace(judged, verbatim=held_verbatim(judged.expected, strings))
+        results.append(judged)
     sys_name = expected.get("sysName")
     shown = str(sys_name) if sys_name and (recorded_sys_name or "").strip() else None
     results.append(_judge("sys_name", shown, got.get("sys_name"), same_sys_name, "the recording has no sysName.0"))
@@ -391,14 +433,18 @@ def _judge(name: str, expected: str | None, got: str | None, same: Any, source: 
 # ----------------------------------------------------------------------------- totals
 
 
-def tally(results: Iterable[RecordingResult], *, by_type: bool = False) -> dict[str, Tally]:
-    """Return right/total per field, over all recordings (key ``all``) or per LibreNMS type."""
+def tally(results: Iterable[RecordingResult], *, by_type: bool = False, verbatim: bool = False) -> dict[str, Tally]:
+    """Return right/total per field, over all recordings (key ``all``) or per LibreNMS type.
+
+    ``verbatim``: count only the fields whose expected value the recording holds verbatim (model,
+    serial and version judged with the recording's strings; the other fields count as always).
+    """
     found: dict[str, Tally] = {}
     for recording in results:
         key = recording.librenms_type if by_type else "all"
         counts = found.setdefault(key, Tally())
         for item in recording.fields:
-            if item.status == EXCLUDED:
+            if item.status == EXCLUDED or (verbatim and item.verbatim is False):
                 continue
             counts.total[item.field] += 1
             counts.right[item.field] += item.status == RIGHT

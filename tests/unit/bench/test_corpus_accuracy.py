@@ -208,3 +208,39 @@ def test_manufacturers_named_by_librenms_are_counted_apart_from_registry_ones() 
                for n, fields in enumerate((named, registry_only, wrong))]
     assert _corpus.named_manufacturers(results) == (1, 2)
     assert _corpus.tally(results)["all"].total["manufacturer"] == 3
+
+
+def test_a_recordings_strings_are_decoded_from_text_and_hex() -> None:
+    text = (
+        "1.3.6.1.2.1.1.1.0|4|Smart-UPS 1500 FW: 6.4\n"
+        "1.3.6.1.4.1.318.1.1.1.1.2.3.0|4x|4153313233344b" + "\n"  # AS1234K
+        "1.3.6.1.2.1.1.3.0|67|123\n"
+        "1.3.6.1.4.1.1.0|4x|zz\n"  # not hex: left out, not a failure
+        "garbage line\n"
+    )
+    assert _corpus.recorded_strings(text) == ("Smart-UPS 1500 FW: 6.4", "AS1234K")
+
+
+def test_held_verbatim_finds_the_value_on_word_bounds_only() -> None:
+    strings = ("Smart-UPS 1500 FW: 6.4", "AS1234K")
+    assert _corpus.held_verbatim("as1234k", strings)
+    assert _corpus.held_verbatim("Smart-UPS 1500", strings)
+    assert not _corpus.held_verbatim("AS1234", strings)  # a prefix of a word is not the value
+    assert not _corpus.held_verbatim("SMT1500", strings)  # LibreNMS's own name for it
+
+
+def test_the_verbatim_tally_counts_only_values_the_recording_holds() -> None:
+    strings = ("SRT3000", "firmware 1.2.3")
+    held = _corpus.compare(record(type="power", os="apc", hardware="SRT3000", serial="XY99", version="1.2.3"),
+                           {"role": "ups", "model": "SRT3000", "serial": None, "version": None}, REGISTRY,
+                           strings=strings)
+    by_field = {item.field: item for item in held}
+    assert (by_field["model"].verbatim, by_field["serial"].verbatim, by_field["version"].verbatim) == (True, False, True)
+    assert by_field["role"].verbatim is None
+    results = [_corpus.RecordingResult("a", "power", "ok", held)]
+    everything = _corpus.tally(results)["all"]
+    verbatim = _corpus.tally(results, verbatim=True)["all"]
+    assert (everything.total["serial"], verbatim.total["serial"]) == (1, 0)  # the serial is not in the recording
+    assert (verbatim.right["model"], verbatim.total["model"]) == (1, 1)
+    assert (verbatim.right["version"], verbatim.total["version"]) == (0, 1)  # held, and opsctl missed it
+    assert verbatim.total["role"] == everything.total["role"] == 1
