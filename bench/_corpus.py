@@ -2,8 +2,8 @@
 and whether what opsctl found matches it, field by field.
 
 The measuring stick is kept apart from what it measures: the vendor aliases and the rules below
-are the bench's own, not imported from ``inventory``. Every rule is documented in bench/README.md
-("bench/corpus-accuracy"); each function here states one of them.
+are the bench's own, not imported from ``inventory`` (only its snmprec reader is). Every rule is
+documented in bench/README.md ("bench/corpus-accuracy"); each function here states one of them.
 
 Fields: role, manufacturer, model, serial, version, sys_name. A field is ``right``, ``wrong`` or
 ``excluded`` (the device does not expose it: LibreNMS found nothing, or only an anonymised
@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from inventory.snmp.recording import parse_snmprec
 
 FIELDS = ("role", "manufacturer", "model", "serial", "version", "sys_name")
 RIGHT, WRONG, EXCLUDED = "right", "wrong", "excluded"
@@ -342,21 +344,10 @@ def same_sys_name(expected: str, got: str) -> bool:
 
 
 def recorded_strings(text: str) -> tuple[str, ...]:
-    """Return every OCTET STRING value of a recording's text (snmprec ``OID|4|text``, ``OID|4x|hex``), decoded."""
-    found: list[str] = []
-    for line in text.splitlines():
-        parts = line.split("|", 2)
-        if len(parts) != 3:
-            continue
-        kind, value = parts[1], parts[2]
-        if kind == "4":
-            found.append(value)
-        elif kind == "4x":
-            try:
-                found.append(bytes.fromhex(value).decode("utf-8", errors="replace"))
-            except ValueError:
-                continue
-    return tuple(found)
+    """Return every OCTET STRING value of a recording's text (``OID|4|text``, ``OID|4x|hex``), decoded; the
+    recording is read by opsctl's own snmprec reader (a reader, not a rule being measured)."""
+    rows = parse_snmprec(text).rows
+    return tuple(value.decode("utf-8", errors="replace") for value in rows.values() if isinstance(value, bytes))
 
 
 def held_verbatim(expected: str, strings: Iterable[str]) -> bool:

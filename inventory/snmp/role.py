@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from inventory.snmp.enterprises import enterprise_number
 from inventory.snmp.values import RawValue
+from opsctl.core.errors import ConfigError
 
 SYS_SERVICES = "1.3.6.1.2.1.1.7.0"
 HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
@@ -150,24 +152,18 @@ def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
 
 @functools.cache
 def role_tables() -> dict[int, tuple[RoleObject, ...]]:
-    """Return the shipped role tables (:data:`ROLE_TABLES_FILE`, read once); none when the file is missing."""
+    """Return the shipped role tables (:data:`ROLE_TABLES_FILE`, read once); raise ``ConfigError`` when the file
+    cannot be read (a broken install must not quietly lose evidence)."""
     try:
-        return parse_role_tables(ROLE_TABLES_FILE.read_text(encoding="utf-8"))
-    except OSError:
-        return {}
-
-
-def enterprise_of(object_id: str) -> int | None:
-    """Return the enterprise number of a sysObjectID under 1.3.6.1.4.1, else None."""
-    parts = object_id.strip(".").split(".")
-    if parts[:6] != ["1", "3", "6", "1", "4", "1"] or len(parts) < 7 or not parts[6].isdigit():
-        return None
-    return int(parts[6])
+        text = ROLE_TABLES_FILE.read_text(encoding="utf-8")
+    except OSError as problem:
+        raise ConfigError(f"{ROLE_TABLES_FILE}: cannot read the role tables: {problem.strerror}") from None
+    return parse_role_tables(text)
 
 
 def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
     """Return the role-table objects of the sysObjectID's enterprise (none for another tree)."""
-    enterprise = enterprise_of(object_id)
+    enterprise = enterprise_number(object_id)
     return role_tables().get(enterprise, ()) if enterprise is not None else ()
 
 
