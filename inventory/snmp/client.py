@@ -433,6 +433,21 @@ class SnmpClient:
 
     async def get(self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str]) -> GetResult:
         """GET ``oids`` (in batches of 20); unanswered ones (noSuchObject/Instance) are left out of ``values``."""
+        return await self._request(target, credentials, oids, following=False)
+
+    async def get_next(self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str]) -> GetResult:
+        """GETNEXT ``oids`` (in batches of 20): the first instance under each, whatever its index.
+
+        ``values`` maps each instance found to its value (``1.3.6.1.4.1.9.5.1.2.16`` answers at ``...16.0``, a
+        table's column at its first row); an OID with no instance under it (the agent answers the next object, or
+        the end of its view) is left out.
+        """
+        return await self._request(target, credentials, oids, following=True)
+
+    async def _request(
+        self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str], *, following: bool
+    ) -> GetResult:
+        command = next_cmd if following else get_cmd
         values: dict[str, RawValue] = {}
         try:
             transport = await self._transport(target)
@@ -447,7 +462,7 @@ class SnmpClient:
         while batches:
             batch = batches.pop(0)
             try:
-                indication, status, index, var_binds = await get_cmd(
+                indication, status, index, var_binds = await command(
                     engine, auth, transport, context,
                     *(ObjectType(ObjectIdentity(oid)) for oid in batch), lookupMib=False,
                 )
@@ -471,9 +486,9 @@ class SnmpClient:
                 if int(status) == _NO_SUCH_NAME:
                     continue
                 return GetResult(values, ERROR, f"agent answered {status.prettyPrint()} at index {int(index)}")
-            for name, value in var_binds:
+            for asked, (name, value) in zip(batch, var_binds, strict=False):
                 converted, _ = convert_value(value)
-                if converted is not None:
+                if converted is not None and (not following or str(name).startswith(asked.strip(".") + ".")):
                     values[str(name)] = converted
         return GetResult(values)
 

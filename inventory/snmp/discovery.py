@@ -24,6 +24,7 @@ from inventory.snmp.client import (
     SnmpTarget,
     WalkLimits,
 )
+from inventory.snmp.harvested import first_instance
 from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
@@ -136,11 +137,12 @@ async def _discover(
         )
 
     snapshot = assemble()
-    # a model, serial or version nothing stronger gave: one GET of the vendor's harvested identity objects
-    unread = [oid for oid in snapshot.identity_candidates if oid not in rows]
+    # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's harvested identity objects (a
+    # scalar answers at .0, a column at its first row)
+    unread = [oid for oid in snapshot.identity_candidates if first_instance(rows, oid) is None]
     if not unread:
         return snapshot
-    harvest = await client.get(target, credentials, unread)
+    harvest = await client.get_next(target, credentials, unread)
     rows.update(harvest.values)
     if harvest.error is not None:
         # optional evidence: what was read stands and nothing is marked failed, but the record says so

@@ -3,11 +3,13 @@
 ``inventory/profiles/identity-objects.tsv`` (built by ``scripts/identity-objects`` from the public
 netdisco/netdisco-mibs repository; its header names the commit) lists, per enterprise number and
 field, the best few objects of the vendor's MIBs that hold a unit's ``model``, ``serial`` or
-``version`` (``xupsIdentModel``, ``fnSysSerial``, ``panSysSwVersion``), each with the OID to GET and
-its rank. For a device whose sysObjectID is under that enterprise, and whose model, serial or
-version no stronger evidence gave, at most four candidates a field are read (those sharing the
-most leading arcs with its sysObjectID first, then by rank) and the first that answers a
-plausible value wins; its provenance names the OID, the descriptor and the module
+``version`` (``xupsIdentModel``, ``fnSysSerial``, ``panSysSwVersion``), each with its OID and rank.
+For a device whose sysObjectID is under that enterprise, and whose model, serial or version no
+stronger evidence gave, at most :data:`PER_FIELD` candidates a field are read with one GETNEXT
+(those sharing the most leading arcs with its sysObjectID first, then by rank): a scalar answers
+at ``.0``, a column at its table's first row, whatever its index (Schleifenbauer's unit 210,
+TiMOS's chassis at ``1.50331649``). The first candidate that answers a plausible value wins; its
+provenance names the instance read, the descriptor and the module
 ("1.3.6.1.4.1.534.1.1.2.0 xupsIdentModel (XUPS-MIB, harvested)"). Never for the enterprise numbers
 of SNMP agents' software (net-snmp, UCD-SNMP, Windows): their trees say nothing of the hardware.
 """
@@ -20,15 +22,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from inventory.snmp.enterprises import AGENT_ENTERPRISES, enterprise_number
+from inventory.snmp.enterprises import AGENT_ENTERPRISES, ENTERPRISES, enterprise_number
 from inventory.snmp.identity import IdentitySource, identity_value
-from inventory.snmp.values import RawValue, Sourced, is_oid_text
+from inventory.snmp.values import RawValue, Sourced, is_oid_text, oid_key
 from opsctl.core.errors import ConfigError
 
 IDENTITY_OBJECTS_PATH = Path(__file__).resolve().parent.parent / "profiles" / "identity-objects.tsv"
 HARVESTED_FIELDS = ("model", "serial", "version")
-# candidates read per field at most: with three fields, one GET of at most 12 OIDs
-PER_FIELD = 4
+# candidates read per field at most: with three fields, one GETNEXT of at most 15 OIDs
+PER_FIELD = 5
 # longer than this is a description, not a model or a serial
 _LONGEST_VALUE = 64
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -36,8 +38,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class IdentityObject:
-    """One harvested object: the enterprise whose devices answer it, the field it holds, the OID to GET (instance
-    included), its rank among the enterprise's objects for that field (1 is best), and its MIB descriptor and module."""
+    """One harvested object: the enterprise whose devices answer it, the field it holds, its OID (no instance: it
+    is read with GETNEXT), its rank among the enterprise's objects for that field (1 is best), and its MIB
+    descriptor and module."""
 
     enterprise: int
     field: str
@@ -46,9 +49,10 @@ class IdentityObject:
     descriptor: str
     module: str
 
-    def provenance(self) -> str:
-        """Return what a value read from this object says of its origin: the OID, descriptor and module."""
-        return f"{self.oid} {self.descriptor} ({self.module}, harvested)"
+    def provenance(self, instance: str) -> str:
+        """Return what a value read from this object's ``instance`` says of its origin: the instance's OID, the
+        descriptor and the module."""
+        return f"{instance} {self.descriptor} ({self.module}, harvested)"
 
 
 def parse_identity_objects(text: str, where: str) -> tuple[IdentityObject, ...]:
@@ -129,7 +133,7 @@ def _shared_arcs(oid: list[str], other: list[str]) -> int:
 def candidate_oids(
     object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
 ) -> tuple[str, ...]:
-    """Return the OIDs of :func:`candidates`, each once (at most 12: one GET)."""
+    """Return the object OIDs of :func:`candidates`, each once (at most 15: one GETNEXT)."""
     return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table)))
 
 
@@ -145,6 +149,17 @@ def plausible(field: str, value: str, sys_name: str = "") -> bool:
     return value.casefold() != sys_name.strip().casefold() and re.search(r"[A-Za-z0-9]", value) is not None
 
 
+def first_instance(rows: Mapping[str, RawValue], oid: str, under: Collection[str] = ()) -> str | None:
+    """Return the first instance of the object ``oid`` that ``rows`` hold (in SNMP order: what GETNEXT answers),
+    or ``None``; ``under`` narrows the search to those keys when given (the enterprise's, found once)."""
+    for instance in (f"{oid}.0", f"{oid}.1"):
+        if instance in rows:
+            return instance
+    prefix = oid + "."
+    found = [key for key in (under or rows) if key.startswith(prefix)]
+    return min(found, key=oid_key) if found else None
+
+
 def harvested_identity(
     rows: Mapping[str, RawValue],
     object_id: str,
@@ -154,13 +169,22 @@ def harvested_identity(
     notes: list[str] | None = None,
     table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
 ) -> dict[str, Sourced[str]]:
-    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` whose answer in ``rows`` is a
-    real, :func:`plausible` value, its provenance naming the object; a field no candidate answers is left out."""
+    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` whose first instance in
+    ``rows`` is a real, :func:`plausible` value, its provenance naming the instance and the object; a field no
+    candidate answers is left out."""
     found: dict[str, Sourced[str]] = {}
-    for item in candidates(object_id, missing, table):
+    chosen = candidates(object_id, missing, table)
+    if not chosen:
+        return found
+    enterprise = f"{ENTERPRISES}{enterprise_number(object_id)}."
+    under = [key for key in rows if key.startswith(enterprise)]
+    for item in chosen:
         if item.field in found:
             continue
-        value = identity_value((IdentitySource(item.oid),), rows, "", [] if notes is None else notes)
+        instance = first_instance(rows, item.oid, under)
+        if instance is None:
+            continue
+        value = identity_value((IdentitySource(instance),), rows, "", [] if notes is None else notes)
         if value is not None and plausible(item.field, value.value, sys_name):
-            found[item.field] = Sourced(value.value, item.provenance())
+            found[item.field] = Sourced(value.value, item.provenance(instance))
     return found

@@ -11,6 +11,7 @@ from inventory.snmp.harvested import (
     IdentityObject,
     builtin_identity_objects,
     candidate_oids,
+    first_instance,
     harvested_identity,
     parse_identity_objects,
 )
@@ -20,12 +21,12 @@ from opsctl.core.errors import ConfigError
 
 # a table as scripts/identity-objects writes it, for an enterprise no profile knows (99001)
 TABLE_TEXT = (
-    "# test: enterprise, field, OID to GET, rank, descriptor, module\n"
-    "99001\tmodel\t1.3.6.1.4.1.99001.2.1.3.1.2.1\t1\tacmeUnitModel\tACME-UPS-MIB\n"
-    "99001\tserial\t1.3.6.1.4.1.99001.2.1.1.2.0\t1\tacmeUpsIdentSerialNumber\tACME-UPS-MIB\n"
-    "99001\tserial\t1.3.6.1.4.1.99001.2.1.1.8.0\t2\tacmeUpsIdentSerialNo\tACME-UPS-MIB\n"
-    "99001\tversion\t1.3.6.1.4.1.99001.2.1.1.3.0\t1\tacmeUpsIdentFirmwareVersion\tACME-UPS-MIB\n"
-    "8072\tversion\t1.3.6.1.4.1.8072.1.1.0\t1\tnetSnmpVersion\tNET-SNMP-MIB\n"
+    "# test: enterprise, field, object OID (read with GETNEXT), rank, descriptor, module\n"
+    "99001\tmodel\t1.3.6.1.4.1.99001.2.1.3.1.2\t1\tacmeUnitModel\tACME-UPS-MIB\n"
+    "99001\tserial\t1.3.6.1.4.1.99001.2.1.1.2\t1\tacmeUpsIdentSerialNumber\tACME-UPS-MIB\n"
+    "99001\tserial\t1.3.6.1.4.1.99001.2.1.1.8\t2\tacmeUpsIdentSerialNo\tACME-UPS-MIB\n"
+    "99001\tversion\t1.3.6.1.4.1.99001.2.1.1.3\t1\tacmeUpsIdentFirmwareVersion\tACME-UPS-MIB\n"
+    "8072\tversion\t1.3.6.1.4.1.8072.1.1\t1\tnetSnmpVersion\tNET-SNMP-MIB\n"
 )
 ACME = "1.3.6.1.4.1.99001.1.7"
 
@@ -45,7 +46,7 @@ def acme_table(monkeypatch: pytest.MonkeyPatch) -> Mapping[int, tuple[IdentityOb
 def test_only_the_missing_fields_candidates_are_read() -> None:
     table = _table()
     assert candidate_oids(ACME, ("serial",), table) == (
-        "1.3.6.1.4.1.99001.2.1.1.2.0", "1.3.6.1.4.1.99001.2.1.1.8.0",
+        "1.3.6.1.4.1.99001.2.1.1.2", "1.3.6.1.4.1.99001.2.1.1.8",
     )  # fmt: skip
     assert len(candidate_oids(ACME, ("model", "serial", "version"), table)) == 4
     assert candidate_oids(ACME, (), table) == ()
@@ -59,7 +60,15 @@ def test_the_shipped_table_is_bounded_and_names_eatons_xups_model() -> None:
     eaton = {(o.field, o.descriptor) for o in shipped[534]}
     assert ("model", "xupsIdentModel") in eaton
     for number in shipped:
-        assert len(candidate_oids(f"1.3.6.1.4.1.{number}.1", ("model", "serial", "version"))) <= 12
+        assert len(candidate_oids(f"1.3.6.1.4.1.{number}.1", ("model", "serial", "version"))) <= 15
+
+
+def test_a_column_is_read_at_its_first_row_in_snmp_order_and_no_other_objects() -> None:
+    column = "1.3.6.1.4.1.99001.2.1.3.1.2"
+    rows = {f"{column}.10": b"second", f"{column}.9": b"first", f"{column}0.1": b"another object"}
+    assert first_instance(rows, column) == f"{column}.9"  # 9 before 10: numbers, not text
+    assert first_instance({f"{column}0.1": b"another object"}, column) is None
+    assert first_instance({f"{column}.0": b"a scalar", f"{column}.1": b"row"}, column) == f"{column}.0"
 
 
 def test_a_placeholder_falls_through_to_the_next_candidate_with_its_provenance() -> None:
@@ -108,7 +117,9 @@ RECORDING = [
     "1.3.6.1.2.1.1.5.0|4|ups-ward-3",
     "1.3.6.1.4.1.99001.2.1.1.2.0|4|AC7700123",
     "1.3.6.1.4.1.99001.2.1.1.3.0|4|UPS 03.12",
-    "1.3.6.1.4.1.99001.2.1.3.1.2.1|4|Acme 9000 RT",
+    # the unit table's first row is unit 7, not 1: read with GETNEXT, whatever its index
+    "1.3.6.1.4.1.99001.2.1.3.1.2.7|4|Acme 9000 RT",
+    "1.3.6.1.4.1.99001.2.1.3.1.2.12|4|Acme 9000 EBM",
 ]
 CHASSIS = [
     "1.3.6.1.2.1.47.1.1.1.1.5.1|2|3",  # entPhysicalClass chassis
@@ -125,7 +136,7 @@ def test_a_snapshot_takes_the_vendors_objects_before_what_sysdescr_says(acme_tab
     )  # fmt: skip
     # the card's serial and version in sysDescr lose to the UPS's own objects
     assert identity.serial.oid == "1.3.6.1.4.1.99001.2.1.1.2.0 acmeUpsIdentSerialNumber (ACME-UPS-MIB, harvested)"
-    assert identity.model.oid == "1.3.6.1.4.1.99001.2.1.3.1.2.1 acmeUnitModel (ACME-UPS-MIB, harvested)"
+    assert identity.model.oid == "1.3.6.1.4.1.99001.2.1.3.1.2.7 acmeUnitModel (ACME-UPS-MIB, harvested)"
     # every field found: nothing more for discovery to ask
     assert snapshot.identity_candidates == ()
 
@@ -137,7 +148,7 @@ def test_the_entity_chassis_still_wins_and_discovery_is_told_what_to_read(acme_t
     snapshot = build_snapshot("ups-ward-3", parse_snmprec("\n".join(lines)).rows)
     assert snapshot.identity.serial is not None and snapshot.identity.serial.value == "CHASSIS42"
     assert snapshot.identity.version is not None and snapshot.identity.version.value == "9.9.9"
-    assert snapshot.identity_candidates == ("1.3.6.1.4.1.99001.2.1.3.1.2.1", "1.3.6.1.4.1.99001.2.1.1.3.0")
+    assert snapshot.identity_candidates == ("1.3.6.1.4.1.99001.2.1.3.1.2", "1.3.6.1.4.1.99001.2.1.1.3")
     # with them: the chassis's serial still wins over the harvested one
     both = build_snapshot("ups-ward-3", parse_snmprec("\n".join(RECORDING + CHASSIS)).rows)
     assert both.identity.serial is not None and both.identity.serial.value == "CHASSIS42"
@@ -146,7 +157,7 @@ def test_the_entity_chassis_still_wins_and_discovery_is_told_what_to_read(acme_t
 
 def test_a_profiles_identity_wins_over_the_harvested_objects(monkeypatch: pytest.MonkeyPatch) -> None:
     # Eaton's XUPS profile reads xupsIdentModel itself: a harvested Eaton object must not replace it
-    table = {534: (IdentityObject(534, "model", "1.3.6.1.4.1.534.1.1.99.0", 1, "xupsOtherModel", "TEST-MIB"),)}
+    table = {534: (IdentityObject(534, "model", "1.3.6.1.4.1.534.1.1.99", 1, "xupsOtherModel", "TEST-MIB"),)}
     monkeypatch.setattr(harvested, "builtin_identity_objects", lambda: table)
     lines = [
         "1.3.6.1.2.1.1.1.0|4|Eaton 9PX",

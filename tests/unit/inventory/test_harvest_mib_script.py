@@ -163,6 +163,28 @@ acmePortSerialNumber OBJECT-TYPE
     STATUS current
     DESCRIPTION "A port's transceiver serial."
     ::= { acmePortEntry 3 }
+
+acmeHwTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmeHwEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "The hardware of each unit, the unit itself first."
+    ::= { acmeUps 5 }
+
+acmeHwEntry OBJECT-TYPE
+    SYNTAX AcmeHwEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "A piece of hardware."
+    INDEX { acmeUnitIndex, acmeHwIndex }
+    ::= { acmeHwTable 1 }
+
+acmeHwSerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "Its serial number."
+    ::= { acmeHwEntry 2 }
 END
 """
 
@@ -174,15 +196,17 @@ def _found(script: ModuleType, *texts: str) -> dict[str, tuple[str, str]]:
     return {candidate.descriptor: (candidate.field, candidate.oid) for candidate in script.candidates(mibs)}
 
 
-def test_the_units_own_string_objects_are_kept_with_the_oid_to_get(script: ModuleType) -> None:
+def test_the_units_own_string_objects_are_kept_with_their_oids(script: ModuleType) -> None:
     found = _found(script, SMI, DEVICE)
     assert found == {
-        "acmeUpsIdentModelName": ("model", "1.3.6.1.4.1.99001.2.1.1.1.0"),
+        "acmeUpsIdentModelName": ("model", "1.3.6.1.4.1.99001.2.1.1.1"),
         # a textual convention whose DISPLAY-HINT is text, imported from the vendor's SMI module
-        "acmeUpsIdentSerialNumber": ("serial", "1.3.6.1.4.1.99001.2.1.1.2.0"),
-        "acmeUpsIdentFirmwareVersion": ("version", "1.3.6.1.4.1.99001.2.1.1.3.0"),
-        # a column of a table indexed by the unit alone: row 1
-        "acmeUnitModel": ("model", "1.3.6.1.4.1.99001.2.1.3.1.2.1"),
+        "acmeUpsIdentSerialNumber": ("serial", "1.3.6.1.4.1.99001.2.1.1.2"),
+        "acmeUpsIdentFirmwareVersion": ("version", "1.3.6.1.4.1.99001.2.1.1.3"),
+        # columns (discovery reads their first row with GETNEXT): a table indexed by the unit alone, and one
+        # indexed by two objects neither of which names another part
+        "acmeUnitModel": ("model", "1.3.6.1.4.1.99001.2.1.3.1.2"),
+        "acmeHwSerialNumber": ("serial", "1.3.6.1.4.1.99001.2.1.5.1.2"),
     }
 
 
@@ -197,6 +221,8 @@ def test_a_scalar_in_the_identity_group_ranks_before_a_column(script: ModuleType
     rows = script.best(script.candidates(mibs))
     models = [(candidate.descriptor, rank) for candidate, rank in rows if candidate.field == "model"]
     assert models == [("acmeUpsIdentModelName", 1), ("acmeUnitModel", 2)]
+    serials = [(candidate.descriptor, rank) for candidate, rank in rows if candidate.field == "serial"]
+    assert serials == [("acmeUpsIdentSerialNumber", 1), ("acmeHwSerialNumber", 2)]
     assert {candidate.enterprise for candidate, _rank in rows} == {99001}
 
 

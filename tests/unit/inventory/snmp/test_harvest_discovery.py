@@ -1,4 +1,4 @@
-"""Discovery reads a vendor's harvested identity objects with one more GET, only when a field is still missing."""
+"""Discovery reads a vendor's harvested identity objects with one more GETNEXT, only when a field is still missing."""
 
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ from tests.unit.inventory.snmp.test_snmp_client import (  # noqa: F401
 )
 
 DESCR, OBJECT_ID, NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
-ACME_MODEL, ACME_SERIAL = "1.3.6.1.4.1.99001.2.1.3.1.2.1", "1.3.6.1.4.1.99001.2.1.1.2.0"
+# the objects harvested from the vendor's MIB: a column of its unit table and a scalar
+ACME_MODEL, ACME_SERIAL = "1.3.6.1.4.1.99001.2.1.3.1.2", "1.3.6.1.4.1.99001.2.1.1.2"
 ROWS = {
     DESCR: rfc1902.OctetString(b"Acme UPS network card"),
     OBJECT_ID: rfc1902.ObjectIdentifier("1.3.6.1.4.1.99001.1.7"),
     NAME: rfc1902.OctetString(b"ups-ward-3"),
-    ACME_MODEL: rfc1902.OctetString(b"Acme 9000 RT"),
-    ACME_SERIAL: rfc1902.OctetString(b"AC7700123"),
+    f"{ACME_SERIAL}.0": rfc1902.OctetString(b"AC7700123"),
+    # the unit table starts at unit 4: GETNEXT finds it where a GET of row 1 would not
+    f"{ACME_MODEL}.4": rfc1902.OctetString(b"Acme 9000 RT"),
+    f"{ACME_MODEL}.5": rfc1902.OctetString(b"Acme 9000 EBM"),
 }
 
 
@@ -51,7 +54,7 @@ def test_a_device_missing_its_model_and_serial_gets_them_from_its_vendors_object
     snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
     identity = snapshot.identity
     assert identity.model is not None and identity.model.value == "Acme 9000 RT"
-    assert identity.model.oid == f"{ACME_MODEL} acmeUnitModel (ACME-UPS-MIB, harvested)"
+    assert identity.model.oid == f"{ACME_MODEL}.4 acmeUnitModel (ACME-UPS-MIB, harvested)"
     assert identity.serial is not None and identity.serial.value == "AC7700123"
     assert not any(table.table == HARVEST_OUTCOME for table in snapshot.tables)
 
@@ -65,9 +68,9 @@ def test_a_timeout_on_the_vendors_objects_keeps_the_rest_and_says_so(
     async def silent_on_vendor_objects(*arguments: Any, **options: Any) -> Any:
         if any(requested_oid(request).startswith("1.3.6.1.4.1.99001.2.") for request in arguments[4:]):
             return errind.RequestTimedOut(), 0, 0, ()
-        return await scripted.get(*arguments, **options)
+        return await scripted.next(*arguments, **options)
 
-    monkeypatch.setattr(client_module, "get_cmd", silent_on_vendor_objects)
+    monkeypatch.setattr(client_module, "next_cmd", silent_on_vendor_objects)
     snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
     assert snapshot.system is not None and snapshot.system.name is not None
     assert snapshot.system.name.value == "ups-ward-3"

@@ -76,13 +76,12 @@ class ScriptedAgent:
             return None, rfc1902.Integer(1), 0, ()
         return None, 0, 0, tuple(self._after(oid, repetitions))
 
-    async def next(self, _engine: Any, _auth: Any, _transport: Any, _context: Any, request: Any, **_options: Any) -> Any:
-        oid = requested_oid(request)
-        self.calls.append(("next", 1))
+    async def next(self, _engine: Any, _auth: Any, _transport: Any, _context: Any, *requests: Any, **_options: Any) -> Any:
+        self.calls.append(("next", len(requests)))
         failure = self._failure()
         if failure is not None:
             return failure
-        return None, 0, 0, tuple(self._after(oid, 1))
+        return None, 0, 0, tuple(self._after(requested_oid(request), 1)[0] for request in requests)
 
     async def get(self, _engine: Any, _auth: Any, _transport: Any, _context: Any, *requests: Any, **_options: Any) -> Any:
         self.calls.append(("get", len(requests)))
@@ -208,6 +207,26 @@ def test_get_leaves_out_what_the_agent_does_not_have(agent: Callable[..., Script
     client.close()
     assert result.error is None
     assert result.values == {"1.3.6.1.2.1.1.5.0": b"sw1", "1.3.6.1.2.1.1.2.0": "1.3.6.1.4.1.9.1.617"}
+
+
+def test_get_next_answers_each_objects_first_instance_and_nothing_beyond_it(
+    agent: Callable[..., ScriptedAgent],
+) -> None:
+    scripted = agent({
+        "1.3.6.1.4.1.99001.1.0": rfc1902.OctetString(b"scalar"),
+        "1.3.6.1.4.1.99001.2.1.2.210": rfc1902.OctetString(b"unit 210"),
+        "1.3.6.1.4.1.99001.2.1.2.211": rfc1902.OctetString(b"unit 211"),
+        "1.3.6.1.4.1.99001.2.1.3.210": rfc1902.OctetString(b"the next column"),
+    })  # fmt: skip
+    client = SnmpClient()
+    asked = ["1.3.6.1.4.1.99001.1", "1.3.6.1.4.1.99001.2.1.2", "1.3.6.1.4.1.99001.1.5", "1.3.6.1.4.1.99001.2.1.4"]
+    result = asyncio.run(client.get_next(TARGET, SnmpCredentials.v2c(COMMUNITY), asked))
+    client.close()
+    assert result.error is None
+    # a scalar at .0, a column at its first row; an object with nothing under it (the agent answers the next
+    # object, or the end of its view) is left out, never taken for its neighbour
+    assert result.values == {"1.3.6.1.4.1.99001.1.0": b"scalar", "1.3.6.1.4.1.99001.2.1.2.210": b"unit 210"}
+    assert scripted.calls == [("next", 4)]  # one request
 
 
 def test_discover_many_keeps_going_when_devices_fail(agent: Callable[..., ScriptedAgent]) -> None:
