@@ -87,8 +87,9 @@ def snmp_manufacturer(
     table (:meth:`EnterpriseRegistry.short_name`: "CPS" is CyberPower); the matched profile's vendor,
     unless it names software rather than a maker; the enterprise number of sysObjectID through
     IANA's registry (``registry``, else the system's, read once), unless it is an SNMP agent's;
-    the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so last). Nothing else: a net-snmp host's manufacturer is unknown (None), and that
-    is no problem of the scan. The note is set only when the registry itself is missing.
+    the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so after those); for an agent's
+    sysObjectID, the maker whose own MIB objects gave the model, serial or version (harvested). Nothing else: a
+    net-snmp host's manufacturer is unknown (None), and that is no problem of the scan. The note is set only when the registry itself is missing.
     """
     from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
 
@@ -106,11 +107,31 @@ def snmp_manufacturer(
         (active.short_name(entity.value), entity.oid, None) if entity is not None and entity.value.strip() else None
     )
     if number is None or number in AGENT_ENTERPRISES:
-        return from_entity or (None, None, None)
+        return from_entity or _maker_of_harvested_objects(snapshot, active) or (None, None, None)
     found = active.manufacturer(number)
     if found is None:
         return from_entity or (None, None, active.problem)
     return found, f"{SYS_OBJECT_ID} enterprise {number} (IANA registry)", None
+
+
+def _maker_of_harvested_objects(
+    snapshot: DeviceSnapshot, registry: EnterpriseRegistry
+) -> tuple[str, str, None] | None:
+    """Return the maker whose own MIB objects gave the device's model, serial or version (an appliance whose
+    sysObjectID is net-snmp's answering Barracuda's ``systemSerialNumber``), through IANA's registry, or None."""
+    from inventory.snmp.enterprises import AGENT_ENTERPRISES, enterprise_number
+
+    for sourced in (snapshot.identity.model, snapshot.identity.serial, snapshot.identity.version):
+        if sourced is None or not sourced.oid.endswith(", harvested)"):
+            continue
+        instance = sourced.oid.split(" ", 1)[0]
+        number = enterprise_number(instance)
+        if number is None or number in AGENT_ENTERPRISES:
+            continue
+        found = registry.manufacturer(number)
+        if found is not None:
+            return found, f"{instance} answered: enterprise {number}'s own MIB (IANA registry)", None
+    return None
 
 
 def device_from_snapshot(

@@ -435,17 +435,26 @@ class SnmpClient:
         """GET ``oids`` (in batches of 20); unanswered ones (noSuchObject/Instance) are left out of ``values``."""
         return await self._request(target, credentials, oids, following=False)
 
-    async def get_next(self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str]) -> GetResult:
+    async def get_next(
+        self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str], *, within: str | None = None
+    ) -> GetResult:
         """GETNEXT ``oids`` (in batches of 20): the first instance under each, whatever its index.
 
         ``values`` maps each instance found to its value (``1.3.6.1.4.1.9.5.1.2.16`` answers at ``...16.0``, a
         table's column at its first row); an OID with no instance under it (the agent answers the next object, or
-        the end of its view) is left out.
+        the end of its view) is left out. With ``within``, an answer anywhere under that OID is kept instead (the
+        next object the agent has after ``1.3.6.1.4.1.2022``, under ``1.3.6.1.4.1``).
         """
-        return await self._request(target, credentials, oids, following=True)
+        return await self._request(target, credentials, oids, following=True, within=within)
 
     async def _request(
-        self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str], *, following: bool
+        self,
+        target: SnmpTarget,
+        credentials: SnmpCredentials,
+        oids: Sequence[str],
+        *,
+        following: bool,
+        within: str | None = None,
     ) -> GetResult:
         command = next_cmd if following else get_cmd
         values: dict[str, RawValue] = {}
@@ -488,7 +497,7 @@ class SnmpClient:
                 return GetResult(values, ERROR, f"agent answered {status.prettyPrint()} at index {int(index)}")
             for asked, (name, value) in zip(batch, var_binds, strict=False):
                 converted, _ = convert_value(value)
-                if converted is not None and (not following or str(name).startswith(asked.strip(".") + ".")):
+                if converted is not None and (not following or str(name).startswith((within or asked).strip(".") + ".")):
                     values[str(name)] = converted
         return GetResult(values)
 

@@ -24,6 +24,7 @@ from inventory.snmp.client import (
     SnmpTarget,
     WalkLimits,
 )
+from inventory.snmp.enterprises import ENTERPRISES, enterprise_number
 from inventory.snmp.harvested import first_instance
 from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
@@ -42,6 +43,8 @@ from inventory.snmp.values import RawValue
 logger = logging.getLogger("inventory.snmp")
 # the note of a GET of harvested identity objects that failed (their answers are optional evidence)
 HARVEST_OUTCOME = "identity objects"
+# enterprises looked for at most, one GETNEXT each (an appliance on net-snmp answers UCD's, net-snmp's and its maker's)
+CENSUS_HOPS = 5
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,14 @@ async def _discover(
         )
 
     snapshot = assemble()
+    if snapshot.enterprise_census:
+        # a field missing and no maker's MIB known (net-snmp's sysObjectID on an appliance): which enterprises does
+        # the device answer under? Their harvested objects are then read as the sysObjectID's would be
+        census = await _enterprise_census(client, target, credentials)
+        rows.update(census.values)
+        if census.error is not None:
+            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(census.values), (f"{census.error}: {census.message}",)))
+        snapshot = assemble()
     # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's harvested identity objects (a
     # scalar answers at .0, a column at its first row)
     unread = [oid for oid in snapshot.identity_candidates if first_instance(rows, oid) is None]
@@ -149,6 +160,23 @@ async def _discover(
         note = f"{harvest.error}: {harvest.message}"
         outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(harvest.values), (note,)))
     return assemble()
+
+
+async def _enterprise_census(client: SnmpClient, target: SnmpTarget, credentials: SnmpCredentials) -> GetResult:
+    """Return the first object the device answers under each enterprise it implements, at most
+    :data:`CENSUS_HOPS` of them: GETNEXT from ``1.3.6.1.4.1``, then from the number after each one found."""
+    values: dict[str, RawValue] = {}
+    start = ENTERPRISES.rstrip(".")
+    for _hop in range(CENSUS_HOPS):
+        answer = await client.get_next(target, credentials, [start], within=ENTERPRISES.rstrip("."))
+        if answer.error is not None:
+            return GetResult(values, answer.error, answer.message)
+        number = next((enterprise_number(oid) for oid in answer.values), None)
+        if number is None:
+            break  # the end of the enterprises' subtree
+        values.update(answer.values)
+        start = f"{ENTERPRISES}{number + 1}"
+    return GetResult(values)
 
 
 async def discover_device(

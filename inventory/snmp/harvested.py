@@ -98,16 +98,51 @@ def builtin_identity_objects() -> Mapping[int, tuple[IdentityObject, ...]]:
     return load_identity_objects(IDENTITY_OBJECTS_PATH)
 
 
-def candidates(
-    object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
-) -> tuple[IdentityObject, ...]:
-    """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``: at most
-    :data:`PER_FIELD` a field, by field, then those sharing the most leading arcs with ``object_id``, then rank;
-    none for an agent's enterprise or one the table does not hold."""
+def answered_enterprises(rows: Mapping[str, RawValue]) -> tuple[int, ...]:
+    """Return the enterprise numbers, agents' aside, under which ``rows`` hold an answer, in order."""
+    found = {enterprise_number(key) for key in rows if key.startswith(ENTERPRISES)}
+    return tuple(sorted(number for number in found if number is not None and number not in AGENT_ENTERPRISES))
+
+
+def enterprises_to_read(
+    object_id: str,
+    rows: Mapping[str, RawValue] | None = None,
+    table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
+) -> tuple[int, ...]:
+    """Return whose objects to read: the sysObjectID's enterprise when the table holds objects for it; else (an SNMP
+    agent's sysObjectID, such as net-snmp's on an appliance, or a maker whose MIBs were not harvested) the other
+    enterprises the device answered under (``rows``), those the table holds objects for."""
+    objects = builtin_identity_objects() if table is None else table
     number = enterprise_number(object_id)
-    if number is None or number in AGENT_ENTERPRISES or not missing:
+    if number is not None and number not in AGENT_ENTERPRISES and number in objects:
+        return (number,)
+    return tuple(other for other in answered_enterprises(rows or {}) if other in objects)
+
+
+def census_wanted(
+    object_id: str,
+    missing: Collection[str],
+    rows: Mapping[str, RawValue],
+    table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
+) -> bool:
+    """Return whether discovery should look for the enterprises a device answers under: a field is missing and
+    neither the sysObjectID nor what ``rows`` hold names an enterprise with harvested objects."""
+    return bool(missing) and not enterprises_to_read(object_id, rows, table)
+
+
+def candidates(
+    object_id: str,
+    missing: Collection[str],
+    table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
+    rows: Mapping[str, RawValue] | None = None,
+) -> tuple[IdentityObject, ...]:
+    """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``, of the
+    :func:`enterprises_to_read` (``rows`` are what it answered so far): at most :data:`PER_FIELD` a field, by field,
+    then those sharing the most leading arcs with ``object_id``, then rank; none when no enterprise has objects."""
+    if not missing:
         return ()
-    objects = (builtin_identity_objects() if table is None else table).get(number, ())
+    chosen_table = builtin_identity_objects() if table is None else table
+    objects = [item for number in enterprises_to_read(object_id, rows, chosen_table) for item in chosen_table[number]]
     device = object_id.strip().lstrip(".").split(".")
     chosen: list[IdentityObject] = []
     for field in HARVESTED_FIELDS:
@@ -131,10 +166,13 @@ def _shared_arcs(oid: list[str], other: list[str]) -> int:
 
 
 def candidate_oids(
-    object_id: str, missing: Collection[str], table: Mapping[int, tuple[IdentityObject, ...]] | None = None
+    object_id: str,
+    missing: Collection[str],
+    table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
+    rows: Mapping[str, RawValue] | None = None,
 ) -> tuple[str, ...]:
     """Return the object OIDs of :func:`candidates`, each once (at most 15: one GETNEXT)."""
-    return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table)))
+    return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table, rows)))
 
 
 def plausible(field: str, value: str, sys_name: str = "") -> bool:
@@ -173,11 +211,11 @@ def harvested_identity(
     ``rows`` is a real, :func:`plausible` value, its provenance naming the instance and the object; a field no
     candidate answers is left out."""
     found: dict[str, Sourced[str]] = {}
-    chosen = candidates(object_id, missing, table)
+    chosen = candidates(object_id, missing, table, rows)
     if not chosen:
         return found
-    enterprise = f"{ENTERPRISES}{enterprise_number(object_id)}."
-    under = [key for key in rows if key.startswith(enterprise)]
+    prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in chosen})
+    under = [key for key in rows if key.startswith(prefixes)]
     for item in chosen:
         if item.field in found:
             continue

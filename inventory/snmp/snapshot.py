@@ -19,7 +19,12 @@ from inventory.snmp.entity import (
     parse_entities,
     product_name,
 )
-from inventory.snmp.harvested import HARVESTED_FIELDS, candidate_oids, harvested_identity
+from inventory.snmp.harvested import (
+    HARVESTED_FIELDS,
+    candidate_oids,
+    census_wanted,
+    harvested_identity,
+)
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
     HR_MEMORY_SIZE,
@@ -134,8 +139,11 @@ class DeviceSnapshot:
     elapsed_seconds: float = 0.0
     role: RoleDecision | None = None
     # the vendor's harvested identity objects (inventory/snmp/harvested.py) for a model, serial or version that
-    # no stronger evidence and none of them read so far gave: discovery GETs those it has not read, once
+    # no stronger evidence and none of them read so far gave: discovery reads those it has not read, once
     identity_candidates: tuple[str, ...] = ()
+    # a field is missing and no enterprise with harvested objects is known (the sysObjectID is an agent's, such as
+    # net-snmp's on an appliance): discovery looks for the enterprises the device answers under, once
+    enterprise_census: bool = False
 
     @property
     def partial(self) -> bool:
@@ -162,10 +170,10 @@ def _identity(
     notes: list[str],
     object_id: str = "",
     sys_name: str = "",
-) -> tuple[DeviceIdentity, tuple[str, ...]]:
-    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), and the OIDs of the
+) -> tuple[DeviceIdentity, tuple[str, ...], bool]:
+    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), the OIDs of the
     vendor's harvested identity objects for the fields that neither they (as far as ``rows`` hold them) nor anything
-    before them gave."""
+    before them gave, and whether no enterprise with such objects is known yet (:func:`census_wanted`)."""
     found: dict[str, Sourced[str] | None] = {
         field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
@@ -245,7 +253,7 @@ def _identity(
             else None
         ),
     )
-    return identity, candidate_oids(object_id, unfilled)
+    return identity, candidate_oids(object_id, unfilled, rows=rows), census_wanted(object_id, unfilled, rows)
 
 
 def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
@@ -352,7 +360,7 @@ def build_snapshot(
     descr = system.descr.value if system.descr else ""
     object_id = system.object_id.value if system.object_id else ""
     sys_name = system.name.value if system.name else ""
-    identity, identity_candidates = _identity(
+    identity, identity_candidates, enterprise_census = _identity(
         classification, found, ups if ups and ups.present else None, entity_rows, descr, notes, object_id, sys_name
     )
     role = decide_role(
@@ -386,4 +394,5 @@ def build_snapshot(
         elapsed_seconds=elapsed_seconds,
         role=role,
         identity_candidates=identity_candidates,
+        enterprise_census=enterprise_census,
     )

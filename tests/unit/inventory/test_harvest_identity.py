@@ -11,6 +11,8 @@ from inventory.snmp.harvested import (
     IdentityObject,
     builtin_identity_objects,
     candidate_oids,
+    census_wanted,
+    enterprises_to_read,
     first_instance,
     harvested_identity,
     parse_identity_objects,
@@ -168,3 +170,19 @@ def test_a_profiles_identity_wins_over_the_harvested_objects(monkeypatch: pytest
     identity = build_snapshot("ups-9px", parse_snmprec("\n".join(lines)).rows).identity
     assert identity.model is not None and identity.model.value == "Eaton 9PX 3000"
     assert "harvested" not in identity.model.oid
+
+
+def test_an_agents_sysobjectid_reads_the_enterprises_the_device_answered_under() -> None:
+    table = _table()
+    net_snmp = "1.3.6.1.4.1.8072.3.2.10"
+    answered = {"1.3.6.1.4.1.2021.4.5.0": 1024, "1.3.6.1.4.1.99001.9.1.0": b"anything"}
+    assert enterprises_to_read(net_snmp, answered, table) == (99001,)
+    assert candidate_oids(net_snmp, ("serial",), table, answered) == (
+        "1.3.6.1.4.1.99001.2.1.1.2", "1.3.6.1.4.1.99001.2.1.1.8",
+    )  # fmt: skip
+    # nothing but the agents' own trees: survey the enterprises, once a field is missing
+    assert census_wanted(net_snmp, ("serial",), {"1.3.6.1.4.1.2021.4.5.0": 1024}, table)
+    assert not census_wanted(net_snmp, (), {}, table)
+    assert not census_wanted(net_snmp, ("serial",), answered, table)
+    # a maker's own sysObjectID with objects in the table: its own enterprise, whatever else it answers
+    assert enterprises_to_read(ACME, {"1.3.6.1.4.1.318.1.1.1.1.1.1.0": b"Smart-UPS"}, table) == (99001,)

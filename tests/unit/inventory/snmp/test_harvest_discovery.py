@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from pysnmp.proto import errind, rfc1902  # type: ignore[import-untyped, unused-ignore]
 
+from inventory.scan_convert import snmp_manufacturer
 from inventory.snmp import client as client_module
 from inventory.snmp import harvested
 from inventory.snmp.client import SnmpCredentials
 from inventory.snmp.discovery import HARVEST_OUTCOME, discover_device
+from inventory.snmp.enterprises import EnterpriseRegistry
 from inventory.snmp.harvested import IdentityObject
 from tests.unit.inventory.snmp.test_snmp_client import (  # noqa: F401
     COMMUNITY,
@@ -79,4 +81,51 @@ def test_a_timeout_on_the_vendors_objects_keeps_the_rest_and_says_so(
     noted = [table for table in snapshot.tables if table.table == HARVEST_OUTCOME]
     assert [table.status for table in noted] == ["ok"]
     assert "timeout" in noted[0].notes[0]
+    assert not snapshot.partial
+
+
+def test_an_appliance_on_net_snmp_gets_its_identity_from_the_enterprise_it_answers_under(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811
+) -> None:
+    # net-snmp's sysObjectID names the agent, not the maker: discovery looks for the enterprises the device
+    # answers under (UCD's and net-snmp's are agents'), finds Acme's, and reads Acme's harvested objects
+    rows = {
+        DESCR: rfc1902.OctetString(b"Linux appliance 5.10.0"),
+        OBJECT_ID: rfc1902.ObjectIdentifier("1.3.6.1.4.1.8072.3.2.10"),
+        NAME: rfc1902.OctetString(b"waf-1"),
+        "1.3.6.1.4.1.2021.4.5.0": rfc1902.Integer(1024),
+        "1.3.6.1.4.1.8072.1.2.1.1.4.0.1.0.0": rfc1902.Integer(1),
+        f"{ACME_SERIAL}.0": rfc1902.OctetString(b"AC7700123"),
+        f"{ACME_MODEL}.4": rfc1902.OctetString(b"Acme WAF 460"),
+    }
+    scripted = agent(rows)
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    identity = snapshot.identity
+    assert identity.serial is not None and identity.serial.value == "AC7700123"
+    assert identity.serial.oid == f"{ACME_SERIAL}.0 acmeUpsIdentSerialNumber (ACME-UPS-MIB, harvested)"
+    assert identity.model is not None and identity.model.value == "Acme WAF 460"
+    # and the maker is whose MIB answered (net-snmp's sysObjectID names none), with that evidence
+    registry = EnterpriseRegistry(registered={99001: "Acme Appliances Ltd."})
+    maker, evidence, _note = snmp_manufacturer(snapshot, registry)
+    assert maker == "Acme Appliances Ltd."
+    assert evidence == f"{ACME_MODEL}.4 answered: enterprise 99001's own MIB (IANA registry)"
+    # the survey: 2021, 8072, 99001 (its first object is the serial), then the end of the subtree; then one
+    # GETNEXT of the Acme object not read yet, the model
+    assert [call for call in scripted.calls if call[0] == "next"] == [("next", 1)] * 5
+
+
+def test_a_device_answering_no_makers_enterprise_is_surveyed_once_and_keeps_its_identity_unknown(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811
+) -> None:
+    scripted = agent({
+        DESCR: rfc1902.OctetString(b"Linux host 6.1.0"),
+        OBJECT_ID: rfc1902.ObjectIdentifier("1.3.6.1.4.1.8072.3.2.10"),
+        NAME: rfc1902.OctetString(b"host-1"),
+        "1.3.6.1.4.1.2021.4.5.0": rfc1902.Integer(1024),
+        "1.3.6.1.4.1.8072.1.2.1.1.4.0.1.0.0": rfc1902.Integer(1),
+    })  # fmt: skip
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.serial is None and snapshot.identity.model is None
+    assert snmp_manufacturer(snapshot, EnterpriseRegistry(registered={99001: "Acme Appliances Ltd."}))[0] is None
+    assert [call for call in scripted.calls if call[0] == "next"] == [("next", 1)] * 3
     assert not snapshot.partial
