@@ -25,7 +25,7 @@ from inventory.snmp.client import (
     WalkLimits,
 )
 from inventory.snmp.enterprises import ENTERPRISES, enterprise_number
-from inventory.snmp.harvested import first_instance
+from inventory.snmp.harvested import PER_FIELD, ROUNDS, candidate_oids, first_instance
 from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
@@ -146,20 +146,32 @@ async def _discover(
         census = await _enterprise_census(client, target, credentials)
         rows.update(census.values)
         if census.error is not None:
-            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(census.values), (f"{census.error}: {census.message}",)))
+            # optional evidence, as below: nothing more is asked of an agent that did not answer
+            note = f"{census.error}: {census.message}"
+            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(census.values), (note,)))
+            return assemble()
         snapshot = assemble()
-    # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's harvested identity objects (a
-    # scalar answers at .0, a column at its first row)
-    unread = [oid for oid in snapshot.identity_candidates if first_instance(rows, oid) is None]
-    if not unread:
-        return snapshot
-    harvest = await client.get_next(target, credentials, unread)
-    rows.update(harvest.values)
-    if harvest.error is not None:
-        # optional evidence: what was read stands and nothing is marked failed, but the record says so
-        note = f"{harvest.error}: {harvest.message}"
-        outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(harvest.values), (note,)))
-    return assemble()
+    # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's best harvested identity objects
+    # (a scalar answers at .0, a column at its first row), then of the next ones while a field is still missing
+    object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else ""
+    asked: set[str] = set()
+    for depth in range(1, ROUNDS + 1):
+        if not snapshot.identity_missing:
+            break
+        wanted = candidate_oids(object_id, snapshot.identity_missing, rows=rows, per_field=PER_FIELD * depth)
+        unread = [oid for oid in wanted if oid not in asked and first_instance(rows, oid) is None]
+        if not unread:
+            continue
+        asked.update(unread)
+        harvest = await client.get_next(target, credentials, unread)
+        rows.update(harvest.values)
+        if harvest.error is not None:
+            # optional evidence: what was read stands and nothing is marked failed, but the record says so
+            note = f"{harvest.error}: {harvest.message}"
+            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(harvest.values), (note,)))
+            return assemble()
+        snapshot = assemble()
+    return snapshot
 
 
 async def _enterprise_census(client: SnmpClient, target: SnmpTarget, credentials: SnmpCredentials) -> GetResult:

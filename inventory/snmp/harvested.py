@@ -5,8 +5,9 @@ netdisco/netdisco-mibs repository; its header names the commit) lists, per enter
 field, the best few objects of the vendor's MIBs that hold a unit's ``model``, ``serial`` or
 ``version`` (``xupsIdentModel``, ``fnSysSerial``, ``panSysSwVersion``), each with its OID and rank.
 For a device whose sysObjectID is under that enterprise, and whose model, serial or version no
-stronger evidence gave, at most :data:`PER_FIELD` candidates a field are read with one GETNEXT
-(those sharing the most leading arcs with its sysObjectID first, then by rank): a scalar answers
+stronger evidence gave, :data:`PER_FIELD` candidates a field are read with one GETNEXT, then the
+next ones while a field is still missing, at most :data:`ROUNDS` rounds (those sharing the most
+leading arcs with its sysObjectID first, then by rank): a scalar answers
 at ``.0``, a column at its table's first row, whatever its index (Schleifenbauer's unit 210,
 TiMOS's chassis at ``1.50331649``). The first candidate that answers a plausible value wins; its
 provenance names the instance read, the descriptor and the module
@@ -29,8 +30,10 @@ from opsctl.core.errors import ConfigError
 
 IDENTITY_OBJECTS_PATH = Path(__file__).resolve().parent.parent / "profiles" / "identity-objects.tsv"
 HARVESTED_FIELDS = ("model", "serial", "version")
-# candidates read per field at most: with three fields, one GETNEXT of at most 15 OIDs
+# candidates read per field and round: with three fields, one GETNEXT of at most 15 OIDs a round
 PER_FIELD = 5
+# rounds at most: the next 5 a field are read only when a field is still missing after a round
+ROUNDS = 3
 # longer than this is a description, not a model or a serial
 _LONGEST_VALUE = 64
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -135,9 +138,10 @@ def candidates(
     missing: Collection[str],
     table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
     rows: Mapping[str, RawValue] | None = None,
+    per_field: int = PER_FIELD,
 ) -> tuple[IdentityObject, ...]:
     """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``, of the
-    :func:`enterprises_to_read` (``rows`` are what it answered so far): at most :data:`PER_FIELD` a field, by field,
+    :func:`enterprises_to_read` (``rows`` are what it answered so far): at most ``per_field`` a field, by field,
     then those sharing the most leading arcs with ``object_id``, then rank; none when no enterprise has objects."""
     if not missing:
         return ()
@@ -152,7 +156,7 @@ def candidates(
                 (item for item in objects if item.field == field),
                 key=lambda item: (-_shared_arcs(item.oid.split("."), device), item.rank),
             )
-            chosen.extend(ranked[:PER_FIELD])
+            chosen.extend(ranked[:per_field])
     return tuple(chosen)
 
 
@@ -170,9 +174,10 @@ def candidate_oids(
     missing: Collection[str],
     table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
     rows: Mapping[str, RawValue] | None = None,
+    per_field: int = PER_FIELD,
 ) -> tuple[str, ...]:
-    """Return the object OIDs of :func:`candidates`, each once (at most 15: one GETNEXT)."""
-    return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table, rows)))
+    """Return the object OIDs of :func:`candidates`, each once (at most ``per_field`` a field)."""
+    return tuple(dict.fromkeys(item.oid for item in candidates(object_id, missing, table, rows, per_field)))
 
 
 def plausible(field: str, value: str, sys_name: str = "") -> bool:
@@ -211,7 +216,7 @@ def harvested_identity(
     ``rows`` is a real, :func:`plausible` value, its provenance naming the instance and the object; a field no
     candidate answers is left out."""
     found: dict[str, Sourced[str]] = {}
-    chosen = candidates(object_id, missing, table, rows)
+    chosen = candidates(object_id, missing, table, rows, PER_FIELD * ROUNDS)
     if not chosen:
         return found
     prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in chosen})

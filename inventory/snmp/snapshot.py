@@ -141,6 +141,8 @@ class DeviceSnapshot:
     # the vendor's harvested identity objects (inventory/snmp/harvested.py) for a model, serial or version that
     # no stronger evidence and none of them read so far gave: discovery reads those it has not read, once
     identity_candidates: tuple[str, ...] = ()
+    # the fields (model, serial, version) that nothing before the harvested objects gave, nor they so far
+    identity_missing: tuple[str, ...] = ()
     # a field is missing and no enterprise with harvested objects is known (the sysObjectID is an agent's, such as
     # net-snmp's on an appliance): discovery looks for the enterprises the device answers under, once
     enterprise_census: bool = False
@@ -171,9 +173,9 @@ def _identity(
     object_id: str = "",
     sys_name: str = "",
 ) -> tuple[DeviceIdentity, tuple[str, ...], bool]:
-    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), the OIDs of the
-    vendor's harvested identity objects for the fields that neither they (as far as ``rows`` hold them) nor anything
-    before them gave, and whether no enterprise with such objects is known yet (:func:`census_wanted`)."""
+    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), the fields that
+    neither the vendor's harvested identity objects (as far as ``rows`` hold them) nor anything before them gave,
+    and whether no enterprise with such objects is known yet (:func:`census_wanted`)."""
     found: dict[str, Sourced[str] | None] = {
         field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
@@ -253,7 +255,7 @@ def _identity(
             else None
         ),
     )
-    return identity, candidate_oids(object_id, unfilled, rows=rows), census_wanted(object_id, unfilled, rows)
+    return identity, unfilled, census_wanted(object_id, unfilled, rows)
 
 
 def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
@@ -360,7 +362,7 @@ def build_snapshot(
     descr = system.descr.value if system.descr else ""
     object_id = system.object_id.value if system.object_id else ""
     sys_name = system.name.value if system.name else ""
-    identity, identity_candidates, enterprise_census = _identity(
+    identity, identity_missing, enterprise_census = _identity(
         classification, found, ups if ups and ups.present else None, entity_rows, descr, notes, object_id, sys_name
     )
     role = decide_role(
@@ -393,6 +395,7 @@ def build_snapshot(
         tables=tables,
         elapsed_seconds=elapsed_seconds,
         role=role,
-        identity_candidates=identity_candidates,
+        identity_candidates=candidate_oids(object_id, identity_missing, rows=found),
+        identity_missing=identity_missing,
         enterprise_census=enterprise_census,
     )
