@@ -158,8 +158,8 @@ async def _discover(
     for depth in range(1, ROUNDS + 1):
         if not snapshot.identity_missing:
             break
-        wanted = candidate_oids(object_id, snapshot.identity_missing, rows=rows, per_field=PER_FIELD * depth)
-        unread = [oid for oid in wanted if oid not in asked and first_instance(rows, oid) is None]
+        ranked = candidate_oids(object_id, snapshot.identity_missing, rows=rows, per_field=PER_FIELD * depth)
+        unread = [oid for oid in ranked if oid not in asked and first_instance(rows, oid) is None]
         if not unread:
             continue
         asked.update(unread)
