@@ -139,16 +139,19 @@ async def _discover(
             elapsed_seconds=time.monotonic() - started,
         )
 
+    def kept(result: GetResult) -> bool:
+        # optional evidence: what was read stands and nothing is marked failed, but the record says what was not
+        rows.update(result.values)
+        if result.error is not None:
+            note = f"{result.error}: {result.message}"
+            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(result.values), (note,)))
+        return result.error is None
+
     snapshot = assemble()
     if snapshot.enterprise_census:
         # a field missing and no maker's MIB known (net-snmp's sysObjectID on an appliance): which enterprises does
         # the device answer under? Their harvested objects are then read as the sysObjectID's would be
-        census = await _enterprise_census(client, target, credentials)
-        rows.update(census.values)
-        if census.error is not None:
-            # optional evidence, as below: nothing more is asked of an agent that did not answer
-            note = f"{census.error}: {census.message}"
-            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(census.values), (note,)))
+        if not kept(await _enterprise_census(client, target, credentials)):
             return assemble()
         snapshot = assemble()
     # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's best harvested identity objects
@@ -163,12 +166,7 @@ async def _discover(
         if not unread:
             continue
         asked.update(unread)
-        harvest = await client.get_next(target, credentials, unread)
-        rows.update(harvest.values)
-        if harvest.error is not None:
-            # optional evidence: what was read stands and nothing is marked failed, but the record says so
-            note = f"{harvest.error}: {harvest.message}"
-            outcomes.append(TableOutcome(HARVEST_OUTCOME, "ok", len(harvest.values), (note,)))
+        if not kept(await client.get_next(target, credentials, unread)):
             return assemble()
         snapshot = assemble()
     return snapshot
