@@ -166,9 +166,11 @@ async def _discover(
         if not unread:
             continue
         asked.update(unread)
-        if not kept(await client.get_next(target, credentials, unread)):
+        answer = await client.get_next(target, credentials, unread)
+        if not kept(answer):
             return assemble()
-        snapshot = assemble()
+        if answer.values:  # nothing answered, nothing changed: the next round without rebuilding the snapshot
+            snapshot = assemble()
     return snapshot
 
 

@@ -129,3 +129,25 @@ def test_a_device_answering_no_makers_enterprise_is_surveyed_once_and_keeps_its_
     assert snmp_manufacturer(snapshot, EnterpriseRegistry(registered={99001: "Acme Appliances Ltd."}))[0] is None
     assert [call for call in scripted.calls if call[0] == "next"] == [("next", 1)] * 3
     assert not snapshot.partial
+
+
+def test_the_next_candidates_are_read_while_a_field_is_missing_at_most_three_rounds(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # twenty version objects in Acme's MIBs: the device answers only the seventh (round 2)
+    versions = tuple(
+        IdentityObject(99001, "version", f"1.3.6.1.4.1.99001.5.{n}", n, f"acmeVersion{n}", "ACME-MIB")
+        for n in range(1, 21)
+    )
+    monkeypatch.setattr(harvested, "builtin_identity_objects", lambda: {99001: versions})
+    scripted = agent({**ROWS, "1.3.6.1.4.1.99001.5.7.0": rfc1902.OctetString(b"7.1.2")})
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.version is not None and snapshot.identity.version.value == "7.1.2"
+    assert snapshot.identity.version.oid == "1.3.6.1.4.1.99001.5.7.0 acmeVersion7 (ACME-MIB, harvested)"
+    assert [call for call in scripted.calls if call[0] == "next"] == [("next", 5), ("next", 5)]
+    # one the device does not answer at all: three rounds of 5, then no more
+    scripted = agent(dict(ROWS))
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.version is None
+    assert [call for call in scripted.calls if call[0] == "next"] == [("next", 5)] * 3
