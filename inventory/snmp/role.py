@@ -126,26 +126,45 @@ _ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery obj
 
 @dataclass(frozen=True)
 class RoleObject:
-    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv)."""
+    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv); ``identity``
+    when it is the unit's model, serial or firmware in a MIB module about that kind of device alone."""
 
     enterprise: int
     role: str
     oid: str
     descriptor: str
     module: str
+    identity: bool = False
+
+    def describe(self) -> str:
+        """Return the row as a role's evidence: the OID, its module and descriptor, and what answering it means."""
+        meaning = (
+            f"the unit's identity in a MIB about {self.role} devices alone"
+            if self.identity
+            else f"a {self.role} object of its maker's MIB"
+        )
+        return f"{self.oid} ({self.module} {self.descriptor}: {meaning})"
 
 
 def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
-    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor; skip malformed rows."""
+    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor, each role's own
+    objects before its identity rows (a sixth column ``identity``); skip malformed rows."""
     found: dict[int, list[RoleObject]] = {}
     for line in text.splitlines():
         cells = line.split("\t")
-        if line.startswith("#") or len(cells) != 5 or not cells[0].isdigit() or cells[1] not in _ROLE_TABLE_ORDER:
+        if (
+            line.startswith("#")
+            or len(cells) not in (5, 6)
+            or not cells[0].isdigit()
+            or cells[1] not in _ROLE_TABLE_ORDER
+            or (len(cells) == 6 and cells[5] not in ("", "identity"))
+        ):
             continue
-        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4])
+        identity = len(cells) == 6 and cells[5] == "identity"
+        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4], identity)
         found.setdefault(row.enterprise, []).append(row)
     return {
-        enterprise: tuple(sorted(rows, key=lambda row: _ROLE_TABLE_ORDER.index(row.role)))
+        enterprise: tuple(sorted(rows, key=lambda row: (_ROLE_TABLE_ORDER.index(row.role), row.identity)))
         for enterprise, rows in found.items()
     }
 
@@ -311,9 +330,7 @@ def role_from_probes(
             return RoleDecision(role, f"{oid} ({what})")
     for row in role_objects_for(object_id):
         if _answered(probes.get(row.oid)):
-            return RoleDecision(
-                row.role, f"{row.oid} ({row.module} {row.descriptor}: a {row.role} object of its maker's MIB)"
-            )
+            return RoleDecision(row.role, row.describe())
     general_os = bool(_GENERAL_PURPOSE_OS.search(descr))
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
     ports = ports if isinstance(ports, int) else None

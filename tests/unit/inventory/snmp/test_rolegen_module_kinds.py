@@ -1,0 +1,119 @@
+"""A device of a maker opsctl has no profile for, named a UPS or a PDU by the MIB module its identity is in.
+
+scripts/role-tables sorts every MIB module by what its own objects are about; the identity objects of a module
+about UPS or DC power systems alone, or PDUs alone, go into role-tables.tsv marked ``identity``. The MIB text and
+the rows are written for these tests; the enterprise numbers are ones no shipped profile covers.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from inventory.snmp import role as role_module
+from inventory.snmp.role import decide_role, parse_role_tables
+from tests.unit.inventory.snmp.test_netroles_role_tables import script  # noqa: F401  (the script, loaded once)
+
+
+def object_type(name: str, parent: str, number: int, syntax: str = "Integer32") -> str:
+    return f"""
+{name} OBJECT-TYPE
+    SYNTAX {syntax}
+    MAX-ACCESS read-only
+    STATUS current
+    ::= {{ {parent} {number} }}
+"""
+
+
+def module(name: str, enterprise: int, *descriptors: str) -> str:
+    """Return a MIB module under ``enterprise`` whose scalars are ``descriptors`` (integers), beside a serial number."""
+    body = "".join(object_type(descriptor, "unit", number) for number, descriptor in enumerate(descriptors, 2))
+    return f"""
+{name} DEFINITIONS ::= BEGIN
+IMPORTS enterprises, OBJECT-TYPE, Integer32 FROM SNMPv2-SMI DisplayString FROM SNMPv2-TC;
+maker OBJECT IDENTIFIER ::= {{ enterprises {enterprise} }}
+unit  OBJECT IDENTIFIER ::= {{ maker 1 }}
+{object_type("unitSerialNumber", "unit", 1, "DisplayString")}
+{body}
+END
+"""
+
+
+DC_PLANT = module(
+    "ACME-DC-MIB", 99981, "dcBatteryVoltage", "dcBatteryCurrent", "dcBatteryTemperature", "dcRectifierCount",
+    "dcRectifierCurrent",
+)  # fmt: skip
+PDU = module("ACME-RACK-MIB", 99982, "rackOutletCount", "rackOutletCurrent", "rackOutletState")
+# a server controller's MIB: a RAID cache's and the CMOS batteries, beside processors
+SERVER = module(
+    "ACME-BMC-MIB", 99983, "raidBatteryStatus", "raidBatteryCondition", "cmosBatteryVoltage", "psuInverterFault",
+    "psuChargerFault", "cpuProcessorCount",
+)  # fmt: skip
+# a console server's MIB: the outlets and UPS of the devices on its serial ports
+CONSOLE = module(
+    "ACME-CONSOLE-MIB", 99984, "pmOutletCount", "pmOutletCurrent", "pmOutletState", "cyConsolePortCount"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [(DC_PLANT, "ups"), (PDU, "pdu"), (SERVER, None), (CONSOLE, None)],
+    ids=["dc-plant", "pdu", "server-controller", "console-server"],
+)
+def test_a_module_has_a_kind_only_when_it_is_about_power_or_outlets_alone(
+    script: ModuleType,  # noqa: F811
+    text: str,
+    kind: str | None,
+) -> None:
+    counts = script.module_counts(script.parse_module(text))
+    name = text.split()[0]
+    assert script.module_kind(counts[name]) == kind
+
+
+def test_the_identity_objects_of_a_module_with_a_kind_are_written_as_that_kind(script: ModuleType) -> None:  # noqa: F811
+    identity_objects = (
+        "# enterprise, field, OID, rank, descriptor, module\n"
+        "99981\tserial\t1.3.6.1.4.1.99981.1.1.0\t1\tunitSerialNumber\tACME-DC-MIB\n"
+        "99983\tserial\t1.3.6.1.4.1.99983.1.1.0\t1\tunitSerialNumber\tACME-BMC-MIB\n"
+    )
+    kinds = {"ACME-DC-MIB": "ups"}
+    rows = script.identity_rows(identity_objects, kinds)
+    assert [(row.enterprise, row.role, row.oid, row.identity) for row in rows] == [
+        (99981, "ups", "1.3.6.1.4.1.99981.1.1.0", True)
+    ]
+    tables = parse_role_tables(script.render(rows, "0123abc", ["github.com/example/mibs 0123abc"]))
+    assert tables[99981][0].identity
+
+
+TABLE = (
+    "enterprise\trole\toid\tdescriptor\tmodule\tevidence\n"
+    "99981\tups\t1.3.6.1.4.1.99981.1.1.0\tunitSerialNumber\tACME-DC-MIB\tidentity\n"
+    "99981\tsensor\t1.3.6.1.4.1.99981.1.4.0\tbatteryTemperature\tACME-DC-MIB\n"
+    "99981\tups\t1.3.6.1.4.1.99981.1.9.0\tbatteryVoltage\tACME-DC-MIB\n"
+    "99981\tups\t1.3.6.1.4.1.99981.1.8.0\tbatteryCurrent\tACME-DC-MIB\tsomething else\n"
+)
+
+
+def test_a_device_answering_its_serial_from_a_dc_power_mib_is_a_ups_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tables = parse_role_tables(TABLE)
+    # an unknown sixth column is refused; the maker's own UPS object comes before the identity row
+    assert [(row.oid, row.identity) for row in tables[99981]] == [
+        ("1.3.6.1.4.1.99981.1.9.0", False),
+        ("1.3.6.1.4.1.99981.1.1.0", True),
+        ("1.3.6.1.4.1.99981.1.4.0", False),
+    ]
+    monkeypatch.setattr(role_module, "role_tables", lambda: tables)
+    found = decide_role(
+        None, "", False, {"1.3.6.1.4.1.99981.1.1.0": b"PLANT-0042"}, "Controller", "1.3.6.1.4.1.99981.2.7"
+    )
+    assert found.role == "ups"
+    assert found.evidence == (
+        "1.3.6.1.4.1.99981.1.1.0 (ACME-DC-MIB unitSerialNumber: the unit's identity in a MIB about ups devices"
+        " alone)"
+    )
+    # the same answer from another maker's device decides nothing
+    other = decide_role(None, "", False, {"1.3.6.1.4.1.99981.1.1.0": b"X"}, "Controller", "1.3.6.1.4.1.99985.1")
+    assert other.role == "unknown"
