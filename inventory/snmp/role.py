@@ -1,9 +1,10 @@
 """A device's role from evidence, in a stated order, with the evidence that decided it.
 
-The order: a specific profile (sysObjectID, refined by sysDescr); then what the device answers
+The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
+product MIB that assigns exactly that sysObjectID (products/*.tsv); then what the device answers
 to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
 sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
-sensor, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
+sensor, and the identity objects of a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
 bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
 the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
 walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inventory.snmp.enterprises import enterprise_number
+from inventory.snmp.products import product_for
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
 
@@ -351,6 +353,18 @@ def role_from_probes(
     return role_from_lldp(probes)
 
 
+def role_from_product(object_id: str) -> RoleDecision | None:
+    """Return the role the vendor's product MIB states for exactly this sysObjectID (the branch it assigns the
+    product under: ``inventory/profiles/products``), else None."""
+    product = product_for(object_id) if object_id else None
+    if product is None or product.role is None:
+        return None
+    return RoleDecision(
+        product.role,
+        f"1.3.6.1.2.1.1.2.0 ({product.module} {product.descriptor}: a product of its {product.role} branch)",
+    )
+
+
 def role_from_services(services: RawValue) -> RoleDecision | None:
     """Return switch or router from sysServices when it names layer 2 or 3 and no applications, else None."""
     if not isinstance(services, int) or services <= 0 or services & 64:
@@ -468,6 +482,7 @@ def decide_role(
     said = f"; {deferred_by}" if deferred_by else ""
     radios = radio_count(interface_types, interface_names)
     for decision in (
+        role_from_product(object_id),
         role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),

@@ -117,3 +117,22 @@ def test_a_device_answering_its_serial_from_a_dc_power_mib_is_a_ups_and_says_why
     # the same answer from another maker's device decides nothing
     other = decide_role(None, "", False, {"1.3.6.1.4.1.99981.1.1.0": b"X"}, "Controller", "1.3.6.1.4.1.99985.1")
     assert other.role == "unknown"
+
+
+def test_an_unprofiled_device_whose_product_mib_files_it_under_switches_is_a_switch() -> None:
+    # EXTREME-BASE-MIB assigns summitX440-24p under its switch branch (products/extreme.tsv); no probe answered
+    found = decide_role(None, "", False, {}, "ExtremeXOS (X440-24p) version 15.5.1.6", "1.3.6.1.4.1.1916.2.175")
+    assert found.role == "switch"
+    assert found.evidence == "1.3.6.1.2.1.1.2.0 (EXTREME-BASE-MIB summitX440-24p: a product of its switch branch)"
+
+
+def test_a_product_whose_mib_states_no_branch_leaves_the_role_to_what_the_device_answers() -> None:
+    # CISCO-PRODUCTS-MIB files catalyst 2960s under no role; with a UPS-MIB answer the device is a UPS
+    assert decide_role(None, "", False, {}, "Cisco IOS Software", "1.3.6.1.4.1.9.1.1208").role == "unknown"
+    ups = decide_role(None, "", False, {"1.3.6.1.2.1.33.1.1.2.0": b"X"}, "", "1.3.6.1.4.1.9.1.1208")
+    assert ups.role == "ups"
+
+
+def test_a_specific_profile_still_wins_over_the_product_branch() -> None:
+    found = decide_role("router", "1.3.6.1.2.1.1.2.0 profile acme (sysObjectID)", False, {}, "", "1.3.6.1.4.1.1916.2.175")
+    assert found.role == "router"
