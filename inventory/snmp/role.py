@@ -8,9 +8,9 @@ sensor, and the identity objects of a MIB about UPS or PDUs alone, role-tables.t
 bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
 the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
 walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
-PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; BGP or OSPF running, or IP forwarding on
-with addresses on several interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a
-switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
+PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; an access or WAN line, BGP or OSPF running,
+or IP forwarding on with addresses on several interfaces: a router; several Ethernet ports and no
+HOST-RESOURCES, or many physical ones: a switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
 no specific profile decided.
 """
 
@@ -61,6 +61,25 @@ _WIRELESS_NAME = re.compile(r"^(wlan|ath|wifi|wl|ra|rai|phy)\d+([.-]|ap|$)", re.
 SWITCH_ETHERNET_PORTS = 4
 _ETHERNET_TYPES = frozenset(
     {"ethernetCsmacd", "gigabitEthernet", "fastEther", "fastEtherFX", "6", "117", "62", "69"}
+)
+# IANAifType's access and WAN lines (interfaces.py names few types: the others read "unknown(N)"): DS1, E1, DS3,
+# ISDN, SONET, xDSL, DOCSIS, G-PON, OTN. A device with one is access or transport gear: a router in the vocabulary
+_ACCESS_TYPE_NUMBERS = {
+    18: "ds1", 19: "e1", 20: "basicISDN", 21: "primaryISDN", 30: "ds3", 39: "sonet", 63: "isdn", 94: "adsl",
+    95: "radsl", 96: "sdsl", 97: "vdsl", 127: "docsCableMaclayer", 128: "docsCableDownstream",
+    129: "docsCableUpstream", 195: "opticalChannel", 196: "opticalTransport", 205: "docsCableUpstreamChannel",
+    230: "adsl2", 238: "adsl2plus", 250: "gpon", 251: "vdsl2", 260: "otnOdu", 261: "otnOtu", 279: "gfast",
+}  # fmt: skip
+_ACCESS_TYPES = frozenset(
+    {*_ACCESS_TYPE_NUMBERS.values(), *(f"unknown({number})" for number in _ACCESS_TYPE_NUMBERS)}
+)
+# this many physical Ethernet ports make a switch even where HOST-RESOURCES answers (a network OS on Linux that
+# does not say so in sysDescr: OcNOS, Metamako MOS); a general-purpose OS with HOST-RESOURCES was a server before
+SWITCH_MANY_ETHERNET_PORTS = 24
+# the virtual Ethernet interfaces of a Linux host's containers, VMs and overlays: not ports
+_VIRTUAL_ETHERNET_NAME = re.compile(
+    r"^(veth|docker|br-|cali|flannel|cni|tap|vnet|virbr|vxlan|tun|lxc|kube|weave|genev|ovs|vmnic|vEthernet)",
+    re.IGNORECASE,
 )
 
 # (OID, role, what it is): answered to one GET after the system group. Each is the first instance of
@@ -395,9 +414,11 @@ def role_from_interfaces(
     """Return the role the interfaces name, else None.
 
     IEEE 802.11 radios: wireless (a router when the device forwards IP); PoE ports, Q-BRIDGE VLANs or spanning
-    tree: a switch (a layer-3 switch routes too); BGP running or OSPF enabled: a router; IP forwarding on with
-    addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet ports and no
-    HOST-RESOURCES: a switch. (After sysDescr's words: firewalls forward and route, modems bridge.)
+    tree: a switch (a layer-3 switch routes too); an access or WAN line (xDSL, DOCSIS, G-PON, DS1/E1, ISDN,
+    SONET, OTN): a router; BGP running or OSPF enabled: a router; IP forwarding on with addresses on
+    :data:`ROUTED_INTERFACES` interfaces or more: a router; several Ethernet ports and no HOST-RESOURCES, or
+    :data:`SWITCH_MANY_ETHERNET_PORTS` physical ones: a switch. (After sysDescr's words: firewalls forward and
+    route, modems bridge.)
     """
     radios = radio_count(interface_types, interface_names)
     if radios:
@@ -409,6 +430,11 @@ def role_from_interfaces(
     bridge = role_from_bridge(probes)
     if bridge is not None:
         return bridge
+    access = sorted({kind for kind in interface_types if kind in _ACCESS_TYPES})
+    if access:
+        return RoleDecision(
+            "router", f"1.3.6.1.2.1.2.2.1.3 (access or WAN interfaces: ifType {', '.join(map(str, access))})"
+        )
     local_as = probes.get(BGP_LOCAL_AS)
     if isinstance(local_as, int) and local_as != 0:
         return RoleDecision("router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = {local_as}: a BGP speaker)")
@@ -423,6 +449,13 @@ def role_from_interfaces(
         return RoleDecision(
             "switch", f"1.3.6.1.2.1.2.2.1.3 ({ethernet} Ethernet ports, no HOST-RESOURCES)"
         )
+    names = tuple(interface_names) + (None,) * (len(interface_types) - len(interface_names))
+    physical = sum(
+        1 for kind, name in zip(interface_types, names, strict=False)
+        if kind in _ETHERNET_TYPES and not (name and _VIRTUAL_ETHERNET_NAME.match(name))
+    )  # fmt: skip
+    if physical >= SWITCH_MANY_ETHERNET_PORTS:
+        return RoleDecision("switch", f"1.3.6.1.2.1.2.2.1.3 ({physical} physical Ethernet ports)")
     return None
 
 
