@@ -40,10 +40,8 @@ END
 """
 
 
-DC_PLANT = module(
-    "ACME-DC-MIB", 99981, "dcBatteryVoltage", "dcBatteryCurrent", "dcBatteryTemperature", "dcRectifierCount",
-    "dcRectifierCurrent",
-)  # fmt: skip
+DC_PLANT_OBJECTS = ("dcBatteryVoltage", "dcBatteryCurrent", "dcBatteryTemperature", "dcRectifierCount", "dcRectifierCurrent")
+DC_PLANT = module("ACME-DC-MIB", 99981, *DC_PLANT_OBJECTS)
 PDU = module("ACME-RACK-MIB", 99982, "rackOutletCount", "rackOutletCurrent", "rackOutletState")
 # a server controller's MIB: a RAID cache's and the CMOS batteries, beside processors
 SERVER = module(
@@ -84,6 +82,36 @@ def test_the_identity_objects_of_a_module_with_a_kind_are_written_as_that_kind(s
     ]
     tables = parse_role_tables(script.render(rows, "0123abc", ["github.com/example/mibs 0123abc"]))
     assert tables[99981][0].identity
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("ACME-INVERTER-MIB", "ups"), ("ACMEPDU-MIB", "pdu"), ("ACME-ATS-MIB", "pdu"), ("ACME-BPDU-GUARD-MIB", None)],
+)
+def test_a_module_named_for_its_kind_has_that_kind(script: ModuleType, name: str, kind: str | None) -> None:  # noqa: F811
+    counts = script.module_counts(script.parse_module(module(name, 99987, "deviceModel")))
+    assert script.module_kind(counts[name]) == kind
+
+
+def test_a_network_vendor_s_ups_mib_describes_the_ups_its_switch_manages(script: ModuleType) -> None:  # noqa: F811
+    vlans = """
+ACME-SWITCH-MIB DEFINITIONS ::= BEGIN
+IMPORTS enterprises, OBJECT-TYPE, Integer32 FROM SNMPv2-SMI;
+acmeSwitch OBJECT IDENTIFIER ::= { enterprises 99988 }
+acmeVlanTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmeVlanEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    ::= { acmeSwitch 9 }
+END
+"""
+    text = module("ACME-SWITCH-UPS-MIB", 99988, *DC_PLANT_OBJECTS) + vlans
+    counts = script.module_counts(script.parse_module(text))
+    assert counts["ACME-SWITCH-UPS-MIB"].maker_forwards
+    assert script.module_kind(counts["ACME-SWITCH-UPS-MIB"]) is None
+    # the same module under a maker with no forwarding table is a UPS MIB
+    alone = script.module_counts(script.parse_module(module("ACME-SWITCH-UPS-MIB", 99989, *DC_PLANT_OBJECTS)))
+    assert script.module_kind(alone["ACME-SWITCH-UPS-MIB"]) == "ups"
 
 
 TABLE = (
