@@ -1,7 +1,8 @@
 """A device's role from evidence, in a stated order, with the evidence that decided it.
 
 The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
-product MIB that assigns exactly that sysObjectID (products/*.tsv); then what the device answers
+product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
+falls under that a MIB about UPS or PDUs alone registers (role-tables.tsv); then what the device answers
 to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
 sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
 sensor, and the identity objects of a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
@@ -143,6 +144,7 @@ PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
 # objects whose MIB names mean a UPS, a PDU or a sensor, per enterprise (scripts/role-tables, from the vendors' MIBs)
 ROLE_TABLES_FILE = Path(__file__).resolve().parent.parent / "profiles" / "role-tables.tsv"
 _ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery object is a UPS even with outlets
+_ROW_EVIDENCE = ("", "identity", "sysObjectID")
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,22 @@ class RoleObject:
     oid: str
     descriptor: str
     module: str
-    identity: bool = False
+    # "" an object whose name means the kind; "identity" an identity object of a module about that kind alone;
+    # "sysObjectID" a node such a module registers, which a device's sysObjectID falls under (never asked for)
+    evidence: str = ""
+
+    @property
+    def identity(self) -> bool:
+        """Whether the row is the unit's model, serial or firmware in a MIB about its kind alone."""
+        return self.evidence == "identity"
 
     def describe(self) -> str:
         """Return the row as a role's evidence: the OID, its module and descriptor, and what answering it means."""
+        if self.evidence == "sysObjectID":
+            return (
+                f"1.3.6.1.2.1.1.2.0 (under {self.oid}, {self.module} {self.descriptor}:"
+                f" a node of a MIB about {self.role} devices alone)"
+            )
         meaning = (
             f"the unit's identity in a MIB about {self.role} devices alone"
             if self.identity
@@ -169,7 +183,7 @@ class RoleObject:
 
 def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
     """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor, each role's own
-    objects before its identity rows (a sixth column ``identity``); skip malformed rows."""
+    objects before its identity rows (a sixth column ``identity``; ``sysObjectID`` rows last); skip malformed rows."""
     found: dict[int, list[RoleObject]] = {}
     for line in text.splitlines():
         cells = line.split("\t")
@@ -178,14 +192,19 @@ def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
             or len(cells) not in (5, 6)
             or not cells[0].isdigit()
             or cells[1] not in _ROLE_TABLE_ORDER
-            or (len(cells) == 6 and cells[5] not in ("", "identity"))
+            or (len(cells) == 6 and cells[5] not in _ROW_EVIDENCE)
         ):
             continue
-        identity = len(cells) == 6 and cells[5] == "identity"
-        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4], identity)
+        evidence = cells[5] if len(cells) == 6 else ""
+        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4], evidence)
         found.setdefault(row.enterprise, []).append(row)
     return {
-        enterprise: tuple(sorted(rows, key=lambda row: (_ROLE_TABLE_ORDER.index(row.role), row.identity)))
+        enterprise: tuple(
+            sorted(
+                rows,
+                key=lambda row: (row.evidence == "sysObjectID", _ROLE_TABLE_ORDER.index(row.role), row.identity),
+            )
+        )
         for enterprise, rows in found.items()
     }
 
@@ -202,14 +221,30 @@ def role_tables() -> dict[int, tuple[RoleObject, ...]]:
 
 
 def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
-    """Return the role-table objects of the sysObjectID's enterprise (none for another tree)."""
+    """Return the role-table objects of the sysObjectID's enterprise to ask for (none for another tree)."""
     enterprise = enterprise_number(object_id)
-    return role_tables().get(enterprise, ()) if enterprise is not None else ()
+    rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
+    return tuple(row for row in rows if row.evidence != "sysObjectID")
 
 
 def role_probe_oids(object_id: str) -> tuple[str, ...]:
     """Return what the probe GET asks a device no specific profile decided: :data:`PROBE_OIDS` and its maker's objects."""
     return tuple(dict.fromkeys((*PROBE_OIDS, *(row.oid for row in role_objects_for(object_id)))))
+
+
+def role_from_object_id(object_id: str) -> RoleDecision | None:
+    """Return the role of the deepest role-table node (a ``sysObjectID`` row) the sysObjectID falls under, else None:
+    the MIB module that registers the device's own OID is about UPS or DC power, or PDUs, alone."""
+    enterprise = enterprise_number(object_id)
+    rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
+    under = [
+        row for row in rows
+        if row.evidence == "sysObjectID" and (object_id == row.oid or object_id.startswith(row.oid + "."))
+    ]  # fmt: skip
+    if not under:
+        return None
+    deepest = max(under, key=lambda row: len(row.oid.split(".")))
+    return RoleDecision(deepest.role, deepest.describe())
 
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
@@ -516,6 +551,7 @@ def decide_role(
     radios = radio_count(interface_types, interface_names)
     for decision in (
         role_from_product(object_id),
+        role_from_object_id(object_id),
         role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),

@@ -77,8 +77,8 @@ def test_the_identity_objects_of_a_module_with_a_kind_are_written_as_that_kind(s
     )
     kinds = {"ACME-DC-MIB": "ups"}
     rows = script.identity_rows(identity_objects, kinds)
-    assert [(row.enterprise, row.role, row.oid, row.identity) for row in rows] == [
-        (99981, "ups", "1.3.6.1.4.1.99981.1.1.0", True)
+    assert [(row.enterprise, row.role, row.oid, row.evidence) for row in rows] == [
+        (99981, "ups", "1.3.6.1.4.1.99981.1.1.0", "identity")
     ]
     tables = parse_role_tables(script.render(rows, "0123abc", ["github.com/example/mibs 0123abc"]))
     assert tables[99981][0].identity
@@ -164,3 +164,34 @@ def test_a_product_whose_mib_states_no_branch_leaves_the_role_to_what_the_device
 def test_a_specific_profile_still_wins_over_the_product_branch() -> None:
     found = decide_role("router", "1.3.6.1.2.1.1.2.0 profile acme (sysObjectID)", False, {}, "", "1.3.6.1.4.1.1916.2.175")
     assert found.role == "router"
+
+
+def test_a_device_whose_own_oid_a_power_mib_registers_is_a_ups_with_no_get(
+    script: ModuleType,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ACME-DC-MIB registers unit, maker(99981).1: a device whose sysObjectID falls under it runs that MIB
+    kinds = {"ACME-DC-MIB": "ups"}
+    rows = script.object_id_rows(script.parse_module(DC_PLANT), kinds)
+    assert [(row.oid, row.descriptor, row.evidence) for row in rows] == [("1.3.6.1.4.1.99981.1", "unit", "sysObjectID")]
+    tables = parse_role_tables(script.render(rows, "0123abc"))
+    monkeypatch.setattr(role_module, "role_tables", lambda: tables)
+    found = decide_role(None, "", False, {}, "Controller", "1.3.6.1.4.1.99981.1.3")
+    assert found.role == "ups"
+    assert found.evidence == (
+        "1.3.6.1.2.1.1.2.0 (under 1.3.6.1.4.1.99981.1, ACME-DC-MIB unit: a node of a MIB about ups devices alone)"
+    )
+    # the node is evidence for the sysObjectID alone: it is never asked for with a GET
+    assert "1.3.6.1.4.1.99981.1" not in role_module.role_probe_oids("1.3.6.1.4.1.99981.1.3")
+    assert decide_role(None, "", False, {}, "Controller", "1.3.6.1.4.1.99981.2").role == "unknown"
+
+
+def test_a_node_under_which_another_module_registers_a_product_decides_nothing(script: ModuleType) -> None:  # noqa: F811
+    products = """
+ACME-PRODUCTS-MIB DEFINITIONS ::= BEGIN
+IMPORTS enterprises FROM SNMPv2-SMI;
+acmeUnit     OBJECT IDENTIFIER ::= { enterprises 99981 1 }
+acmeSwitch48 OBJECT IDENTIFIER ::= { acmeUnit 48 }
+END
+"""
+    assert script.object_id_rows(script.parse_module(DC_PLANT + products), {"ACME-DC-MIB": "ups"}) == []
