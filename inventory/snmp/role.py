@@ -2,7 +2,8 @@
 
 The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
 product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
-falls under that a MIB about UPS or PDUs alone registers (role-tables.tsv); then what the device answers
+falls under whose registering MIB says the kind (about UPS or PDUs alone, or named for firewalls,
+servers, PON...: role-tables.tsv); then what the device answers
 to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
 sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
 sensor, and the identity objects of a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
@@ -145,6 +146,10 @@ PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
 ROLE_TABLES_FILE = Path(__file__).resolve().parent.parent / "profiles" / "role-tables.tsv"
 _ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery object is a UPS even with outlets
 _ROW_EVIDENCE = ("", "identity", "sysObjectID")
+# what a node a device's sysObjectID falls under can name: its MIB's name says a firewall, a server's controller
+_NODE_ROLES = frozenset(
+    {"server", "switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "wireless", "printer"}
+)
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ class RoleObject:
         if self.evidence == "sysObjectID":
             return (
                 f"1.3.6.1.2.1.1.2.0 (under {self.oid}, {self.module} {self.descriptor}:"
-                f" a node of a MIB about {self.role} devices alone)"
+                f" a node of a MIB about {self.role} devices)"
             )
         meaning = (
             f"the unit's identity in a MIB about {self.role} devices alone"
@@ -191,7 +196,7 @@ def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
             line.startswith("#")
             or len(cells) not in (5, 6)
             or not cells[0].isdigit()
-            or cells[1] not in _ROLE_TABLE_ORDER
+            or cells[1] not in (_NODE_ROLES if cells[5:] == ["sysObjectID"] else _ROLE_TABLE_ORDER)
             or (len(cells) == 6 and cells[5] not in _ROW_EVIDENCE)
         ):
             continue
@@ -202,7 +207,11 @@ def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
         enterprise: tuple(
             sorted(
                 rows,
-                key=lambda row: (row.evidence == "sysObjectID", _ROLE_TABLE_ORDER.index(row.role), row.identity),
+                key=lambda row: (
+                    row.evidence == "sysObjectID",
+                    _ROLE_TABLE_ORDER.index(row.role) if row.role in _ROLE_TABLE_ORDER else 0,
+                    row.identity,
+                ),
             )
         )
         for enterprise, rows in found.items()
@@ -234,7 +243,7 @@ def role_probe_oids(object_id: str) -> tuple[str, ...]:
 
 def role_from_object_id(object_id: str) -> RoleDecision | None:
     """Return the role of the deepest role-table node (a ``sysObjectID`` row) the sysObjectID falls under, else None:
-    the MIB module that registers the device's own OID is about UPS or DC power, or PDUs, alone."""
+    the MIB module that registers the device's own OID says what its devices are (scripts/role-tables)."""
     enterprise = enterprise_number(object_id)
     rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
     under = [

@@ -172,14 +172,14 @@ def test_a_device_whose_own_oid_a_power_mib_registers_is_a_ups_with_no_get(
 ) -> None:
     # ACME-DC-MIB registers unit, maker(99981).1: a device whose sysObjectID falls under it runs that MIB
     kinds = {"ACME-DC-MIB": "ups"}
-    rows = script.object_id_rows(script.parse_module(DC_PLANT), kinds)
+    rows = script.object_id_rows(script.parse_module(DC_PLANT), lambda module, _name: kinds.get(module))
     assert [(row.oid, row.descriptor, row.evidence) for row in rows] == [("1.3.6.1.4.1.99981.1", "unit", "sysObjectID")]
     tables = parse_role_tables(script.render(rows, "0123abc"))
     monkeypatch.setattr(role_module, "role_tables", lambda: tables)
     found = decide_role(None, "", False, {}, "Controller", "1.3.6.1.4.1.99981.1.3")
     assert found.role == "ups"
     assert found.evidence == (
-        "1.3.6.1.2.1.1.2.0 (under 1.3.6.1.4.1.99981.1, ACME-DC-MIB unit: a node of a MIB about ups devices alone)"
+        "1.3.6.1.2.1.1.2.0 (under 1.3.6.1.4.1.99981.1, ACME-DC-MIB unit: a node of a MIB about ups devices)"
     )
     # the node is evidence for the sysObjectID alone: it is never asked for with a GET
     assert "1.3.6.1.4.1.99981.1" not in role_module.role_probe_oids("1.3.6.1.4.1.99981.1.3")
@@ -194,4 +194,36 @@ acmeUnit     OBJECT IDENTIFIER ::= { enterprises 99981 1 }
 acmeSwitch48 OBJECT IDENTIFIER ::= { acmeUnit 48 }
 END
 """
-    assert script.object_id_rows(script.parse_module(DC_PLANT + products), {"ACME-DC-MIB": "ups"}) == []
+    kinds = {"ACME-DC-MIB": "ups"}
+    assert script.object_id_rows(script.parse_module(DC_PLANT + products), lambda module, _name: kinds.get(module)) == []
+
+
+
+@pytest.mark.parametrize(
+    ("module_name", "descriptor", "kind"),
+    [
+        ("XG-FIREWALL-MIB", "xg-firewall", "firewall"),
+        ("ACME-SERVER-IBMC-MIB", "hwServer", "server"),
+        ("ACME-PONSERIES-BASE-MIB", "acmePonDev", "router"),
+        ("ACME-PRODUCTS-MIB", "hpdu", "pdu"),
+        ("ACME-PRODUCTS-MIB", "smartUPS450", "ups"),
+        # a product's name says a UPS or a PDU only: APC's masterSwitch is a PDU, no switch
+        ("ACME-PRODUCTS-MIB", "masterSwitch", None),
+        ("ACME-BPDU-GUARD-MIB", "acmeBpduGuard", None),
+    ],
+)
+def test_what_the_name_of_the_module_or_the_product_node_says_the_device_is(
+    script: ModuleType,  # noqa: F811
+    module_name: str,
+    descriptor: str,
+    kind: str | None,
+) -> None:
+    assert script.name_kind(module_name, descriptor) == kind
+
+
+def test_a_network_vendor_s_module_named_ups_names_no_node_a_ups(script: ModuleType) -> None:  # noqa: F811
+    counts = {"ACME-UPS-MIB": script.ModuleCount("ACME-UPS-MIB", maker_forwards=True)}
+    assert script.node_kind("ACME-UPS-MIB", "acmeUps", counts) is None
+    # a firewall's maker forwards traffic: its firewall MIB's nodes stay firewall nodes
+    counts = {"ACME-FIREWALL-MIB": script.ModuleCount("ACME-FIREWALL-MIB", network=2, maker_forwards=True)}
+    assert script.node_kind("ACME-FIREWALL-MIB", "acmeFw", counts) == "firewall"
