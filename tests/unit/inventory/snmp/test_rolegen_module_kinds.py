@@ -48,6 +48,11 @@ SERVER = module(
     "ACME-BMC-MIB", 99983, "raidBatteryStatus", "raidBatteryCondition", "cmosBatteryVoltage", "psuInverterFault",
     "psuChargerFault", "cpuProcessorCount",
 )  # fmt: skip
+# a chiller controller's MIB: its compressors' inverters and the mains supply are not a UPS's
+CHILLER = module(
+    "ACME-CHILLER-MIB", 99980, "dcBatteryVoltage", "dcBatteryAlarm", "compInverterFault", "mainsFault",
+    "acmeCompressorHours",
+)  # fmt: skip
 # a console server's MIB: the outlets and UPS of the devices on its serial ports
 CONSOLE = module(
     "ACME-CONSOLE-MIB", 99984, "pmOutletCount", "pmOutletCurrent", "pmOutletState", "cyConsolePortCount"
@@ -56,8 +61,8 @@ CONSOLE = module(
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [(DC_PLANT, "ups"), (PDU, "pdu"), (SERVER, None), (CONSOLE, None)],
-    ids=["dc-plant", "pdu", "server-controller", "console-server"],
+    [(DC_PLANT, "ups"), (PDU, "pdu"), (SERVER, None), (CONSOLE, None), (CHILLER, None)],
+    ids=["dc-plant", "pdu", "server-controller", "console-server", "chiller"],
 )
 def test_a_module_has_a_kind_only_when_it_is_about_power_or_outlets_alone(
     script: ModuleType,  # noqa: F811
