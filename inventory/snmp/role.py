@@ -3,17 +3,18 @@
 The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
 product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
 falls under whose registering MIB says the kind (about UPS or PDUs alone, or named for firewalls,
-servers, PON...: role-tables.tsv); then what the device answers
-to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
-sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
-sensor, and the identity objects of a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
-bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
-the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
-walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
-PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; an access or WAN line, BGP or OSPF running,
-or IP forwarding on with addresses on several interfaces: a router; several Ethernet ports and no
-HOST-RESOURCES, or many physical ones: a switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
-no specific profile decided.
+servers, PON...: role-tables.tsv); then what the device answers to one GET of a few OIDs (UPS-MIB
+or a vendor UPS table, a PDU's outlet or unit table, a vendor sensor table, the Printer-MIB; the
+objects of its maker's MIB whose names mean a UPS, a PDU or a sensor, and the identity objects of
+a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on
+and radios or a small bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS;
+the LLDP capabilities the device says it has enabled); then sysServices; then words in sysDescr;
+then the interfaces walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a
+router when it forwards; PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; an access or WAN
+line, BGP or OSPF running, or IP forwarding on with addresses on several interfaces: a router;
+several Ethernet ports and no HOST-RESOURCES, or many physical ones: a switch). Nothing
+identifies the device: ``unknown``, with what was seen. The GET is sent only when no specific
+profile decided.
 """
 
 from __future__ import annotations
@@ -230,7 +231,8 @@ def role_tables() -> dict[int, tuple[RoleObject, ...]]:
 
 
 def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
-    """Return the role-table objects of the sysObjectID's enterprise to ask for (none for another tree)."""
+    """Return the role-table rows of the sysObjectID's enterprise that the probe GET asks for (its objects and identity
+    rows, not its ``sysObjectID`` nodes); none for another tree."""
     enterprise = enterprise_number(object_id)
     rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
     return tuple(row for row in rows if row.evidence != "sysObjectID")
