@@ -1,16 +1,20 @@
 """A device's role from evidence, in a stated order, with the evidence that decided it.
 
-The order: a specific profile (sysObjectID, refined by sysDescr); then what the device answers
-to one GET of a few OIDs (UPS-MIB or a vendor UPS table, a PDU's outlet or unit table, a vendor
-sensor table, the Printer-MIB; the objects of its maker's MIB whose names mean a UPS, a PDU or a
-sensor, role-tables.tsv; a Linux home or office router: IP forwarding on and radios or a small
-bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS; the LLDP capabilities
-the device says it has enabled); then sysServices; then words in sysDescr; then the interfaces
-walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a router when it forwards;
-PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; BGP or OSPF running, or IP forwarding on
-with addresses on several interfaces: a router; many Ethernet ports and no HOST-RESOURCES: a
-switch). Nothing identifies the device: ``unknown``, with what was seen. The GET is sent only when
-no specific profile decided.
+The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
+product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
+falls under whose registering MIB says the kind (about UPS or PDUs alone, or named for firewalls,
+servers, PON...: role-tables.tsv); then what the device answers to one GET of a few OIDs (UPS-MIB
+or a vendor UPS table, a PDU's outlet or unit table, a vendor sensor table, the Printer-MIB; the
+objects of its maker's MIB whose names mean a UPS, a PDU or a sensor, and the identity objects of
+a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on
+and radios or a small bridge; a bridge with many ports; HOST-RESOURCES on a general-purpose OS;
+the LLDP capabilities the device says it has enabled); then sysServices; then words in sysDescr;
+then the interfaces walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a
+router when it forwards; PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; an access or WAN
+line, BGP or OSPF running, or IP forwarding on with addresses on several interfaces: a router;
+several Ethernet ports and no HOST-RESOURCES, or many physical ones: a switch). Nothing
+identifies the device: ``unknown``, with what was seen. The GET is sent only when no specific
+profile decided.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inventory.snmp.enterprises import enterprise_number
+from inventory.snmp.products import product_for
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
 
@@ -59,6 +64,25 @@ _WIRELESS_NAME = re.compile(r"^(wlan|ath|wifi|wl|ra|rai|phy)\d+([.-]|ap|$)", re.
 SWITCH_ETHERNET_PORTS = 4
 _ETHERNET_TYPES = frozenset(
     {"ethernetCsmacd", "gigabitEthernet", "fastEther", "fastEtherFX", "6", "117", "62", "69"}
+)
+# IANAifType's access and WAN lines (interfaces.py names few types: the others read "unknown(N)"): DS1, E1, DS3,
+# ISDN, SONET, xDSL, DOCSIS, G-PON, OTN. A device with one is access or transport gear: a router in the vocabulary
+_ACCESS_TYPE_NUMBERS = {
+    18: "ds1", 19: "e1", 20: "basicISDN", 21: "primaryISDN", 30: "ds3", 39: "sonet", 63: "isdn", 94: "adsl",
+    95: "radsl", 96: "sdsl", 97: "vdsl", 127: "docsCableMaclayer", 128: "docsCableDownstream",
+    129: "docsCableUpstream", 195: "opticalChannel", 196: "opticalTransport", 205: "docsCableUpstreamChannel",
+    230: "adsl2", 238: "adsl2plus", 250: "gpon", 251: "vdsl2", 260: "otnOdu", 261: "otnOtu", 279: "gfast",
+}  # fmt: skip
+_ACCESS_TYPES = frozenset(
+    {*_ACCESS_TYPE_NUMBERS.values(), *(f"unknown({number})" for number in _ACCESS_TYPE_NUMBERS)}
+)
+# this many physical Ethernet ports make a switch even where HOST-RESOURCES answers (a network OS on Linux that
+# does not say so in sysDescr: OcNOS, Metamako MOS); a general-purpose OS with HOST-RESOURCES was a server before
+SWITCH_MANY_ETHERNET_PORTS = 24
+# the virtual Ethernet interfaces of a Linux host's containers, VMs and overlays: not ports
+_VIRTUAL_ETHERNET_NAME = re.compile(
+    r"^(veth|docker|br-|cali|flannel|cni|tap|vnet|virbr|vxlan|tun|lxc|kube|weave|genev|ovs|vmnic|vEthernet)",
+    re.IGNORECASE,
 )
 
 # (OID, role, what it is): answered to one GET after the system group. Each is the first instance of
@@ -122,30 +146,75 @@ PROBE_OIDS: tuple[str, ...] = tuple(dict.fromkeys((
 # objects whose MIB names mean a UPS, a PDU or a sensor, per enterprise (scripts/role-tables, from the vendors' MIBs)
 ROLE_TABLES_FILE = Path(__file__).resolve().parent.parent / "profiles" / "role-tables.tsv"
 _ROLE_TABLE_ORDER = ("ups", "pdu", "sensor")  # a device answering a battery object is a UPS even with outlets
+_ROW_EVIDENCE = ("", "identity", "sysObjectID")
+# what a node a device's sysObjectID falls under can name: its MIB's name says a firewall, a server's controller
+_NODE_ROLES = frozenset(
+    {"server", "switch", "router", "firewall", "storage", "ups", "pdu", "sensor", "wireless", "printer"}
+)
 
 
 @dataclass(frozen=True)
 class RoleObject:
-    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv)."""
+    """An object of a vendor's MIB that only a device of ``role`` answers (a row of role-tables.tsv); ``identity``
+    when it is the unit's model, serial or firmware in a MIB module about that kind of device alone."""
 
     enterprise: int
     role: str
     oid: str
     descriptor: str
     module: str
+    # "" an object whose name means the kind; "identity" an identity object of a module about that kind alone;
+    # "sysObjectID" a node such a module registers, which a device's sysObjectID falls under (never asked for)
+    evidence: str = ""
+
+    @property
+    def identity(self) -> bool:
+        """Whether the row is the unit's model, serial or firmware in a MIB about its kind alone."""
+        return self.evidence == "identity"
+
+    def describe(self) -> str:
+        """Return the row as a role's evidence: the OID, its module and descriptor, and what answering it means."""
+        if self.evidence == "sysObjectID":
+            return (
+                f"1.3.6.1.2.1.1.2.0 (under {self.oid}, {self.module} {self.descriptor}:"
+                f" a node of a MIB about {self.role} devices)"
+            )
+        meaning = (
+            f"the unit's identity in a MIB about {self.role} devices alone"
+            if self.identity
+            else f"a {self.role} object of its maker's MIB"
+        )
+        return f"{self.oid} ({self.module} {self.descriptor}: {meaning})"
 
 
 def parse_role_tables(text: str) -> dict[int, tuple[RoleObject, ...]]:
-    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor; skip malformed rows."""
+    """Return role-tables.tsv's rows per enterprise, UPS objects first, then PDU, then sensor, each role's own
+    objects before its identity rows (a sixth column ``identity``; ``sysObjectID`` rows last); skip malformed rows."""
     found: dict[int, list[RoleObject]] = {}
     for line in text.splitlines():
         cells = line.split("\t")
-        if line.startswith("#") or len(cells) != 5 or not cells[0].isdigit() or cells[1] not in _ROLE_TABLE_ORDER:
+        if (
+            line.startswith("#")
+            or len(cells) not in (5, 6)
+            or not cells[0].isdigit()
+            or cells[1] not in (_NODE_ROLES if cells[5:] == ["sysObjectID"] else _ROLE_TABLE_ORDER)
+            or (len(cells) == 6 and cells[5] not in _ROW_EVIDENCE)
+        ):
             continue
-        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4])
+        evidence = cells[5] if len(cells) == 6 else ""
+        row = RoleObject(int(cells[0]), cells[1], cells[2].strip("."), cells[3], cells[4], evidence)
         found.setdefault(row.enterprise, []).append(row)
     return {
-        enterprise: tuple(sorted(rows, key=lambda row: _ROLE_TABLE_ORDER.index(row.role)))
+        enterprise: tuple(
+            sorted(
+                rows,
+                key=lambda row: (
+                    row.evidence == "sysObjectID",
+                    _ROLE_TABLE_ORDER.index(row.role) if row.role in _ROLE_TABLE_ORDER else 0,
+                    row.identity,
+                ),
+            )
+        )
         for enterprise, rows in found.items()
     }
 
@@ -162,14 +231,31 @@ def role_tables() -> dict[int, tuple[RoleObject, ...]]:
 
 
 def role_objects_for(object_id: str) -> tuple[RoleObject, ...]:
-    """Return the role-table objects of the sysObjectID's enterprise (none for another tree)."""
+    """Return the role-table rows of the sysObjectID's enterprise that the probe GET asks for (its objects and identity
+    rows, not its ``sysObjectID`` nodes); none for another tree."""
     enterprise = enterprise_number(object_id)
-    return role_tables().get(enterprise, ()) if enterprise is not None else ()
+    rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
+    return tuple(row for row in rows if row.evidence != "sysObjectID")
 
 
 def role_probe_oids(object_id: str) -> tuple[str, ...]:
     """Return what the probe GET asks a device no specific profile decided: :data:`PROBE_OIDS` and its maker's objects."""
     return tuple(dict.fromkeys((*PROBE_OIDS, *(row.oid for row in role_objects_for(object_id)))))
+
+
+def role_from_object_id(object_id: str) -> RoleDecision | None:
+    """Return the role of the deepest role-table node (a ``sysObjectID`` row) the sysObjectID falls under, else None:
+    the MIB module that registers the device's own OID says what its devices are (scripts/role-tables)."""
+    enterprise = enterprise_number(object_id)
+    rows = role_tables().get(enterprise, ()) if enterprise is not None else ()
+    under = [
+        row for row in rows
+        if row.evidence == "sysObjectID" and (object_id == row.oid or object_id.startswith(row.oid + "."))
+    ]  # fmt: skip
+    if not under:
+        return None
+    deepest = max(under, key=lambda row: len(row.oid.split(".")))
+    return RoleDecision(deepest.role, deepest.describe())
 
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
@@ -311,9 +397,7 @@ def role_from_probes(
             return RoleDecision(role, f"{oid} ({what})")
     for row in role_objects_for(object_id):
         if _answered(probes.get(row.oid)):
-            return RoleDecision(
-                row.role, f"{row.oid} ({row.module} {row.descriptor}: a {row.role} object of its maker's MIB)"
-            )
+            return RoleDecision(row.role, row.describe())
     general_os = bool(_GENERAL_PURPOSE_OS.search(descr))
     ports = probes.get(DOT1D_BASE_NUM_PORTS)
     ports = ports if isinstance(ports, int) else None
@@ -332,6 +416,18 @@ def role_from_probes(
             "server", f"{HR_SYSTEM_UPTIME} (HOST-RESOURCES-MIB) on a general-purpose OS"
         )
     return role_from_lldp(probes)
+
+
+def role_from_product(object_id: str) -> RoleDecision | None:
+    """Return the role the vendor's product MIB states for exactly this sysObjectID (the branch it assigns the
+    product under: ``inventory/profiles/products``), else None."""
+    product = product_for(object_id) if object_id else None
+    if product is None or product.role is None:
+        return None
+    return RoleDecision(
+        product.role,
+        f"1.3.6.1.2.1.1.2.0 ({product.module} {product.descriptor}: a product of its {product.role} branch)",
+    )
 
 
 def role_from_services(services: RawValue) -> RoleDecision | None:
@@ -364,9 +460,11 @@ def role_from_interfaces(
     """Return the role the interfaces name, else None.
 
     IEEE 802.11 radios: wireless (a router when the device forwards IP); PoE ports, Q-BRIDGE VLANs or spanning
-    tree: a switch (a layer-3 switch routes too); BGP running or OSPF enabled: a router; IP forwarding on with
-    addresses on :data:`ROUTED_INTERFACES` interfaces or more: a router; many Ethernet ports and no
-    HOST-RESOURCES: a switch. (After sysDescr's words: firewalls forward and route, modems bridge.)
+    tree: a switch (a layer-3 switch routes too); an access or WAN line (xDSL, DOCSIS, G-PON, DS1/E1, ISDN,
+    SONET, OTN): a router; BGP running or OSPF enabled: a router; IP forwarding on with addresses on
+    :data:`ROUTED_INTERFACES` interfaces or more: a router; several Ethernet ports and no HOST-RESOURCES, or
+    :data:`SWITCH_MANY_ETHERNET_PORTS` physical ones: a switch. (After sysDescr's words: firewalls forward and
+    route, modems bridge.)
     """
     radios = radio_count(interface_types, interface_names)
     if radios:
@@ -378,6 +476,11 @@ def role_from_interfaces(
     bridge = role_from_bridge(probes)
     if bridge is not None:
         return bridge
+    access = sorted({kind for kind in interface_types if kind in _ACCESS_TYPES})
+    if access:
+        return RoleDecision(
+            "router", f"1.3.6.1.2.1.2.2.1.3 (access or WAN interfaces: ifType {', '.join(map(str, access))})"
+        )
     local_as = probes.get(BGP_LOCAL_AS)
     if isinstance(local_as, int) and local_as != 0:
         return RoleDecision("router", f"{BGP_LOCAL_AS} (BGP4-MIB bgpLocalAs = {local_as}: a BGP speaker)")
@@ -392,6 +495,13 @@ def role_from_interfaces(
         return RoleDecision(
             "switch", f"1.3.6.1.2.1.2.2.1.3 ({ethernet} Ethernet ports, no HOST-RESOURCES)"
         )
+    names = tuple(interface_names) + (None,) * (len(interface_types) - len(interface_names))
+    physical = sum(
+        1 for kind, name in zip(interface_types, names, strict=False)
+        if kind in _ETHERNET_TYPES and not (name and _VIRTUAL_ETHERNET_NAME.match(name))
+    )  # fmt: skip
+    if physical >= SWITCH_MANY_ETHERNET_PORTS:
+        return RoleDecision("switch", f"1.3.6.1.2.1.2.2.1.3 ({physical} physical Ethernet ports)")
     return None
 
 
@@ -451,6 +561,8 @@ def decide_role(
     said = f"; {deferred_by}" if deferred_by else ""
     radios = radio_count(interface_types, interface_names)
     for decision in (
+        role_from_product(object_id),
+        role_from_object_id(object_id),
         role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),
