@@ -89,7 +89,8 @@ def snmp_manufacturer(
     IANA's registry (``registry``, else the system's, read once), unless it is an SNMP agent's;
     the ENTITY-MIB chassis's entPhysicalMfgName (often a contract maker's name, so after those); for an agent's
     sysObjectID, the maker whose own MIB objects gave the model, serial or version (harvested). Nothing else: a
-    net-snmp host's manufacturer is unknown (None), and that is no problem of the scan. The note is set only when the registry itself is missing.
+    net-snmp host's manufacturer is unknown (None), and that is no problem of the scan. The note is set only when
+    the registry itself is missing.
     """
     from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
 
