@@ -21,7 +21,6 @@ from inventory.snmp.entity import (
 )
 from inventory.snmp.harvested import (
     HARVESTED_FIELDS,
-    candidate_oids,
     census_wanted,
     harvested_identity,
 )
@@ -138,10 +137,8 @@ class DeviceSnapshot:
     tables: tuple[TableOutcome, ...] = ()
     elapsed_seconds: float = 0.0
     role: RoleDecision | None = None
-    # the vendor's harvested identity objects (inventory/snmp/harvested.py) for a model, serial or version that
-    # no stronger evidence and none of them read so far gave: discovery reads those it has not read, once
-    identity_candidates: tuple[str, ...] = ()
-    # the fields (model, serial, version) that nothing before the harvested objects gave, nor they so far
+    # the fields (model, serial, version) that nothing before the vendor's harvested identity objects gave, nor
+    # they as far as read (inventory/snmp/harvested.py): discovery reads more of them while one is missing
     identity_missing: tuple[str, ...] = ()
     # a field is missing and no enterprise with harvested objects is known (the sysObjectID is an agent's, such as
     # net-snmp's on an appliance): discovery looks for the enterprises the device answers under, once
@@ -395,7 +392,6 @@ def build_snapshot(
         tables=tables,
         elapsed_seconds=elapsed_seconds,
         role=role,
-        identity_candidates=candidate_oids(object_id, identity_missing, rows=found),
         identity_missing=identity_missing,
         enterprise_census=enterprise_census,
     )

@@ -140,17 +140,18 @@ def test_a_snapshot_takes_the_vendors_objects_before_what_sysdescr_says(acme_tab
     assert identity.serial.oid == "1.3.6.1.4.1.99001.2.1.1.2.0 acmeUpsIdentSerialNumber (ACME-UPS-MIB, harvested)"
     assert identity.model.oid == "1.3.6.1.4.1.99001.2.1.3.1.2.7 acmeUnitModel (ACME-UPS-MIB, harvested)"
     # every field found: nothing more for discovery to ask
-    assert snapshot.identity_candidates == ()
+    assert snapshot.identity_missing == ()
 
 
 def test_the_entity_chassis_still_wins_and_discovery_is_told_what_to_read(acme_table: object) -> None:
     # without the vendor's objects: the chassis gives the serial, sysDescr the version, and the
-    # snapshot lists the model and version candidates discovery should GET
+    # snapshot says the model and version are still missing, so discovery reads their candidates
     lines = [line for line in RECORDING if not line.startswith("1.3.6.1.4.1.99001.2")] + CHASSIS
     snapshot = build_snapshot("ups-ward-3", parse_snmprec("\n".join(lines)).rows)
     assert snapshot.identity.serial is not None and snapshot.identity.serial.value == "CHASSIS42"
     assert snapshot.identity.version is not None and snapshot.identity.version.value == "9.9.9"
-    assert snapshot.identity_candidates == ("1.3.6.1.4.1.99001.2.1.3.1.2", "1.3.6.1.4.1.99001.2.1.1.3")
+    assert snapshot.identity_missing == ("model", "version")
+    assert candidate_oids(ACME, snapshot.identity_missing) == ("1.3.6.1.4.1.99001.2.1.3.1.2", "1.3.6.1.4.1.99001.2.1.1.3")
     # with them: the chassis's serial still wins over the harvested one
     both = build_snapshot("ups-ward-3", parse_snmprec("\n".join(RECORDING + CHASSIS)).rows)
     assert both.identity.serial is not None and both.identity.serial.value == "CHASSIS42"
