@@ -12,7 +12,7 @@ what each script keeps of them (which objects, their rank, their role) is its ow
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,6 +205,14 @@ def parse_text(text: str, mibs: Mibs) -> None:
     for number, start in enumerate(starts):
         end = starts[number + 1].start() if number + 1 < len(starts) else len(masked.code)
         parse_module(start.group(1), masked.code[start.start() : end], masked.strings, mibs)
+
+
+def tree_files(root: Path) -> Iterator[Path]:
+    """Yield every file under ``root``, sorted, hidden paths and netdisco-mibs' ``EXTRAS`` left out."""
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.is_file() and not any(part.startswith(".") or part == "EXTRAS" for part in parts):
+            yield path
 
 
 def read_files(paths: Iterable[Path]) -> Mibs:

@@ -25,7 +25,13 @@ from inventory.snmp.client import (
     WalkLimits,
 )
 from inventory.snmp.enterprises import ENTERPRISES, enterprise_number
-from inventory.snmp.harvested import PER_FIELD, ROUNDS, candidate_oids, first_instance
+from inventory.snmp.harvested import (
+    PER_FIELD,
+    ROUNDS,
+    candidate_oids,
+    census_wanted,
+    first_instance,
+)
 from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
@@ -148,7 +154,8 @@ async def _discover(
         return result.error is None
 
     snapshot = assemble()
-    if snapshot.enterprise_census:
+    object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else ""
+    if census_wanted(object_id, snapshot.identity_missing, rows):
         # a field missing and no maker's MIB known (net-snmp's sysObjectID on an appliance): which enterprises does
         # the device answer under? Their harvested objects are then read as the sysObjectID's would be
         if not kept(await _enterprise_census(client, target, credentials)):
@@ -156,7 +163,6 @@ async def _discover(
         snapshot = assemble()
     # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's best harvested identity objects
     # (a scalar answers at .0, a column at its first row), then of the next ones while a field is still missing
-    object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else ""
     asked: set[str] = set()
     for depth in range(1, ROUNDS + 1):
         if not snapshot.identity_missing:

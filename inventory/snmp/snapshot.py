@@ -19,11 +19,7 @@ from inventory.snmp.entity import (
     parse_entities,
     product_name,
 )
-from inventory.snmp.harvested import (
-    HARVESTED_FIELDS,
-    census_wanted,
-    harvested_identity,
-)
+from inventory.snmp.harvested import HARVESTED_FIELDS, harvested_identity
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
     HR_MEMORY_SIZE,
@@ -140,9 +136,6 @@ class DeviceSnapshot:
     # the fields (model, serial, version) that nothing before the vendor's harvested identity objects gave, nor
     # they as far as read (inventory/snmp/harvested.py): discovery reads more of them while one is missing
     identity_missing: tuple[str, ...] = ()
-    # a field is missing and no enterprise with harvested objects is known (the sysObjectID is an agent's, such as
-    # net-snmp's on an appliance): discovery looks for the enterprises the device answers under, once
-    enterprise_census: bool = False
 
     @property
     def partial(self) -> bool:
@@ -169,10 +162,9 @@ def _identity(
     notes: list[str],
     object_id: str = "",
     sys_name: str = "",
-) -> tuple[DeviceIdentity, tuple[str, ...], bool]:
-    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), the fields that
-    neither the vendor's harvested identity objects (as far as ``rows`` hold them) nor anything before them gave,
-    and whether no enterprise with such objects is known yet (:func:`census_wanted`)."""
+) -> tuple[DeviceIdentity, tuple[str, ...]]:
+    """Return the device's identity from the evidence in order (see :class:`DeviceIdentity`), and the fields that
+    neither the vendor's harvested identity objects (as far as ``rows`` hold them) nor anything before them gave."""
     found: dict[str, Sourced[str] | None] = {
         field: identity_value(sources, rows, descr, notes) for field, sources in classification.identity
     }
@@ -252,7 +244,7 @@ def _identity(
             else None
         ),
     )
-    return identity, unfilled, census_wanted(object_id, unfilled, rows)
+    return identity, unfilled
 
 
 def routed_interface_count(addresses: Sequence[IpAddress]) -> int:
@@ -359,7 +351,7 @@ def build_snapshot(
     descr = system.descr.value if system.descr else ""
     object_id = system.object_id.value if system.object_id else ""
     sys_name = system.name.value if system.name else ""
-    identity, identity_missing, enterprise_census = _identity(
+    identity, identity_missing = _identity(
         classification, found, ups if ups and ups.present else None, entity_rows, descr, notes, object_id, sys_name
     )
     role = decide_role(
@@ -393,5 +385,4 @@ def build_snapshot(
         elapsed_seconds=elapsed_seconds,
         role=role,
         identity_missing=identity_missing,
-        enterprise_census=enterprise_census,
     )
