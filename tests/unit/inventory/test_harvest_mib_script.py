@@ -244,3 +244,44 @@ def test_a_descriptor_names_its_field_by_its_last_words(
     script: ModuleType, descriptor: str, field: tuple[str, int] | None
 ) -> None:
     assert script.field_of(descriptor, ["acmeStatus"]) == field
+
+
+# a product whose own name holds a word that elsewhere names another part (an IPS "sensor", an SNMP "agent"):
+# the module's and the vendor's nodes say what the MIB is about, not which part an object describes
+SENSOR_PRODUCT = """
+ACME-SENSOR-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    MODULE-IDENTITY, OBJECT-TYPE FROM SNMPv2-SMI
+    DisplayString FROM SNMPv2-TC
+    acmeMibs FROM ACME-SMI;
+
+acmeIpsSensorMIB MODULE-IDENTITY
+    LAST-UPDATED "202601010000Z"
+    ORGANIZATION "Acme"
+    CONTACT-INFO "none"
+    DESCRIPTION "The intrusion prevention sensor's configuration."
+    ::= { acmeMibs 7 }
+
+acmeIpsSystem OBJECT IDENTIFIER ::= { acmeIpsSensorMIB 1 }
+acmeIpsProbes OBJECT IDENTIFIER ::= { acmeIpsSensorMIB 2 }
+
+acmeIpsSysModel OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The appliance's model."
+    ::= { acmeIpsSystem 1 }
+
+acmeIpsProbeModel OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A probe's model: another part, named by its own group."
+    ::= { acmeIpsProbes 1 }
+END
+"""
+
+
+def test_a_part_word_in_the_modules_own_name_does_not_exclude_its_objects(script: ModuleType) -> None:
+    found = _found(script, SMI, SENSOR_PRODUCT)
+    assert found == {"acmeIpsSysModel": ("model", "1.3.6.1.4.1.99001.2.7.1.1")}
