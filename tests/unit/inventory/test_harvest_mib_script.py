@@ -285,3 +285,22 @@ END
 def test_a_part_word_in_the_modules_own_name_does_not_exclude_its_objects(script: ModuleType) -> None:
     found = _found(script, SMI, SENSOR_PRODUCT)
     assert found == {"acmeIpsSysModel": ("model", "1.3.6.1.4.1.99001.2.7.1.1")}
+
+
+@pytest.mark.parametrize(
+    ("field", "descriptor", "ancestors", "own"),
+    [
+        # an embedded agent's group describes the unit it runs on (Lambdatrail's lt2sAgent, Hirschmann's hmAgent)
+        ("serial", "lt2sSerialNumber", ["lt2sAgent", "lambdatrail2s"], True),
+        # the agent's own value, named in the descriptor
+        ("version", "agentSoftwareVersion", ["acmeSystem"], False),
+        # another part in a group's name still excludes
+        ("serial", "acmeSerialNumber", ["acmeBatteryGroup"], False),
+        ("version", "ntpEntSoftwareVersion", ["ntpEntInfo"], False),
+        ("version", "acmeJavaRuntimeVersion", ["acmeSystem"], False),
+    ],
+)
+def test_which_objects_are_the_units_own(
+    script: ModuleType, field: str, descriptor: str, ancestors: list[str], own: bool
+) -> None:
+    assert script.is_units_own(field, descriptor, ancestors) is own
