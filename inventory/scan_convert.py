@@ -204,11 +204,20 @@ def device_from_snapshot(
     for table in partial_tables:
         detail = f": {'; '.join(table.notes[:3])}" if table.notes else ""
         messages.append(f"table {table.table} {table.status}{detail}")
+    model = identity.model
+    descr = snapshot.system.descr if snapshot.system else None
+    if model is None and manufacturer is not None and descr is not None:
+        # the last evidence for a model: the product code sysDescr names right after the maker's name
+        from inventory.snmp.values import Sourced as Found
+        from inventory.snmp.version import model_after_maker
+
+        code = model_after_maker(descr.value, manufacturer)
+        model = Found(code, f"{descr.oid} (sysDescr: the product code after {manufacturer!r})") if code else None
     device = Device(
         name=name,
         role=chosen_role,
         manufacturer=manufacturer,
-        model=sourced("model", identity.model),
+        model=sourced("model", model),
         serial=sourced("serial", identity.serial),
         os_version=sourced("os_version", identity.version),
         sys_name=sourced("sys_name", snapshot.system.name if snapshot.system else None),

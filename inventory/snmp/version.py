@@ -214,6 +214,54 @@ def _code_after_maker(text: str) -> str | None:
     return code
 
 
+# what follows a maker's name without naming the product: a company form, an article
+_MAKER_FILLER = frozenset({"inc", "inc.", "corp", "corp.", "ltd", "ltd.", "llc", "gmbh", "ag", "co", "co.", "the", "for"})
+# where the product's name has ended: a serial, a version, an operating system or an agent is named next
+_MAKER_STOP = re.compile(r"^(?:S/?N|serial|version|ver\.?|firmware|release|rev|hw|fw|sw|linux|snmp|agent|build)\b",
+                         re.IGNORECASE)
+# a processor architecture is not a product ("x86_64", "armv7l", "mips", "ppc64le")
+_ARCHITECTURE = re.compile(r"^(?:x86_64|amd64|i[3-6]86|aarch64|arm\w*|mips\w*|ppc\w*|sparc\w*)$", re.IGNORECASE)
+# a product code: letters and digits, maybe hyphens or slashes ("GM4-HPOE", "XS-5116QF", "P1375", "myUTN-50a")
+# (three characters at least: "G6" or "M2" is a product line's name more often than a model's)
+_CODE_TOKEN = re.compile(r"^(?=[^ ]*[0-9])(?=[^ ]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9+/_-]{2,30}$")
+# how far after the maker's name the code may come: a product family's words first ("Omnitron iConverter GM4-HPOE")
+_WORDS_AFTER_MAKER = 4
+
+
+def model_after_maker(descr: str, maker: str) -> str | None:
+    """Return the product code that follows the maker's name in a sysDescr, else ``None``.
+
+    ``maker`` is the manufacturer discovery already knows (from the sysObjectID's enterprise): its
+    first word, at a word boundary, anchors the search; the code is the first of the next few words
+    that holds letters and digits and is neither a version, an architecture nor a value that says what
+    it is (``SN:``, ``HW=``). A serial, a version, an operating system or an agent named first ends
+    the search. ``Omnitron iConverter GM4-HPOE 8991T11D v5.2.14`` gives ``GM4-HPOE``; ``; AXIS P1375;
+    Network Camera; 10.1.0`` gives ``P1375``.
+    """
+    first = maker.split()[0] if maker.split() else ""
+    first = first.strip(",.")
+    if len(first) < 2:
+        return None
+    text = _unquoted(descr)
+    match = re.search(rf"(?<![A-Za-z0-9]){re.escape(first)}(?![A-Za-z0-9])", text, re.IGNORECASE)
+    if match is None:
+        return None
+    for word in text[match.end() :].split()[:_WORDS_AFTER_MAKER]:
+        token = word.strip(",;()[]\"'")
+        if not token or token.casefold() in _MAKER_FILLER:
+            continue
+        if _MAKER_STOP.match(token) or re.search(r"[:=]", token):
+            return None
+        if _CODE_TOKEN.match(token):
+            if re.fullmatch(_VERSION_TOKEN, token) or re.match(r"^[RrVv]?[0-9]+[._][0-9]", token) \
+                    or _ARCHITECTURE.match(token):
+                return None
+            return token
+        if word.endswith((",", ";")):
+            return None  # the clause that follows the maker's name ended without a code
+    return None
+
+
 # "SN: X", "S/N=X", "(SN X)", "s/n X", "Serial Number: X": a separator is required ("SN710A2" is a model)
 _SERIAL_PATTERN = re.compile(
     r"(?:\bS/N|\bSN|\bSerial(?: Number| No\.?)?)(?:\s*[:=]\s*|\s+)([A-Za-z0-9][A-Za-z0-9-]{3,})\b", re.IGNORECASE

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.snmp.version import model_from_descr, serial_from_descr, version_from_descr
+from inventory.snmp.version import (
+    model_after_maker,
+    model_from_descr,
+    serial_from_descr,
+    version_from_descr,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +118,30 @@ def test_control_characters_and_kilobytes_of_text_never_reach_a_value() -> None:
     assert version_from_descr(descr) == "4.2.1"
     # what a sysDescr holds after its first kilobyte is not read
     assert version_from_descr("x" * 2000 + " Version 9.9.9") is None
+
+
+@pytest.mark.parametrize(
+    ("descr", "maker", "model"),
+    [
+        # a product family's words between the maker's name and the code
+        ("Omnitron iConverter GM4-HPOE 8991T11D v5.2.14 s/n 00421337 - GM4-PoE - x", "Omnitron Systems", "GM4-HPOE"),
+        ("; AXIS Q1615; Network Camera; 9.80.1; Jan 12 2021 10:00; 1A2; 1;", "Axis Communications AB", "Q1615"),
+        ("LANCOM XS-6128QF System - 24XE, 10.80.0112RU2, Linux 4.14.180", "LANCOM Systems", "XS-6128QF"),
+        ("SEH myUTN-80; SN 12345678901234, HW 1.1, FW 15, SW 14.4.19", "SEH Computertechnik", "myUTN-80"),
+        ("Eaton 9PX 3000 RT", "Eaton", "9PX"),
+        # what comes first ends the search: a serial, a version, a value with a separator, the end of a clause
+        ("Rittal CMC-TC SN 01234 HW V3.20 - SW V6.50.00", "Rittal", None),
+        ("Acme v5.2.14 firmware", "Acme", None),
+        ("APC Web/SNMP Management Card (MB:v3.8.6 PF:v3.5.7)", "APC", None),
+        ("Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E4", "Cisco", None),
+        # a processor, a version, a product line's two characters: not a model
+        ("Acme Linux 5.10 x86_64", "Acme", None),
+        ("Acme armv7l board", "Acme", None),
+        ("MICROSENS G6 Switch, Version: 10.8.1", "MICROSENS", None),
+        # the maker's name must be there, as a word
+        ("GenieATM 6705 version: 7.2.1", "Genie Networks", None),
+        ("Linux host 6.1.0-13-amd64 #1 SMP", "Acme", None),
+    ],
+)
+def test_the_product_code_after_the_makers_name(descr: str, maker: str, model: str | None) -> None:
+    assert model_after_maker(descr, maker) == model
