@@ -184,7 +184,8 @@ def model_from_descr(descr: str) -> str | None:
     In order: :func:`stated_model_from_descr`, a product code opening the text (``SG350X-48 48-Port
     Gigabit Stackable Managed Switch``, ``IPM-8220 1.30.4``), a short capitalised product name less its
     version (``SiteBoss 571 2.11.380 STD`` gives ``SiteBoss 571``), a product code after the maker's
-    name (``ARRIS APEX1000, VxWorks SNMPv1/v2c Agent`` gives ``APEX1000``).
+    name (``ARRIS APEX1000, VxWorks SNMPv1/v2c Agent`` gives ``APEX1000``), a code named as a series
+    (``AOCM3948 Series Software`` gives ``AOCM3948``).
     """
     text = _unquoted(descr)
     stated = stated_model_from_descr(text)
@@ -194,7 +195,12 @@ def model_from_descr(descr: str) -> str | None:
     code = leading.group(1) if leading else ""
     if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
         return code
-    return _short_product(text) or _code_after_maker(text)
+    series = _SERIES.search(text)
+    return _short_product(text) or _code_after_maker(text) or (series.group(1) if series else None)
+
+
+# a product line named as a series: "AOCM3948 Series Software, Version 2.1.0C", "(Cisco ASR9K Series)"
+_SERIES = re.compile(r"\b([A-Z][\w-]*[0-9][\w-]*) Series\b")
 
 
 # "<Maker> <CODE> ...": a maker's one word, then a product code ("ARRIS APEX1000, VxWorks ...",

@@ -76,6 +76,8 @@ def test_the_version_a_vendor_writes_in_sysdescr(descr: str, version: str | None
         ("SG550X-24 24-Port Gigabit Stackable Managed Switch", "SG550X-24"),
         ("AT-GS948MX/10 Gigabit Ethernet WebSmart Switch", "AT-GS948MX/10"),
         ("CRS326-24G-2S+ SwOS v2.13", "CRS326-24G-2S+"),
+        # a product code named as a series, on a later line
+        ("Acme Internetwork Operating System Software\r\nAOCM3950 Series Software, Version 2.1.0C Build 1", "AOCM3950"),
         # descriptions that name no product
         ("L2 managed 24G", None),
         ("8-Port Gigabit Smart Switch", None),
