@@ -182,13 +182,14 @@ def candidate_oids(
 
 def plausible(field: str, value: str, sys_name: str = "") -> bool:
     """Return whether ``value`` can be the unit's ``field``: printable, at most 64 characters; a version has a
-    digit; a serial is one or two words; a model is not the device's sysName."""
+    digit; a serial is one or two words with a digit (a word alone, "Main" or "SerialNumber", is a name or a
+    placeholder); a model is not the device's sysName."""
     if _CONTROL.search(value) or len(value) > _LONGEST_VALUE:
         return False
     if field == "version":
         return re.search(r"[0-9]", value) is not None
     if field == "serial":
-        return len(value.split()) <= 2 and len(value) >= 3
+        return len(value.split()) <= 2 and len(value) >= 3 and re.search(r"[0-9]", value) is not None
     return value.casefold() != sys_name.strip().casefold() and re.search(r"[A-Za-z0-9]", value) is not None
 
 

@@ -87,6 +87,7 @@ def test_a_placeholder_falls_through_to_the_next_candidate_with_its_provenance()
         ("version", "2.4.1", True),
         ("serial", "see the label on the back", False),
         ("serial", "AC 1234", True),
+        ("serial", "Main", False),  # a word without a digit: a name or a placeholder, not a serial
         ("model", "ups-ward-3", False),  # the device's sysName
         ("model", "x" * 80, False),
         ("model", "Acme 9000 RT", True),
