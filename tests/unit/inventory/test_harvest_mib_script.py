@@ -238,6 +238,10 @@ def test_a_scalar_in_the_identity_group_ranks_before_a_column(script: ModuleType
         ("upsOutputVoltage", None),
         # a bare Version names the unit's firmware only in an identity group
         ("acmeTrapVersion", None),
+        # the unit's type or product id names a model in an identity group only, in the last tier
+        ("sysDeviceType", ("model", 2)),
+        ("sdbDevIdProductId", ("model", 2)),
+        ("acmeHardwareType", None),
     ],
 )
 def test_a_descriptor_names_its_field_by_its_last_words(
