@@ -237,8 +237,8 @@ _WORDS_AFTER_MAKER = 4
 def model_after_maker(descr: str, maker: str) -> str | None:
     """Return the product code that follows the maker's name in a sysDescr, else ``None``.
 
-    ``maker`` is the manufacturer discovery already knows (from the sysObjectID's enterprise): its
-    first word, at a word boundary, anchors the search; the code is the first of the next few words
+    ``maker`` is the manufacturer discovery already decided (a profile, a vendor object, the
+    sysObjectID's enterprise): its first word, at a word boundary, anchors the search; the code is the first of the next few words
     that holds letters and digits and is neither a version, an architecture nor a value that says what
     it is (``SN:``, ``HW=``). A serial, a version, an operating system or an agent named first ends
     the search. ``Omnitron iConverter GM4-HPOE 8991T11D v5.2.14`` gives ``GM4-HPOE``; ``; AXIS P1375;
