@@ -178,6 +178,10 @@ def stated_model_from_descr(descr: str) -> str | None:
     return None
 
 
+# a product line named as a series: "AOCM3948 Series Software, Version 2.1.0C", "(Cisco ASR9K Series)"
+_SERIES = re.compile(r"\b([A-Z][\w-]*[0-9][\w-]*) Series\b")
+
+
 def model_from_descr(descr: str) -> str | None:
     """Return the model a sysDescr names, else ``None``.
 
@@ -195,12 +199,11 @@ def model_from_descr(descr: str) -> str | None:
     code = leading.group(1) if leading else ""
     if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
         return code
-    series = _SERIES.search(text)
-    return _short_product(text) or _code_after_maker(text) or (series.group(1) if series else None)
-
-
-# a product line named as a series: "AOCM3948 Series Software, Version 2.1.0C", "(Cisco ASR9K Series)"
-_SERIES = re.compile(r"\b([A-Z][\w-]*[0-9][\w-]*) Series\b")
+    found = _short_product(text) or _code_after_maker(text)
+    if found is None:
+        series = _SERIES.search(text)
+        found = series.group(1) if series else None
+    return found
 
 
 # "<Maker> <CODE> ...": a maker's one word, then a product code ("ARRIS APEX1000, VxWorks ...",
