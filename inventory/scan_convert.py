@@ -170,6 +170,9 @@ def device_from_snapshot(
             messages.append(f"role unknown: nothing identifies the device ({snapshot.role.seen})")
         else:
             provenance["role"] = Provenance("snmp", snapshot.role.evidence, seen_at)
+            if snapshot.role.guess:
+                unknown = True
+                messages.append(f"role {chosen_role} guessed from the maker alone: {snapshot.role.evidence}")
     if chosen_role is None:
         reason = classification.reason if classification is not None else "no system group"
         messages.append(f"role unknown: not classified ({reason or 'no profile matched'})")

@@ -12,8 +12,9 @@ the LLDP capabilities the device says it has enabled); then sysServices; then wo
 then the interfaces walked, the bridge and routing (IEEE 802.11 radios: a wireless device, a
 router when it forwards; PoE ports, Q-BRIDGE VLANs or spanning tree: a switch; an access or WAN
 line, BGP or OSPF running, or IP forwarding on with addresses on several interfaces: a router;
-several Ethernet ports and no HOST-RESOURCES, or many physical ones: a switch). Nothing
-identifies the device: ``unknown``, with what was seen. The GET is sent only when no specific
+several Ethernet ports and no HOST-RESOURCES, or many physical ones: a switch); last, a guess from the
+maker's name in IANA's registry (a network maker's: a router, marked a guess). Nothing identifies the
+device: ``unknown``, with what was seen. The GET is sent only when no specific
 profile decided.
 """
 
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from inventory.snmp.enterprises import enterprise_number
+from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
 from inventory.snmp.products import product_for
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
@@ -264,13 +265,19 @@ _GENERAL_PURPOSE_OS = re.compile(
     re.IGNORECASE,
 )
 # a network operating system built on Linux: HOST-RESOURCES does not make it a server
-_NETWORK_OS = re.compile(r"\b(OpenWrt|LEDE|DD-WRT|EdgeOS|VyOS|RouterOS|Teltonika|RUTX?[0-9]+)\b", re.IGNORECASE)
+_NETWORK_OS = re.compile(
+    r"\b(OpenWrt|LEDE|DD-WRT|EdgeOS|VyOS|RouterOS|Teltonika|RUTX?[0-9]+|Cumulus|SONiC|PicOS|OcNOS|Gaia|Check Point)\b",
+    re.IGNORECASE,
+)
 # words in sysDescr, first match wins (the more specific kinds first)
 SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), role)
     for pattern, role in (
         (
-            r"\bfire ?wall\b|\bUTM\b|\bSD-WAN\b|Secure .*Engine|\bpfSense\b|\bOPNsense\b|\bNGFW\b",
+            r"\bfire ?wall\b|\bUTM\b|\bSD-WAN\b|Secure .*Engine|\bpfSense\b|\bOPNsense\b|\bNGFW\b"
+            # the security appliances' own systems and product names
+            r"|Adaptive Security Appliance|\bPAN-OS\b|\bFortiOS\b|\bForti(Gate|Web|Mail|Authenticator|Proxy|ADC)"
+            r"|\bSonicOS\b|\bFireware\b|Check Point|\bGaia\b",
             "firewall",
         ),
         (
@@ -290,11 +297,22 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(NAS|SAN|Storage|FreeNAS|TrueNAS|DiskStation|RackStation)\b", "storage"),
         (r"\bprinter\b|LaserJet|\bMFP\b", "printer"),
         (r"Access Point|\bWLAN\b|\bwireless\b", "wireless"),
-        (r"\bswitch(ing)?\b|\bSwitch\b|\bEthernet\b.*\bPort|\bMidspan\b|PoE Injector", "switch"),
+        (
+            r"\bswitch(ing)?\b|\bSwitch\b|\bEthernet\b.*\bPort|\bMidspan\b|PoE Injector"
+            # the switches' own network systems, and Cisco's switch families under IOS (its routers run IOS too)
+            r"|\bCatalyst\b|\bNX-OS\b|\bNexus\b|\bProCurve\b|\bProVision\b|\bArubaOS-(CX|Switch)\b|\bAOS-CX\b"
+            r"|Cumulus Linux|\bSONiC\b|\bPicOS\b|\bOcNOS\b|ExtremeXOS|\bEXOS\b|\bZyNOS\b|\bFastIron\b"
+            r"|Arista Networks EOS|\bFTOS\b|\bOS10\b|\bVOSS\b|\bFabric OS\b|Fibre Channel"
+            r"|\bC(2940|2950|2955|2960|2970|3550|3560|3750|3850)\w* Software",
+            "switch",
+        ),
         (
             r"\brouter\b|\brouting\b|RouterOS|\bOLT\b|\bMPLS\b|\bDSLAM\b|ACCESS NODE|\bCMTS\b"
             r"|DOCSIS|Cable Modem|\b[GE]?PON\b|Ethernet-PON|\bONT\b|xWDM|\bC?DWDM\b|Multiplexer|\bEDFA\b"
-            r"|Base Station|Optix|Media Gateway|Session Border|\bSBC\b|OpenWrt|EdgeOS|VyOS|Teltonika",
+            r"|Base Station|Optix|Media Gateway|Session Border|\bSBC\b|OpenWrt|EdgeOS|VyOS|Teltonika"
+            # the routers' own network systems
+            r"|Cisco IOS|\bIOS[- ]XE\b|\bIOS XR\b|Internetwork Operating System|\bJUNOS\b|\bTiMOS\b|\bComware\b"
+            r"|Versatile Routing Platform|\bIronWare\b|\bZXR10\b",
             "router",
         ),
         (r"\bServer\b|\bBMC\b|\biDRAC\b|Integrated Lights-Out|\bXClarity\b", "server"),
@@ -309,6 +327,8 @@ class RoleDecision:
     role: str
     evidence: str
     seen: str = ""
+    # a guess from the maker alone: nothing the device answered named its kind (the scan says so, partial)
+    guess: bool = False
 
 
 def _answered(value: RawValue) -> bool:
@@ -451,6 +471,31 @@ def role_from_descr(descr: str) -> RoleDecision | None:
     return None
 
 
+# words of a maker's name in IANA's registry that say it makes network gear ("A10 Networks", "ECI Telecom Ltd.",
+# "ADVA AG Optical Networking"); not "Communications", which phone, camera and radio makers carry too
+_NETWORK_MAKER = re.compile(r"\b(Networks|Networking|Telecom|Telecommunications?|Broadband|Optical|Photonics)\b", re.I)
+
+
+def role_from_maker(object_id: str) -> RoleDecision | None:
+    """Return ``router`` as a guess when the sysObjectID's maker is registered under a network maker's name, else None.
+
+    The last evidence before ``unknown``: network gear whose maker opsctl has no profile for often answers nothing
+    else that names its kind (no bridge, no interfaces it calls Ethernet); the decision is marked a guess.
+    """
+    number = enterprise_number(object_id)
+    if number is None or number in AGENT_ENTERPRISES:
+        return None
+    name = default_registry().registered.get(number)
+    if name is None or not _NETWORK_MAKER.search(name):
+        return None
+    return RoleDecision(
+        "router",
+        f"{object_id} (enterprise {number}, registered to {name!r}: a maker of network gear; "
+        "a guess, nothing the device answered named its kind)",
+        guess=True,
+    )
+
+
 def role_from_interfaces(
     interface_types: Sequence[str | None],
     probes: Mapping[str, RawValue],
@@ -567,8 +612,9 @@ def decide_role(
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),
         role_from_interfaces(interface_types, probes, interface_names, routed_interfaces),
+        role_from_maker(object_id),
     ):
         if decision is not None:
-            return RoleDecision(decision.role, decision.evidence + said)
+            return RoleDecision(decision.role, decision.evidence + said, guess=decision.guess)
     seen = _seen(object_id, descr, probes, interface_types, radios, routed_interfaces)
     return RoleDecision(UNKNOWN, "", seen + said)

@@ -98,6 +98,19 @@ def test_an_unidentified_device_is_unknown_partial_and_says_what_was_seen() -> N
     assert "role" not in scanned.device.provenance
 
 
+def test_a_device_known_only_by_a_network_makers_name_is_a_router_guessed_and_the_scan_says_so() -> None:
+    # IANA's registry (Debian's libwireshark-data) names 11606 "Pacific Broadbank Networks" and 368 "Axis
+    # Communications AB"; no profile names either
+    rows = {"1.3.6.1.2.1.1.1.0": b"Traffic box", "1.3.6.1.2.1.1.2.0": "1.3.6.1.4.1.11606.99.99"}
+    scanned = device_from_snapshot("adc", None, build_snapshot("adc", rows), SEEN)
+    assert (scanned.device.role, scanned.status) == ("router", "partial")
+    (message,) = [message for message in scanned.messages if "guessed from the maker alone" in message]
+    assert "enterprise 11606" in message and "Pacific Broadbank Networks" in message
+    assert "a guess" in scanned.device.provenance["role"].origin
+    camera = {"1.3.6.1.2.1.1.1.0": b"Camera box", "1.3.6.1.2.1.1.2.0": "1.3.6.1.4.1.368.4"}
+    assert device_from_snapshot("cam", None, build_snapshot("cam", camera), SEEN).device.role == "unknown"
+
+
 # ----------------------------------------------------------------------------- the manufacturer from evidence
 
 # a registry of four numbers, as IANA names them, and the short names opsctl shows

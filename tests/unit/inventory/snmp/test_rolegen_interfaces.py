@@ -30,7 +30,7 @@ def test_a_network_os_answering_host_resources_with_many_ports_is_a_switch() -> 
     names = [f"Ethernet{number}" for number in range(1, 33)]
     probes = {HR_SYSTEM_UPTIME: 1234}
     found = decide_role(
-        None, "", False, probes, "Hardware Model:AS7712-32X, Software version: OcNOS", UNPROFILED,
+        None, "", False, probes, "Hardware Model:AS7712-32X, Software version: 6.5.2.101", UNPROFILED,
         ["ethernetCsmacd"] * 32, interface_names=names,
     )  # fmt: skip
     assert found.role == "switch"

@@ -163,8 +163,9 @@ def test_an_unprofiled_device_whose_product_mib_files_it_under_switches_is_a_swi
 
 
 def test_a_product_whose_mib_states_no_branch_leaves_the_role_to_what_the_device_answers() -> None:
-    # CISCO-PRODUCTS-MIB files catalyst 2960s under no role; with a UPS-MIB answer the device is a UPS
-    assert decide_role(None, "", False, {}, "Cisco IOS Software", "1.3.6.1.4.1.9.1.1208").role == "unknown"
+    # CISCO-PRODUCTS-MIB files catalyst 2960s under no role; with a UPS-MIB answer the device is a UPS (a sysDescr
+    # that names nothing: "Cisco IOS Software" would say router)
+    assert decide_role(None, "", False, {}, "C2960S", "1.3.6.1.4.1.9.1.1208").role == "unknown"
     ups = decide_role(None, "", False, {"1.3.6.1.2.1.33.1.1.2.0": b"X"}, "", "1.3.6.1.4.1.9.1.1208")
     assert ups.role == "ups"
 
