@@ -277,7 +277,8 @@ SYS_DESCR_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"\bfire ?wall\b|\bUTM\b|\bSD-WAN\b|Secure .*Engine|\bpfSense\b|\bOPNsense\b|\bNGFW\b"
             # the security appliances' own systems and product names
             r"|Adaptive Security Appliance|\bPAN-OS\b|\bFortiOS\b|\bForti(Gate|Web|Mail|Authenticator|Proxy|ADC)"
-            r"|\bSonicOS\b|\bFireware\b|Check Point|\bGaia\b",
+            r"|\bSonicOS\b|\bFireware\b|Check Point|\bGaia\b|\bFirepower\b|Threat Defense|\bASA Version\b"
+            r"|\bNS-BSD\b|\bZyWALL\b|\bUSG\d*\w*\b|Security Gateway",
             "firewall",
         ),
         (
