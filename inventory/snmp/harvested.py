@@ -51,31 +51,37 @@ class IdentityObject:
     rank: int
     descriptor: str
     module: str
+    # a card's, a slot's or a shelf's object: the unit's last resort, read after every object of the unit itself
+    part: bool = False
 
     def provenance(self, instance: str) -> str:
         """Return what a value read from this object's ``instance`` says of its origin: the instance's OID, the
-        descriptor and the module."""
-        return f"{instance} {self.descriptor} ({self.module}, harvested)"
+        descriptor and the module (and, for a part's object, that it is the first card's or slot's)."""
+        whose = ", harvested: the first card's or slot's" if self.part else ", harvested"
+        return f"{instance} {self.descriptor} ({self.module}{whose})"
 
 
 def parse_identity_objects(text: str, where: str) -> tuple[IdentityObject, ...]:
     """Return the objects of the table ``text``; raise ``ConfigError`` naming ``where`` and the line when a line is
-    not ``enterprise, field, OID, rank, descriptor, module`` with a number, a known field, a numeric OID and a rank."""
+    not ``enterprise, field, OID, rank, descriptor, module`` with a number, a known field, a numeric OID and a rank,
+    and optionally ``part`` (a card's, a slot's or a shelf's object)."""
     objects = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         cells = [cell.strip() for cell in line.split("\t")]
-        if len(cells) != 6:
-            raise ConfigError(f"{where}:{number}: expected enterprise, field, OID, rank, descriptor and module")
-        enterprise, field, oid, rank, descriptor, module = cells
+        if len(cells) not in (6, 7) or cells[6:] not in ([], ["part"]):
+            raise ConfigError(
+                f"{where}:{number}: expected enterprise, field, OID, rank, descriptor and module, then `part` or nothing"
+            )
+        enterprise, field, oid, rank, descriptor, module = cells[:6]
         if not enterprise.isdigit() or not rank.isdigit():
             raise ConfigError(f"{where}:{number}: the enterprise and the rank are numbers")
         if field not in HARVESTED_FIELDS:
             raise ConfigError(f"{where}:{number}: field {field!r} is not one of {list(HARVESTED_FIELDS)}")
         if not is_oid_text(oid):
             raise ConfigError(f"{where}:{number}: {oid!r} is not a numeric OID")
-        objects.append(IdentityObject(int(enterprise), field, oid, int(rank), descriptor, module))
+        objects.append(IdentityObject(int(enterprise), field, oid, int(rank), descriptor, module, len(cells) == 7))
     return tuple(objects)
 
 
@@ -142,7 +148,8 @@ def candidates(
 ) -> tuple[IdentityObject, ...]:
     """Return the objects to read for the ``missing`` fields of a device whose sysObjectID is ``object_id``, of the
     :func:`enterprises_to_read` (``rows`` are what it answered so far): at most ``per_field`` a field, by field,
-    then those sharing the most leading arcs with ``object_id``, then rank; none when no enterprise has objects."""
+    the unit's own before a part's, then those sharing the most leading arcs with ``object_id``, then rank; none
+    when no enterprise has objects."""
     if not missing:
         return ()
     chosen_table = builtin_identity_objects() if table is None else table
@@ -154,7 +161,7 @@ def candidates(
             # a product line's objects often sit beside its sysObjectIDs: the nearest first, then by rank
             ranked = sorted(
                 (item for item in objects if item.field == field),
-                key=lambda item: (-_shared_arcs(item.oid.split("."), device), item.rank),
+                key=lambda item: (item.part, -_shared_arcs(item.oid.split("."), device), item.rank),
             )
             chosen.extend(ranked[:per_field])
     return tuple(chosen)

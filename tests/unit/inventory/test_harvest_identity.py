@@ -57,6 +57,21 @@ def test_only_the_missing_fields_candidates_are_read() -> None:
     assert candidate_oids("1.3.6.1.4.1.8072.3.2.10", ("version",), table) == ()
 
 
+def test_a_cards_object_is_read_after_the_units_own_even_when_nearer_the_sysobjectid() -> None:
+    text = (
+        "99001\tserial\t1.3.6.1.4.1.99001.1.7.3.1.5\t2\tacmeCardSerialNumber\tACME-NODE-MIB\tpart\n"
+        "99001\tserial\t1.3.6.1.4.1.99001.2.1.1.2\t1\tacmeUpsIdentSerialNumber\tACME-UPS-MIB\n"
+    )
+    objects = parse_identity_objects(text, "test.tsv")
+    assert [item.part for item in objects] == [True, False]
+    assert candidate_oids(ACME, ("serial",), {99001: objects}) == (
+        "1.3.6.1.4.1.99001.2.1.1.2", "1.3.6.1.4.1.99001.1.7.3.1.5",
+    )  # fmt: skip
+    assert objects[0].provenance("1.3.6.1.4.1.99001.1.7.3.1.5.1.1") == (
+        "1.3.6.1.4.1.99001.1.7.3.1.5.1.1 acmeCardSerialNumber (ACME-NODE-MIB, harvested: the first card's or slot's)"
+    )
+
+
 def test_the_shipped_table_is_bounded_and_names_eatons_xups_model() -> None:
     shipped = builtin_identity_objects()
     eaton = {(o.field, o.descriptor) for o in shipped[534]}
@@ -104,6 +119,7 @@ def test_a_value_that_is_clearly_not_the_field_is_passed_over(field: str, value:
         ("99001\tcolour\t1.3.6.1.4.1.99001.1.0\t1\tacmeColour\tACME-MIB\n", "field 'colour' is not one of"),
         ("99001\tmodel\tacme.1.0\t1\tacmeModel\tACME-MIB\n", "'acme.1.0' is not a numeric OID"),
         ("acme\tmodel\t1.3.6.1.4.1.99001.1.0\tfirst\tacmeModel\tACME-MIB\n", "are numbers"),
+        ("99001\tmodel\t1.3.6.1.4.1.99001.1.0\t1\tacmeModel\tACME-MIB\tcard\n", "then `part` or nothing"),
     ],
 )
 def test_a_malformed_line_is_refused_with_the_file_and_line(line: str, complaint: str) -> None:

@@ -308,3 +308,105 @@ def test_which_objects_are_the_units_own(
     script: ModuleType, field: str, descriptor: str, ancestors: list[str], own: bool
 ) -> None:
     assert script.is_units_own(field, descriptor, ancestors) is own
+
+
+# an access node whose identity is only in its cards' table (Calix, Nokia's line systems, FS's slots): the card's
+# objects are kept as the unit's last resort, a "part" row ranked after every object of the unit itself
+CARDS = """
+ACME-NODE-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    OBJECT-TYPE, Integer32 FROM SNMPv2-SMI
+    DisplayString FROM SNMPv2-TC
+    acmeMibs FROM ACME-SMI;
+
+acmeNode OBJECT IDENTIFIER ::= { acmeMibs 9 }
+acmeNodeSystem OBJECT IDENTIFIER ::= { acmeNode 1 }
+
+acmeNodeSerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The node's serial number."
+    ::= { acmeNodeSystem 1 }
+
+acmeCardTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmeCardEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "The cards."
+    ::= { acmeNode 2 }
+
+acmeCardEntry OBJECT-TYPE
+    SYNTAX AcmeCardEntry
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "A card."
+    INDEX { acmeCardShelf, acmeCardSlot }
+    ::= { acmeCardTable 1 }
+
+acmeCardShelf OBJECT-TYPE
+    SYNTAX Integer32
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "Its shelf."
+    ::= { acmeCardEntry 1 }
+
+acmeCardSlot OBJECT-TYPE
+    SYNTAX Integer32
+    MAX-ACCESS not-accessible
+    STATUS current
+    DESCRIPTION "Its slot."
+    ::= { acmeCardEntry 2 }
+
+acmeCardSerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A card's serial number."
+    ::= { acmeCardEntry 3 }
+
+acmeCardSoftwareVersion OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A card's running software."
+    ::= { acmeCardEntry 4 }
+
+acmeFanSerialNumber OBJECT-TYPE
+    SYNTAX DisplayString
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "The fan tray's serial: another part, never the unit's."
+    ::= { acmeNodeSystem 9 }
+END
+"""
+
+
+def test_a_cards_objects_are_kept_as_the_units_last_resort_after_its_own(script: ModuleType) -> None:
+    mibs = script.Mibs.empty()
+    for text in (SMI, CARDS):
+        script.parse_text(text, mibs)
+    rows = script.best(script.candidates(mibs))
+    kept = [(candidate.descriptor, candidate.scope, rank) for candidate, rank in rows]
+    assert kept == [
+        ("acmeNodeSerialNumber", "unit", 1),
+        ("acmeCardSerialNumber", "part", 2),
+        ("acmeCardSoftwareVersion", "part", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "ancestors", "scope"),
+    [
+        ("e7CardSerialNumber", ["e7CardEntry", "e7CardTable"], "part"),
+        ("lswSlotSerialNo", ["lswSlotEntry"], "part"),
+        ("acmeSerialNumber", ["acmeSystem"], "unit"),
+        # a card beside another part is that part's
+        ("acmePsuCardSerialNumber", ["acmeSystem"], None),
+        ("acmeBatterySerialNumber", ["acmeSystem"], None),
+    ],
+)
+def test_a_card_or_a_slot_names_a_part_and_any_other_part_excludes(
+    script: ModuleType, descriptor: str, ancestors: list[str], scope: str | None
+) -> None:
+    assert script.scope_of("serial", descriptor, ancestors) == scope
