@@ -162,21 +162,21 @@ def device_from_snapshot(
 
     classification = snapshot.classification
     chosen_role = role
-    unknown = False
+    role_unsure = False  # unknown, or a guess: the scan is partial
     if chosen_role is None and snapshot.role is not None:
         chosen_role = snapshot.role.role
         if snapshot.role.role == UNKNOWN_ROLE:
-            unknown = True
+            role_unsure = True
             messages.append(f"role unknown: nothing identifies the device ({snapshot.role.seen})")
         else:
             provenance["role"] = Provenance("snmp", snapshot.role.evidence, seen_at)
             if snapshot.role.guess:
-                unknown = True
+                role_unsure = True
                 messages.append(f"role {chosen_role} guessed from the maker alone: {snapshot.role.evidence}")
     if chosen_role is None:
         reason = classification.reason if classification is not None else "no system group"
         messages.append(f"role unknown: not classified ({reason or 'no profile matched'})")
-        chosen_role, unknown = UNKNOWN_ROLE, True
+        chosen_role, role_unsure = UNKNOWN_ROLE, True
     management_controller = bool(classification is not None and classification.management_controller)
     identity = snapshot.identity
     manufacturer, evidence, note = snmp_manufacturer(snapshot, registry)
@@ -233,7 +233,7 @@ def device_from_snapshot(
         lldp_neighbours=_snmp_lldp(snapshot, provenance, seen_at),
         provenance=provenance,
     )
-    partial = snapshot.partial or bool(partial_tables) or unknown
+    partial = snapshot.partial or bool(partial_tables) or role_unsure
     return DeviceScan(device, "partial" if partial else "ok", tuple(messages))
 
 

@@ -307,7 +307,7 @@ def test_a_part_word_in_the_modules_own_name_does_not_exclude_its_objects(script
 def test_which_objects_are_the_units_own(
     script: ModuleType, field: str, descriptor: str, ancestors: list[str], own: bool
 ) -> None:
-    assert script.is_units_own(field, descriptor, ancestors) is own
+    assert (script.scope_of(field, descriptor, ancestors) == "unit") is own
 
 
 # an access node whose identity is only in its cards' table (Calix, Nokia's line systems, FS's slots): the card's
