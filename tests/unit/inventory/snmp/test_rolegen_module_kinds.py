@@ -59,12 +59,44 @@ CONSOLE = module(
 )
 
 
+# a sensor maker's one MIB: its probes' temperatures and humidities, nothing of its own traffic or chassis
+PROBES = module("ACME-PROBE-MIB", 99970, "probeTemperature1", "probeTemperature2", "probeHumidity1", "probeHumidity2")
+# a network device's MIB has temperature sensors too, beside its ports' traffic and its power supplies
+LINK = module(
+    "ACME-LINK-MIB", 99971, "sensorTemperatureBoard", "sensorTemperatureFan", "sensorTemperatureCpu",
+    "linkRxPackets", "linkPsuPresent",
+)  # fmt: skip
+
+
+def many_modules(enterprise: int, count: int) -> str:
+    """Return ``count`` small modules of one maker, as a radio maker's dozens of MIBs."""
+    return "".join(
+        f"""
+ACME-PART{number}-MIB DEFINITIONS ::= BEGIN
+IMPORTS enterprises, OBJECT-TYPE, Integer32 FROM SNMPv2-SMI;
+part{number} OBJECT IDENTIFIER ::= {{ enterprises {enterprise} {number + 10} }}
+{object_type(f"part{number}State", f"part{number}", 1)}
+END
+"""
+        for number in range(count)
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [(DC_PLANT, "ups"), (PDU, "pdu"), (SERVER, None), (CONSOLE, None), (CHILLER, None)],
-    ids=["dc-plant", "pdu", "server-controller", "console-server", "chiller"],
+    [
+        (DC_PLANT, "ups"), (PDU, "pdu"), (SERVER, None), (CONSOLE, None), (CHILLER, None), (PROBES, "sensor"),
+        (LINK, None),
+        # the same probe MIB, one of a maker's many (a radio maker's sensor MIB describes a part of its radios)
+        (PROBES + many_modules(99970, 3), None),
+        (PROBES + many_modules(99970, 2), "sensor"),
+    ],
+    ids=[
+        "dc-plant", "pdu", "server-controller", "console-server", "chiller", "sensor-maker", "network-device",
+        "one-of-many-mibs", "one-of-three-mibs",
+    ],
 )
-def test_a_module_has_a_kind_only_when_it_is_about_power_or_outlets_alone(
+def test_a_module_has_a_kind_only_when_it_is_about_power_outlets_or_sensors_alone(
     script: ModuleType,  # noqa: F811
     text: str,
     kind: str | None,
@@ -236,3 +268,26 @@ def test_a_network_vendor_s_module_named_ups_names_no_node_a_ups(script: ModuleT
     # a firewall's maker forwards traffic: its firewall MIB's nodes stay firewall nodes
     counts = {"ACME-FIREWALL-MIB": script.ModuleCount("ACME-FIREWALL-MIB", network=2, maker_forwards=True)}
     assert script.node_kind("ACME-FIREWALL-MIB", "acmeFw", counts) == "firewall"
+
+
+def test_each_module_with_a_kind_gives_its_own_objects_of_that_kind_and_no_settings(script: ModuleType) -> None:  # noqa: F811
+    # a power switch maker's two MIBs (its plugs are its outlets), and a UPS MIB whose outlet groups stay unread
+    plugs = module(
+        "ACME-POWER-MIB", 99972, "pluginVersion", "alarmPlugCurrent", "trapPlugState", "plugCurrent", "plugState",
+        "plugName",
+    )  # fmt: skip
+    switched = module("ACME-MPC-MIB", 99972, "mpcPlugCurrent", "mpcPlugState", "mpcPlugName")
+    switched = switched.replace("{ maker 1 }", "{ maker 2 }").replace("maker OBJECT IDENTIFIER ::= { enterprises 99972 }", "")
+    ups = module("ACME-UPS-MIB", 99973, *DC_PLANT_OBJECTS, "upsOutletGroupState")
+    mibs = script.parse_module(plugs + switched + ups)
+    counts = script.module_counts(mibs)
+    kinds = {name: kind for name, count in counts.items() if (kind := script.module_kind(count))}
+    assert kinds == {"ACME-POWER-MIB": "pdu", "ACME-MPC-MIB": "pdu", "ACME-UPS-MIB": "ups"}
+    rows = script.role_objects(mibs, 3, kinds)
+    # a plug-in's version is no plug; an alarm's threshold and a trap's setting are no readings; each module of the
+    # maker gets rows of its own (a device may run either), one a table or group; the UPS MIB's outlet group is no PDU's
+    assert [(row.enterprise, row.role, row.descriptor, row.module) for row in rows] == [
+        (99972, "pdu", "mpcPlugCurrent", "ACME-MPC-MIB"),
+        (99972, "pdu", "plugCurrent", "ACME-POWER-MIB"),
+        (99973, "ups", "dcBatteryVoltage", "ACME-UPS-MIB"),
+    ]
