@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
@@ -436,16 +436,23 @@ class SnmpClient:
         return await self._request(target, credentials, oids, following=False)
 
     async def get_next(
-        self, target: SnmpTarget, credentials: SnmpCredentials, oids: Sequence[str], *, within: str | None = None
+        self,
+        target: SnmpTarget,
+        credentials: SnmpCredentials,
+        oids: Sequence[str],
+        *,
+        within: str | None = None,
+        scopes: Mapping[str, str] | None = None,
     ) -> GetResult:
         """GETNEXT ``oids`` (in batches of 20): the first instance under each, whatever its index.
 
         ``values`` maps each instance found to its value (``1.3.6.1.4.1.9.5.1.2.16`` answers at ``...16.0``, a
         table's column at its first row); an OID with no instance under it (the agent answers the next object, or
         the end of its view) is left out. With ``within``, an answer anywhere under that OID is kept instead (the
-        next object the agent has after ``1.3.6.1.4.1.2022``, under ``1.3.6.1.4.1``).
+        next object the agent has after ``1.3.6.1.4.1.2022``, under ``1.3.6.1.4.1``); ``scopes`` names such an OID
+        per asked OID (a column's next row after the instance asked: ``{"...8.1": "...8"}``).
         """
-        return await self._request(target, credentials, oids, following=True, within=within)
+        return await self._request(target, credentials, oids, following=True, within=within, scopes=scopes)
 
     async def _request(
         self,
@@ -455,6 +462,7 @@ class SnmpClient:
         *,
         following: bool,
         within: str | None = None,
+        scopes: Mapping[str, str] | None = None,
     ) -> GetResult:
         command = next_cmd if following else get_cmd
         values: dict[str, RawValue] = {}
@@ -497,7 +505,8 @@ class SnmpClient:
                 return GetResult(values, ERROR, f"agent answered {status.prettyPrint()} at index {int(index)}")
             for asked, (name, value) in zip(batch, var_binds, strict=False):
                 converted, _ = convert_value(value)
-                if converted is not None and (not following or str(name).startswith((within or asked).strip(".") + ".")):
+                scope = (scopes or {}).get(asked) or within or asked
+                if converted is not None and (not following or str(name).startswith(scope.strip(".") + ".")):
                     values[str(name)] = converted
         return GetResult(values)
 

@@ -28,8 +28,9 @@ from inventory.snmp.enterprises import ENTERPRISES, enterprise_number
 from inventory.snmp.harvested import (
     PER_FIELD,
     ROUNDS,
-    candidate_oids,
+    candidates,
     census_wanted,
+    continuations,
     first_instance,
 )
 from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
@@ -162,17 +163,26 @@ async def _discover(
             return assemble()
         snapshot = assemble()
     # a model, serial or version nothing stronger gave: one GETNEXT of the vendor's best harvested identity objects
-    # (a scalar answers at .0, a column at its first row), then of the next ones while a field is still missing
+    # (a scalar answers at .0, a column at its first row), then of the next ones while a field is still missing,
+    # with the next row of each column read so far only empty (an unused first slot), a row a round
     asked: set[str] = set()
     for depth in range(1, ROUNDS + 1):
         if not snapshot.identity_missing:
             break
-        ranked = candidate_oids(object_id, snapshot.identity_missing, rows=rows, per_field=PER_FIELD * depth)
+        items = candidates(object_id, snapshot.identity_missing, rows=rows, per_field=PER_FIELD * depth)
+        ranked = list(dict.fromkeys(item.oid for item in items))
         unread = [oid for oid in ranked if oid not in asked and first_instance(rows, oid) is None]
-        if not unread:
+        sys_name = snapshot.system.name.value if snapshot.system and snapshot.system.name else ""
+        follow = {
+            instance: column
+            for instance, column in continuations(rows, [item for item in items if item.oid in asked], sys_name).items()
+            if instance not in asked
+        }
+        if not unread and not follow:
             continue
         asked.update(unread)
-        answer = await client.get_next(target, credentials, unread)
+        asked.update(follow)
+        answer = await client.get_next(target, credentials, [*unread, *follow], scopes=follow)
         if not kept(answer):
             return assemble()
         if answer.values:  # nothing answered, nothing changed: the next round without rebuilding the snapshot

@@ -211,6 +211,44 @@ def first_instance(rows: Mapping[str, RawValue], oid: str, under: Collection[str
     return min(found, key=oid_key) if found else None
 
 
+def column_instances(rows: Mapping[str, RawValue], oid: str, under: Collection[str] = ()) -> list[str]:
+    """Return the instances of the object ``oid`` that ``rows`` hold, in SNMP order (a scalar's ``.0`` alone)."""
+    if f"{oid}.0" in rows:
+        return [f"{oid}.0"]
+    prefix = oid + "."
+    return sorted((key for key in (under or rows) if key.startswith(prefix)), key=oid_key)
+
+
+def answered_value(
+    item: IdentityObject, rows: Mapping[str, RawValue], sys_name: str = "", notes: list[str] | None = None,
+    under: Collection[str] = (),
+) -> Sourced[str] | None:
+    """Return the value of the first row of ``item``'s object in ``rows`` that carries a real, :func:`plausible`
+    value (a table's first rows are often empty: an unused slot, Eltek's first control unit), with its provenance;
+    ``None`` when no row read does."""
+    for instance in column_instances(rows, item.oid, under):
+        value = identity_value((IdentitySource(instance),), rows, "", [] if notes is None else notes)
+        if value is not None and plausible(item.field, value.value, sys_name):
+            return Sourced(value.value, item.provenance(instance))
+    return None
+
+
+def continuations(
+    rows: Mapping[str, RawValue], items: Collection[IdentityObject], sys_name: str = ""
+) -> dict[str, str]:
+    """Return, for each column of ``items`` whose rows read so far are all empty or implausible, its last instance
+    read mapped to the column's OID: a GETNEXT from there reads its next row, and an answer outside the column
+    (the next object) is no row of it. A scalar, or a column not read at all, is not continued."""
+    found: dict[str, str] = {}
+    for item in items:
+        instances = column_instances(rows, item.oid)
+        if not instances or instances == [f"{item.oid}.0"]:
+            continue
+        if answered_value(item, rows, sys_name) is None:
+            found[instances[-1]] = item.oid
+    return found
+
+
 def harvested_identity(
     rows: Mapping[str, RawValue],
     object_id: str,
@@ -220,9 +258,9 @@ def harvested_identity(
     notes: list[str] | None = None,
     table: Mapping[int, tuple[IdentityObject, ...]] | None = None,
 ) -> dict[str, Sourced[str]]:
-    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` whose first instance in
-    ``rows`` is a real, :func:`plausible` value, its provenance naming the instance and the object; a field no
-    candidate answers is left out."""
+    """Return, for each of the ``missing`` fields, the first of its :func:`candidates` with a row in ``rows`` that
+    carries a real, :func:`plausible` value (:func:`answered_value`), its provenance naming the instance and the
+    object; a field no candidate answers is left out."""
     found: dict[str, Sourced[str]] = {}
     chosen = candidates(object_id, missing, table, rows, PER_FIELD * ROUNDS)
     if not chosen:
@@ -232,10 +270,7 @@ def harvested_identity(
     for item in chosen:
         if item.field in found:
             continue
-        instance = first_instance(rows, item.oid, under)
-        if instance is None:
-            continue
-        value = identity_value((IdentitySource(instance),), rows, "", [] if notes is None else notes)
-        if value is not None and plausible(item.field, value.value, sys_name):
-            found[item.field] = Sourced(value.value, item.provenance(instance))
+        value = answered_value(item, rows, sys_name, notes, under)
+        if value is not None:
+            found[item.field] = value
     return found

@@ -128,7 +128,7 @@ _MODEL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # VRP: the first line is the model ("S5720-56C-PWR-EI-AC\nHuawei Versatile Routing Platform")
         r"^([A-Z][\w-]*[0-9][\w-]*)\s*\r?\n\s*Huawei Versatile Routing Platform",
         # "Ekinops 360 Platform, C600HC, Release 6.3.900", "Ribbon Communications. NPT-2300, V9.1"
-        r"^[^,]*(?:Platform|Communications\.?), ([A-Z][\w/-]*[0-9][\w/-]*),",
+        r"^[^,]*(?:Platform,|Communications(?:\.,?|,)) ([A-Z][\w/-]*[0-9][\w/-]*),",
         # "<maker>, Inc. CODE ...": "Enterasys Networks, Inc. G3G124-24P Rev 06.03.08.0012"
         r"^[A-Z][\w&-]*(?: [A-Z][\w&-]*){0,3},? (?:Inc|Corp|Corporation|Ltd|LLC|GmbH|AG|Co)\.?,? "
         r"([A-Z][\w/+-]*[0-9][\w/+-]*)(?=[ ,]|$)",

@@ -247,7 +247,7 @@ def test_the_store_cut_midway_fails_the_copy_and_a_later_copy_succeeds(offsite: 
     assert site.json("run", "files")[0] == 0
     offsite.proxy.arm(cut_after=1024 * 1024)  # half of the 2 MiB pack has gone up
     # restic retries a refused store for minutes: --timeout bounds it; the cut is what fails the copy
-    code, failed = site.json("copy", "files", "--timeout", "45")
+    code, failed = site.json("copy", "files", "--timeout", "20")
     assert offsite.proxy.cut, "the proxy never cut: the copy sent less than asked"
     assert code == 1, failed
     assert failed["outcome"] == "failed" and failed["copied_snapshots"] == []

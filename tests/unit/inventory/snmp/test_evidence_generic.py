@@ -92,6 +92,7 @@ def test_with_two_module_serials_the_devices_own_is_not_known() -> None:
         ("illustra IFS03D1OCWIT Network camera 05-27-2019 Illustra.SS004.01.06.05.0026", "IFS03D1OCWIT"),
         ("Enterasys Networks, Inc. G3G124-24P Rev 06.03.08.0012", "G3G124-24P"),
         ("Tait Communications, TB9300/TB7300, DMR Base Station, QBC30BSM, Version: dmr-3.05.00.0007", "TB9300/TB7300"),
+        ("Acme Communications. NPT-2300, V9.1.00411-07, Build Date: Wed Dec 27 01:23:37 2023.", "NPT-2300"),
         # a release name, an agent's or an operating system's words are no product code
         ("Huawei Optix RTN V100R011C00SPC200", None),
         ("Acme v5.2 build 7", None),

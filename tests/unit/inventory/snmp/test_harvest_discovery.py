@@ -151,3 +151,29 @@ def test_the_next_candidates_are_read_while_a_field_is_missing_at_most_three_rou
     snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
     assert snapshot.identity.version is None
     assert [call for call in scripted.calls if call[0] == "next"] == [("next", 5)] * 3
+
+
+def test_a_column_whose_first_rows_are_empty_is_read_on_a_row_a_round(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811
+) -> None:
+    # a DC plant's control units: the first is an empty slot, the second carries the model; the serial answers
+    rows = {key: value for key, value in ROWS.items() if not key.startswith(ACME_MODEL)}
+    rows |= {
+        f"{ACME_MODEL}.1": rfc1902.OctetString(b""),
+        f"{ACME_MODEL}.2": rfc1902.OctetString(b"N/A"),
+        f"{ACME_MODEL}.3": rfc1902.OctetString(b"Acme Plant 48"),
+        # the next object after the column: never taken for a row of it
+        f"{ACME_MODEL[:-1]}3.1": rfc1902.OctetString(b"Acme other column"),
+    }
+    scripted = agent(rows)
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.model is not None and snapshot.identity.model.value == "Acme Plant 48"
+    assert snapshot.identity.model.oid == f"{ACME_MODEL}.3 acmeUnitModel (ACME-UPS-MIB, harvested)"
+    # the first round asks the column (and the serial), then each round the next row after the last one read
+    assert [call for call in scripted.calls if call[0] == "next"] == [("next", 2), ("next", 1), ("next", 1)]
+    # rows that say nothing, past the rounds: the model stays unknown, and the next object is not taken for it
+    rows = {key: value for key, value in rows.items() if key != f"{ACME_MODEL}.3"}
+    agent(rows)
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.model is None or snapshot.identity.model.value != "Acme other column"
+    assert snapshot.identity.model is None or "harvested" not in snapshot.identity.model.oid
