@@ -175,7 +175,7 @@ async def _discover(
         sys_name = snapshot.system.name.value if snapshot.system and snapshot.system.name else ""
         follow = {
             instance: column
-            for instance, column in continuations(rows, [item for item in items if item.oid in asked], sys_name).items()
+            for instance, column in continuations(rows, items, sys_name).items()
             if instance not in asked
         }
         if not unread and not follow:

@@ -12,6 +12,7 @@ from inventory.snmp.harvested import (
     builtin_identity_objects,
     candidate_oids,
     census_wanted,
+    continuations,
     enterprises_to_read,
     first_instance,
     harvested_identity,
@@ -204,3 +205,17 @@ def test_an_agents_sysobjectid_reads_the_enterprises_the_device_answered_under()
     assert not census_wanted(net_snmp, ("serial",), answered, table)
     # a maker's own sysObjectID with objects in the table: its own enterprise, whatever else it answers
     assert enterprises_to_read(ACME, {"1.3.6.1.4.1.318.1.1.1.1.1.1.0": b"Smart-UPS"}, table) == (99001,)
+
+
+def test_a_column_read_so_far_only_empty_is_continued_from_its_last_row_whoever_read_it() -> None:
+    model, serial, version = (item for item in _table()[99001] if item.field != "serial" or item.rank == 1)
+    rows = {
+        # the model column's first rows (read by the role probe's GET or an earlier round) say nothing
+        f"{model.oid}.1": b"", f"{model.oid}.2": b"N/A",
+        # a scalar is never continued, whatever it says; a column with a value is done
+        f"{serial.oid}.0": b"", f"{version.oid}.7": b"2.7.4",
+    }  # fmt: skip
+    assert continuations(rows, (model, serial, version)) == {f"{model.oid}.2": model.oid}
+    found = harvested_identity({**rows, f"{model.oid}.3": b"Acme Plant 48"}, ACME, ("model",), table=_table())
+    assert found["model"].value == "Acme Plant 48"
+    assert found["model"].oid == f"{model.oid}.3 acmeUnitModel (ACME-UPS-MIB, harvested)"
