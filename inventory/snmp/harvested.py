@@ -240,11 +240,13 @@ def continuations(
     read mapped to the column's OID: a GETNEXT from there reads its next row, and an answer outside the column
     (the next object) is no row of it. A scalar, or a column not read at all, is not continued."""
     found: dict[str, str] = {}
+    prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in items})
+    under = [key for key in rows if key.startswith(prefixes)] if prefixes else []
     for item in items:
-        instances = column_instances(rows, item.oid)
+        instances = column_instances(rows, item.oid, under)
         if not instances or instances == [f"{item.oid}.0"]:
             continue
-        if answered_value(item, rows, sys_name) is None:
+        if answered_value(item, rows, sys_name, under=under) is None:
             found[instances[-1]] = item.oid
     return found
 
