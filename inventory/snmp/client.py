@@ -441,18 +441,17 @@ class SnmpClient:
         credentials: SnmpCredentials,
         oids: Sequence[str],
         *,
-        within: str | None = None,
         scopes: Mapping[str, str] | None = None,
     ) -> GetResult:
         """GETNEXT ``oids`` (in batches of 20): the first instance under each, whatever its index.
 
         ``values`` maps each instance found to its value (``1.3.6.1.4.1.9.5.1.2.16`` answers at ``...16.0``, a
         table's column at its first row); an OID with no instance under it (the agent answers the next object, or
-        the end of its view) is left out. With ``within``, an answer anywhere under that OID is kept instead (the
-        next object the agent has after ``1.3.6.1.4.1.2022``, under ``1.3.6.1.4.1``); ``scopes`` names such an OID
-        per asked OID (a column's next row after the instance asked: ``{"...8.1": "...8"}``).
+        the end of its view) is left out. ``scopes`` widens that per asked OID: an answer anywhere under the OID
+        it names is kept instead (the next object the agent has after ``1.3.6.1.4.1.2022``, under
+        ``1.3.6.1.4.1``; a column's next row after the instance asked: ``{"...8.1": "...8"}``).
         """
-        return await self._request(target, credentials, oids, following=True, within=within, scopes=scopes)
+        return await self._request(target, credentials, oids, following=True, scopes=scopes)
 
     async def _request(
         self,
@@ -461,7 +460,6 @@ class SnmpClient:
         oids: Sequence[str],
         *,
         following: bool,
-        within: str | None = None,
         scopes: Mapping[str, str] | None = None,
     ) -> GetResult:
         command = next_cmd if following else get_cmd
@@ -505,7 +503,7 @@ class SnmpClient:
                 return GetResult(values, ERROR, f"agent answered {status.prettyPrint()} at index {int(index)}")
             for asked, (name, value) in zip(batch, var_binds, strict=False):
                 converted, _ = convert_value(value)
-                scope = (scopes or {}).get(asked) or within or asked
+                scope = (scopes or {}).get(asked) or asked
                 if converted is not None and (not following or str(name).startswith(scope.strip(".") + ".")):
                     values[str(name)] = converted
         return GetResult(values)

@@ -196,7 +196,7 @@ async def _enterprise_census(client: SnmpClient, target: SnmpTarget, credentials
     values: dict[str, RawValue] = {}
     start = ENTERPRISES.rstrip(".")
     for _hop in range(CENSUS_HOPS):
-        answer = await client.get_next(target, credentials, [start], within=ENTERPRISES.rstrip("."))
+        answer = await client.get_next(target, credentials, [start], scopes={start: ENTERPRISES.rstrip(".")})
         if answer.error is not None:
             return GetResult(values, answer.error, answer.message)
         number = next((enterprise_number(oid) for oid in answer.values), None)

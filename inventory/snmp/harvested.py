@@ -203,16 +203,13 @@ def plausible(field: str, value: str, sys_name: str = "") -> bool:
 def first_instance(rows: Mapping[str, RawValue], oid: str, under: Collection[str] = ()) -> str | None:
     """Return the first instance of the object ``oid`` that ``rows`` hold (in SNMP order: what GETNEXT answers),
     or ``None``; ``under`` narrows the search to those keys when given (the enterprise's, found once)."""
-    for instance in (f"{oid}.0", f"{oid}.1"):
-        if instance in rows:
-            return instance
-    prefix = oid + "."
-    found = [key for key in (under or rows) if key.startswith(prefix)]
-    return min(found, key=oid_key) if found else None
+    found = column_instances(rows, oid, under)
+    return found[0] if found else None
 
 
 def column_instances(rows: Mapping[str, RawValue], oid: str, under: Collection[str] = ()) -> list[str]:
-    """Return the instances of the object ``oid`` that ``rows`` hold, in SNMP order (a scalar's ``.0`` alone)."""
+    """Return the instances of the object ``oid`` that ``rows`` hold, in SNMP order (a scalar's ``.0`` alone);
+    ``under`` narrows the search to those keys when given (the enterprise's, found once: :func:`rows_under`)."""
     if f"{oid}.0" in rows:
         return [f"{oid}.0"]
     prefix = oid + "."
@@ -233,6 +230,12 @@ def answered_value(
     return None
 
 
+def rows_under(rows: Mapping[str, RawValue], items: Collection[IdentityObject]) -> list[str]:
+    """Return the keys of ``rows`` under the enterprises of ``items`` (searched once, then each object among them)."""
+    prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in items})
+    return [key for key in rows if key.startswith(prefixes)] if prefixes else []
+
+
 def continuations(
     rows: Mapping[str, RawValue], items: Collection[IdentityObject], sys_name: str = ""
 ) -> dict[str, str]:
@@ -240,8 +243,7 @@ def continuations(
     read mapped to the column's OID: a GETNEXT from there reads its next row, and an answer outside the column
     (the next object) is no row of it. A scalar, or a column not read at all, is not continued."""
     found: dict[str, str] = {}
-    prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in items})
-    under = [key for key in rows if key.startswith(prefixes)] if prefixes else []
+    under = rows_under(rows, items)
     for item in items:
         instances = column_instances(rows, item.oid, under)
         if not instances or instances == [f"{item.oid}.0"]:
@@ -267,8 +269,7 @@ def harvested_identity(
     chosen = candidates(object_id, missing, table, rows, PER_FIELD * ROUNDS)
     if not chosen:
         return found
-    prefixes = tuple(f"{ENTERPRISES}{number}." for number in {item.enterprise for item in chosen})
-    under = [key for key in rows if key.startswith(prefixes)]
+    under = rows_under(rows, chosen)
     for item in chosen:
         if item.field in found:
             continue
