@@ -15,8 +15,10 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+if TYPE_CHECKING:  # imported where used: a run needs prometheus-client only once restic is done
+    from prometheus_client import CollectorRegistry
 
 METRIC_FAMILIES = (
     "opsctl_backup_last_success_timestamp_seconds",
@@ -76,6 +78,8 @@ def metrics_path(textfile_dir: Path, policy: str) -> Path:
 
 def registry_for(metrics: PolicyMetrics) -> CollectorRegistry:
     """A registry holding the policy's gauges (pure: nothing is written)."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry(auto_describe=True)
     policy = metrics.policy
 
@@ -138,6 +142,8 @@ def write_policy_metrics(textfile_dir: Path, metrics: PolicyMetrics) -> Path:
     """
     textfile_dir.mkdir(parents=True, exist_ok=True)
     path = metrics_path(textfile_dir, metrics.policy)
+    from prometheus_client import write_to_textfile
+
     write_to_textfile(str(path), registry_for(metrics))
     return path
 
@@ -173,6 +179,8 @@ def drill_metrics_path(textfile_dir: Path, policy: str) -> Path:
 
 def drill_registry_for(metrics: DrillMetrics) -> CollectorRegistry:
     """A registry holding the policy's drill gauges (pure)."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry(auto_describe=True)
 
     def gauge(name: str, documentation: str, value: float) -> None:
@@ -200,6 +208,8 @@ def write_drill_metrics(textfile_dir: Path, metrics: DrillMetrics) -> Path:
     """
     textfile_dir.mkdir(parents=True, exist_ok=True)
     path = drill_metrics_path(textfile_dir, metrics.policy)
+    from prometheus_client import write_to_textfile
+
     write_to_textfile(str(path), drill_registry_for(metrics))
     return path
 

@@ -57,6 +57,7 @@ from backup.settings import (
     backup_settings,
     policy,
 )
+from opsctl.core import prefetch
 from opsctl.core.errors import ExitCode, LockHeld, OpsctlError
 from opsctl.core.outcome import Outcome
 
@@ -421,6 +422,7 @@ def run_policy(settings: Settings, policy_name: str, *, full: bool, store: State
     clock = now or (lambda: datetime.now(UTC))
     section = backup_settings(settings)
     started = clock()
+    prefetch.later("prometheus_client")  # the metrics file, written once restic is done
     try:
         chosen = policy(settings, policy_name)
         repository_name = chosen.repository

@@ -22,6 +22,19 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 
 
+def _may_be_terminal() -> bool:
+    """Whether rich could take stderr for a terminal: it is one, or the environment forces one."""
+    import os
+    import sys
+
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # a closed stderr
+        return False
+
+
 class _ProgressView:
     """restic's status messages as a rich progress bar on stderr: files, bytes, rate, time left."""
 
@@ -31,7 +44,8 @@ class _ProgressView:
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> _ProgressView:
-        if self._out.stderr.is_terminal:  # bars are for a person watching; a log gets the messages only
+        # rich decides what a terminal is; a stderr that cannot be one is told without importing rich
+        if _may_be_terminal() and self._out.stderr.is_terminal:  # bars are for a person watching; a log gets the messages only
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
@@ -106,6 +120,9 @@ def run(
                             config_file=context.config_file)
         out.document("backup-run", result.to_dict())
     else:
+        from opsctl.core import prefetch
+
+        prefetch.later("rich.console", "rich.markup")  # the summary, printed once restic is done
         with _ProgressView(out) as view:
             result = run_backup(policy, settings=lambda: context.settings, full=full, recorder=context.recorder,
                                 on_progress=view, config_file=context.config_file)

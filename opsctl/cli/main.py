@@ -45,45 +45,75 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-def _register() -> None:
-    if app.registered_groups:
-        return
-    from opsctl.cli import (
-        agent,
-        audit,
-        backup,
-        drill,
-        health,
-        hosts,
-        inventory,
-        lab,
-        monitor,
-        run,
-        schedule,
-        state,
-    )
+# Each command group: its module under opsctl.cli, and the help line of its entry.
+_GROUPS: dict[str, tuple[str, str]] = {
+    "hosts": ("hosts", "Enrol, import, forget and list SSH host keys."),
+    "run": ("run", "Run one command across the hosts a pattern matches."),
+    "inventory": ("inventory", "Discover devices (SNMP, SSH, switch CLIs), their history and drift; import and export."),
+    "audit": ("audit", "Show, verify and acknowledge breaks of the hash-chained audit log."),
+    "agent": ("agent", "Install opsctl-agent on hosts over SSH; show each agent's version and whether it answers."),
+    "lab": ("lab", "Start, stop and inspect the simulated data centre."),
+    "state": ("state", "Create the state store where the configuration says."),
+    "backup": ("backup", "Run backup policies (restic) and show their status."),
+    "drill": ("drill", "Restore drills with measured RTO and RPO, and their reports."),
+    "monitor": ("monitor", "Run the probes as a daemon serving Prometheus metrics, or once."),
+    "health": ("health", "The fleet at a glance, worst first (--watch, --json, --nagios)."),
+}
+_COMMANDS = {"run": "run", "health": "health"}  # entries that are one command, not a group
+# the root's options: those that take a value, so that value is not taken for a group's name
+_VALUE_OPTIONS = ("-c", "--config")
+_FLAG_OPTIONS = ("-v", "--verbose")
 
-    app.add_typer(hosts.app, name="hosts", help="Enrol, import, forget and list SSH host keys.")
-    app.command("run", help="Run one command across the hosts a pattern matches.")(run.run)
-    app.add_typer(inventory.app, name="inventory", help="Discover devices (SNMP, SSH, switch CLIs), their history and drift; import and export.")
-    app.add_typer(audit.app, name="audit", help="Show, verify and acknowledge breaks of the hash-chained audit log.")
-    app.add_typer(agent.app, name="agent", help="Install opsctl-agent on hosts over SSH; show each agent's version and whether it answers.")
-    app.add_typer(lab.app, name="lab", help="Start, stop and inspect the simulated data centre.")
-    app.add_typer(state.app, name="state", help="Create the state store where the configuration says.")
-    app.add_typer(backup.app, name="backup", help="Run backup policies (restic) and show their status.")
-    app.add_typer(drill.app, name="drill", help="Restore drills with measured RTO and RPO, and their reports.")
-    app.add_typer(monitor.app, name="monitor", help="Run the probes as a daemon serving Prometheus metrics, or once.")
-    app.command("health", help="The fleet at a glance, worst first (--watch, --json, --nagios).")(health.health)
-    backup.app.add_typer(schedule.backup_app, name="schedule", help="Install the backups' systemd timers.")
-    drill.app.add_typer(schedule.drill_app, name="schedule", help="Install the drills' systemd timers.")
+
+def _requested(argv: list[str]) -> str | None:
+    """The command group ``argv`` names, or None (none named, help, or an option not known here)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+        elif arg.startswith("--config=") or arg in _FLAG_OPTIONS:
+            continue
+        elif arg.startswith("-"):
+            return None  # --help, --version or a mistake: typer answers with every group listed
+        else:
+            return arg if arg in _GROUPS else None
+    return None
+
+
+def _register(only: str | None = None) -> None:
+    """Add the command groups to the root app: ``only`` that one, else every one.
+
+    Building a group's commands costs typer about as much as importing it, so a command
+    registers its own group alone; help and unknown names see them all.
+    """
+    import importlib
+
+    names = [only] if only is not None else list(_GROUPS)
+    registered = {info.name for info in app.registered_groups} | {info.name for info in app.registered_commands}
+    for name in names:
+        if name in registered:
+            continue
+        module_name, help_text = _GROUPS[name]
+        module = importlib.import_module(f"opsctl.cli.{module_name}")
+        if name in _COMMANDS:
+            app.command(name, help=help_text)(getattr(module, _COMMANDS[name]))
+            continue
+        app.add_typer(module.app, name=name, help=help_text)
+        if name in ("backup", "drill"):
+            from opsctl.cli import schedule
+
+            group = schedule.backup_app if name == "backup" else schedule.drill_app
+            if not any(info.name == "schedule" for info in module.app.registered_groups):
+                module.app.add_typer(group, name="schedule", help=f"Install the {name}s' systemd timers.")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) the exit code."""
     from opsctl.cli.errors import run_app
 
-    _register()
-    code = run_app(app, sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    _register(_requested(args))
+    code = run_app(app, args)
     if argv is None:
         # Everything is written and closed by now. Skip the interpreter's teardown: paramiko's
         # transport threads and tens of thousands of objects cost 0.1-0.2 s at 50 hosts.

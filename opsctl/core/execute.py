@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Literal
 
+from opsctl.core import prefetch
 from opsctl.core.become import PROMPT, READY, REFUSED, Handshake, sudo_argv
 from opsctl.core.errors import AuthenticationFailed, OpsctlError
 
@@ -670,6 +671,7 @@ def _run_local(argvs: Sequence[tuple[str, ...]], *, stdin: bytes | None, env: Ma
         raise
     finally:
         os.close(error_write)
+    prefetch.while_waiting()
     last_stdout = processes[-1].stdout
     assert last_stdout is not None
     stdin_pipe = processes[0].stdin

@@ -136,10 +136,10 @@ def installed_schemas() -> tuple[Schema, ...]:
     Raise StateError naming an entry point that cannot be loaded or is not the schema of the
     component it is named after (``core`` is opsctl.core's own and cannot be claimed).
     """
-    from importlib.metadata import entry_points
+    from opsctl.core.plugins import entry_points_in
 
     found: dict[str, Schema] = {}
-    for point in entry_points(group=SCHEMA_ENTRY_POINT_GROUP):
+    for point in entry_points_in(SCHEMA_ENTRY_POINT_GROUP):
         try:
             schema = point.load()
         except Exception as error:  # a broken plugin: name it, whatever it raised

@@ -295,3 +295,37 @@ def test_an_in_process_registration_of_the_entry_points_own_plugin_is_no_clash(
     greeters.register(plugins.HALLO)
     assert greeters.names() == ("hallo", "hej")
     assert greeters.get("hallo") is plugins.HALLO
+
+
+# ----------------------------------------------------------------------------- the installed entry points
+
+
+def test_the_installed_entry_points_are_read_once_per_sys_path(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """A command asks for several groups; the distributions are listed once, and again after sys.path changes."""
+    from importlib import metadata
+
+    from opsctl.core import plugins
+
+    reads: list[int] = []
+    real = metadata.entry_points
+
+    def counting() -> object:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(metadata, "entry_points", counting)
+    monkeypatch.setattr(plugins, "_installed", None)
+    settings = plugins.entry_points_in("opsctl.settings")
+    schemas = plugins.entry_points_in("opsctl.state_schemas")
+    assert "backup" in {point.name for point in settings}
+    assert "inventory" in {point.name for point in schemas}
+    assert len(reads) == 1
+
+    info = tmp_path / "late_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: late-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[opsctl.settings]\nlate = late_plugin:Settings\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "late" in {point.name for point in plugins.entry_points_in("opsctl.settings")}
+    assert len(reads) == 2

@@ -1,0 +1,78 @@
+"""The root app registers the group a command names, alone; help and mistakes see every group."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from opsctl.cli.main import _GROUPS, _requested
+
+
+@pytest.mark.parametrize(
+    ("argv", "group"),
+    [
+        (["backup", "run", "his"], "backup"),
+        (["-c", "/etc/opsctl/site.yaml", "backup", "run", "his", "--full"], "backup"),
+        (["--config=/etc/opsctl/site.yaml", "-v", "drill", "run", "his"], "drill"),
+        (["--verbose", "health", "--json"], "health"),
+        (["-c", "backup"], None),  # "backup" is the configuration file's name here
+        (["--help"], None),
+        (["--version"], None),
+        (["-x", "backup"], None),  # an option the root does not know: typer says so
+        (["bakup", "run"], None),  # a mistake: typer's message lists every group
+        ([], None),
+    ],
+)
+def test_the_group_is_the_first_word_that_is_no_option_nor_an_options_value(argv: list[str],
+                                                                            group: str | None) -> None:
+    assert _requested(argv) == group
+
+
+def _opsctl(*argv: str) -> subprocess.CompletedProcess[str]:
+    """opsctl ``argv`` in a new interpreter, printing afterwards which command modules it imported."""
+    code = (
+        "import sys\n"
+        "from opsctl.cli.main import main\n"
+        f"code = main({list(argv)!r})\n"
+        "print('MODULES', sorted(m for m in sys.modules if m.startswith('opsctl.cli.')))\n"
+        "sys.exit(code)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def _modules(done: subprocess.CompletedProcess[str]) -> list[str]:
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES "))
+    return json.loads(line.removeprefix("MODULES ").replace("'", '"'))
+
+
+def test_a_command_imports_its_own_group_and_no_other() -> None:
+    done = _opsctl("backup", "run", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--full" in done.stdout
+    modules = _modules(done)
+    assert "opsctl.cli.backup" in modules
+    assert not {"opsctl.cli.inventory", "opsctl.cli.health", "opsctl.cli.lab", "opsctl.cli.drill"} & set(modules)
+
+
+def test_backup_keeps_its_schedule_group() -> None:
+    done = _opsctl("backup", "schedule", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "install" in done.stdout
+
+
+def test_the_roots_help_lists_every_group() -> None:
+    done = _opsctl("--help")
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
+    assert set(_GROUPS) <= listed
+
+
+def test_a_mistaken_group_is_a_usage_error_that_offers_the_right_one() -> None:
+    done = _opsctl("bakup", "run")
+    assert done.returncode == 2
+    assert "bakup" in done.stderr
+    assert "backup" in done.stderr  # the suggestion needs every group registered
