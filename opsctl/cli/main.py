@@ -107,10 +107,40 @@ def _register(only: str | None = None) -> None:
                 module.app.add_typer(group, name="schedule", help=f"Install the {name}s' systemd timers.")
 
 
+# How long a command's start runs without the cyclic garbage collector (see _start_without_gc).
+START_WITHOUT_GC_SECONDS = 1.5
+
+
+def _start_without_gc() -> None:
+    """Switch the cyclic collector off for the start of the command, and on again after it.
+
+    A command's start is mostly imports (SQLAlchemy, pydantic, the settings' models): objects
+    that live as long as the process, which the collector would walk again and again while they
+    are made, about 5% of ``backup run``'s time before restic starts. After
+    START_WITHOUT_GC_SECONDS (a command's imports take under one second here) what exists is
+    frozen, out of every later collection, and the collector runs as usual, so a daemon or a
+    long scan collects its cycles as ever.
+    """
+    import gc
+    import threading
+
+    def back_on() -> None:
+        gc.freeze()
+        gc.enable()
+
+    gc.disable()
+    timer = threading.Timer(START_WITHOUT_GC_SECONDS, back_on)
+    timer.name = "opsctl-gc-on"
+    timer.daemon = True
+    timer.start()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) the exit code."""
     from opsctl.cli.errors import run_app
 
+    if argv is None:  # the console script; a test calling main() keeps its collector as it is
+        _start_without_gc()
     args = sys.argv[1:] if argv is None else argv
     _register(_requested(args))
     code = run_app(app, args)

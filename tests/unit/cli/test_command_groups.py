@@ -76,3 +76,18 @@ def test_a_mistaken_group_is_a_usage_error_that_offers_the_right_one() -> None:
     assert done.returncode == 2
     assert "bakup" in done.stderr
     assert "backup" in done.stderr  # the suggestion needs every group registered
+
+
+def test_the_collector_is_off_for_the_start_only() -> None:
+    """A daemon or a long scan must collect its cycles: the collector comes back after the start."""
+    code = (
+        "import gc, time\n"
+        "from opsctl.cli.main import START_WITHOUT_GC_SECONDS, _start_without_gc\n"
+        "_start_without_gc()\n"
+        "print(gc.isenabled())\n"
+        "time.sleep(START_WITHOUT_GC_SECONDS + 1.0)\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]
