@@ -117,19 +117,15 @@ def _start_without_gc() -> None:
     A command's start is mostly imports (SQLAlchemy, pydantic, the settings' models): objects
     that live as long as the process, which the collector would walk again and again while they
     are made, about 5% of ``backup run``'s time before restic starts. After
-    START_WITHOUT_GC_SECONDS (a command's imports take under one second here) what exists is
-    frozen, out of every later collection, and the collector runs as usual, so a daemon or a
-    long scan collects its cycles as ever.
+    START_WITHOUT_GC_SECONDS (a command's imports take under one second here) the collector
+    runs as usual, so a daemon or a long scan collects its cycles as ever. (Nothing is frozen:
+    a cycle alive at that moment, a scan's request in flight, would never be collected.)
     """
     import gc
     import threading
 
-    def back_on() -> None:
-        gc.freeze()
-        gc.enable()
-
     gc.disable()
-    timer = threading.Timer(START_WITHOUT_GC_SECONDS, back_on)
+    timer = threading.Timer(START_WITHOUT_GC_SECONDS, gc.enable)
     timer.name = "opsctl-gc-on"
     timer.daemon = True
     timer.start()

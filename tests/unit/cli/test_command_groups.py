@@ -86,8 +86,8 @@ def test_the_collector_is_off_for_the_start_only() -> None:
         "_start_without_gc()\n"
         "print(gc.isenabled())\n"
         "time.sleep(START_WITHOUT_GC_SECONDS + 1.0)\n"
-        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "print(gc.isenabled())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "True", "True"]
+    assert done.stdout.split() == ["False", "True"]
