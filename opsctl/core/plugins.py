@@ -25,10 +25,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from opsctl.core.errors import UsageError
+
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
-
-from opsctl.core.errors import UsageError
 
 PluginT = TypeVar("PluginT")
 
@@ -44,8 +44,8 @@ _installed_lock = threading.Lock()
 def entry_points_in(group: str) -> tuple[EntryPoint, ...]:
     """The entry points of ``group`` that the installed distributions declare.
 
-    The distributions on sys.path are read once (each read lists every distribution, about
-    15 ms, and a command asks for several groups) and again when sys.path has changed.
+    The distributions on sys.path are read once (a read lists every distribution, 7-9 ms here,
+    and a command asks for several groups) and again when sys.path has changed.
     """
     global _installed
     from importlib import metadata
