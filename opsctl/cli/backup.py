@@ -67,14 +67,17 @@ class _ProgressView:
             self._progress.stop()
 
     def __call__(self, event: BackupProgress) -> None:
-        from rich.markup import escape
-
+        # called while restic runs: nothing is imported here unless it is shown (opsctl.core.prefetch
+        # may be importing rich in another thread meanwhile)
         if event.message is not None:
+            from rich.markup import escape
+
             self._out.stderr.print(f"[dim]{escape(event.step)}:[/] {escape(event.message)}", highlight=False)
             return
         status = event.status
         if status is None or self._progress is None:
             return
+        from rich.markup import escape  # imported with rich.progress already
         task = self._tasks.get(event.step)
         if task is None:
             task = self._tasks[event.step] = self._progress.add_task(event.step, total=None)

@@ -766,6 +766,7 @@ def _run_local(argvs: Sequence[tuple[str, ...]], *, stdin: bytes | None, env: Ma
             rest = handshake.flush()
             if rest:
                 on_data("stderr", rest)
+        prefetch.settle()  # what the caller imports next never runs beside the prefetch's imports
     if stop_reason == "refused":
         raise AuthenticationFailed("sudo refused the password" + (f" from {password_ref}" if password_ref else ""))
     ran.statuses = [p.returncode for p in processes]

@@ -15,6 +15,7 @@ import threading
 
 _wanted: list[str] = []
 _lock = threading.Lock()
+_running: threading.Thread | None = None
 
 
 def later(*modules: str) -> None:
@@ -25,11 +26,26 @@ def later(*modules: str) -> None:
 
 def while_waiting() -> None:
     """Import the modules named so far in a daemon thread; the next call imports those named since."""
+    global _running
     with _lock:
         names = tuple(_wanted)
         _wanted.clear()
-    if names:
-        threading.Thread(target=_import, args=(names,), name="opsctl-prefetch", daemon=True).start()
+        if not names:
+            return
+        _running = threading.Thread(target=_import, args=(names,), name="opsctl-prefetch", daemon=True)
+        _running.start()
+
+
+def settle() -> None:
+    """Wait until the imports begun at the last wait are done (:mod:`opsctl.core.execute` calls it when the wait ends).
+
+    The command's own imports then never run beside them: two threads importing modules that
+    import each other can make Python's per-module import locks report a deadlock.
+    """
+    with _lock:
+        thread = _running
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def _import(names: tuple[str, ...]) -> None:

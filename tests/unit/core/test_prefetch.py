@@ -36,3 +36,18 @@ except RuntimeError as error:  # the command's own import still reports the modu
 """)
     assert lines == ["before", "False", "after", "True", "0", "error", "broken"]
 
+
+
+def test_the_wait_ends_with_the_imports_done(tmp_path: Path) -> None:
+    """What the command imports after the child never runs beside the prefetch's imports."""
+    (tmp_path / "slow_after.py").write_text("import time\ntime.sleep(1.5)\nVALUE = 1\n")
+    lines = _python(tmp_path, """
+import sys, threading
+from opsctl.core import prefetch
+from opsctl.core.execute import execute
+prefetch.later("slow_after")
+execute(("true",), timeout=30)
+print("loaded", "slow_after" in sys.modules and hasattr(sys.modules["slow_after"], "VALUE"))
+print("threads", sorted(t.name for t in threading.enumerate() if t.name == "opsctl-prefetch"))
+""")
+    assert lines == ["loaded", "True", "threads", "[]"]
