@@ -7,8 +7,9 @@ whole lab.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from opsctl.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from lab.errors import LabError, LabNotPublished, PeerFailure, PeerStartError
@@ -30,16 +31,7 @@ _HOMES = {
     "lab.settings": ("LabSettings", "lab_dir", "lab_settings"),
     "lab.ssh.host": ("RunningPeer", "start_ssh_host"),
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 __all__ = [
