@@ -22,19 +22,6 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 
 
-def _may_be_terminal() -> bool:
-    """Whether rich could take stderr for a terminal: it is one, or the environment forces one."""
-    import os
-    import sys
-
-    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
-        return True
-    try:
-        return sys.stderr.isatty()
-    except ValueError:  # a closed stderr
-        return False
-
-
 class _ProgressView:
     """restic's status messages as a rich progress bar on stderr: files, bytes, rate, time left."""
 
@@ -44,9 +31,7 @@ class _ProgressView:
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> _ProgressView:
-        # bars are for a person watching, a log gets the messages only; rich decides what a
-        # terminal is, but a stderr that cannot be one is told without importing rich (50 ms)
-        if _may_be_terminal() and self._out.stderr.is_terminal:
+        if self._out.stderr_is_terminal:  # bars are for a person watching; a log gets the messages only
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,

@@ -261,7 +261,7 @@ class _Progress:
 
 @contextmanager
 def _progress(out: Output, total: int, what: str) -> Iterator[_Progress]:
-    if out.machine or not out.stderr.is_terminal:
+    if out.machine or not out.stderr_is_terminal:
         yield _Progress()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

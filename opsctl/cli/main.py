@@ -45,21 +45,22 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-# Each command group: its module under opsctl.cli, and the help line of its entry.
-_GROUPS: dict[str, tuple[str, str]] = {
-    "hosts": ("hosts", "Enrol, import, forget and list SSH host keys."),
-    "run": ("run", "Run one command across the hosts a pattern matches."),
-    "inventory": ("inventory", "Discover devices (SNMP, SSH, switch CLIs), their history and drift; import and export."),
-    "audit": ("audit", "Show, verify and acknowledge breaks of the hash-chained audit log."),
-    "agent": ("agent", "Install opsctl-agent on hosts over SSH; show each agent's version and whether it answers."),
-    "lab": ("lab", "Start, stop and inspect the simulated data centre."),
-    "state": ("state", "Create the state store where the configuration says."),
-    "backup": ("backup", "Run backup policies (restic) and show their status."),
-    "drill": ("drill", "Restore drills with measured RTO and RPO, and their reports."),
-    "monitor": ("monitor", "Run the probes as a daemon serving Prometheus metrics, or once."),
-    "health": ("health", "The fleet at a glance, worst first (--watch, --json, --nagios)."),
+# Each entry of the root app, by name: its module is opsctl.cli.NAME, the text its help line.
+_GROUPS: dict[str, str] = {
+    "hosts": "Enrol, import, forget and list SSH host keys.",
+    "run": "Run one command across the hosts a pattern matches.",
+    "inventory": "Discover devices (SNMP, SSH, switch CLIs), their history and drift; import and export.",
+    "audit": "Show, verify and acknowledge breaks of the hash-chained audit log.",
+    "agent": "Install opsctl-agent on hosts over SSH; show each agent's version and whether it answers.",
+    "lab": "Start, stop and inspect the simulated data centre.",
+    "state": "Create the state store where the configuration says.",
+    "backup": "Run backup policies (restic) and show their status.",
+    "drill": "Restore drills with measured RTO and RPO, and their reports.",
+    "monitor": "Run the probes as a daemon serving Prometheus metrics, or once.",
+    "health": "The fleet at a glance, worst first (--watch, --json, --nagios).",
 }
-_COMMANDS = {"run": "run", "health": "health"}  # entries that are one command, not a group
+_COMMANDS = frozenset({"run", "health"})  # entries that are one command (the module's function of that name)
+_SCHEDULED = ("backup", "drill")  # groups with a `schedule` subgroup (opsctl.cli.schedule)
 # the root's options: those that take a value, so that value is not taken for a group's name
 _VALUE_OPTIONS = ("-c", "--config")
 _FLAG_OPTIONS = ("-v", "--verbose")
@@ -93,13 +94,12 @@ def _register(only: str | None = None) -> None:
     for name in names:
         if name in registered:
             continue
-        module_name, help_text = _GROUPS[name]
-        module = importlib.import_module(f"opsctl.cli.{module_name}")
+        module = importlib.import_module(f"opsctl.cli.{name}")
         if name in _COMMANDS:
-            app.command(name, help=help_text)(getattr(module, _COMMANDS[name]))
+            app.command(name, help=_GROUPS[name])(getattr(module, name))
             continue
-        app.add_typer(module.app, name=name, help=help_text)
-        if name in ("backup", "drill"):
+        app.add_typer(module.app, name=name, help=_GROUPS[name])
+        if name in _SCHEDULED:
             from opsctl.cli import schedule
 
             group = schedule.backup_app if name == "backup" else schedule.drill_app

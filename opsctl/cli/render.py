@@ -154,7 +154,7 @@ class FleetProgress:
 @contextmanager
 def fleet_progress(out: Output) -> Iterator[FleetProgress]:
     """A live progress bar on stderr (only when stderr is a terminal and output is for people)."""
-    if out.machine or not out.stderr.is_terminal:
+    if out.machine or not out.stderr_is_terminal:
         yield FleetProgress(out)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

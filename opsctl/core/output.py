@@ -71,6 +71,18 @@ def json_document(kind: str, body: Mapping[str, Any]) -> str:
     return json.dumps({"schema": f"opsctl.{kind}/v1", **body}, default=_default, indent=2)
 
 
+def _stderr_may_be_terminal() -> bool:
+    """Whether rich could take stderr for a terminal: it is one, or the environment forces one."""
+    import os
+
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # a closed stderr
+        return False
+
+
 @dataclass
 class Output:
     """Where a command writes: ``json`` for one document, ``jsonl`` for events, else rich."""
@@ -101,6 +113,12 @@ class Output:
 
             self._stderr = Console(stderr=True, soft_wrap=True, emoji=False)
         return self._stderr
+
+    @property
+    def stderr_is_terminal(self) -> bool:
+        """Whether stderr is a terminal, as rich decides; a stderr that cannot be one is told
+        without importing rich (about 50 ms, before a command's child process may start)."""
+        return (self._stderr is not None or _stderr_may_be_terminal()) and self.stderr.is_terminal
 
     def document(self, kind: str, body: Mapping[str, Any]) -> None:
         """Print one JSON document to stdout."""

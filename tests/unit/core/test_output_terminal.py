@@ -1,4 +1,4 @@
-"""The backup run's progress bars are for a terminal; a log gets restic's messages only."""
+"""Whether stderr is a terminal is told without rich when it cannot be one (a command's start stays light)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from opsctl.cli.backup import _may_be_terminal
+from opsctl.core.output import _stderr_may_be_terminal
 
 
 class _Tty(io.StringIO):
@@ -31,7 +31,7 @@ def test_stderr_may_be_a_terminal_when_rich_could_take_it_for_one(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("sys.stderr", stream)
-    assert _may_be_terminal() is expected
+    assert _stderr_may_be_terminal() is expected
 
 
 def test_a_closed_stderr_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,4 +40,4 @@ def test_a_closed_stderr_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None
     stream = io.StringIO()
     stream.close()
     monkeypatch.setattr("sys.stderr", stream)
-    assert _may_be_terminal() is False
+    assert _stderr_may_be_terminal() is False
