@@ -203,6 +203,10 @@ def device_from_snapshot(
     if identity.card_version is not None:
         extra["card_firmware"] = identity.card_version.value
         provenance["custom_fields/card_firmware"] = Provenance("snmp", identity.card_version.oid, seen_at)
+    if identity.distribution is not None:
+        # the operating system the host's agent names (its ``distro`` extend): "Debian GNU/Linux 12 (bookworm)"
+        extra["os_distribution"] = identity.distribution.value
+        provenance["custom_fields/os_distribution"] = Provenance("snmp", identity.distribution.oid, seen_at)
     partial_tables = [table for table in snapshot.tables if table.status != "ok"]
     for table in partial_tables:
         detail = f": {'; '.join(table.notes[:3])}" if table.notes else ""

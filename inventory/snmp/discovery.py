@@ -25,6 +25,7 @@ from inventory.snmp.client import (
     WalkLimits,
 )
 from inventory.snmp.enterprises import ENTERPRISES, enterprise_number
+from inventory.snmp.extend import EXTEND_IDENTITY_OIDS
 from inventory.snmp.harvested import (
     PER_FIELD,
     ROUNDS,
@@ -102,6 +103,8 @@ async def _discover(
     if needs_role_evidence(classification):
         object_id = system.object_id.value if system.object_id else ""
         wanted.extend(oid for oid in role_probe_oids(object_id) if oid not in rows)
+        # a host's own agent may say its hardware and distribution (inventory/snmp/extend.py)
+        wanted.extend(EXTEND_IDENTITY_OIDS)
     elif classification.role in ("ups", "pdu"):
         wanted.extend(IDENTITY_PROBE_OIDS)
     if wanted:

@@ -31,7 +31,8 @@ _SAYS_NOTHING = re.compile(
         n/?a | none | null | nil | unknown | undefined | unspecified | unavailable | empty | invalid
       | not[ ._-]?(?:available|applicable|specified|set|supported|present|defined|installed)
       | reserved | default(?:[ _]string)? | to[ ]be[ ]filled[ ]by[ ]o\.?e\.?m\.?
-      | (?:system|chassis)?[ ]?serial[ ]?(?:number)? | product[ ]?name | model[ ]?(?:name)?
+      | (?:system|chassis)?[ ]?serial[ ]?(?:number)? | (?:system[ ])?product[ ]?name | model[ ]?(?:name)?
+      | system[ ](?:manufacturer|version)   # a PC board's firmware placeholders
       | 0123456789 | 123456789 | 1234567890
       | [0.:\s_/-]+          # 0, 0.0, 00:00:00:00:00:00, all zeros
       | [x?*#._\s-]+         # XXXXXXXX, ???, ----

@@ -19,6 +19,7 @@ from inventory.snmp.entity import (
     parse_entities,
     product_name,
 )
+from inventory.snmp.extend import extend_identity, release_of
 from inventory.snmp.harvested import HARVESTED_FIELDS, harvested_identity
 from inventory.snmp.host_resources import (
     HR_DEVICE_ENTRY,
@@ -96,13 +97,17 @@ class TableOutcome:
 class DeviceIdentity:
     """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
     then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model; a chassis
-    without a serial takes the serial of the one entity that has one), then sysDescr.
+    without a serial takes the serial of the one entity that has one), then what the host's own net-snmp agent
+    was set up to say (its ``hardware``, ``manufacturer`` and ``serial`` extends: inventory/snmp/extend.py), then
+    sysDescr.
 
     ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
     when the profile names both for another kind, ``network card`` when the card's is the only one), and is
     ``operating system`` when ``version`` is a server's OS release (:func:`with_os_release`);
     ``card_version`` is then the network card's (the profile's ``card_version``, upsIdentAgentSoftwareVersion,
-    XUPS-MIB's card firmware).
+    XUPS-MIB's card firmware). ``distribution`` is the operating system its ``distro`` extend names ("Debian
+    GNU/Linux 12 (bookworm)"); its release is the version of a device that is not a server and has no other
+    (:func:`with_distribution_release`).
     """
 
     manufacturer: Sourced[str] | None = None
@@ -112,6 +117,7 @@ class DeviceIdentity:
     version_of: str | None = None
     card_version: Sourced[str] | None = None
     entity_manufacturer: Sourced[str] | None = None
+    distribution: Sourced[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,10 @@ def _identity(
         found["serial"] = found.get("serial") or _said(chassis.serial) or _said(table.only_serial())
         found["version"] = found.get("version") or _said(chassis.software_revision)
         found["version"] = found.get("version") or _said(table.software_revision())
+    # the host's own agent, set up to say its hardware (the firmware's DMI or device tree names)
+    extended = extend_identity(rows, notes)
+    for field in ("manufacturer", "model", "serial"):
+        found[field] = found.get(field) or extended.get(field)
     # sysDescr: what the vendor wrote there; a model it only suggests comes after the chassis's own name
     if descr:
         stated = stated_model_from_descr(descr)
@@ -243,6 +253,7 @@ def _identity(
             and chassis.entity_class.value in ("chassis", "stack")
             else None
         ),
+        distribution=extended.get("distribution"),
     )
     return identity, unfilled
 
@@ -285,6 +296,22 @@ def with_os_release(
     if release is None:
         return identity
     return replace(identity, version=Sourced(release, OS_RELEASE_SOURCE), version_of=OPERATING_SYSTEM)
+
+
+def with_distribution_release(identity: DeviceIdentity, role: RoleDecision) -> DeviceIdentity:
+    """Return ``identity`` with its distribution's release as its version, for a device that is not a server.
+
+    An OpenWrt router or a Linux-based appliance whose agent says ``OpenWrt 21.02.0-rc4`` runs that release; a
+    server keeps its kernel or Windows build (:func:`with_os_release`), its distribution shown beside it. Only when
+    nothing else gave a version.
+    """
+    distribution = identity.distribution
+    if role.role == "server" or identity.version is not None or distribution is None:
+        return identity
+    release = release_of(distribution.value)
+    if release is None:
+        return identity
+    return replace(identity, version=Sourced(release, distribution.oid), version_of=OPERATING_SYSTEM)
 
 
 def classify_rows(rows: Rows, profiles: Sequence[Profile] | None = None) -> tuple[SystemInfo, Classification]:
@@ -374,7 +401,7 @@ def build_snapshot(
         message=message,
         system=system,
         classification=classification,
-        identity=with_os_release(identity, classification, role, descr, object_id),
+        identity=with_distribution_release(with_os_release(identity, classification, role, descr, object_id), role),
         interfaces=interfaces.interfaces if interfaces else (),
         addresses=addresses.addresses if addresses else (),
         entities=entity_rows,

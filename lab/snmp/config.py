@@ -83,6 +83,15 @@ def snmpsim_address(prefix: str, index: int) -> str:
     return f"{prefix}.{SNMP_SUBNET}.{2 + index}"
 
 
+# the extends of LibreNMS's snmpd.conf.example that read the firmware's names (inventory/snmp/extend.py)
+DMI_EXTENDS = (("manufacturer", "sys_vendor"), ("hardware", "product_name"), ("serial", "product_serial"))
+# the distribution's name, as LibreNMS's ``distro`` script prints it for a Debian host
+DISTRO_SCRIPT = """#!/bin/sh
+# opsctl lab: the distribution's name for the agent's `extend distro` (generated; rewritten by `opsctl lab up`)
+. /etc/os-release && printf '%s\\n' "$PRETTY_NAME"
+"""
+
+
 def _check_config_word(value: str, what: str) -> None:
     # a secret or name that snmpd's config parser would split, or read as an option
     if not value or value.startswith("-") or any(c.isspace() or c in "\"'#" for c in value):
@@ -98,12 +107,17 @@ def render_snmpd_conf(
     v3_user: str,
     auth_key: str,
     priv_key: str,
+    distro_script: Path | None = None,
 ) -> str:
     """The text of the lab snmpd's config (0600: it holds the community and v3 passphrases).
 
     v2c read-only for loopback clients with ``community``; v3 ``v3_user`` with authPriv only
     (SHA/AES). The address is given here and never again on the command line (a double bind
     fails). snmpd keeps its state where ``SNMP_PERSISTENT_DIR`` says (set by the peer).
+
+    The extends a site adds so a host says what it is (LibreNMS's ``snmpd.conf.example``): the
+    machine's DMI maker, product and serial (nothing where the machine has no DMI, as here), and its
+    distribution from ``distro_script`` when given (:data:`DISTRO_SCRIPT`).
     """
     if not address.startswith("127."):
         raise ValueError(f"the lab binds to loopback only, not {address}")
@@ -123,7 +137,11 @@ def render_snmpd_conf(
         "sysContact lab@opsctl.invalid",
         "sysServices 72",
         "dontLogTCPWrappersConnects yes",
+        *(f"extend {name} /bin/cat /sys/devices/virtual/dmi/id/{source}" for name, source in DMI_EXTENDS),
     ]
+    if distro_script is not None:
+        _check_config_word(str(distro_script), "distro script path")
+        lines.append(f"extend distro {distro_script}")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from lab.layout import LabLayout
 from lab.peer import Answer, Peer, PeerRecord, ProcessPeer, peer_from_record
 from lab.publish import PublishedDevice
 from lab.snmp.config import (
+    DISTRO_SCRIPT,
     NET_SNMP_SYS_OBJECT_ID,
     SNMP_GROUP,
     SNMP_PORT,
@@ -57,6 +58,11 @@ class SnmpdPeer(ProcessPeer):
         return self.peer_dir / "snmpd.conf"
 
     @property
+    def distro_script(self) -> Path:
+        """What the agent's ``extend distro`` runs: the machine's distribution, from /etc/os-release."""
+        return self.peer_dir / "distro"
+
+    @property
     def persistent_dir(self) -> Path:
         """snmpd's own state (engine boots, users); never the machine's /var/lib/snmp."""
         return self.peer_dir / "persist"
@@ -84,7 +90,9 @@ class SnmpdPeer(ProcessPeer):
             v3_user=snmp_secrets.v3_user,
             auth_key=snmp_secrets.auth_key,
             priv_key=snmp_secrets.priv_key,
+            distro_script=self.distro_script,
         )
+        write_atomic(self.distro_script, DISTRO_SCRIPT, mode=0o755)
         write_atomic(self.config_path, config, mode=0o600)
         write_client_confs(self.peer_dir, snmp_secrets)
         self.write_record()

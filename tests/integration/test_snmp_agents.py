@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import bz2
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,13 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpTarget]:
         f"createUser {V3_USER} SHA {AUTH_KEY} AES {PRIV_KEY}\n"
         f"rouser {V3_USER} priv\n"
         "sysName opsctl-lab-snmpd\n"
-        "sysLocation lab rack 1\n",
+        "sysLocation lab rack 1\n"
+        # what a site adds so its hosts say their hardware (LibreNMS's snmpd.conf.example reads the DMI names;
+        # this machine has none, so the test's agent echoes a server's)
+        "extend manufacturer /bin/echo Dell Inc.\n"
+        "extend hardware /bin/echo PowerEdge R750\n"
+        "extend serial /bin/echo 7XK2M93\n"
+        "extend distro /bin/echo Debian GNU/Linux 12 (bookworm)\n",
         encoding="utf-8",
     )
     log = folder / "snmpd.log"
@@ -154,6 +162,21 @@ def test_snmpd_over_v2c_and_v3_authpriv(snmpd: SnmpTarget) -> None:
         assert not snapshot.partial
     # The same rows over either version.
     assert [i.name for i in snapshots[0].interfaces] == [i.name for i in snapshots[1].interfaces]
+
+
+def test_snmpd_extends_give_the_hosts_maker_model_serial_and_distribution(snmpd: SnmpTarget) -> None:
+    from inventory.scan_convert import device_from_snapshot
+    from inventory.snmp.enterprises import default_registry
+
+    snapshot = asyncio.run(discover_device(snmpd, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.outcome == "ok", snapshot.message
+    seen = datetime.now(UTC)
+    host = device_from_snapshot("lab-snmpd", None, snapshot, seen, registry=default_registry()).device
+    assert (host.role, host.manufacturer, host.model, host.serial) == ("server", "Dell", "PowerEdge R750", "7XK2M93")
+    assert host.custom_fields.extra["os_distribution"] == "Debian GNU/Linux 12 (bookworm)"
+    assert "nsExtendOutput1Line" in host.provenance["model"].origin
+    # the kernel net-snmp reports in sysDescr stays the server's version
+    assert host.os_version is not None and host.os_version == platform.release()
 
 
 def test_snmpd_bulk_walk_and_a_tiny_row_limit(snmpd: SnmpTarget) -> None:

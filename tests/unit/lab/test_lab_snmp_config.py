@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from lab.errors import LabError
 from lab.snmp.config import (
     BUNDLED_RECORDINGS,
+    DISTRO_SCRIPT,
     RECORDINGS,
     SYS_DESCR,
     SYS_OBJECT_ID,
@@ -56,6 +58,27 @@ def test_snmpd_conf_has_v2c_and_a_v3_authpriv_user() -> None:
     assert f"createUser opsctl-lab SHA {AUTH} AES {PRIV}" in lines
     assert "rouser opsctl-lab priv" in lines
     assert "sysName lab-snmpd" in lines
+
+
+def test_snmpd_conf_says_the_hosts_hardware_and_distribution_as_sites_set_it_up(tmp_path: Path) -> None:
+    script = tmp_path / "distro"
+    text = render_snmpd_conf(
+        name="lab-snmpd", address="127.8.20.1", port=11161,
+        community=COMMUNITY, v3_user="opsctl-lab", auth_key=AUTH, priv_key=PRIV, distro_script=script,
+    )  # fmt: skip
+    lines = text.splitlines()
+    assert "extend hardware /bin/cat /sys/devices/virtual/dmi/id/product_name" in lines
+    assert "extend manufacturer /bin/cat /sys/devices/virtual/dmi/id/sys_vendor" in lines
+    assert "extend serial /bin/cat /sys/devices/virtual/dmi/id/product_serial" in lines
+    assert f"extend distro {script}" in lines
+    # the script prints this machine's distribution, one line
+    script.write_text(DISTRO_SCRIPT)
+    printed = subprocess.run(["/bin/sh", str(script)], capture_output=True, text=True, check=True).stdout
+    pretty = next(
+        line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
+        if line.startswith("PRETTY_NAME=")
+    )
+    assert printed == pretty + "\n"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,106 @@
+"""A host's own net-snmp agent saying its hardware and distribution (NET-SNMP-EXTEND-MIB, inventory/snmp/extend.py).
+
+Rows are written for these tests in the form net-snmp answers them with the extends of LibreNMS's public
+``snmpd.conf.example``; names and serials are made up. The real agent is exercised in
+tests/integration/test_snmp_agents.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from inventory.devices import Device
+from inventory.scan_convert import device_from_snapshot
+from inventory.snmp.enterprises import default_registry
+from inventory.snmp.extend import EXTEND_IDENTITY_OIDS, extend_oid, release_of
+from inventory.snmp.snapshot import build_snapshot
+
+SEEN = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+DESCR, OBJECT_ID, NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
+NET_SNMP_LINUX = "1.3.6.1.4.1.8072.3.2.10"
+HR_UPTIME = "1.3.6.1.2.1.25.1.1.0"
+SERVER_DESCR = "Linux ris-db1 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01) x86_64"
+
+
+def extends(**outputs: str) -> dict[str, str]:
+    return {extend_oid(name): text for name, text in outputs.items()}
+
+
+def scanned(descr: str, **rows: Any) -> Device:
+    snapshot = build_snapshot("192.0.2.70", {DESCR: descr, OBJECT_ID: NET_SNMP_LINUX, NAME: "host-1"} | rows)
+    return device_from_snapshot("host-1", None, snapshot, SEEN, registry=default_registry()).device
+
+
+def test_the_instance_oid_is_the_extends_name_as_an_octet_string_index() -> None:
+    assert extend_oid("hardware") == "1.3.6.1.4.1.8072.1.3.2.3.1.1.8.104.97.114.100.119.97.114.101"
+    assert extend_oid("distro") == "1.3.6.1.4.1.8072.1.3.2.3.1.1.6.100.105.115.116.114.111"
+    assert len(EXTEND_IDENTITY_OIDS) == 4
+
+
+def test_a_linux_server_gets_its_maker_model_and_serial_from_its_agents_extends() -> None:
+    rows = {HR_UPTIME: 123456} | extends(
+        hardware="PowerEdge R750", manufacturer="Dell Inc.", serial="7XK2M93", distro="Debian GNU/Linux 12 (bookworm)"
+    )
+    host = scanned(SERVER_DESCR, **rows)
+    assert host.role == "server"
+    assert (host.manufacturer, host.model, host.serial) == ("Dell", "PowerEdge R750", "7XK2M93")
+    # a server keeps its kernel as its version; the distribution is shown beside it
+    assert host.os_version == "6.1.0-18-amd64"
+    assert host.custom_fields.extra["os_distribution"] == "Debian GNU/Linux 12 (bookworm)"
+    assert host.provenance["model"].origin == f'{extend_oid("hardware")} (NET-SNMP-EXTEND-MIB nsExtendOutput1Line."hardware")'
+    assert host.provenance["manufacturer"].origin.startswith(extend_oid("manufacturer"))
+    assert host.provenance["serial"].origin.startswith(extend_oid("serial"))
+    assert host.provenance["custom_fields/os_distribution"].origin.startswith(extend_oid("distro"))
+
+
+def test_a_linux_router_runs_the_release_its_distribution_names() -> None:
+    router = scanned(
+        "Linux OpenWrt 5.4.137 #0 SMP Sat Jul 31 17:21:01 2021 armv7l",
+        **extends(hardware="Linksys WRT1200AC", distro="OpenWrt 21.02.0-rc4"),
+        **{"1.3.6.1.2.1.4.1.0": 1, "1.3.6.1.2.1.17.1.2.0": 5},  # forwarding, a five-port bridge
+    )
+    assert router.role == "router"
+    assert (router.model, router.os_version) == ("Linksys WRT1200AC", "21.02.0-rc4")
+    assert router.provenance["os_version"].origin.startswith(extend_oid("distro"))
+    assert router.custom_fields.extra["firmware_of"] == "operating system"
+    # the agent's software is no maker
+    assert router.manufacturer is None
+
+
+def test_the_firmwares_placeholders_say_nothing() -> None:
+    host = scanned(
+        SERVER_DESCR,
+        **{HR_UPTIME: 1},
+        **extends(hardware="System Product Name", manufacturer="System manufacturer", serial="To Be Filled By O.E.M."),
+    )
+    assert (host.manufacturer, host.model, host.serial) == (None, None, None)
+    assert "os_distribution" not in host.custom_fields.extra
+
+
+def test_an_agent_without_the_extends_is_read_as_before() -> None:
+    host = scanned(SERVER_DESCR, **{HR_UPTIME: 1})
+    assert (host.role, host.model, host.serial, host.os_version) == ("server", None, None, "6.1.0-18-amd64")
+
+
+def test_an_output_longer_than_one_line_of_identity_gives_nothing() -> None:
+    # a script that printed its usage or an error instead of a name
+    host = scanned(SERVER_DESCR, **{HR_UPTIME: 1}, **extends(hardware="usage: " + "x" * 300, serial="7XK2M93"))
+    assert (host.model, host.serial) == (None, "7XK2M93")
+
+
+@pytest.mark.parametrize(
+    ("distribution", "release"),
+    [
+        ("OpenWrt 21.02.0-rc4", "21.02.0-rc4"),
+        ("Ubuntu 22.04.4 LTS", "22.04.4"),
+        ("Debian GNU/Linux 12 (bookworm)", "12"),
+        ("FreeBSD 14.1-RELEASE-p5", "14.1-RELEASE-p5"),
+        ("CentOS Linux release 7.9.2009 (Core)", "7.9.2009"),
+        ("Arch Linux", None),
+    ],
+)
+def test_the_release_is_the_first_word_that_starts_with_a_digit(distribution: str, release: str | None) -> None:
+    assert release_of(distribution) == release
