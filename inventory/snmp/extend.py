@@ -12,9 +12,12 @@ Observium's ``distro`` script)::
 (on ARM, ``hardware`` and ``serial`` read ``/sys/firmware/devicetree/base/model`` and ``serial-number``). net-snmp
 answers each command's first line of output as NET-SNMP-EXTEND-MIB ``nsExtendOutput1Line``, indexed by the extend's
 name as an OCTET STRING (its length, then its bytes): ``1.3.6.1.4.1.8072.1.3.2.3.1.1.8.104.97.114.100.119.97.114.101``
-is ``nsExtendOutput1Line."hardware"``. Discovery asks for these four in the probe GET of a device no specific profile
-decided; an agent without them answers noSuchInstance and nothing changes. The firmware's placeholders ("To Be
-Filled By O.E.M.", "System Product Name", "Default string") say nothing and are dropped, as everywhere else.
+is ``nsExtendOutput1Line."hardware"``. Discovery asks for these four, and each one's ``nsExtendResult`` (the
+command's exit status), in the probe GET of a device no specific profile decided; an agent without them answers
+noSuchInstance and nothing changes. net-snmp answers a command's error output as its output: on a virtual machine
+without DMI, ``hardware`` says "/bin/cat: /sys/devices/virtual/dmi/id/product_name: No such file or directory", so
+an output whose command exited non-zero gives nothing. The firmware's placeholders ("To Be Filled By O.E.M.",
+"System Product Name", "Default string") say nothing and are dropped, as everywhere else.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import re
 from collections.abc import Mapping
 
 from inventory.snmp.identity import says_nothing
-from inventory.snmp.values import RawValue, Sourced, text_value
+from inventory.snmp.values import RawValue, Sourced, integer_value, text_value
 
 NS_EXTEND_OUTPUT_1LINE = "1.3.6.1.4.1.8072.1.3.2.3.1.1"
+NS_EXTEND_RESULT = "1.3.6.1.4.1.8072.1.3.2.3.1.4"
 # the extend's name -> the identity field its output is
 EXTEND_FIELDS: Mapping[str, str] = {
     "hardware": "model",
@@ -40,13 +44,15 @@ MAX_LENGTH = 128
 _RELEASE = re.compile(r"(?<![\w.])(\d[\w.+~:-]*)")
 
 
-def extend_oid(name: str) -> str:
-    """Return the instance OID of ``nsExtendOutput1Line`` for the extend called ``name``."""
+def extend_oid(name: str, column: str = NS_EXTEND_OUTPUT_1LINE) -> str:
+    """Return the instance OID of ``nsExtendOutput1Line`` (or another ``column``) for the extend called ``name``."""
     encoded = name.encode("ascii")
-    return ".".join((NS_EXTEND_OUTPUT_1LINE, str(len(encoded)), *(str(byte) for byte in encoded)))
+    return ".".join((column, str(len(encoded)), *(str(byte) for byte in encoded)))
 
 
-EXTEND_IDENTITY_OIDS: tuple[str, ...] = tuple(extend_oid(name) for name in EXTEND_FIELDS)
+EXTEND_IDENTITY_OIDS: tuple[str, ...] = tuple(
+    extend_oid(name, column) for name in EXTEND_FIELDS for column in (NS_EXTEND_OUTPUT_1LINE, NS_EXTEND_RESULT)
+)
 
 
 def describe(name: str) -> str:
@@ -57,13 +63,19 @@ def describe(name: str) -> str:
 def extend_identity(rows: Mapping[str, RawValue], notes: list[str]) -> dict[str, Sourced[str]]:
     """Return the identity fields (model, manufacturer, serial, distribution) the host's extends answered.
 
-    A value that says nothing, or is longer than :data:`MAX_LENGTH`, gives nothing (the latter with a note).
+    A value that says nothing, the output of a command that exited non-zero (its error message), or a value longer
+    than :data:`MAX_LENGTH` gives nothing (the last two with a note).
     """
     found: dict[str, Sourced[str]] = {}
     for name, field in EXTEND_FIELDS.items():
         oid = extend_oid(name)
         value = text_value(rows.get(oid), oid, notes)
         if value is None or says_nothing(value.value):
+            continue
+        result_oid = extend_oid(name, NS_EXTEND_RESULT)
+        result = integer_value(rows.get(result_oid), result_oid, notes)
+        if result is not None and result.value != 0:
+            notes.append(f'{oid}: the "{name}" extend exited {result.value}; its output is not identity; skipped')
             continue
         text = value.value.strip()
         if len(text) > MAX_LENGTH:

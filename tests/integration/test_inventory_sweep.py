@@ -58,7 +58,9 @@ def test_a_subnet_sweep_finds_every_snmp_agent_of_the_lab_then_inventory_names_r
     for device in report["devices"]:
         lab_device = expected[device["name"]]
         assert device["outcome"] == "ok", device["message"]
-        if lab_device["vendor"] == "net-snmp":  # the agent, not a maker: no manufacturer over SNMP (issue 10)
+        # the agent, not a maker: no manufacturer over SNMP (issue 10); the lab's snmpd reads this machine's DMI
+        # names for its extends, and this machine has none: the commands fail, and their errors are no maker
+        if lab_device["vendor"] == "net-snmp":
             assert device["manufacturer"] is None, device
             assert device["sys_name"] == lab_device["sys_name"], device
         else:

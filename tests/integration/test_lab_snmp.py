@@ -151,6 +151,20 @@ def test_snmpd_answers_v2c_and_v3_with_the_published_secrets(
     assert _devices(lab)["lab-snmpd"]["sys_object_id"] == "1.3.6.1.4.1.8072.3.2.10"
 
 
+def test_snmpd_says_the_machines_distribution_through_its_distro_extend(lab: RunningLab, tmp_path: Path) -> None:
+    from inventory.snmp.extend import extend_oid
+
+    variables = _snmp_vars(lab, "lab-snmpd")
+    community = _secret(variables["opsctl_snmp_community"])
+    oid = extend_oid("distro")
+    answer = _snmpget(tmp_path / "v2c", variables["ansible_host"], oid, conf=_v2c(community))
+    pretty = next(
+        line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
+        if line.startswith("PRETTY_NAME=")
+    )
+    assert _value(answer, oid) == pretty
+
+
 def test_wrong_community_or_v3_keys_get_no_answer(lab: RunningLab, tmp_path: Path) -> None:
     variables = _snmp_vars(lab, "lab-snmpd")
     address = variables["ansible_host"]

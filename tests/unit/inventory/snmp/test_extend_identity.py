@@ -15,7 +15,7 @@ import pytest
 from inventory.devices import Device
 from inventory.scan_convert import device_from_snapshot
 from inventory.snmp.enterprises import default_registry
-from inventory.snmp.extend import EXTEND_IDENTITY_OIDS, extend_oid, release_of
+from inventory.snmp.extend import EXTEND_IDENTITY_OIDS, NS_EXTEND_RESULT, extend_oid, release_of
 from inventory.snmp.snapshot import build_snapshot
 
 SEEN = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -37,7 +37,9 @@ def scanned(descr: str, **rows: Any) -> Device:
 def test_the_instance_oid_is_the_extends_name_as_an_octet_string_index() -> None:
     assert extend_oid("hardware") == "1.3.6.1.4.1.8072.1.3.2.3.1.1.8.104.97.114.100.119.97.114.101"
     assert extend_oid("distro") == "1.3.6.1.4.1.8072.1.3.2.3.1.1.6.100.105.115.116.114.111"
-    assert len(EXTEND_IDENTITY_OIDS) == 4
+    # each one's output and its command's exit status
+    assert extend_oid("serial", NS_EXTEND_RESULT) == "1.3.6.1.4.1.8072.1.3.2.3.1.4.6.115.101.114.105.97.108"
+    assert len(EXTEND_IDENTITY_OIDS) == 8
 
 
 def test_a_linux_server_gets_its_maker_model_and_serial_from_its_agents_extends() -> None:
@@ -78,6 +80,19 @@ def test_the_firmwares_placeholders_say_nothing() -> None:
     )
     assert (host.manufacturer, host.model, host.serial) == (None, None, None)
     assert "os_distribution" not in host.custom_fields.extra
+
+
+def test_the_error_a_failed_command_printed_is_no_identity() -> None:
+    # net-snmp answers a command's error output as its output: a VM without DMI, a serial only root may read
+    missing = "/bin/cat: /sys/devices/virtual/dmi/id/product_name: No such file or directory"
+    rows = {HR_UPTIME: 1} | extends(hardware=missing, serial="7XK2M93", manufacturer="QEMU") | {
+        extend_oid("hardware", NS_EXTEND_RESULT): 1,
+        extend_oid("serial", NS_EXTEND_RESULT): 0,
+    }
+    host = scanned(SERVER_DESCR, **rows)
+    assert (host.model, host.serial) == (None, "7XK2M93")
+    # an agent that does not answer the exit status: its output stands
+    assert host.manufacturer == "QEMU"
 
 
 def test_an_agent_without_the_extends_is_read_as_before() -> None:
