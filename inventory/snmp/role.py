@@ -261,7 +261,9 @@ def role_from_object_id(object_id: str) -> RoleDecision | None:
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
 _GENERAL_PURPOSE_OS = re.compile(
-    r"^(Linux|FreeBSD|OpenBSD|NetBSD|SunOS|AIX|HP-UX|Darwin)\b|Hardware: .*Software: Windows|Windows|VMware ESXi",
+    r"^(Linux|FreeBSD|OpenBSD|NetBSD|SunOS|AIX|HP-UX|Darwin)\b|Hardware: .*Software: Windows|Windows|VMware ESXi"
+    # AIX's agent opens with the machine ("IBM PowerPC CHRP Computer") and names the OS in its filesets' list
+    r"|Base Operating System Runtime AIX\b",
     re.IGNORECASE,
 )
 # a network operating system built on Linux: HOST-RESOURCES does not make it a server

@@ -102,3 +102,17 @@ def test_a_server_profile_that_names_firmware_never_falls_back_to_the_kernel() -
 )
 def test_a_sysdescr_without_a_release_gives_none(descr: str) -> None:
     assert os_release_from_descr(descr) is None
+
+
+def test_an_aix_host_answering_host_resources_is_a_server_though_its_sysdescr_opens_with_the_machine() -> None:
+    # AIX's agent names the machine first and the OS in its list of filesets; an enterprise no profile covers
+    descr = (
+        "IBM PowerPC CHRP Computer\nMachine Type: 0x0800004c Processor id: 00C8D1E04C00\n"
+        "Base Operating System Runtime AIX version: 07.02.0005.0000\nTCP/IP Client Support  version: 07.02.0005.0000"
+    )
+    host = device(descr, "1.3.6.1.4.1.99998.1")
+    assert host.role == "server"
+    assert host.provenance["role"].origin == "1.3.6.1.2.1.25.1.1.0 (HOST-RESOURCES-MIB) on a general-purpose OS"
+    assert host.os_version == "07.02.0005.0000"
+    # without HOST-RESOURCES the same text decides nothing by itself
+    assert device(descr, "1.3.6.1.4.1.99998.1", **{HR_UPTIME: None}).role != "server"
