@@ -287,7 +287,8 @@ def expected_manufacturer(expected: Mapping[str, Any], registry: Mapping[int, st
 
 def same_manufacturer(expected: str, got: str) -> bool:
     """Equal names, else equal short names (via the aliases), else the same first significant word once
-    corporate suffixes are gone (all words when nothing else is left: "Network Technologies Inc")."""
+    corporate suffixes are gone (all words when nothing else is left: "Network Technologies Inc"), else the
+    same words written together ("Efficient IP" is "EfficientIP")."""
     if normalise_text(expected) == normalise_text(got):
         return True
     short_expected, short_got = vendor_short_name(expected), vendor_short_name(got)
@@ -295,7 +296,9 @@ def same_manufacturer(expected: str, got: str) -> bool:
         return short_expected == short_got
     words_expected = _vendor_words(expected) or normalise_text(expected).split()
     words_got = _vendor_words(got) or normalise_text(got).split()
-    return bool(words_expected and words_got and words_expected[0] == words_got[0])
+    if not (words_expected and words_got):
+        return False
+    return words_expected[0] == words_got[0] or "".join(words_expected) == "".join(words_got)
 
 
 def same_model(expected: str, got: str) -> bool:

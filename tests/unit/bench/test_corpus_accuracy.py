@@ -114,6 +114,8 @@ def test_manufacturer_falls_back_to_the_registry_but_never_to_an_agent() -> None
         ("PePWave Ltd.", "Peplink", True),  # one company, two brands
         ("vIPtela Inc.", "Cisco", True),  # Cisco's since 2017
         ("Peplink", "Ubiquiti", False),
+        ("Efficient IP", "EfficientIP", True),  # one name, spaced or not
+        ("Efficient IP", "EfficientLab", False),
     ],
 )
 def test_manufacturers_compare_by_short_name(expected: str, got: str, same: bool) -> None:
