@@ -17,6 +17,7 @@ directory on the host, so an unchanged bundle is recognised and never copied twi
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -97,10 +98,15 @@ class Bundle:
                             if f.path.startswith(f"{LIB}/") and f.path.endswith(".dist-info/METADATA")))
 
     def tar_gz(self, *, prefix: str = "", extra: tuple[BundleFile, ...] = ()) -> bytes:
-        """The files under ``prefix``, and ``extra`` as they are, in a gzip'd tar (fixed times and owners)."""
+        """The files under ``prefix``, and ``extra`` as they are, in a gzip'd tar (fixed times and owners).
+
+        The gzip header's time is fixed too (``mtime=0``): tarfile's ``w:gz`` stamps the current second
+        there, so two builds a second apart differed.
+        """
         entries = [(prefix + file.path, file) for file in self.files] + [(file.path, file) for file in extra]
         buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=6, mtime=0) as compressed, \
+                tarfile.open(fileobj=compressed, mode="w") as archive:
             for path, file in sorted(entries, key=lambda entry: entry[0]):
                 info = tarfile.TarInfo(path)
                 info.size = len(file.content)

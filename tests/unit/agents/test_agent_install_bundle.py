@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,12 @@ def test_agent_install_bundle_is_deterministic() -> None:
 
     assert again.digest == bundle.digest
     assert again.tar_gz(prefix="version/") == bundle.tar_gz(prefix="version/")
+    # nothing of the clock: the gzip header's time is zero (it was the current second, so builds a second
+    # apart differed), as are the members' times
+    archive = bundle.tar_gz(prefix="version/")
+    assert archive[4:8] == b"\0\0\0\0"
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as members:
+        assert {member.mtime for member in members.getmembers()} == {0}
     assert bundle.install_name == f"{__version__}-{bundle.digest[:12]}"
 
 
