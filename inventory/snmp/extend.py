@@ -75,15 +75,23 @@ def extend_identity(rows: Mapping[str, RawValue], notes: list[str]) -> dict[str,
         result_oid = extend_oid(name, NS_EXTEND_RESULT)
         result = integer_value(rows.get(result_oid), result_oid, notes)
         if result is not None and result.value != 0:
-            notes.append(f'{oid}: the "{name}" extend exited {result.value}; its output is not identity; skipped')
+            # what the command said is why the field stays unknown (a serial readable by root alone: "Permission
+            # denied"); shown cut short, it is the agent's text
+            said = _shortened(value.value.strip())
+            notes.append(f'extend "{name}" ({oid}) exited {result.value}: "{said}"; its {field} left unknown')
             continue
         text = value.value.strip()
         if len(text) > MAX_LENGTH:
-            notes.append(f'{oid}: the "{name}" extend answered {len(text)} characters, not one line of identity; '
-                         "skipped")
+            notes.append(f'extend "{name}" ({oid}) answered {len(text)} characters, not one line of identity; '
+                         f"its {field} left unknown")
             continue
         found[field] = Sourced(text, describe(name))
     return found
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """Return ``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def release_of(distribution: str) -> str | None:

@@ -56,7 +56,9 @@ def fit_table(width: int | None, columns: Sequence[Column], rows: Sequence[Seque
         words = [Text(word).cell_len for line in lines for word in line.split()] or [0]
         if column.wrap == "words":
             return max(words)
-        return min(max(Text(line).cell_len for line in lines), column.min_width)
+        # a header may wrap between its words, never inside one ("manufacture" over "r")
+        header = max((Text(word).cell_len for word in column.header.split()), default=0)
+        return max(min(max(Text(line).cell_len for line in lines), column.min_width), header)
 
     def most(index: int) -> int:
         lines = [columns[index].header, *(line for row in cells for line in row[index].plain.splitlines())]

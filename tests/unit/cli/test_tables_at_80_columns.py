@@ -150,6 +150,23 @@ def test_a_rendered_table_keeps_names_whole_at_80_columns(name: str) -> None:
     _assert_fits(stdout.getvalue(), WHOLE[name])
 
 
+def test_a_header_is_never_broken_inside_a_word() -> None:
+    # the lab's snmpd: short values everywhere, so the header is the widest line of each column; the table
+    # needed one character more than 80 for "manufacturer" whole, and rich folded it as "manufacture" over "r"
+    from opsctl.cli.inventory import _render_scan
+
+    device = SimpleNamespace(name="lab-snmpd", method="snmp", outcome="ok", changed=False, message="",
+                             device=SimpleNamespace(role="server", manufacturer=None, model=None, serial=None))
+    out, stdout = _output()
+    _render_scan(out, SimpleNamespace(devices=[device], summary="1 devices", warnings=[]))  # type: ignore[arg-type]
+    printed = stdout.getvalue()
+    _assert_fits(printed, ("lab-snmpd",))
+    header = printed.splitlines()[1]
+    assert "manufacturer" in header and "model" in header, printed
+    # what did not fit is named, not cut
+    assert "not shown at 80 columns: serial" in printed, printed
+
+
 @pytest.fixture()
 def _at_80(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import rich.console

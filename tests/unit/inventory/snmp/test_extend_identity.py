@@ -7,13 +7,14 @@ tests/integration/test_snmp_agents.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from inventory.devices import Device
-from inventory.scan_convert import device_from_snapshot
+from inventory.devices import Device, DeviceScan
+from inventory.scan_convert import MAX_IDENTITY_NOTES, device_from_snapshot
 from inventory.snmp.enterprises import default_registry
 from inventory.snmp.extend import EXTEND_IDENTITY_OIDS, NS_EXTEND_RESULT, extend_oid, release_of
 from inventory.snmp.snapshot import build_snapshot
@@ -29,9 +30,13 @@ def extends(**outputs: str) -> dict[str, str]:
     return {extend_oid(name): text for name, text in outputs.items()}
 
 
-def scanned(descr: str, **rows: Any) -> Device:
+def scan(descr: str, **rows: Any) -> DeviceScan:
     snapshot = build_snapshot("192.0.2.70", {DESCR: descr, OBJECT_ID: NET_SNMP_LINUX, NAME: "host-1"} | rows)
-    return device_from_snapshot("host-1", None, snapshot, SEEN, registry=default_registry()).device
+    return device_from_snapshot("host-1", None, snapshot, SEEN, registry=default_registry())
+
+
+def scanned(descr: str, **rows: Any) -> Device:
+    return scan(descr, **rows).device
 
 
 def test_the_instance_oid_is_the_extends_name_as_an_octet_string_index() -> None:
@@ -89,10 +94,17 @@ def test_the_error_a_failed_command_printed_is_no_identity() -> None:
         extend_oid("hardware", NS_EXTEND_RESULT): 1,
         extend_oid("serial", NS_EXTEND_RESULT): 0,
     }
-    host = scanned(SERVER_DESCR, **rows)
+    result = scan(SERVER_DESCR, **rows)
+    host = result.device
     assert (host.model, host.serial) == (None, "7XK2M93")
     # an agent that does not answer the exit status: its output stands
     assert host.manufacturer == "QEMU"
+    # the unknown model says what was seen: the extend, its exit status and what the command printed
+    assert result.messages == (
+        f'extend "hardware" ({extend_oid("hardware")}) exited 1: "{missing}"; its model left unknown',
+    )
+    # a seen note is no failure: the scan of this device is still ok
+    assert result.status == "ok"
 
 
 def test_an_agent_without_the_extends_is_read_as_before() -> None:
@@ -102,8 +114,28 @@ def test_an_agent_without_the_extends_is_read_as_before() -> None:
 
 def test_an_output_longer_than_one_line_of_identity_gives_nothing() -> None:
     # a script that printed its usage or an error instead of a name
-    host = scanned(SERVER_DESCR, **{HR_UPTIME: 1}, **extends(hardware="usage: " + "x" * 300, serial="7XK2M93"))
-    assert (host.model, host.serial) == (None, "7XK2M93")
+    result = scan(SERVER_DESCR, **{HR_UPTIME: 1}, **extends(hardware="usage: " + "x" * 300, serial="7XK2M93"))
+    assert (result.device.model, result.device.serial) == (None, "7XK2M93")
+    assert result.messages == (
+        f'extend "hardware" ({extend_oid("hardware")}) answered 307 characters, not one line of identity; '
+        "its model left unknown",
+    )
+
+
+def test_a_long_error_is_cut_short_and_many_notes_are_counted_not_listed() -> None:
+    rows = {HR_UPTIME: 1} | extends(serial="/bin/cat: " + "p" * 200 + ": Permission denied") | {
+        extend_oid("serial", NS_EXTEND_RESULT): 1
+    }
+    (note,) = scan(SERVER_DESCR, **rows).messages
+    assert note.endswith('…"; its serial left unknown') and len(note) < 200
+    # a device whose every identity value is garbage: the first notes, then how many more
+    garbage = {extend_oid(name): 5 for name in ("hardware", "manufacturer", "serial", "distro")}
+    snapshot = build_snapshot("192.0.2.70", {DESCR: SERVER_DESCR, OBJECT_ID: NET_SNMP_LINUX, HR_UPTIME: 1} | garbage)
+    assert len(snapshot.notes) == 4 and all("expected a string, got an integer" in note for note in snapshot.notes)
+    many = replace(snapshot, notes=tuple(f"note {number}" for number in range(MAX_IDENTITY_NOTES + 3)))
+    messages = device_from_snapshot("host-1", None, many, SEEN, registry=default_registry()).messages
+    assert messages[:-1] == many.notes[:MAX_IDENTITY_NOTES]
+    assert messages[-1] == "3 more notes on the identity's values"
 
 
 @pytest.mark.parametrize(
