@@ -43,6 +43,7 @@ from inventory.snmp.version import (
     os_release_from_descr,
     serial_from_descr,
     stated_model_from_descr,
+    stated_version_from_descr,
     version_from_descr,
 )
 
@@ -219,6 +220,10 @@ def _identity(
     if descr:
         stated = stated_model_from_descr(descr)
         found["model"] = found.get("model") or (Sourced(stated, SYS_DESCR) if stated else None)
+        # the vendor's system named with its version ("OcNOS,6.5.2.101"): before the harvested objects, which
+        # can be a hardware's or a diagnostics image's version
+        stated_version = stated_version_from_descr(descr)
+        found["version"] = found.get("version") or (Sourced(stated_version, SYS_DESCR) if stated_version else None)
     if chassis is not None:
         # entPhysicalDescr or entPhysicalName, when ModelName is empty and the text names a product
         found["model"] = found.get("model") or _said(product_name(chassis))

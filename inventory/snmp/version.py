@@ -14,8 +14,8 @@ import re
 _VERSION_TOKEN = r"[RVrv]?[0-9]+\.[0-9]+[\w.-]*|V[0-9]{3}R[0-9]{3}\w*"
 _IPV4 = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
 
-# the first that matches wins: vendor-specific forms before the generic ones
-_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+# the first that matches wins: vendor-specific forms, each naming the vendor's system, before the generic ones
+_NAMED_OS_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         # Dell Networking OS / FTOS: "Operating System Version: 2.0 Application Software Version: 9.9(0.0P9)"
@@ -36,6 +36,12 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(?:Dell Networking|PowerConnect|Dell EMC Networking) [^,]+, ([0-9][\w.]*),",
         r"^pfSense \S+ ([0-9][\w.-]*)",
         r"Integrated Lights-Out [0-9]+ ([0-9]+\.[0-9]+)",
+    )
+)
+# a version a word announces ("firmware 2.1", "Ver 4.17"), or set where versions go in many vendors' texts
+_WORDED_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
         r"\bSW_REV:\s*([\w.-]*[0-9][\w.-]*)",
         r"\b(?:firmware|software|SW|FW|Ver\.?|Version|Release|Rel|Rev)\s*(?:version)?\s*[:=]?\s*v?([0-9]+[._][0-9][\w.()-]*)",
         # a release train's name before the number: "Version: dmr-3.05.00.0007"
@@ -50,6 +56,7 @@ _VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?:^|[,;(])\s*([0-9]+\.[0-9]+\.[0-9]+[\w.-]*)\s*(?=[,;)]|$)",
     )
 )
+_VERSION_PATTERNS = _NAMED_OS_VERSION_PATTERNS + _WORDED_VERSION_PATTERNS
 # a version standing alone, without a word saying so: never an IPv4 address
 _BARE_VERSION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -82,6 +89,24 @@ def _balanced(text: str) -> str:
     while text.endswith(")") and text.count(")") > text.count("("):
         text = text[:-1].rstrip(".,;")
     return text
+
+
+def stated_version_from_descr(descr: str) -> str | None:
+    """Return the version a sysDescr states of the vendor's own system, by its name (``Cisco IOS ... Version
+    15.2(4)E7``, ``JUNOS 21.4R3``, ``Software version: OcNOS,6.5.2.101``), else ``None``.
+
+    As strong as the vendor's identity objects: the running system's version in the vendor's words, where a
+    harvested object may be a part's or a hardware revision's. The other forms :func:`version_from_descr` reads
+    come after them.
+    """
+    descr = _unquoted(descr)
+    if re.match(r"^(Linux|FreeBSD|Hardware: )", descr):
+        return None
+    for pattern in _NAMED_OS_VERSION_PATTERNS:
+        match = pattern.search(descr)
+        if match and _balanced(match.group(1)):
+            return _balanced(match.group(1))
+    return None
 
 
 def version_from_descr(descr: str) -> str | None:

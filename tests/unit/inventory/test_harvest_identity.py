@@ -176,6 +176,19 @@ def test_the_entity_chassis_still_wins_and_discovery_is_told_what_to_read(acme_t
     assert both.identity.version is not None and both.identity.version.value == "UPS 03.12"
 
 
+def test_a_version_sysdescr_states_by_the_vendors_system_name_wins_over_the_harvested_object(
+    acme_table: object,
+) -> None:
+    # an OcNOS switch: the system and its version in sysDescr, where a harvested object can be a hardware's
+    # revision or a diagnostics image's; the version a word alone announces ("Version 9.9.9") still loses
+    lines = [line for line in RECORDING if not line.startswith("1.3.6.1.2.1.1.1.0")]
+    stated = "1.3.6.1.2.1.1.1.0|4|Hardware Model:EC_AS7712-32X, Software version: OcNOS,6.5.2.101"
+    snapshot = build_snapshot("sw-core-1", parse_snmprec("\n".join([stated, *lines])).rows)
+    assert snapshot.identity.version is not None
+    assert (snapshot.identity.version.value, snapshot.identity.version.oid) == ("6.5.2.101", "1.3.6.1.2.1.1.1.0")
+    assert "version" not in snapshot.identity_missing
+
+
 def test_a_profiles_identity_wins_over_the_harvested_objects(monkeypatch: pytest.MonkeyPatch) -> None:
     # Eaton's XUPS profile reads xupsIdentModel itself: a harvested Eaton object must not replace it
     table = {534: (IdentityObject(534, "model", "1.3.6.1.4.1.534.1.1.99", 1, "xupsOtherModel", "TEST-MIB"),)}

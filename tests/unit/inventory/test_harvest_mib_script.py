@@ -302,6 +302,10 @@ def test_a_part_word_in_the_modules_own_name_does_not_exclude_its_objects(script
         ("serial", "acmeSerialNumber", ["acmeBatteryGroup"], False),
         ("version", "ntpEntSoftwareVersion", ["ntpEntInfo"], False),
         ("version", "acmeJavaRuntimeVersion", ["acmeSystem"], False),
+        # a diagnostics image's version beside the running system's (IPI-CMM-CHASSIS-MIB cmmStackDiagVersion)
+        ("version", "cmmStackDiagVersion", ["cmmStackUnitEntry"], False),
+        ("version", "acmeDiagnosticsFirmwareVersion", ["acmeSystem"], False),
+        ("version", "cmmStackSwVersion", ["cmmStackUnitEntry"], True),
     ],
 )
 def test_which_objects_are_the_units_own(
