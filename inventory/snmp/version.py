@@ -99,10 +99,15 @@ def stated_version_from_descr(descr: str) -> str | None:
     harvested object may be a part's or a hardware revision's. The other forms :func:`version_from_descr` reads
     come after them.
     """
-    descr = _unquoted(descr)
+    return _first_version(_NAMED_OS_VERSION_PATTERNS, _unquoted(descr))
+
+
+def _first_version(patterns: tuple[re.Pattern[str], ...], descr: str) -> str | None:
+    """Return the first group of the first of ``patterns`` that matches ``descr`` (unquoted) and leaves a version
+    once balanced; None for a kernel's, FreeBSD's or Windows' text, whose numbers are the OS's release."""
     if re.match(r"^(Linux|FreeBSD|Hardware: )", descr):
         return None
-    for pattern in _NAMED_OS_VERSION_PATTERNS:
+    for pattern in patterns:
         match = pattern.search(descr)
         if match and _balanced(match.group(1)):
             return _balanced(match.group(1))
@@ -118,10 +123,9 @@ def version_from_descr(descr: str) -> str | None:
     descr = _unquoted(descr)
     if re.match(r"^(Linux|FreeBSD|Hardware: )", descr):
         return None
-    for pattern in _VERSION_PATTERNS:
-        match = pattern.search(descr)
-        if match and _balanced(match.group(1)):
-            return _balanced(match.group(1))
+    worded = _first_version(_VERSION_PATTERNS, descr)
+    if worded is not None:
+        return worded
     if _NOT_A_PRODUCT.search(descr) and re.search(r"\b(SNMP|Agent)\b", descr, re.IGNORECASE):
         return None  # a bare number in an agent's text is the agent's version ("IMCO SNMP Agent 10.10")
     for pattern in _BARE_VERSION_PATTERNS:
