@@ -194,15 +194,24 @@ def _short_product(descr: str) -> str | None:
     return name if len(name) >= 3 else None
 
 
+# what has a model's letters and digits and is no model: an electrical rating ("Model:230V, 32A, 7.4kVA" in an
+# HPE PDU's sysDescr) or a build that ``git describe`` named ("4-10-g036b52a", a Montclair EDFA's whole sysDescr)
+_NOT_A_MODEL = re.compile(
+    r"^[0-9]+(?:[.,][0-9]+)?\s?(?:k|m)?(?:V|A|W|VA|VAC|VDC|Hz)$|-g[0-9a-f]{7,40}(?:-dirty)?$", re.IGNORECASE
+)
+
+
 def stated_model_from_descr(descr: str) -> str | None:
     """Return the model a sysDescr states (``Series: S4048-ON``, ``ExtremeXOS (X440-24p)``, a Comware or VRP
-    line), or the whole sysDescr when it is one product code (``ECS2100-10T``); else ``None``."""
+    line), or the whole sysDescr when it is one product code (``ECS2100-10T``); else ``None``. A rating or a
+    ``git describe`` build is no model (:data:`_NOT_A_MODEL`)."""
     text = _unquoted(descr)
     for pattern in _MODEL_PATTERNS:
         match = pattern.search(text)
         if match:
-            return match.group(1).strip()
-    if _PRODUCT_CODE.match(text) and not re.match(r"^v?[0-9.]+$", text):
+            stated = match.group(1).strip()
+            return None if _NOT_A_MODEL.search(stated) else stated
+    if _PRODUCT_CODE.match(text) and not re.match(r"^v?[0-9.]+$", text) and not _NOT_A_MODEL.search(text):
         return text
     return None
 
@@ -226,13 +235,14 @@ def model_from_descr(descr: str) -> str | None:
         return stated
     leading = _LEADING_CODE.match(text)
     code = leading.group(1) if leading else ""
-    if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text):
+    if len(code) >= 4 and not re.search(r"[0-9]+[._][0-9]", code) and not _NOT_A_PRODUCT.match(text) \
+            and not _NOT_A_MODEL.search(code):
         return code
     found = _short_product(text) or _code_after_maker(text)
     if found is None:
         series = _SERIES.search(text)
         found = series.group(1) if series else None
-    return found
+    return None if found is None or _NOT_A_MODEL.search(found) else found
 
 
 # "<Maker> <CODE> ...": a maker's one word, then a product code ("ARRIS APEX1000, VxWorks ...",

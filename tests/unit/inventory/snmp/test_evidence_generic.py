@@ -97,6 +97,10 @@ def test_with_two_module_serials_the_devices_own_is_not_known() -> None:
         ("Huawei Optix RTN V100R011C00SPC200", None),
         ("Acme v5.2 build 7", None),
         ("Linux X5 2.6.32 #1 armv7l", None),
+        # an electrical rating where a model is stated, and a build `git describe` named, are no model
+        ("Outlet Metered, Outlet Switched SN:P9S18A PN:Device Model:230V, 32A, 7.4kVA, 50/60Hz", None),
+        ("4-10-g036b52a", None),
+        ("Acme Series: UPS1500-X", "UPS1500-X"),
     ],
 )
 def test_a_product_code_after_the_makers_name_is_the_model(descr: str, model: str | None) -> None:

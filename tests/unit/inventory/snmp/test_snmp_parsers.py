@@ -35,6 +35,20 @@ def test_system_group_with_wrong_types_keeps_the_good_values_and_notes_the_rest(
     assert all("garbage" not in note for note in system.notes)  # notes name the OID, not the value
 
 
+def test_a_c_strings_buffer_ends_at_its_first_nul_and_wide_text_keeps_its_characters() -> None:
+    system = parse_system(
+        {
+            # a firmware version sent as its whole buffer: the string, NULs, then what the buffer held before
+            "1.3.6.1.2.1.1.1.0": b"10.7.110.17\x00\x00\x00\x00\x00\n00 00 00 00",
+            "1.3.6.1.2.1.1.4.0": b"\x00\x00noc@hospital.example\x00",  # leading NULs aside
+            "1.3.6.1.2.1.1.6.0": "R\x00o\x00o\x00m\x00 \x001\x002\x00".encode(),  # UTF-16: only the NULs go
+        }
+    )
+    assert system.descr is not None and system.descr.value == "10.7.110.17"
+    assert system.contact is not None and system.contact.value == "noc@hospital.example"
+    assert system.location is not None and system.location.value == "Room 12"
+
+
 def test_rows_given_as_pairs_and_malformed_keys_are_skipped_with_notes() -> None:
     rows: list[tuple[str, RawValue]] = [("1.3.6.1.2.1.1.5.0", b"sw"), ("not.an.oid", b"x"), ("", 1)]
     system = parse_system(rows)
