@@ -41,7 +41,7 @@ def test_a_c_strings_buffer_ends_at_its_first_nul_and_wide_text_keeps_its_charac
             # a firmware version sent as its whole buffer: the string, NULs, then what the buffer held before
             "1.3.6.1.2.1.1.1.0": b"10.7.110.17\x00\x00\x00\x00\x00\n00 00 00 00",
             "1.3.6.1.2.1.1.4.0": b"\x00\x00noc@hospital.example\x00",  # leading NULs aside
-            "1.3.6.1.2.1.1.6.0": "R\x00o\x00o\x00m\x00 \x001\x002\x00".encode(),  # UTF-16: only the NULs go
+            "1.3.6.1.2.1.1.6.0": "Room 12".encode("utf-16-le"),  # UTF-16: only the NULs go
         }
     )
     assert system.descr is not None and system.descr.value == "10.7.110.17"
