@@ -38,6 +38,7 @@ from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
     GARBAGE_OUTCOME,
+    PROBE_SOFTWARE_REV,
     TABLE_WALKS,
     DeviceSnapshot,
     TableOutcome,
@@ -103,8 +104,9 @@ async def _discover(
     if needs_role_evidence(classification):
         object_id = system.object_id.value if system.object_id else ""
         wanted.extend(oid for oid in role_probe_oids(object_id) if oid not in rows)
-        # a host's own agent may say its hardware and distribution (inventory/snmp/extend.py)
-        wanted.extend(EXTEND_IDENTITY_OIDS)
+        # a host's own agent may say its hardware and distribution (inventory/snmp/extend.py); a small switch its
+        # software revision in RMON2-MIB
+        wanted.extend((*EXTEND_IDENTITY_OIDS, PROBE_SOFTWARE_REV))
     elif classification.role in ("ups", "pdu"):
         wanted.extend(IDENTITY_PROBE_OIDS)
     if wanted:

@@ -52,6 +52,9 @@ DEFAULT_TABLES = ("interfaces", "addresses", "entity")
 # Eaton XUPS-MIB xupsIdent: manufacturer, model, the UPS's firmware, the network card's firmware
 XUPS_MANUFACTURER, XUPS_MODEL = "1.3.6.1.4.1.534.1.1.1.0", "1.3.6.1.4.1.534.1.1.2.0"
 XUPS_SOFTWARE, XUPS_CARD_SOFTWARE = "1.3.6.1.4.1.534.1.1.3.0", "1.3.6.1.4.1.534.1.1.4.0"
+# RMON2-MIB probeSoftwareRev (RFC 4502): "the software revision of this device", answered by many small switches
+# (TP-Link's, D-Link's) that keep no ENTITY-MIB revision; read with the role probes of a device no profile decided
+PROBE_SOFTWARE_REV = "1.3.6.1.2.1.16.19.2.0"
 
 
 def _columns(entry: str, *columns: int) -> tuple[str, ...]:
@@ -98,7 +101,8 @@ class TableOutcome:
 class DeviceIdentity:
     """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
     then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model; a chassis
-    without a serial takes the serial of the one entity that has one), then what the host's own net-snmp agent
+    without a serial takes the serial of the one entity that has one), then RMON2-MIB's probeSoftwareRev for the
+    version, then what the host's own net-snmp agent
     was set up to say (its ``hardware``, ``manufacturer`` and ``serial`` extends: inventory/snmp/extend.py), then
     sysDescr.
 
@@ -212,6 +216,7 @@ def _identity(
         found["serial"] = found.get("serial") or _said(chassis.serial) or _said(table.only_serial())
         found["version"] = found.get("version") or _said(chassis.software_revision)
         found["version"] = found.get("version") or _said(table.software_revision())
+    found["version"] = found.get("version") or _said(text_value(rows.get(PROBE_SOFTWARE_REV), PROBE_SOFTWARE_REV, notes))
     # the host's own agent, set up to say its hardware (the firmware's DMI or device tree names)
     extended = extend_identity(rows, notes)
     for field in ("manufacturer", "model", "serial"):

@@ -140,3 +140,29 @@ def test_a_live_scan_of_a_profiled_eaton_ups_reads_its_xups_identity(
     assert identity.model is not None and identity.model.value == "Eaton 9PX 3000"
     assert identity.version is not None and identity.version.value == "INV: 1.34"
     assert identity.card_version is not None and identity.card_version.value == "3.1.5"
+
+
+PROBE_SOFTWARE_REV = "1.3.6.1.2.1.16.19.2.0"  # RMON2-MIB probeSoftwareRev
+
+
+def test_a_small_switch_says_its_software_revision_in_rmon2_and_discovery_asks_for_it(
+    agent: Callable[..., ScriptedAgent],  # noqa: F811 (the scripted agent fixture of test_snmp_client)
+) -> None:
+    agent({
+        DESCR: rfc1902.OctetString(b"8-Port Gigabit Smart Switch"),
+        OBJECT_ID: rfc1902.ObjectIdentifier(NOBODY),
+        NAME: rfc1902.OctetString(b"sw-ward-3"),
+        PROBE_SOFTWARE_REV: rfc1902.OctetString(b"1.0.5 Build 20160401 Rel.43046"),
+    })
+    snapshot = asyncio.run(discover_device(TARGET, SnmpCredentials.v2c(COMMUNITY)))
+    assert snapshot.identity.version is not None
+    assert (snapshot.identity.version.value, snapshot.identity.version.oid) == (
+        "1.0.5 Build 20160401 Rel.43046", PROBE_SOFTWARE_REV,
+    )  # fmt: skip
+
+
+def test_the_chassis_revision_comes_before_rmon2s_and_an_empty_one_says_nothing() -> None:
+    chassis = {f"{ENTITY}.5.1": 3, f"{ENTITY}.10.1": "2.1.4"}
+    assert device("Acme L2 switch", **chassis, **{PROBE_SOFTWARE_REV: "1.0.0"}).os_version == "2.1.4"
+    # "a zero length if the revision is unknown" (RFC 4502)
+    assert device("Acme L2 switch", **{PROBE_SOFTWARE_REV: ""}).os_version is None
