@@ -147,8 +147,9 @@ class DeviceSnapshot:
     # the fields (model, serial, version) that nothing before the vendor's harvested identity objects gave, nor
     # they as far as read (inventory/snmp/harvested.py): discovery reads more of them while one is missing
     identity_missing: tuple[str, ...] = ()
-    # what reading the device's identity skipped, and why ("extend \"serial\" ... exited 1: ...; not used"):
-    # the scan keeps them among the device's messages, so an unknown serial says what was seen
+    # what reading the system group and the identity skipped or changed, and why (a value of the wrong type, text
+    # that is not UTF-8, 'extend "serial" ... exited 1: ...'): the scan keeps them among the device's messages, so
+    # an unknown serial says what was seen
     notes: tuple[str, ...] = ()
 
     @property
@@ -425,5 +426,5 @@ def build_snapshot(
         elapsed_seconds=elapsed_seconds,
         role=role,
         identity_missing=identity_missing,
-        notes=tuple(dict.fromkeys(notes)),
+        notes=tuple(dict.fromkeys((*system.notes, *notes))),
     )

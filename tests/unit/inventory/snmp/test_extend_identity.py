@@ -1,4 +1,5 @@
-"""A host's own net-snmp agent saying its hardware and distribution (NET-SNMP-EXTEND-MIB, inventory/snmp/extend.py).
+"""A host's own net-snmp agent saying its hardware and distribution (NET-SNMP-EXTEND-MIB, inventory/snmp/extend.py),
+and the notes on what the identity's reading saw and did not use, kept among the device's messages.
 
 Rows are written for these tests in the form net-snmp answers them with the extends of LibreNMS's public
 ``snmpd.conf.example``; names and serials are made up. The real agent is exercised in
@@ -136,6 +137,16 @@ def test_a_long_error_is_cut_short_and_many_notes_are_counted_not_listed() -> No
     messages = device_from_snapshot("host-1", None, many, SEEN, registry=default_registry()).messages
     assert messages[:-1] == many.notes[:MAX_IDENTITY_NOTES]
     assert messages[-1] == "3 more notes on the identity's values"
+
+
+def test_a_system_value_of_the_wrong_type_is_said_among_the_messages_too() -> None:
+    # sysContact answered as an integer, sysLocation in Latin-1: what was seen and not used, or changed
+    result = scan(SERVER_DESCR, **{HR_UPTIME: 1, "1.3.6.1.2.1.1.4.0": 7, "1.3.6.1.2.1.1.6.0": b"Salle \xe9 2"})
+    assert sorted(result.messages) == [
+        "1.3.6.1.2.1.1.4.0: expected a string, got an integer; skipped",
+        "1.3.6.1.2.1.1.6.0: text is not UTF-8; undecodable bytes replaced",
+    ]
+    assert result.status == "ok"
 
 
 @pytest.mark.parametrize(
