@@ -93,24 +93,12 @@ def subtree(rows: Mapping[str, RawValue], prefix: str) -> Iterator[tuple[str, Ra
             yield oid, value
 
 
-# text written as UTF-16 (a NUL after each ASCII character): its NULs are not the end of a C string
-_WIDE_TEXT = re.compile("(?:[\x20-\x7e]\x00){3}")
-
-
-def _c_string(text: str) -> str:
-    """Return ``text`` up to its first NUL, leading NULs aside: an agent written in C sends a whole buffer, its
-    string NUL-terminated and then padding or what the buffer held before ("10.7.110.17\\0\\0\\0\\n00 00 00");
-    text with a NUL after each character (UTF-16) only loses its NULs."""
-    if "\x00" not in text:
-        return text
-    if _WIDE_TEXT.search(text):
-        return text.replace("\x00", "")
-    return text.lstrip("\x00").split("\x00", 1)[0]
-
-
 def decode_text(value: RawValue, oid: str, notes: list[str]) -> str | None:
-    """Return an OCTET STRING as text: UTF-8, up to its first NUL (:func:`_c_string`), whitespace stripped;
-    undecodable bytes are replaced with a note."""
+    """Return an OCTET STRING as text: UTF-8, NULs and surrounding whitespace stripped; undecodable bytes are
+    replaced with a note.
+
+    An agent that sends a fixed-size buffer pads its string with NULs ("10.7.110.17" and five NULs in 16 bytes);
+    a NUL inside a text (a hostile or broken agent) goes too, and the text around it is kept."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -123,7 +111,7 @@ def decode_text(value: RawValue, oid: str, notes: list[str]) -> str | None:
             notes.append(f"{oid}: text is not UTF-8; undecodable bytes replaced")
     else:
         raise ValueProblem(f"{oid}: expected a string, got an integer")
-    return _c_string(text).strip()
+    return text.replace("\x00", "").strip()
 
 
 def text_value(value: RawValue, oid: str, notes: list[str]) -> Sourced[str] | None:

