@@ -36,7 +36,7 @@ SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 SYSTEM_GROUP = "1.3.6.1.2.1.1"
 DEFAULT_ROLE = "server"
 UNKNOWN_ROLE = "unknown"
-# the identity notes kept among a device's messages (a device of garbage can give one per OID it was asked)
+# the snapshot's notes kept among a device's messages (a device of garbage can give one per OID it was asked)
 MAX_IDENTITY_NOTES = 5
 # the entPhysicalClass values worth listing as hardware modules
 _MODULE_CLASSES = frozenset({"module", "powerSupply", "fan", "storageDrive", "battery", "cpu"})
@@ -213,7 +213,8 @@ def device_from_snapshot(
     for table in partial_tables:
         detail = f": {'; '.join(table.notes[:3])}" if table.notes else ""
         messages.append(f"table {table.table} {table.status}{detail}")
-    # what the identity's reading skipped (a value not text, an extend whose command failed): seen, not used
+    # what reading the system group and the identity skipped or changed (a value not text, text not UTF-8, an
+    # extend whose command failed): seen, and said
     messages.extend(snapshot.notes[:MAX_IDENTITY_NOTES])
     if len(snapshot.notes) > MAX_IDENTITY_NOTES:
         messages.append(f"{len(snapshot.notes) - MAX_IDENTITY_NOTES} more notes on the identity's values")

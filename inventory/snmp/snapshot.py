@@ -102,9 +102,8 @@ class DeviceIdentity:
     """What the device is, each value with its provenance: the profile's identity sources first, then UPS-MIB,
     then XUPS-MIB, then the ENTITY-MIB chassis (else the first entity with a serial or model; a chassis
     without a serial takes the serial of the one entity that has one), then RMON2-MIB's probeSoftwareRev for the
-    version, then what the host's own net-snmp agent
-    was set up to say (its ``hardware``, ``manufacturer`` and ``serial`` extends: inventory/snmp/extend.py), then
-    sysDescr.
+    version, then what the host's own net-snmp agent was set up to say (its ``hardware``, ``manufacturer`` and
+    ``serial`` extends: inventory/snmp/extend.py), then sysDescr.
 
     ``version_of`` says whose firmware ``version`` is when a UPS or PDU reports two (``ups``, ``pdu``, ``device``
     when the profile names both for another kind, ``network card`` when the card's is the only one), and is
