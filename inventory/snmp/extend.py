@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 from inventory.snmp.identity import says_nothing
 from inventory.snmp.values import RawValue, Sourced, integer_value, text_value
+from opsctl.core.output import short
 
 NS_EXTEND_OUTPUT_1LINE = "1.3.6.1.4.1.8072.1.3.2.3.1.1"
 NS_EXTEND_RESULT = "1.3.6.1.4.1.8072.1.3.2.3.1.4"
@@ -77,7 +78,7 @@ def extend_identity(rows: Mapping[str, RawValue], notes: list[str]) -> dict[str,
         if result is not None and result.value != 0:
             # what the command said is why the field stays unknown (a serial readable by root alone: "Permission
             # denied"); shown cut short, it is the agent's text
-            said = _shortened(value.value.strip())
+            said = short(value.value, 80)
             notes.append(f'extend "{name}" ({oid}) exited {result.value}: "{said}"; its {field} left unknown')
             continue
         text = value.value.strip()
@@ -87,11 +88,6 @@ def extend_identity(rows: Mapping[str, RawValue], notes: list[str]) -> dict[str,
             continue
         found[field] = Sourced(text, describe(name))
     return found
-
-
-def _shortened(text: str, limit: int = 80) -> str:
-    """Return ``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def release_of(distribution: str) -> str | None:

@@ -78,12 +78,3 @@ def reachable_hosts(settings: Settings, pattern: str, out: Output, *, need: Lite
     if selection.message:
         out.warn(selection.message)
     return list(selection.hosts)
-
-
-def short(text: str, width: int = 60) -> str:
-    """The first non-empty line of ``text``, cut to ``width`` characters."""
-    for line in text.splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= width else line[: width - 1] + "…"
-    return ""

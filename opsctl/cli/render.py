@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from opsctl.cli.common import short
-from opsctl.core.output import for_people
+from opsctl.core.output import for_people, short
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

@@ -36,6 +36,15 @@ def visible_controls(text: str) -> str:
     return _CONTROL.sub(lambda match: _visible(match.group()), text)
 
 
+def short(text: str, width: int = 60) -> str:
+    """The first non-empty line of ``text``, cut to ``width`` characters (an ellipsis marks the cut)."""
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return ""
+
+
 def for_people(text: str, style: str = "") -> Text:
     """``text`` as a rich Text for people: never parsed as markup, control characters (all but
     newline and tab) shown as dim ``\\xNN``, so remote output or a device string can neither
