@@ -86,6 +86,8 @@ VENDOR_ALIASES: tuple[tuple[str, str], ...] = (
     ("Hikvision", r"hikvision"),
     ("Axis", r"axis(?: communications)?|axiscam"),
     ("iXsystems", r"ixsystems|truenas|freenas"),
+    ("Panasonic", r"panasonic|matsushita(?: electric)?"),  # Matsushita Electric Industrial became Panasonic in 2008
+    ("DCN", r"dcn|digital china"),  # Digital China Networks, whose switches carry the DCN brand
 )
 _ALIAS_PATTERNS = tuple(
     (short, re.compile(rf"(?<![a-z0-9])(?:{words})(?![a-z0-9])", re.IGNORECASE)) for short, words in VENDOR_ALIASES

@@ -93,14 +93,15 @@ class EntityTable:
 # what an entPhysicalDescr or entPhysicalName says when it names a part, not a product
 _PART_WORDS = re.compile(
     r"\b(chassis|stack|container|slot|backplane|module|port|fan|power supply|psu|cpu|unit [0-9]+|board|"
-    r"software|version|system|switch fabric)\b",
+    r"shelf|software|version|system|switch fabric)\b",
     re.IGNORECASE,
 )
 
 
 def product_name(entity: PhysicalEntity) -> Sourced[str] | None:
     """Return the entity's entPhysicalDescr, else its entPhysicalName, when it is a product name (letters and a
-    digit, at most 100 characters, no word naming a part such as "Chassis", "Slot 1" or "Software Version").
+    digit, at most 100 characters, no word naming a part such as "Chassis", "Slot 1", "SHELF-1" or "Software
+    Version").
 
     For a chassis whose entPhysicalModelName is empty; ``None`` when neither text names a product.
     """

@@ -85,6 +85,19 @@ def test_with_two_module_serials_the_devices_own_is_not_known() -> None:
     assert device("Acme XR-200", **rows).serial is None
 
 
+def test_a_chassis_named_for_its_place_has_no_model_rather_than_its_name() -> None:
+    # an optical shelf's chassis row: no model name, a description naming slots, a name naming its place in the
+    # rack; its serial stays the device's
+    rows = {
+        f"{ENTITY}.5.1": 3, f"{ENTITY}.4.1": 0, f"{ENTITY}.2.1": "6500 7-Slot Shelf", f"{ENTITY}.7.1": "SHELF-1",
+        f"{ENTITY}.13.1": "", f"{ENTITY}.11.1": "NNTM00001234",
+    }  # fmt: skip
+    found = device("Acme optical shelf", **rows)
+    assert (found.model, found.serial) == (None, "NNTM00001234")
+    named = device("Acme optical shelf", **{**rows, f"{ENTITY}.7.1": "OS-6500-7"})
+    assert named.model == "OS-6500-7"
+
+
 @pytest.mark.parametrize(
     ("descr", "model"),
     [
