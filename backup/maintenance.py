@@ -57,7 +57,8 @@ def chosen_repository(settings: Settings, policy_name: str, where: Where) -> tup
     return chosen, chosen.repository
 
 
-def _restic(settings: Settings, repository_name: str) -> Restic:
+def restic_for(settings: Settings, repository_name: str) -> Restic:
+    """The restic runner of the repository ``repository_name``; raise SecretError now for a secret it cannot read."""
     section = backup_settings(settings)
     repository = repository_for(settings, repository_name)
     for value in repository.environment.values():
@@ -126,7 +127,7 @@ def prune_policy(settings: Settings, policy_name: str, *, store: StateStore | No
 
 def _prune(settings: Settings, policy_name: str, store: StateStore, recorder: Recorder, where: Where) -> PruneResult:
     chosen, repository_name = chosen_repository(settings, policy_name, where)
-    restic = _restic(settings, repository_name)
+    restic = restic_for(settings, repository_name)
     s3 = _is_s3(settings, repository_name)
     recorder.check()
     with store.lock(f"backup:{policy_name}", purpose=f"prune of {policy_name}"):
@@ -211,7 +212,7 @@ def _check(settings: Settings, policy_name: str, store: StateStore, recorder: Re
         parts = read_data_subset.split("/")
         if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
             raise UsageError(f"--read-data-subset {read_data_subset!r}: expected n/m with 1 <= n <= m (e.g. 2/10)")
-    restic = _restic(settings, repository_name)
+    restic = restic_for(settings, repository_name)
     recorder.check()
     with store.lock(f"backup-check:{policy_name}", purpose=f"check of {policy_name}"):
         subset = read_data_subset

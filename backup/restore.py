@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backup import queries
-from backup.maintenance import Where, chosen_repository
+from backup.maintenance import Where, chosen_repository, restic_for
 from backup.offsite import opened_store, snapshot_source
-from backup.repositories import repository_for
 from backup.restic import Restic, ResticError
-from backup.settings import PolicySettings, PostgresSource, backup_settings
+from backup.settings import PolicySettings, PostgresSource
 from opsctl.core.errors import ConfigError, OpsctlError, SafetyRefusal
 from opsctl.core.execute import PG_RESTORE_EXIT_CODES, Pipeline, Program, execute
-from opsctl.core.secrets import SecretRef
 
 if TYPE_CHECKING:
     from opsctl.core.execute import Stream
@@ -65,6 +63,7 @@ class RestoreResult:
     files_restored: int | None = None
     bytes_restored: int | None = None
     server: str | None = None
+    include: tuple[str, ...] = ()  # the paths a files restore was limited to (none: the whole snapshot)
 
     @property
     def exit_code(self) -> int:
@@ -81,16 +80,8 @@ class RestoreResult:
             "started_at": self.started_at.isoformat(), "finished_at": self.finished_at.isoformat(),
             "duration_seconds": round(self.duration_seconds, 3), "replaced": self.replaced,
             "files_restored": self.files_restored, "bytes_restored": self.bytes_restored,
+            "include": list(self.include),
         }
-
-
-def _restic(settings: Settings, repository_name: str) -> Restic:
-    section = backup_settings(settings)
-    repository = repository_for(settings, repository_name)
-    for value in repository.environment.values():
-        if isinstance(value, SecretRef):
-            value.check()
-    return Restic(repository, restic=section.restic, cache_dir=section.cache_dir)
 
 
 def pick_snapshot(store: StateStore | None, restic: Restic, policy_name: str, repository_name: str,
@@ -126,14 +117,23 @@ def _tree_size(root: Path) -> tuple[int, int]:
 
 def restore_files(settings: Settings, policy_name: str, target: Path, *, store: StateStore | None,
                   recorder: Recorder, snapshot: str | None = None, replace: bool = False,
-                  where: Where = "local") -> RestoreResult:
+                  where: Where = "local", include: Sequence[str] = ()) -> RestoreResult:
     """Restore the policy's paths snapshot into ``target``; return what was restored.
+
+    ``include`` restores only those paths (restic's ``--include`` patterns, as the snapshot
+    holds them: ``/etc/orthanc/orthanc.json``, a directory with all it holds); one that
+    matches nothing is a failure, never an empty "restored".
 
     Raise RestoreRefused (exit 5) when ``target`` is a non-empty directory (or not a
     directory) and ``replace`` is not given; RestoreFailed naming ``target`` when restic fails
-    (a full disk says so), after removing what it wrote into a target that was new or empty.
+    (a full disk says so) or the includes matched no file, after removing what it wrote into
+    a target that was new or empty.
     """
-    _chosen, repository_name = chosen_repository(settings, policy_name, where)
+    patterns = tuple(include)
+    for pattern in patterns:
+        if not pattern.strip() or "\x00" in pattern:
+            raise ConfigError(f"--include {pattern!r}: give a path as the snapshot holds it")
+    chosen, repository_name = chosen_repository(settings, policy_name, where)
     target = target.absolute()
     existed = target.exists()
     if existed and not target.is_dir():
@@ -141,7 +141,7 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
     was_empty = not existed or not any(target.iterdir())
     if not was_empty and not replace:
         raise RestoreRefused(f"restore target {target} is not empty (give --replace to restore over it)")
-    restic = _restic(settings, repository_name)
+    restic = restic_for(settings, repository_name)
     recorder.check()
     snapshot_id = snapshot or _pick(settings, store, restic, policy_name, repository_name, "paths")
     started = datetime.now(UTC)
@@ -153,7 +153,8 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
 
     target.mkdir(parents=True, exist_ok=True)
     try:
-        restic.run("restore", snapshot_id, "--target", str(target), action="restore", on_line=collect)
+        restic.run("restore", snapshot_id, "--target", str(target), *(f"--include={p}" for p in patterns),
+                   action="restore", on_line=collect)
     except ResticError as error:
         if was_empty:
             _empty(target, remove=not existed)
@@ -165,8 +166,19 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
                             hint="nothing was restored; free space or choose another target" if said else None) \
             from None
     files, size = _tree_size(target)
+    if patterns and files == 0:
+        if was_empty:
+            _empty(target, remove=not existed)
+        why = f"no file of the snapshot matches --include {', '.join(patterns)}"
+        recorder.record("backup restore", [policy_name], "failed", {
+            "kind": "files", "repository": repository_name, "snapshot": snapshot_id, "target": str(target),
+            "include": list(patterns), "error": why})
+        raise RestoreFailed(f"restore of {policy_name} snapshot {snapshot_id[:8]} into {target} failed: {why}",
+                            hint="give absolute paths as the snapshot holds them, under the policy's paths: "
+                                 + ", ".join(str(path) for path in chosen.paths))
     result = RestoreResult(policy_name, "files", repository_name, snapshot_id, str(target), started,
-                           datetime.now(UTC), replaced=not was_empty, files_restored=files, bytes_restored=size)
+                           datetime.now(UTC), replaced=not was_empty, files_restored=files, bytes_restored=size,
+                           include=patterns)
     recorder.record("backup restore", [policy_name], "changed", result.to_dict())
     return result
 
@@ -234,7 +246,7 @@ def restore_database(settings: Settings, policy_name: str, database: str, *, sto
     if not database or len(database) > 63 - len(STAGING_SUFFIX) or "\x00" in database:
         raise ConfigError(f"database name {database!r}: 1 to {63 - len(STAGING_SUFFIX)} characters")
     password = source.password.resolve() if source.password is not None else None
-    restic = _restic(settings, repository_name)
+    restic = restic_for(settings, repository_name)
     server = f"{source.host}:{source.port}"
     staging = database + STAGING_SUFFIX
     with _connect(source, password) as connection:

@@ -132,6 +132,17 @@ def _mib(size: int | None) -> str:
     return f"{size / 1024**2:.1f} MiB" if size is not None else "?"
 
 
+def _bytes(size: int | None) -> str:
+    """A size in the unit that says it: bytes, KiB below a MiB, else MiB."""
+    if size is None or size >= 1024**2:
+        return _mib(size)
+    return f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KiB"
+
+
+def _count(number: int | None, noun: str) -> str:
+    return f"? {noun}s" if number is None else f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _status_table(report: BackupStatusReport, width: int | None) -> Table:
     """Per policy: last run, local and off-site age against the RPO, sizes, last check and drill."""
     from opsctl.cli.render import Column, fit_table
@@ -368,6 +379,8 @@ def restore(
     dump: Annotated[str | None, typer.Option(help="Which database's dump, when the policy has several.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Restore over a non-empty target or an existing "
                                                             "database.")] = False,
+    include: Annotated[list[str] | None, typer.Option(help="With --target: only this path, as the snapshot holds "
+                                                           "it (absolute; repeat for more).")] = None,
     where: WhereOption = "local",
     json_output: JsonOption = False,
 ) -> None:
@@ -379,9 +392,11 @@ def restore(
     context = app_context(ctx)
     if (target is None) == (database is None):
         raise UsageError("give one of --target DIR or --database NAME")
+    if include and target is None:
+        raise UsageError("--include limits a files restore: give it with --target DIR")
     if target is not None:
         result = restore_files(context.settings, policy, target, store=None, recorder=context.recorder,
-                               snapshot=snapshot, replace=replace, where=_where(where))
+                               snapshot=snapshot, replace=replace, where=_where(where), include=include or ())
     else:
         result = restore_database(context.settings, policy, database or "", store=None, recorder=context.recorder,
                                   snapshot=snapshot, replace=replace, dump=dump, where=_where(where))
@@ -389,9 +404,54 @@ def restore(
     if out.json:
         out.document("backup-restore", result.to_dict())
     else:
-        what = f"{result.files_restored} files, {_mib(result.bytes_restored)}" if result.kind == "files" \
-            else f"database on {result.server}"
+        what = f"{_count(result.files_restored, 'file')}, {_bytes(result.bytes_restored)}" \
+            if result.kind == "files" else f"database on {result.server}"
         out.stdout.print(for_people(f"{result.policy}: snapshot {result.snapshot_id[:8]} from {result.repository} "
                                     f"restored into {result.target} ({what}) in {result.duration_seconds:.1f} s"
                                     + (", replacing what was there" if result.replaced else "")), highlight=False)
     raise typer.Exit(result.exit_code)
+
+
+@app.command("snapshots")
+def snapshots(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose snapshots to list.")],
+    where: WhereOption = "local",
+    json_output: JsonOption = False,
+) -> None:
+    """List a policy's snapshots, newest first, and which its runs recorded good (restore --snapshot takes an id)."""
+    from datetime import UTC
+
+    from backup.snapshots import list_snapshots
+    from opsctl.cli.render import Column, fit_table
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    listing = list_snapshots(context.settings, policy, where=_where(where))
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-snapshots", listing.to_dict())
+        raise typer.Exit(listing.exit_code)
+    good = {True: for_people("yes", "green"), False: for_people("no", "yellow"), None: for_people("unknown")}
+    rows: list[list[Text | str]] = [
+        [for_people(entry.short_id), entry.taken_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+         for_people(entry.source), {"incremental": "incr"}.get(entry.kind or "-", entry.kind or "-"),
+         good[entry.recorded_good], for_people(entry.run_id or "-")]
+        for entry in listing.snapshots
+    ]
+    columns = [Column("snapshot", "no"), Column("taken (UTC)", "no"), Column("holds", "no"),
+               Column("kind", "no", drop=1), Column("good", "no"), Column("run", "no", drop=2)]
+    if rows:
+        table = fit_table(out.stdout.width, columns, rows)
+        table.title = f"{listing.policy} on {listing.repository}"
+        table.title_justify = "left"
+        out.stdout.print(table)
+    else:
+        out.stderr.print(for_people(f"{listing.policy}: no snapshot in repository {listing.repository}"),
+                         highlight=False)
+    if listing.state_error:
+        out.stderr.print(for_people(f"which are recorded good is unknown: {listing.state_error}"), highlight=False)
+    elif any(entry.recorded_good is False for entry in listing.snapshots):
+        out.stderr.print(for_people("good: no = restic holds it and this state store has no run that recorded it "
+                                    "good (a failed run's, or another controller's)"), highlight=False)
+    raise typer.Exit(listing.exit_code)

@@ -1,9 +1,11 @@
-"""``opsctl backup prune``, ``check`` and ``restore --target`` against restic 0.14 and a local repository.
+"""``opsctl backup prune``, ``check``, ``restore --target`` and ``snapshots`` against restic 0.14 and a local repository.
 
 Retention forgets only the policy's snapshots; check rotates through the data and finds a
 pack file whose bytes were flipped (status failed, the check metric 0); a wrong repository
 password is one line and a failed check; restore never writes into a non-empty directory
-without --replace; a full disk during a restore (a 1 MiB tmpfs of the test's own) is a clear
+without --replace, and ``--include`` restores one file (an include that matches nothing
+fails, never an empty "restored"); ``snapshots`` lists the policy's, newest first, marking the
+ones its runs recorded good; a full disk during a restore (a 1 MiB tmpfs of the test's own) is a clear
 error naming the target, a failed exit, and nothing left looking restored.
 """
 
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fleetcli import OPSCTL
 from test_backup_run import Site, make_site
 
 pytestmark = pytest.mark.integration
@@ -133,6 +136,64 @@ def test_files_are_restored_into_a_new_directory_and_never_over_one_without_repl
     restores = [entry for entry in entries if entry["command"] == "backup restore"]
     assert [(entry["outcome"], entry["details"]["replaced"]) for entry in restores] == [
         ("changed", False), ("changed", True)]
+
+
+def test_one_file_is_restored_by_include_and_an_include_that_matches_nothing_fails(site: Site) -> None:
+    assert site.json("run", "files")[0] == 0
+    target = site.root / "one-file"
+    notes = site.data / "notes.txt"
+    code, restored = site.json("restore", "files", "--target", str(target), "--include", str(notes))
+    assert code == 0, restored
+    copy = target / str(site.data).lstrip("/")
+    assert (copy / "notes.txt").read_text() == "ward 3\n"
+    assert not (copy / "big.bin").exists()
+    assert restored["files_restored"] == 1 and restored["include"] == [str(notes)]
+
+    missing = site.root / "nothing"
+    done = site.run("restore", "files", "--target", str(missing), "--include", "/no/such/file")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""  # nothing reported as restored
+    assert "no file of the snapshot matches --include /no/such/file" in done.stderr, done.stderr
+    assert f"under the policy's paths: {site.data}" in done.stderr
+    assert not missing.exists()
+    wrong = site.run("restore", "files", "--database", "x", "--include", str(notes))
+    assert wrong.returncode == 2 and "--include limits a files restore" in wrong.stderr
+    entries = [json.loads(line) for line in (site.cli.state_dir / "audit.jsonl").read_text().splitlines()]
+    restores = [(entry["outcome"], entry["details"].get("include")) for entry in entries
+                if entry["command"] == "backup restore"]
+    assert restores == [("changed", [str(notes)]), ("failed", ["/no/such/file"])]
+
+
+def test_snapshots_lists_the_policy_s_newest_first_and_which_runs_recorded_good(site: Site) -> None:
+    code, full = site.json("run", "files", "--full")
+    assert code == 0, full
+    (site.data / "notes.txt").write_text("ward 4\n")
+    code, incremental = site.json("run", "files")
+    assert code == 0, incremental
+    # a snapshot with the policy's tags that no run of this controller recorded (another's, or a failed run's)
+    stray = site.restic().backup_bytes(b"stray", "stray.txt", tags=("opsctl", "policy=files", "kind=full",
+                                                                       "run=elsewhere"))
+    site.restic().backup_bytes(b"not ours", "other.txt", tags=("someone-else",))
+
+    code, listing = site.json("snapshots", "files")
+    assert code == 0, listing
+    rows = [(row["run_id"], row["kind"], row["source"], row["recorded_good"])
+            for row in listing["snapshots"]]  # type: ignore[union-attr]
+    assert rows == [("elsewhere", "full", "paths", False),
+                    (incremental["run_id"], "incremental", "paths", True),
+                    (full["run_id"], "full", "paths", True)]
+    assert listing["snapshots"][0]["snapshot_id"].startswith(stray.snapshot_id)  # type: ignore[index]
+    ours = full["snapshots"][0]["snapshot_id"]  # type: ignore[index]
+    assert listing["snapshots"][2]["snapshot_id"].startswith(ours)  # type: ignore[index]
+
+    people = subprocess.run([OPSCTL, "-c", str(site.config), "backup", "snapshots", "files"],
+                            env={**site.cli.env, "COLUMNS": "80"}, capture_output=True, text=True, timeout=60)
+    assert people.returncode == 0, people.stderr
+    assert all(len(line) <= 80 for line in people.stdout.splitlines())
+    assert ours[:8] in people.stdout and stray.snapshot_id[:8] in people.stdout
+    assert "no run that recorded it good" in people.stderr
+    none = site.run("snapshots", "nope")
+    assert none.returncode == 2 and "no backup policy named 'nope'" in none.stderr
 
 
 @pytest.fixture

@@ -1,0 +1,107 @@
+"""``opsctl backup snapshots``: a policy's snapshots in one of its repositories, newest first.
+
+restic lists them (the policy's tags: ``opsctl``, ``policy=NAME``); the state store says which
+its runs and copies recorded good, which are the ones restore and drills pick by default. A
+snapshot restic holds and no run recorded good (a run that failed after it, a store rebuilt
+since) says so; a state store that cannot be read leaves that column unknown, with the reason,
+and the list is still shown (restic's is what a rebuilt controller has). Read-only: nothing is
+audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from backup import queries
+from backup.maintenance import Where, chosen_repository, restic_for
+from backup.offsite import snapshot_source
+from opsctl.core.errors import StateError
+
+if TYPE_CHECKING:
+    from backup.restic import Snapshot
+    from opsctl.core.settings import Settings
+    from opsctl.core.state import StateStore
+
+
+@dataclass(frozen=True)
+class SnapshotEntry:
+    """One snapshot of the policy: when, what (its run's step), which run, and whether it is recorded good."""
+
+    snapshot_id: str
+    short_id: str
+    taken_at: datetime
+    source: str  # paths, postgres:DB, orthanc, manifest
+    kind: str | None  # full or incremental, from the run's tag
+    run_id: str | None
+    hostname: str
+    paths: tuple[str, ...]
+    recorded_good: bool | None  # None: the state store could not be read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot_id": self.snapshot_id, "short_id": self.short_id, "taken_at": self.taken_at.isoformat(),
+                "source": self.source, "kind": self.kind, "run_id": self.run_id, "hostname": self.hostname,
+                "paths": list(self.paths), "recorded_good": self.recorded_good}
+
+
+@dataclass(frozen=True)
+class SnapshotList:
+    """The policy's snapshots in ``repository`` (``where``: local or offsite), newest first."""
+
+    policy: str
+    repository: str
+    where: str
+    snapshots: tuple[SnapshotEntry, ...]
+    state_error: str | None = None  # why recorded_good is unknown
+
+    @property
+    def exit_code(self) -> int:
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "repository": self.repository, "where": self.where,
+                "snapshots": [entry.to_dict() for entry in self.snapshots], "state_error": self.state_error}
+
+
+def is_recorded(snapshot_id: str, recorded: Sequence[str]) -> bool:
+    """Whether ``snapshot_id`` (restic's full id) is among ``recorded`` ids, which may be short forms (pure)."""
+    return any(snapshot_id.startswith(known) or known.startswith(snapshot_id) for known in recorded if known)
+
+
+def entries(listed: Sequence[Snapshot], recorded: Sequence[str] | None) -> tuple[SnapshotEntry, ...]:
+    """restic's ``listed`` snapshots as entries, newest first; ``recorded`` None when unknown (pure)."""
+    return tuple(
+        SnapshotEntry(snapshot_id=snapshot.id, short_id=snapshot.short_id, taken_at=snapshot.time,
+                      source=snapshot_source(snapshot), kind=snapshot.tag_value("kind"),
+                      run_id=snapshot.tag_value("run"), hostname=snapshot.hostname, paths=snapshot.paths,
+                      recorded_good=None if recorded is None else is_recorded(snapshot.id, recorded))
+        for snapshot in sorted(listed, key=lambda snapshot: snapshot.time, reverse=True)
+    )
+
+
+def list_snapshots(settings: Settings, policy_name: str, *, store: StateStore | None = None,
+                   where: Where = "local") -> SnapshotList:
+    """The policy's snapshots in its ``where`` repository, each marked recorded good or not.
+
+    Raise ConfigError for an unknown policy (or ``offsite`` of a policy without one), SecretError
+    for a password that cannot be read, a ResticError subclass when restic cannot list them.
+    """
+    _chosen, repository_name = chosen_repository(settings, policy_name, where)
+    restic = restic_for(settings, repository_name)
+    listed = restic.snapshots(tags=("opsctl", f"policy={policy_name}"))
+    recorded: list[str] | None
+    state_error = None
+    try:
+        if store is None:
+            from opsctl.core.state import open_state
+
+            with open_state(settings) as opened:
+                rows = queries.good_snapshots(opened, policy_name, repository_name)
+        else:
+            rows = queries.good_snapshots(store, policy_name, repository_name)
+        recorded = [row.snapshot_id for row in rows]
+    except StateError as error:
+        recorded, state_error = None, error.message
+    return SnapshotList(policy_name, repository_name, where, entries(listed, recorded), state_error)
