@@ -94,7 +94,9 @@ def pick_snapshot(store: StateStore | None, restic: Restic, policy_name: str, re
             return row.snapshot_id
     listed = [s for s in restic.snapshots(tags=("opsctl", f"policy={policy_name}")) if snapshot_source(s) == source]
     if not listed:
-        raise RestoreFailed(f"policy {policy_name}: no {source} snapshot in repository {repository_name}")
+        raise RestoreFailed(f"policy {policy_name}: no {source} snapshot in repository {repository_name}",
+                            hint=f"opsctl backup snapshots {policy_name} lists what the repository holds; "
+                                 f"--snapshot ID restores one of them")
     return listed[-1].id
 
 

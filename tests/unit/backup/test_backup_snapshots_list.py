@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from backup.restic import Snapshot
+from backup.restore import RestoreFailed, pick_snapshot
 from backup.snapshots import entries, is_recorded
 
 FULL = "a1b2c3d4" + "0" * 56
@@ -35,3 +38,15 @@ def test_without_the_state_store_nothing_is_called_good_or_bad() -> None:
 def test_an_empty_recorded_id_matches_nothing() -> None:
     assert not is_recorded(FULL, [""])
     assert is_recorded(FULL, [FULL]) and is_recorded(FULL[:8], [FULL])
+
+
+def test_a_restore_that_finds_no_snapshot_of_its_kind_points_to_the_list() -> None:
+    class OnlyOrthanc:  # a policy whose repository holds the PACS's snapshot, and no paths snapshot
+        def snapshots(self, *, tags: tuple[str, ...] = ()) -> tuple[Snapshot, ...]:
+            return (_snapshot(FULL, 1, "kind=full", "run=r1", "orthanc"),)
+
+    with pytest.raises(RestoreFailed) as raised:
+        pick_snapshot(None, OnlyOrthanc(), "pacs", "local", "paths")  # type: ignore[arg-type]
+    assert raised.value.message == "policy pacs: no paths snapshot in repository local"
+    assert raised.value.hint == ("opsctl backup snapshots pacs lists what the repository holds; "
+                                 "--snapshot ID restores one of them")
