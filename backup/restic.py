@@ -523,6 +523,52 @@ def parse_snapshots(text: str) -> tuple[Snapshot, ...]:
 
 
 @dataclass(frozen=True)
+class Node:
+    """One file, directory or link of a snapshot, as ``restic ls --json`` lists it."""
+
+    path: str
+    type: str  # file, dir, symlink, dev, chardev, fifo, socket
+    size: int | None  # a file's bytes; None for the others
+    mtime: datetime | None
+    permissions: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "type": self.type, "size": self.size,
+                "mtime": self.mtime.isoformat() if self.mtime else None, "permissions": self.permissions}
+
+
+def parse_ls(text: str) -> tuple[str | None, tuple[Node, ...]]:
+    """``restic ls --json``'s stream: the snapshot's id (its first line) and its nodes, in restic's order.
+
+    Raise :class:`ResticOutputError` for a line that is not JSON or a node without a path.
+    """
+    snapshot_id: str | None = None
+    nodes: list[Node] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise ResticOutputError(f"restic ls printed a line that is not JSON (line {number}): "
+                                    f"{line[:60]!r}") from None
+        if not isinstance(item, dict):
+            raise ResticOutputError(f"restic ls printed a line that is not an object (line {number})")
+        if item.get("struct_type") == "snapshot":
+            snapshot_id = str(item.get("id") or "") or None
+            continue
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            raise ResticOutputError(f"restic ls printed a node without a path (line {number})")
+        kind = str(item.get("type") or "unknown")
+        size = item.get("size") if kind == "file" else None
+        mtime = parse_time(str(item["mtime"])) if item.get("mtime") else None
+        nodes.append(Node(path, kind, int(size) if isinstance(size, int) else (0 if kind == "file" else None),
+                          mtime, item.get("permissions") if isinstance(item.get("permissions"), str) else None))
+    return snapshot_id, tuple(nodes)
+
+
+@dataclass(frozen=True)
 class ResticLock:
     """One lock file of the repository (``restic cat lock ID``)."""
 
@@ -976,6 +1022,12 @@ class Restic:
             raise classify_failure(result, self.location, "check")
         report = parse_check_text(text, exit_ok=restic_status == "ok")
         return CheckReport(report.ok, report.errors, read_data_subset, report.packs_read, report.packs_total)
+
+    def ls(self, snapshot: str, paths: Sequence[str] = (), *, recursive: bool = False) -> tuple[str | None, tuple[Node, ...]]:
+        """The nodes of ``snapshot`` (each of ``paths`` and what it holds directly; all below it with
+        ``recursive``; the whole snapshot without ``paths``) and the snapshot's full id."""
+        args = ["ls", "--json", "--no-lock", *(["--recursive"] if recursive else []), snapshot, *paths]
+        return parse_ls(self.run(*args, action="ls").stdout_text)
 
     def restore(self, snapshot: str, target: Path | str, *, include: Sequence[str] = ()) -> RestoreSummary:
         """Restore ``snapshot`` (an id or ``latest``) into ``target``, only ``include`` when given."""

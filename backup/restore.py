@@ -100,8 +100,9 @@ def pick_snapshot(store: StateStore | None, restic: Restic, policy_name: str, re
     return listed[-1].id
 
 
-def _pick(settings: Settings, store: StateStore | None, restic: Restic, policy_name: str, repository_name: str,
-          source: str) -> str:
+def newest_good(settings: Settings, store: StateStore | None, restic: Restic, policy_name: str,
+                repository_name: str, source: str) -> str:
+    """:func:`pick_snapshot` with the settings' state store opened for it when ``store`` is None."""
     with opened_store(settings, store) as opened:
         return pick_snapshot(opened, restic, policy_name, repository_name, source)
 
@@ -145,7 +146,7 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
         raise RestoreRefused(f"restore target {target} is not empty (give --replace to restore over it)")
     restic = restic_for(settings, repository_name)
     recorder.check()
-    snapshot_id = snapshot or _pick(settings, store, restic, policy_name, repository_name, "paths")
+    snapshot_id = snapshot or newest_good(settings, store, restic, policy_name, repository_name, "paths")
     started = datetime.now(UTC)
     said: list[str] = []
 
@@ -176,8 +177,8 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
             "kind": "files", "repository": repository_name, "snapshot": snapshot_id, "target": str(target),
             "include": list(patterns), "error": why})
         raise RestoreFailed(f"restore of {policy_name} snapshot {snapshot_id[:8]} into {target} failed: {why}",
-                            hint="give absolute paths as the snapshot holds them, under the policy's paths: "
-                                 + ", ".join(str(path) for path in chosen.paths))
+                            hint=f"opsctl backup ls {policy_name} --snapshot {snapshot_id[:8]} lists what it "
+                                 f"holds under the policy's paths: " + ", ".join(str(path) for path in chosen.paths))
     result = RestoreResult(policy_name, "files", repository_name, snapshot_id, str(target), started,
                            datetime.now(UTC), replaced=not was_empty, files_restored=files, bytes_restored=size,
                            include=patterns)
@@ -256,7 +257,7 @@ def restore_database(settings: Settings, policy_name: str, database: str, *, sto
         if exists and not replace:
             raise RestoreRefused(f"database {database} exists on {server} (give --replace to replace it)")
         recorder.check()
-        snapshot_id = snapshot or _pick(settings, store, restic, policy_name, repository_name,
+        snapshot_id = snapshot or newest_good(settings, store, restic, policy_name, repository_name,
                                         f"postgres:{source.database}")
         started = datetime.now(UTC)
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))

@@ -455,3 +455,39 @@ def snapshots(
         out.stderr.print(for_people("good: no = restic holds it and this state store has no run that recorded it "
                                     "good (a failed run's, or another controller's)"), highlight=False)
     raise typer.Exit(listing.exit_code)
+
+
+@app.command("ls")
+def ls(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="The policy whose snapshot to list.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Absolute paths in the snapshot (default: the "
+                                                           "policy's paths).")] = None,
+    snapshot: Annotated[str | None, typer.Option(help="A snapshot id (default: the newest good one).")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", help="Everything below the paths, not only what "
+                                                                "they hold directly.")] = False,
+    where: WhereOption = "local",
+    json_output: JsonOption = False,
+) -> None:
+    """List the files a snapshot holds, to name them in restore --include."""
+    from datetime import UTC
+
+    from backup.snapshots import list_files
+    from opsctl.core.output import for_people
+
+    context = app_context(ctx)
+    listing = list_files(context.settings, policy, paths or (), snapshot=snapshot, recursive=recursive,
+                         where=_where(where))
+    out = make_output(json_output)
+    if out.json:
+        out.document("backup-ls", listing.to_dict())
+        raise typer.Exit(listing.exit_code)
+    out.stderr.print(for_people(f"{listing.policy}: snapshot {listing.snapshot_id[:8]} on {listing.repository}"),
+                     highlight=False)
+    for node in listing.nodes:
+        size = _bytes(node.size) if node.size is not None else "-"
+        when = node.mtime.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if node.mtime else "-"
+        kind = {"file": "f", "dir": "d", "symlink": "l"}.get(node.type, "?")
+        # the path last and whole: a long one wraps, it is never cut
+        out.stdout.print(for_people(f"{kind} {size:>12} {when}  {node.path}"), highlight=False, overflow="fold")
+    raise typer.Exit(listing.exit_code)

@@ -5,7 +5,7 @@ pack file whose bytes were flipped (status failed, the check metric 0); a wrong 
 password is one line and a failed check; restore never writes into a non-empty directory
 without --replace, and ``--include`` restores one file (an include that matches nothing
 fails, never an empty "restored"); ``snapshots`` lists the policy's, newest first, marking the
-ones its runs recorded good; a full disk during a restore (a 1 MiB tmpfs of the test's own) is a clear
+ones its runs recorded good, and ``ls`` what one holds; a full disk during a restore (a 1 MiB tmpfs of the test's own) is a clear
 error naming the target, a failed exit, and nothing left looking restored.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,25 @@ def test_one_file_is_restored_by_include_and_an_include_that_matches_nothing_fai
     restores = [(entry["outcome"], entry["details"].get("include")) for entry in entries
                 if entry["command"] == "backup restore"]
     assert restores == [("changed", [str(notes)]), ("failed", ["/no/such/file"])]
+
+
+def test_ls_lists_what_the_newest_good_snapshot_holds_and_refuses_a_path_it_does_not(site: Site) -> None:
+    assert site.json("run", "files")[0] == 0
+    code, listing = site.json("ls", "files")
+    assert code == 0, listing
+    nodes = {node["path"]: node for node in listing["nodes"]}  # type: ignore[union-attr]
+    assert nodes[str(site.data)]["type"] == "dir"
+    assert nodes[str(site.data / "big.bin")]["size"] == 2 * 1024 * 1024
+    assert nodes[str(site.data / "notes.txt")]["size"] == len("ward 3\n")
+    people = site.run("ls", "files", str(site.data / "notes.txt"))
+    assert people.returncode == 0, people.stderr
+    assert re.fullmatch(rf"f +7 bytes \d{{4}}-\d\d-\d\d \d\d:\d\d  {re.escape(str(site.data / 'notes.txt'))}\n",
+                        people.stdout), people.stdout
+    missing = site.run("ls", "files", str(site.data / "notes.doc"))
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert f"holds no {site.data / 'notes.doc'}" in missing.stderr
+    relative = site.run("ls", "files", "notes.txt")
+    assert relative.returncode == 2 and "absolute (from /)" in relative.stderr
 
 
 def test_snapshots_lists_the_policy_s_newest_first_and_which_runs_recorded_good(site: Site) -> None:

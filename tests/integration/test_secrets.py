@@ -136,6 +136,7 @@ def _backup_outputs(lab: Any, root: Path, password: bytes, command_lines: dict[s
         ("backup", "prune", "files", "--on", "offsite", "--json"),
         ("backup", "restore", "files", "--from", "offsite", "--target", str(root / "restored")),
         ("backup", "restore", "files", "--target", str(root / "restored")),  # refused: not empty
+        ("backup", "snapshots", "files", "--from", "offsite"), ("backup", "ls", "files", "--from", "offsite", "--json"),
     ]
     outputs: dict[str, bytes] = {}
     stop = threading.Event()
