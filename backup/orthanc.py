@@ -38,8 +38,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,6 +90,9 @@ def rest_get(url: str, path: str, *, user: str | None, password: str | None, tim
              raw: bool = False) -> Any:
     """GET ``url + path`` (basic authentication in a header, never in the URL); JSON, or bytes
     with ``raw``. Raise OrthancError naming the URL and the reason (never the password)."""
+    import urllib.error  # here, not at the top: a backup run imports this module for restore_stopped alone
+    import urllib.request  # before restic starts, and urllib.request brings http.client and ssl (9 ms)
+
     request = urllib.request.Request(url.rstrip("/") + path)
     if user is not None:
         token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()

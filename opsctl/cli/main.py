@@ -81,11 +81,49 @@ def _requested(argv: list[str]) -> str | None:
     return None
 
 
-def _register(only: str | None = None) -> None:
+def _subcommand(argv: list[str], group: str) -> str | None:
+    """The word after ``group`` in ``argv`` when it names a command (not an option such as --help), else None."""
+    args = iter(argv)
+    for arg in args:
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+        elif arg == group:
+            following = next(args, None)
+            return following if following is not None and not following.startswith("-") else None
+    return None
+
+
+def _pruned(group: typer.Typer, command: str) -> typer.Typer:
+    """``group`` holding its command (or subgroup) named ``command`` alone; ``group`` itself when none is so named.
+
+    typer builds the click command of every command in a group, about 1 ms each (the backup group's
+    fourteen took 13 ms of each start); a process that runs one command builds that one. An unknown
+    name keeps the whole group, so typer's error lists every command.
+    """
+    import copy
+
+    def name_of(info: typer.models.CommandInfo) -> str:
+        if info.name:
+            return info.name
+        return info.callback.__name__.replace("_", "-") if info.callback is not None else ""
+
+    commands = [info for info in group.registered_commands if name_of(info) == command]
+    groups = [info for info in group.registered_groups if info.name == command]
+    if not commands and not groups:
+        return group
+    pruned = copy.copy(group)  # the group's settings (help, callback) shared; its lists replaced, not changed
+    pruned.registered_commands = commands
+    pruned.registered_groups = groups
+    return pruned
+
+
+def _register(only: str | None = None, command: str | None = None) -> None:
     """Add the command groups to the root app: ``only`` that one, else every one.
 
     Importing every group's module and building its commands cost 15-20 ms at each start, so
-    a command registers its own group alone; help and unknown names see them all.
+    a command registers its own group alone; help and unknown names see them all. ``command``
+    (the console script's, which runs one command a process) registers the group with that
+    command alone (:func:`_pruned`).
     """
     import importlib
 
@@ -98,13 +136,15 @@ def _register(only: str | None = None) -> None:
         if name in _COMMANDS:
             app.command(name, help=_GROUPS[name])(getattr(module, name))
             continue
-        app.add_typer(module.app, name=name, help=_GROUPS[name])
         if name in _SCHEDULED:
             from opsctl.cli import schedule
 
             group = schedule.backup_app if name == "backup" else schedule.drill_app
             if not any(info.name == "schedule" for info in module.app.registered_groups):
                 module.app.add_typer(group, name="schedule", help=f"Install the {name}s' systemd timers.")
+        whole: typer.Typer = module.app
+        app.add_typer(_pruned(whole, command) if command is not None and only is not None else whole, name=name,
+                      help=_GROUPS[name])
 
 
 # How long a command's start runs without the cyclic garbage collector (see _start_without_gc).
@@ -138,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the console script; a test calling main() keeps its collector as it is
         _start_without_gc()
     args = sys.argv[1:] if argv is None else argv
-    _register(_requested(args))
+    group = _requested(args)
+    # one command a process: the console script builds its own command alone; a test's main() calls, several
+    # in one process, keep whole groups
+    _register(group, _subcommand(args, group) if argv is None and group is not None else None)
     code = run_app(app, args)
     if argv is None:
         # Everything is written and closed by now. Skip the interpreter's teardown: paramiko's

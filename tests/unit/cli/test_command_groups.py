@@ -1,14 +1,19 @@
-"""The root app registers the group a command names, alone; help and mistakes see every group."""
+"""The root app registers the group a command names, alone; help and mistakes see every group. The console
+script, one command a process, registers that group with the command it runs alone."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import typer
 
-from opsctl.cli.main import _GROUPS, _requested
+from opsctl.cli.main import _GROUPS, _pruned, _requested, _subcommand
+
+OPSCTL = str(Path(sys.executable).with_name("opsctl"))
 
 
 @pytest.mark.parametrize(
@@ -91,3 +96,50 @@ def test_the_collector_is_off_for_the_start_only() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "group", "command"),
+    [
+        (["backup", "run", "his"], "backup", "run"),
+        (["-c", "backup", "backup", "status"], "backup", "status"),  # the first "backup" is the file's name
+        (["backup", "--help"], "backup", None),
+        (["backup"], "backup", None),
+        (["-v", "drill", "schedule", "install"], "drill", "schedule"),
+    ],
+)
+def test_the_command_is_the_word_after_its_group(argv: list[str], group: str, command: str | None) -> None:
+    assert _subcommand(argv, group) == command
+
+
+def _names(group: typer.Typer) -> set[str]:
+    return {info.name or "" for info in group.registered_commands} | {info.name or "" for info in
+                                                                     group.registered_groups}
+
+
+def test_a_pruned_group_holds_its_one_command_and_leaves_the_group_whole() -> None:
+    from opsctl.cli import backup
+
+    everything = _names(backup.app)
+    assert _names(_pruned(backup.app, "run")) == {"run"}
+    assert _names(_pruned(backup.app, "offsite")) == {"offsite"}
+    assert _pruned(backup.app, "nosuch") is backup.app  # typer's error then lists every command
+    assert _names(backup.app) == everything and {"run", "status", "snapshots", "ls"} <= everything
+
+
+def _console(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([OPSCTL, *argv], capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_the_console_script_runs_a_command_of_a_pruned_group_and_lists_the_whole_group_on_a_mistake() -> None:
+    done = _console("backup", "run", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--full" in done.stdout
+    schedule = _console("backup", "schedule", "--help")
+    assert schedule.returncode == 0 and "install" in schedule.stdout
+    mistake = _console("backup", "nosuch")
+    assert mistake.returncode == 2 and "No such command 'nosuch'" in mistake.stderr
+    whole = _console("backup", "--help")
+    listed = {line.split()[1] for line in whole.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
+    assert {"run", "status", "restore", "snapshots", "ls", "schedule", "offsite"} <= listed
