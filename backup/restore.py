@@ -168,7 +168,11 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
         raise RestoreFailed(f"restore of {policy_name} snapshot {snapshot_id[:8]} into {target} failed: {why}",
                             hint="nothing was restored; free space or choose another target" if said else None) \
             from None
-    files, size = _tree_size(target)
+    found = _included(target, patterns) if patterns else [target]
+    files = size = 0
+    for path in found:
+        counted = _tree_size(path) if path.is_dir() else (1, path.stat().st_size)
+        files, size = files + counted[0], size + counted[1]
     if patterns and files == 0:
         if was_empty:
             _empty(target, remove=not existed)
@@ -184,6 +188,20 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
                            include=patterns)
     recorder.record("backup restore", [policy_name], "changed", result.to_dict())
     return result
+
+
+def _included(target: Path, patterns: Sequence[str]) -> list[Path]:
+    """What a restore with ``patterns`` (restic's ``--include``) put into ``target``: each path, or what a
+    pattern with wildcards matches, where restic writes it (``target`` + the snapshot's absolute path).
+    Counting these, not the whole target, keeps a ``--replace`` over older files from looking restored."""
+    found: list[Path] = []
+    for pattern in patterns:
+        relative = pattern.strip().lstrip("/").rstrip("/")
+        if any(mark in relative for mark in "*?["):
+            found.extend(path for path in target.glob(relative) if path not in found)
+        elif (target / relative).exists() and target / relative not in found:
+            found.append(target / relative)
+    return found
 
 
 def _empty(target: Path, *, remove: bool) -> None:

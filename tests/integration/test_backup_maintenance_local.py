@@ -149,6 +149,12 @@ def test_one_file_is_restored_by_include_and_an_include_that_matches_nothing_fai
     assert (copy / "notes.txt").read_text() == "ward 3\n"
     assert not (copy / "big.bin").exists()
     assert restored["files_restored"] == 1 and restored["include"] == [str(notes)]
+    # a pattern, restored over what is there: only what it matches is counted
+    code, again = site.json("restore", "files", "--target", str(target), "--include", str(site.data / "*.bin"),
+                            "--replace")
+    assert code == 0, again
+    assert (copy / "big.bin").read_bytes() == (site.data / "big.bin").read_bytes()
+    assert (again["files_restored"], again["bytes_restored"], again["replaced"]) == (1, 2 * 1024 * 1024, True)
 
     missing = site.root / "nothing"
     done = site.run("restore", "files", "--target", str(missing), "--include", "/no/such/file")
@@ -162,7 +168,8 @@ def test_one_file_is_restored_by_include_and_an_include_that_matches_nothing_fai
     entries = [json.loads(line) for line in (site.cli.state_dir / "audit.jsonl").read_text().splitlines()]
     restores = [(entry["outcome"], entry["details"].get("include")) for entry in entries
                 if entry["command"] == "backup restore"]
-    assert restores == [("changed", [str(notes)]), ("failed", ["/no/such/file"])]
+    assert restores == [("changed", [str(notes)]), ("changed", [str(site.data / "*.bin")]),
+                        ("failed", ["/no/such/file"])]
 
 
 def test_ls_lists_what_the_newest_good_snapshot_holds_and_refuses_a_path_it_does_not(site: Site) -> None:
