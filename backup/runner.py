@@ -399,13 +399,13 @@ def _manifest(run: _Run, dumps: Sequence[Mapping[str, Any]], orthanc: Mapping[st
 
 
 def _opsctl_version() -> str:
-    """opsctl's version: ``opsctl.__version__``, which the package's metadata is built from (pyproject.toml).
+    """opsctl's version (``opsctl.core.version``, which the package's metadata is built from).
 
     Not ``importlib.metadata.version``: reading the installed METADATA costs 5-10 ms before restic starts.
     """
-    from opsctl import __version__
+    from opsctl.core.version import VERSION
 
-    return __version__
+    return VERSION
 
 
 def run_policy(settings: Settings, policy_name: str, *, full: bool, store: StateStore, recorder: Recorder,

@@ -1,3 +1,5 @@
 """opsctl: the operations toolkit behind a hospital's clinical systems."""
 
-__version__ = "0.1.0"
+from opsctl.core.version import VERSION as __version__
+
+__all__ = ["__version__"]
