@@ -26,7 +26,7 @@ integration:
 	$(BIN)/python -m pytest -q tests/integration
 
 lint:
-	$(BIN)/ruff check opsctl inventory monitoring backup agents playbooks lab tests $(wildcard bench/*.py bench/corpus/*.py bench/fanout bench/corpus-accuracy bench/agent bench/backup bench/poller) scripts/product-tables scripts/identity-objects scripts/role-tables scripts/mibtext.py
+	$(BIN)/ruff check opsctl inventory monitoring backup agents playbooks lab tests $(wildcard bench/*.py bench/corpus/*.py bench/fanout bench/corpus-accuracy bench/agent bench/backup bench/poller bench/startup-floor) scripts/product-tables scripts/identity-objects scripts/role-tables scripts/mibtext.py
 	$(BIN)/mypy
 
 bench:
