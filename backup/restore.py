@@ -108,6 +108,9 @@ def newest_good(settings: Settings, store: StateStore | None, restic: Restic, po
 
 
 def _tree_size(root: Path) -> tuple[int, int]:
+    """The regular files at or below ``root`` (symbolic links not followed) and their bytes."""
+    if not root.is_dir() or root.is_symlink():
+        return (1, root.stat().st_size) if root.is_file() and not root.is_symlink() else (0, 0)
     files = size = 0
     for directory, _dirs, names in os.walk(root):
         for name in names:
@@ -168,11 +171,8 @@ def restore_files(settings: Settings, policy_name: str, target: Path, *, store: 
         raise RestoreFailed(f"restore of {policy_name} snapshot {snapshot_id[:8]} into {target} failed: {why}",
                             hint="nothing was restored; free space or choose another target" if said else None) \
             from None
-    found = _included(target, patterns) if patterns else [target]
-    files = size = 0
-    for path in found:
-        counted = _tree_size(path) if path.is_dir() else (1, path.stat().st_size)
-        files, size = files + counted[0], size + counted[1]
+    counted = [_tree_size(path) for path in (_included(target, patterns) if patterns else [target])]
+    files, size = sum(files for files, _ in counted), sum(size for _, size in counted)
     if patterns and files == 0:
         if was_empty:
             _empty(target, remove=not existed)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from backup import queries
 from backup.maintenance import Where, chosen_repository, restic_for
-from backup.offsite import snapshot_source
-from opsctl.core.errors import OpsctlError, StateError
+from backup.offsite import opened_store, snapshot_source
+from backup.restore import newest_good
+from opsctl.core.errors import ConfigError, OpsctlError, StateError
 
 if TYPE_CHECKING:
     from backup.restic import Node, Snapshot
@@ -97,14 +98,8 @@ def list_snapshots(settings: Settings, policy_name: str, *, store: StateStore | 
     recorded: list[str] | None
     state_error = None
     try:
-        if store is None:
-            from opsctl.core.state import open_state
-
-            with open_state(settings) as opened:
-                rows = queries.good_snapshots(opened, policy_name, repository_name)
-        else:
-            rows = queries.good_snapshots(store, policy_name, repository_name)
-        recorded = [row.snapshot_id for row in rows]
+        with opened_store(settings, store) as opened:
+            recorded = [row.snapshot_id for row in queries.good_snapshots(opened, policy_name, repository_name)]
     except StateError as error:
         recorded, state_error = None, error.message
     return SnapshotList(policy_name, repository_name, where, entries(listed, recorded), state_error)
@@ -151,9 +146,6 @@ def list_files(settings: Settings, policy_name: str, paths: Sequence[str] = (), 
     none of the policy's), RestoreFailed when the policy has no paths snapshot, a ResticError when
     restic fails.
     """
-    from backup.restore import newest_good
-    from opsctl.core.errors import ConfigError
-
     for path in paths:
         if not path.startswith("/"):
             raise ConfigError(f"path {path!r}: give it as the snapshot holds it, absolute (from /)")
