@@ -3,7 +3,9 @@
 The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
 product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
 falls under whose registering MIB says the kind (about UPS or PDUs alone, or named for firewalls,
-servers, PON...: role-tables.tsv); then what the device answers to one GET of a few OIDs (UPS-MIB
+servers, PON...: role-tables.tsv); for a device whose sysObjectID names an SNMP agent (net-snmp on a
+Linux PDU), the same rows of the enterprises it answered under (the enterprise census and the
+harvested identity objects read them); then what the device answers to one GET of a few OIDs (UPS-MIB
 or a vendor UPS table, a PDU's outlet or unit table, a vendor sensor table, the Printer-MIB; the
 objects of its maker's MIB whose names mean a UPS, a PDU or a sensor, and the identity objects of
 a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on
@@ -26,7 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from inventory.snmp.enterprises import AGENT_ENTERPRISES, default_registry, enterprise_number
+from inventory.snmp.enterprises import (
+    AGENT_ENTERPRISES,
+    ENTERPRISES,
+    default_registry,
+    enterprise_number,
+)
 from inventory.snmp.products import product_for
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
@@ -257,6 +264,46 @@ def role_from_object_id(object_id: str) -> RoleDecision | None:
         return None
     deepest = max(under, key=lambda row: len(row.oid.split(".")))
     return RoleDecision(deepest.role, deepest.describe())
+
+
+def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> RoleDecision | None:
+    """Return the role the MIBs of the enterprises a device answered under state, for a device whose sysObjectID
+    names an SNMP agent (net-snmp on a Linux appliance, Windows' service) or is missing; else None.
+
+    ``answered`` holds what the device answered (read under ``1.3.6.1.4.1``: the enterprise census, the harvested
+    identity objects). Per enterprise, agents' aside: a role-table object or identity row it answered, else the deepest
+    role-table node an answered OID falls under. Enterprises that name different roles decide nothing.
+    """
+    number = enterprise_number(object_id) if object_id else None
+    if number is not None and number not in AGENT_ENTERPRISES:
+        return None
+    answered = {oid: value for oid, value in answered.items() if oid.startswith(ENTERPRISES)}
+    decisions: list[RoleDecision] = []
+    numbers = {enterprise_number(oid) for oid in answered}
+    for enterprise in sorted(number for number in numbers if number is not None and number not in AGENT_ENTERPRISES):
+        rows = role_tables().get(enterprise, ())
+        asked = [row for row in rows if row.evidence != "sysObjectID" and _answered(answered.get(row.oid))]
+        # a role's own objects before its identity rows, as the probe GET reads them
+        asked.sort(key=lambda row: row.identity)
+        if asked:
+            decisions.append(RoleDecision(asked[0].role, f"{asked[0].describe()}, under an SNMP agent's sysObjectID"))
+            continue
+        nodes = [
+            (row, oid) for row in rows if row.evidence == "sysObjectID"
+            for oid in answered if oid.startswith(row.oid + ".") and _answered(answered[oid])
+        ]  # fmt: skip
+        if nodes:
+            row, oid = max(nodes, key=lambda pair: len(pair[0].oid.split(".")))
+            decisions.append(
+                RoleDecision(
+                    row.role,
+                    f"{oid} (answered under {row.oid}, {row.module} {row.descriptor}: a node of a MIB about"
+                    f" {row.role} devices, under an SNMP agent's sysObjectID)",
+                )
+            )
+    if not decisions or len({decision.role for decision in decisions}) > 1:
+        return None
+    return decisions[0]
 
 
 # a general-purpose operating system's sysDescr: with HOST-RESOURCES, the device is a server
@@ -560,6 +607,7 @@ def _seen(
     interface_types: Sequence[str | None],
     radios: int,
     routed_interfaces: int,
+    answered: Mapping[str, RawValue] | None = None,
 ) -> str:
     """Return what was looked at, for a device nothing identifies: each piece of evidence and what it said."""
     services = probes.get(SYS_SERVICES)
@@ -581,6 +629,10 @@ def _seen(
         parts.append(f"LLDP capabilities {', '.join(capabilities)}")
     if radios:
         parts.append(f"{radios} IEEE 802.11 interfaces")
+    numbers = {enterprise_number(oid) for oid in answered or {} if oid.startswith(ENTERPRISES)}
+    makers = sorted(number for number in numbers if number is not None and number not in AGENT_ENTERPRISES)
+    if makers:
+        parts.append(f"answered under enterprises {', '.join(map(str, makers[:5]))}{', ...' if len(makers) > 5 else ''}")
     return ", ".join(parts)
 
 
@@ -596,14 +648,17 @@ def decide_role(
     *,
     interface_names: Sequence[str | None] = (),
     routed_interfaces: int = 0,
+    answered: Mapping[str, RawValue] | None = None,
 ) -> RoleDecision:
     """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides.
 
     ``deferred_by`` is why a matched profile with no role left the role to evidence ("profile apc leaves the
     role to evidence: ..."): it is added to the decision's evidence, or to what was seen. ``interface_names``
     run beside ``interface_types`` (ifName, else ifDescr); ``routed_interfaces`` counts the interfaces other
-    than loopback that hold a unicast address.
+    than loopback that hold a unicast address; ``answered`` every row the device answered
+    (:func:`role_from_answered` reads those under ``1.3.6.1.4.1``).
     """
+    answered = answered or {}
     if profile_role is not None and not profile_is_fallback:
         return RoleDecision(profile_role, profile_evidence)
     said = f"; {deferred_by}" if deferred_by else ""
@@ -611,6 +666,7 @@ def decide_role(
     for decision in (
         role_from_product(object_id),
         role_from_object_id(object_id),
+        role_from_answered(object_id, answered),
         role_from_probes(probes, descr, radios, object_id),
         role_from_services(probes.get(SYS_SERVICES)),
         role_from_descr(descr),
@@ -619,5 +675,5 @@ def decide_role(
     ):
         if decision is not None:
             return RoleDecision(decision.role, decision.evidence + said, guess=decision.guess)
-    seen = _seen(object_id, descr, probes, interface_types, radios, routed_interfaces)
+    seen = _seen(object_id, descr, probes, interface_types, radios, routed_interfaces, answered)
     return RoleDecision(UNKNOWN, "", seen + said)

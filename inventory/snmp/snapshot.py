@@ -407,6 +407,7 @@ def build_snapshot(
         if interfaces
         else (),
         routed_interfaces=routed_interface_count(addresses.addresses if addresses else ()),
+        answered=found,
     )
     return DeviceSnapshot(
         target=target,
