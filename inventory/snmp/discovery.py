@@ -29,12 +29,13 @@ from inventory.snmp.extend import EXTEND_IDENTITY_OIDS
 from inventory.snmp.harvested import (
     PER_FIELD,
     ROUNDS,
+    answered_enterprises,
     candidates,
     census_wanted,
     continuations,
     first_instance,
 )
-from inventory.snmp.role import IDENTITY_PROBE_OIDS, role_probe_oids
+from inventory.snmp.role import IDENTITY_PROBE_OIDS, UNKNOWN, names_no_product, role_probe_oids
 from inventory.snmp.snapshot import (
     DEFAULT_TABLES,
     GARBAGE_OUTCOME,
@@ -161,9 +162,11 @@ async def _discover(
 
     snapshot = assemble()
     object_id = snapshot.system.object_id.value if snapshot.system and snapshot.system.object_id else ""
-    if census_wanted(object_id, snapshot.identity_missing, rows):
-        # a field missing and no maker's MIB known (net-snmp's sysObjectID on an appliance): which enterprises does
-        # the device answer under? Their harvested objects are then read as the sysObjectID's would be
+    unnamed = snapshot.role is not None and snapshot.role.role == UNKNOWN and names_no_product(object_id)
+    if census_wanted(object_id, snapshot.identity_missing, rows) or (unnamed and not answered_enterprises(rows)):
+        # a field missing and no maker's MIB known (net-snmp's sysObjectID on an appliance), or a device nothing
+        # identifies whose sysObjectID names no product: which enterprises does the device answer under? Their
+        # harvested objects are then read as the sysObjectID's would be, and their role tables may name its kind
         if not kept(await _enterprise_census(client, target, credentials)):
             return assemble()
         snapshot = assemble()

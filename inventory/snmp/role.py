@@ -3,9 +3,10 @@
 The order: a specific profile (sysObjectID, refined by sysDescr); then the branch of the vendor's
 product MIB that assigns exactly that sysObjectID (products/*.tsv); then a node the sysObjectID
 falls under whose registering MIB says the kind (about UPS or PDUs alone, or named for firewalls,
-servers, PON...: role-tables.tsv); for a device whose sysObjectID names an SNMP agent (net-snmp on a
-Linux PDU), the same rows of the enterprises it answered under (the enterprise census and the
-harvested identity objects read them); then what the device answers to one GET of a few OIDs (UPS-MIB
+servers, PON...: role-tables.tsv); for a device whose sysObjectID names no product (an SNMP agent's,
+net-snmp on a Linux PDU, or a maker's bare enterprise number), the same rows of the enterprises it
+answered under (the enterprise census and the harvested identity objects read them); then what the
+device answers to one GET of a few OIDs (UPS-MIB
 or a vendor UPS table, a PDU's outlet or unit table, a vendor sensor table, the Printer-MIB; the
 objects of its maker's MIB whose names mean a UPS, a PDU or a sensor, and the identity objects of
 a MIB about UPS or PDUs alone, role-tables.tsv; a Linux home or office router: IP forwarding on
@@ -266,17 +267,29 @@ def role_from_object_id(object_id: str) -> RoleDecision | None:
     return RoleDecision(deepest.role, deepest.describe())
 
 
+def names_no_product(object_id: str) -> bool:
+    """Return whether a sysObjectID says nothing of the product: missing, an SNMP agent's (net-snmp, Windows), or a
+    maker's bare enterprise number (``1.3.6.1.4.1.10456``, with or without ``.0``)."""
+    number = enterprise_number(object_id) if object_id else None
+    if number is None or number in AGENT_ENTERPRISES:
+        return True
+    return object_id.strip().strip(".") in (f"{ENTERPRISES}{number}", f"{ENTERPRISES}{number}.0")
+
+
 def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> RoleDecision | None:
     """Return the role the MIBs of the enterprises a device answered under state, for a device whose sysObjectID
-    names an SNMP agent (net-snmp on a Linux appliance, Windows' service) or is missing; else None.
+    names an SNMP agent (net-snmp on a Linux appliance, Windows' service), is a maker's bare enterprise number
+    (``1.3.6.1.4.1.10456``: no product named) or is missing; else None.
 
     ``answered`` holds what the device answered (read under ``1.3.6.1.4.1``: the enterprise census, the harvested
     identity objects). Per enterprise, agents' aside: a role-table object or identity row it answered, else the deepest
     role-table node an answered OID falls under. Enterprises that name different roles decide nothing.
     """
-    number = enterprise_number(object_id) if object_id else None
-    if number is not None and number not in AGENT_ENTERPRISES:
+    if not names_no_product(object_id):
         return None
+    number = enterprise_number(object_id) if object_id else None
+    bare = number is not None and number not in AGENT_ENTERPRISES
+    why = "its sysObjectID is its maker's bare enterprise number" if bare else "its sysObjectID names no maker"
     answered = {oid: value for oid, value in answered.items() if oid.startswith(ENTERPRISES)}
     decisions: list[RoleDecision] = []
     numbers = {enterprise_number(oid) for oid in answered}
@@ -286,7 +299,7 @@ def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> Role
         # a role's own objects before its identity rows, as the probe GET reads them
         asked.sort(key=lambda row: row.identity)
         if asked:
-            decisions.append(RoleDecision(asked[0].role, f"{asked[0].describe()}, under an SNMP agent's sysObjectID"))
+            decisions.append(RoleDecision(asked[0].role, f"{asked[0].describe()}; {why}"))
             continue
         nodes = [
             (row, oid) for row in rows if row.evidence == "sysObjectID"
@@ -298,7 +311,7 @@ def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> Role
                 RoleDecision(
                     row.role,
                     f"{oid} (answered under {row.oid}, {row.module} {row.descriptor}: a node of a MIB about"
-                    f" {row.role} devices, under an SNMP agent's sysObjectID)",
+                    f" {row.role} devices; {why})",
                 )
             )
     if not decisions or len({decision.role for decision in decisions}) > 1:
