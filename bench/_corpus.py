@@ -447,6 +447,29 @@ def tally(results: Iterable[RecordingResult], *, by_type: bool = False, verbatim
     return found
 
 
+def miss_kinds(results: Iterable[RecordingResult]) -> dict[str, dict[str, int]]:
+    """Return, per field, how its wrong answers fall: ``none`` (opsctl said it did not know: no value, or role
+    ``unknown``, which the scan reports as partial) or ``other`` (opsctl gave another value: a silent error)."""
+    found: dict[str, dict[str, int]] = {name: {"none": 0, "other": 0} for name in FIELDS}
+    for recording in results:
+        for item in recording.fields:
+            if item.status == WRONG:
+                found[item.field]["none" if item.got in (None, "", "unknown") else "other"] += 1
+    return found
+
+
+def role_confusions(results: Iterable[RecordingResult]) -> dict[str, int]:
+    """Return how many recordings got each wrong role, keyed ``expected -> got`` (LibreNMS's type mapped to opsctl's
+    roles, as :func:`expected_roles` maps it)."""
+    found: dict[str, int] = {}
+    for recording in results:
+        for item in recording.fields:
+            if item.field == "role" and item.status == WRONG:
+                key = f"{item.expected} -> {item.got}"
+                found[key] = found.get(key, 0) + 1
+    return dict(sorted(found.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
 def named_manufacturers(results: Iterable[RecordingResult]) -> tuple[int, int]:
     """Return (right, total) of the manufacturers LibreNMS's ``os`` or ``hardware`` named.
 

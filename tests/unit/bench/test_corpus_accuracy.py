@@ -200,6 +200,22 @@ def test_tally_counts_right_over_right_plus_wrong_per_field_and_type() -> None:
     assert "| all | 2/3 (67%) |" in "\n".join(_corpus.table_lines({"all": overall}))
 
 
+def test_wrong_answers_are_told_apart_as_unknown_or_another_value() -> None:
+    # an unknown role is reported (the scan is partial); another role is a silent error: the report counts both apart
+    results = [
+        _corpus.RecordingResult("a", "power", "ok", _corpus.compare(
+            record(type="power", os="apc", hardware="Smart-UPS"), {"role": "unknown"}, REGISTRY)),
+        _corpus.RecordingResult("b", "power", "ok", _corpus.compare(
+            record(type="power", os="apc", hardware="Smart-UPS"), {"role": "server", "model": "Back-UPS"}, REGISTRY)),
+        _corpus.RecordingResult("c", "power", "ok", _corpus.compare(
+            record(type="power", os="apc", hardware="Smart-UPS"), {"role": "server"}, REGISTRY)),
+    ]  # fmt: skip
+    kinds = _corpus.miss_kinds(results)
+    assert kinds["role"] == {"none": 1, "other": 2}
+    assert kinds["model"] == {"none": 2, "other": 1}
+    assert _corpus.role_confusions(results) == {"ups -> server": 2, "ups -> unknown": 1}
+
+
 def test_manufacturers_named_by_librenms_are_counted_apart_from_registry_ones() -> None:
     named = _corpus.compare(record(type="power", os="apc", sysObjectID=".1.3.6.1.4.1.318.1"), {"manufacturer": "APC"},
                             REGISTRY)
