@@ -152,6 +152,8 @@ class RecordingResult:
     outcome: str
     fields: tuple[FieldResult, ...]
     messages: tuple[str, ...] = ()
+    # the provenance of opsctl's role: what decided it ("" when nothing did)
+    role_evidence: str = ""
 
 
 @dataclass
@@ -468,6 +470,50 @@ def role_confusions(results: Iterable[RecordingResult]) -> dict[str, int]:
                 key = f"{item.expected} -> {item.got}"
                 found[key] = found.get(key, 0) + 1
     return dict(sorted(found.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
+# what decided a role, from the words of its provenance (inventory/snmp/role.py writes them); the first that matches
+ROLE_EVIDENCE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("profile", r"^1\.3\.6\.1\.2\.1\.1\.2\.0 profile "),
+        ("product MIB branch", r"a product of its \w+ branch"),
+        ("answered enterprise", r"its sysObjectID (names no maker|is its maker's bare enterprise number)"),
+        ("registered node", r"a node of a MIB about"),
+        ("maker's role objects", r"in a MIB about \w+ devices alone|object of its maker's MIB"),
+        ("maker's name (a guess)", r"a guess"),
+        ("sysServices", r"\(sysServices \d+"),
+        ("sysDescr words", r"sysDescr matches"),
+        ("HOST-RESOURCES", r"HOST-RESOURCES-MIB\) on a general-purpose OS"),
+        ("LLDP", r"lldpLocSysCapEnabled|LLDP"),
+        ("radios", r"IEEE 802\.11"),
+        ("bridge", r"dot1dBaseNumPorts|VLAN-aware|PoE"),
+        ("routing", r"ipForwarding|BGP|OSPF|access or WAN"),
+        ("Ethernet ports", r"Ethernet ports"),
+        ("probe tables", r"\((UPS-MIB|XUPS-MIB|PowerNet-MIB|MG-SNMP|CPS-MIB|DeltaUPS|SOCOMEC|PDU2?-MIB|Sentry|EATON|VERTIV|"
+                         r"NETBOTZ|SPAGENT|Printer-MIB|[A-Za-z0-9-]+ \w+ \()"),
+    )
+)
+
+
+def role_evidence_kind(origin: str) -> str:
+    """Return the kind of evidence a role's provenance names (:data:`ROLE_EVIDENCE_KINDS`), ``unknown`` for none."""
+    if not origin:
+        return "unknown"
+    return next((kind for kind, pattern in ROLE_EVIDENCE_KINDS if pattern.search(origin)), "other")
+
+
+def roles_by_evidence(results: Iterable[RecordingResult]) -> dict[str, dict[str, int]]:
+    """Return right and total of the role per kind of evidence that decided it (``role_evidence`` of each recording),
+    most decided first: which rules hold on devices they were not tuned on."""
+    found: dict[str, dict[str, int]] = {}
+    for recording in results:
+        for item in recording.fields:
+            if item.field == "role" and item.status != EXCLUDED:
+                counts = found.setdefault(role_evidence_kind(recording.role_evidence), {"right": 0, "total": 0})
+                counts["total"] += 1
+                counts["right"] += item.status == RIGHT
+    return dict(sorted(found.items(), key=lambda pair: (-pair[1]["total"], pair[0])))
 
 
 def named_manufacturers(results: Iterable[RecordingResult]) -> tuple[int, int]:

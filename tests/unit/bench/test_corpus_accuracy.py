@@ -216,6 +216,41 @@ def test_wrong_answers_are_told_apart_as_unknown_or_another_value() -> None:
     assert _corpus.role_confusions(results) == {"ups -> server": 2, "ups -> unknown": 1}
 
 
+@pytest.mark.parametrize(
+    ("origin", "kind"),
+    [
+        ("1.3.6.1.2.1.1.2.0 profile apc-ups (sysObjectID 1.3.6.1.4.1.318.1.3.27)", "profile"),
+        ("1.3.6.1.2.1.1.1.0 (sysDescr matches '\\bUPS\\b|Uninterruptible')", "sysDescr words"),
+        ("1.3.6.1.2.1.1.7.0 (sysServices 6: network layer)", "sysServices"),
+        ("1.3.6.1.2.1.25.1.1.0 (HOST-RESOURCES-MIB) on a general-purpose OS", "HOST-RESOURCES"),
+        ("1.3.6.1.4.1.1418.6.1.4.0 (IBOOTPDU-MIB deviceModelName: the unit's identity in a MIB about pdu devices"
+         " alone); its sysObjectID names no maker", "answered enterprise"),
+        ("1.3.6.1.4.1.99 (enterprise 99, registered to 'X Networks': a maker of network gear; a guess, nothing the"
+         " device answered named its kind)", "maker's name (a guess)"),
+        ("1.3.6.1.2.1.33.1.2.1.0 (UPS-MIB upsBatteryStatus)", "probe tables"),
+        ("", "unknown"),
+    ],
+)
+def test_a_roles_provenance_names_the_kind_of_evidence_that_decided(origin: str, kind: str) -> None:
+    assert _corpus.role_evidence_kind(origin) == kind
+
+
+def test_roles_are_counted_right_per_kind_of_evidence() -> None:
+    ups = record(type="power", os="apc", hardware="Smart-UPS")
+    results = [
+        _corpus.RecordingResult("a", "power", "ok", _corpus.compare(ups, {"role": "ups"}, REGISTRY),
+                                role_evidence="1.3.6.1.2.1.33.1.2.1.0 (UPS-MIB upsBatteryStatus)"),
+        _corpus.RecordingResult("b", "power", "ok", _corpus.compare(ups, {"role": "server"}, REGISTRY),
+                                role_evidence="1.3.6.1.2.1.25.1.1.0 (HOST-RESOURCES-MIB) on a general-purpose OS"),
+        _corpus.RecordingResult("c", "power", "ok", _corpus.compare(ups, {"role": "unknown"}, REGISTRY)),
+    ]  # fmt: skip
+    assert _corpus.roles_by_evidence(results) == {
+        "HOST-RESOURCES": {"right": 0, "total": 1},
+        "probe tables": {"right": 1, "total": 1},
+        "unknown": {"right": 0, "total": 1},
+    }
+
+
 def test_manufacturers_named_by_librenms_are_counted_apart_from_registry_ones() -> None:
     named = _corpus.compare(record(type="power", os="apc", sysObjectID=".1.3.6.1.4.1.318.1"), {"manufacturer": "APC"},
                             REGISTRY)
