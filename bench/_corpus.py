@@ -478,7 +478,7 @@ ROLE_EVIDENCE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for kind, pattern in (
         ("profile", r"^1\.3\.6\.1\.2\.1\.1\.2\.0 profile "),
         ("product MIB branch", r"a product of its \w+ branch"),
-        ("answered enterprise", r"its sysObjectID (names no maker|is its maker's bare enterprise number)"),
+        ("answered enterprise", r"its sysObjectID (names its SNMP agent|is its maker's bare enterprise number)|it answers no sysObjectID"),
         ("registered node", r"a node of a MIB about"),
         ("maker's role objects", r"in a MIB about \w+ devices alone|object of its maker's MIB"),
         ("maker's name (a guess)", r"a guess"),

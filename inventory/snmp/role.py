@@ -288,8 +288,12 @@ def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> Role
     if not names_no_product(object_id):
         return None
     number = enterprise_number(object_id) if object_id else None
-    bare = number is not None and number not in AGENT_ENTERPRISES
-    why = "its sysObjectID is its maker's bare enterprise number" if bare else "its sysObjectID names no maker"
+    if number is None:
+        why = "it answers no sysObjectID"
+    elif number in AGENT_ENTERPRISES:
+        why = "its sysObjectID names its SNMP agent"
+    else:
+        why = "its sysObjectID is its maker's bare enterprise number"
     answered = {oid: value for oid, value in answered.items() if oid.startswith(ENTERPRISES)}
     decisions: list[RoleDecision] = []
     numbers = {enterprise_number(oid) for oid in answered}

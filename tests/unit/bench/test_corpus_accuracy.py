@@ -224,7 +224,7 @@ def test_wrong_answers_are_told_apart_as_unknown_or_another_value() -> None:
         ("1.3.6.1.2.1.1.7.0 (sysServices 6: network layer)", "sysServices"),
         ("1.3.6.1.2.1.25.1.1.0 (HOST-RESOURCES-MIB) on a general-purpose OS", "HOST-RESOURCES"),
         ("1.3.6.1.4.1.1418.6.1.4.0 (IBOOTPDU-MIB deviceModelName: the unit's identity in a MIB about pdu devices"
-         " alone); its sysObjectID names no maker", "answered enterprise"),
+         " alone); its sysObjectID names its SNMP agent", "answered enterprise"),
         ("1.3.6.1.4.1.99 (enterprise 99, registered to 'X Networks': a maker of network gear; a guess, nothing the"
          " device answered named its kind)", "maker's name (a guess)"),
         ("1.3.6.1.2.1.33.1.2.1.0 (UPS-MIB upsBatteryStatus)", "probe tables"),

@@ -69,7 +69,7 @@ def test_a_linux_pdu_under_net_snmps_sysobjectid_is_a_pdu_by_its_makers_mib() ->
     role, origin = role_of(NET_SNMP_LINUX, "Linux pdu-2 4.4.9 #6 SMP armv7l", **{IBOOT_MODEL: "iBoot-PDU4-N20"})
     assert role == "pdu"
     assert origin.startswith(f"{IBOOT_MODEL} (IBOOTPDU-MIB deviceModelName")
-    assert origin.endswith("; its sysObjectID names no maker")
+    assert origin.endswith("; its sysObjectID names its SNMP agent")
 
 
 def test_an_answer_under_a_node_of_a_dc_power_mib_makes_a_ups() -> None:
