@@ -35,6 +35,7 @@ from inventory.snmp.enterprises import (
     default_registry,
     enterprise_number,
 )
+from inventory.snmp.harvested import answered_enterprises
 from inventory.snmp.products import product_for
 from inventory.snmp.values import RawValue
 from opsctl.core.errors import ConfigError
@@ -296,8 +297,7 @@ def role_from_answered(object_id: str, answered: Mapping[str, RawValue]) -> Role
         why = "its sysObjectID is its maker's bare enterprise number"
     answered = {oid: value for oid, value in answered.items() if oid.startswith(ENTERPRISES)}
     decisions: list[RoleDecision] = []
-    numbers = {enterprise_number(oid) for oid in answered}
-    for enterprise in sorted(number for number in numbers if number is not None and number not in AGENT_ENTERPRISES):
+    for enterprise in answered_enterprises(answered):
         rows = role_tables().get(enterprise, ())
         asked = [row for row in rows if row.evidence != "sysObjectID" and _answered(answered.get(row.oid))]
         # a role's own objects before its identity rows, as the probe GET reads them
@@ -646,8 +646,7 @@ def _seen(
         parts.append(f"LLDP capabilities {', '.join(capabilities)}")
     if radios:
         parts.append(f"{radios} IEEE 802.11 interfaces")
-    numbers = {enterprise_number(oid) for oid in answered or {} if oid.startswith(ENTERPRISES)}
-    makers = sorted(number for number in numbers if number is not None and number not in AGENT_ENTERPRISES)
+    makers = answered_enterprises(answered or {})
     if makers:
         parts.append(f"answered under enterprises {', '.join(map(str, makers[:5]))}{', ...' if len(makers) > 5 else ''}")
     return ", ".join(parts)
