@@ -8,6 +8,7 @@ names, models and serials are changed. The OIDs are the vendors' published MIB o
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -52,8 +53,8 @@ def agents_profiles() -> tuple[Any, ...]:
 
 @pytest.fixture
 def agents_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    classify_module = __import__("inventory.snmp.classify", fromlist=["profiles_in_use"])
-    monkeypatch.setattr(classify_module, "profiles_in_use", agents_profiles)
+    # the module, not the package's `classify` function of the same name
+    monkeypatch.setattr(importlib.import_module("inventory.snmp.classify"), "profiles_in_use", agents_profiles)
 
 
 def role_of(object_id: str, descr: str, **more: Any) -> tuple[str, str]:
