@@ -451,7 +451,8 @@ def tally(results: Iterable[RecordingResult], *, by_type: bool = False, verbatim
 
 def miss_kinds(results: Iterable[RecordingResult]) -> dict[str, dict[str, int]]:
     """Return, per field, how its wrong answers fall: ``none`` (opsctl said it did not know: no value, or role
-    ``unknown``, which the scan reports as partial) or ``other`` (opsctl gave another value: a silent error)."""
+    ``unknown``, which the scan reports as partial unless a profile named a kind the roles do not have, a camera)
+    or ``other`` (opsctl gave another value: a silent error)."""
     found: dict[str, dict[str, int]] = {name: {"none": 0, "other": 0} for name in FIELDS}
     for recording in results:
         for item in recording.fields:

@@ -163,11 +163,17 @@ def device_from_snapshot(
         return value.value
 
     classification = snapshot.classification
+    extra: dict[str, str | int | float | bool | None] = {}
     chosen_role = role
     role_unsure = False  # unknown, or a guess: the scan is partial
     if chosen_role is None and snapshot.role is not None:
         chosen_role = snapshot.role.role
-        if snapshot.role.role == UNKNOWN_ROLE:
+        if snapshot.role.role == UNKNOWN_ROLE and snapshot.role.kind:
+            # a known device the roles have no name for (a camera): its profile decided, so the scan is not partial
+            provenance["role"] = Provenance("snmp", snapshot.role.evidence, seen_at)
+            extra["device_kind"] = snapshot.role.kind
+            provenance["custom_fields/device_kind"] = provenance["role"]
+        elif snapshot.role.role == UNKNOWN_ROLE:
             role_unsure = True
             messages.append(f"role unknown: nothing identifies the device ({snapshot.role.seen})")
         else:
@@ -191,7 +197,6 @@ def device_from_snapshot(
         platform = classification.platform
         provenance["platform"] = Provenance("snmp", SYS_OBJECT_ID, seen_at)
     interfaces, names = _snmp_interfaces(snapshot, provenance, seen_at)
-    extra: dict[str, str | int | float | bool | None] = {}
     if management_controller and classification is not None:
         # an iLO, iDRAC, XCC or CIMC: the server it manages, marked as its management controller
         extra["management_controller"] = True

@@ -64,6 +64,7 @@ class Profile:
     management_controller: bool = False
     role_reason: str = ""
     sys_descr_serial: bool = True
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ class Classification:
     ``vendor_is_maker`` is False when ``vendor`` names the device's software (an SNMP agent such
     as net-snmp, an operating system) rather than whoever made the device. ``role_reason`` is why a
     profile with no role leaves the role to the device's answers; ``sys_descr_serial`` is False when
-    a serial written in sysDescr is not the device's (an APC card's ``SN:`` is the card's).
+    a serial written in sysDescr is not the device's (an APC card's ``SN:`` is the card's). ``kind`` is
+    what a known device is when the inventory's roles have no name for it (a camera, a console
+    server): its role is ``unknown`` by the profile's decision, not for want of evidence.
     """
 
     vendor: str | None
@@ -89,6 +92,7 @@ class Classification:
     management_controller: bool = False
     role_reason: str = ""
     sys_descr_serial: bool = True
+    kind: str = ""
 
     @property
     def identity_oids(self) -> tuple[tuple[str, str], ...]:
@@ -153,7 +157,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}: a profile must be a mapping")
     known = {
         "name", "vendor", "platform", "role", "discovery", "tables", "identity", "vendor_from", "fallback",
-        "makes_hardware", "management_controller", "role_reason", "sys_descr_serial",
+        "makes_hardware", "management_controller", "role_reason", "sys_descr_serial", "kind",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -170,6 +174,16 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}.role_reason: expected a string")
     if role_reason and role is not None:
         raise ConfigError(f"{where}.role_reason: only a profile with role null leaves the role to evidence")
+    kind = data.get("kind", "")
+    if not isinstance(kind, str):
+        raise ConfigError(f"{where}.kind: expected a string")
+    kind = " ".join(kind.split())
+    if kind and role is not None:
+        raise ConfigError(f"{where}.kind: only a profile with role null names a kind outside the roles")
+    if kind.lower() in ROLES | {"unknown"}:
+        raise ConfigError(f"{where}.kind: {kind!r} is a role: say role: {kind.lower()}")
+    if kind and not role_reason:
+        raise ConfigError(f"{where}.kind: say in role_reason why the roles have no name for a {kind}")
     if not isinstance(data.get("sys_descr_serial", True), bool):
         raise ConfigError(f"{where}.sys_descr_serial: expected true or false")
     tables = _strings(data.get("tables"), f"{where}.tables")
@@ -193,6 +207,7 @@ def profile_from_data(data: Any, where: str) -> Profile:
         management_controller=bool(data.get("management_controller", False)),
         role_reason=role_reason.strip(),
         sys_descr_serial=data.get("sys_descr_serial", True),
+        kind=kind,
     )
 
 
@@ -342,7 +357,10 @@ def classify(
     if rule.probes:
         matched.append("probe " + ",".join(probe.oid for probe in rule.probes))
     reason = ""
-    if profile.role is None:
+    if profile.role is None and profile.kind:
+        # the profile decides: a device the roles have no name for (decide_role records it as unknown, not partial)
+        reason = f"a {profile.kind}: {profile.role_reason}"
+    elif profile.role is None:
         reason = f"profile {profile.name} leaves the role to evidence: " + (
             profile.role_reason or f"{profile.vendor} {profile.platform} has no inventory role"
         )
@@ -360,4 +378,5 @@ def classify(
         management_controller=profile.management_controller,
         role_reason=profile.role_reason,
         sys_descr_serial=profile.sys_descr_serial,
+        kind=profile.kind,
     )

@@ -396,6 +396,8 @@ class RoleDecision:
     seen: str = ""
     # a guess from the maker alone: nothing the device answered named its kind (the scan says so, partial)
     guess: bool = False
+    # what a known device is when the roles have no name for it ("camera"): role unknown by its profile's decision
+    kind: str = ""
 
 
 def _answered(value: RawValue) -> bool:
@@ -665,6 +667,7 @@ def decide_role(
     interface_names: Sequence[str | None] = (),
     routed_interfaces: int = 0,
     answered: Mapping[str, RawValue] | None = None,
+    kind: str = "",
 ) -> RoleDecision:
     """Return the role from the evidence in the module's order; ``unknown`` with what was seen when nothing decides.
 
@@ -672,11 +675,15 @@ def decide_role(
     role to evidence: ..."): it is added to the decision's evidence, or to what was seen. ``interface_names``
     run beside ``interface_types`` (ifName, else ifDescr); ``routed_interfaces`` counts the interfaces other
     than loopback that hold a unicast address; ``answered`` every row the device answered
-    (:func:`role_from_answered` reads those under ``1.3.6.1.4.1``).
+    (:func:`role_from_answered` reads those under ``1.3.6.1.4.1``). ``kind`` is what the matched profile says the
+    device is when the roles have no name for it (a camera): the profile decides, role ``unknown``, and no evidence
+    is asked to name a role the device does not have (a camera's HOST-RESOURCES would make it a server).
     """
     answered = answered or {}
     if profile_role is not None and not profile_is_fallback:
         return RoleDecision(profile_role, profile_evidence)
+    if kind and not profile_is_fallback:
+        return RoleDecision(UNKNOWN, f"{profile_evidence}; {deferred_by or 'a ' + kind}", kind=kind)
     said = f"; {deferred_by}" if deferred_by else ""
     radios = radio_count(interface_types, interface_names)
     for decision in (

@@ -408,6 +408,7 @@ def build_snapshot(
         else (),
         routed_interfaces=routed_interface_count(addresses.addresses if addresses else ()),
         answered=found,
+        kind=classification.kind,
     )
     return DeviceSnapshot(
         target=target,

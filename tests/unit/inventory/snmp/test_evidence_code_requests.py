@@ -80,6 +80,51 @@ def test_every_shipped_profile_without_a_role_states_why() -> None:
     assert len([p for p in builtin_profiles() if p.role is None]) >= 8
 
 
+# ---------------------------------------------------------------- a known device the roles have no name for
+
+CAMERA_REASON = "a network camera has no kind in the inventory's role vocabulary"
+
+
+def test_a_profile_that_names_a_kind_outside_the_roles_records_it_and_the_scan_is_ok() -> None:
+    camera = profile(role=None, kind="camera", role_reason=CAMERA_REASON)
+    rows = {SYS_DESCR: "Acme Cam 3000", SYS_OBJECT_ID: "1.3.6.1.4.1.99999.1", SYS_NAME: "cam-1",
+            "1.3.6.1.2.1.1.7.0": 78}  # fmt: skip
+    scanned = scan(rows, [camera])
+    assert (scanned.device.role, scanned.status) == ("unknown", "ok")
+    assert scanned.device.custom_fields.extra["device_kind"] == "camera"
+    assert scanned.device.provenance["role"].origin == (
+        f"1.3.6.1.2.1.1.2.0 profile acme (sysObjectID); a camera: {CAMERA_REASON}"
+    )
+    assert scanned.device.provenance["custom_fields/device_kind"] == scanned.device.provenance["role"]
+    assert not any(message.startswith("role unknown") for message in scanned.messages)
+
+
+def test_a_device_of_a_kind_outside_the_roles_is_not_given_a_role_by_what_it_answers() -> None:
+    # a camera runs Linux and answers HOST-RESOURCES; its profile, the first evidence, has said what it is
+    camera = profile(role=None, kind="camera", role_reason=CAMERA_REASON)
+    rows = {SYS_DESCR: "Linux cam-2 4.14.98 armv7l", SYS_OBJECT_ID: "1.3.6.1.4.1.99999.1", SYS_NAME: "cam-2",
+            "1.3.6.1.2.1.25.1.1.0": 12345, "1.3.6.1.2.1.33.1.1.2.0": "Acme UPS 1500"}  # fmt: skip
+    scanned = scan(rows, [camera])
+    assert (scanned.device.role, scanned.status) == ("unknown", "ok")
+    # without the kind, the same answers name a role
+    assert scan(rows, [profile(role=None, role_reason=CAMERA_REASON)]).device.role == "ups"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"role": "server", "kind": "camera"}, r"\(acme\)\.kind: only a profile with role null names a kind"),
+        ({"role": None, "kind": "Switch", "role_reason": "x"}, r"\(acme\)\.kind: 'Switch' is a role: say role: switch"),
+        ({"role": None, "kind": "unknown", "role_reason": "x"}, r"\(acme\)\.kind: 'unknown' is a role"),
+        ({"role": None, "kind": "camera"}, r"\(acme\)\.kind: say in role_reason why the roles have no name for a camera"),
+        ({"role": None, "kind": ["camera"], "role_reason": "x"}, r"\(acme\)\.kind: expected a string"),
+    ],
+)
+def test_a_kind_the_profile_cannot_have_is_refused_at_load(fields: dict[str, Any], error: str) -> None:
+    with pytest.raises(ConfigError, match=error):
+        profile(**fields)
+
+
 # ---------------------------------------------------------------- sysDescr serials that are a card's
 
 

@@ -49,9 +49,9 @@ def test_a_firmware_version_is_cut_from_the_text_around_it() -> None:
     assert (device.model, device.os_version) == ("FortiWeb-1000F", "7.0.3")
 
 
-def test_a_known_appliance_with_no_inventory_role_keeps_its_identity_and_makes_the_scan_partial() -> (
-    None
-):
+def test_a_known_appliance_with_no_inventory_role_keeps_its_identity_and_records_its_kind() -> None:
+    # its profile names what it is, so nothing was left undetermined: role unknown, the kind recorded, the scan ok
     scanned = scan_fixture("appliances", "seh-myutn")
-    assert (scanned.device.role, scanned.status) == ("unknown", "partial")
+    assert (scanned.device.role, scanned.status) == ("unknown", "ok")
+    assert scanned.device.custom_fields.extra["device_kind"] == "USB device server"
     assert (scanned.device.manufacturer, scanned.device.serial) == ("SEH", "27120599999999")

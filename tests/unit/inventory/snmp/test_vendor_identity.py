@@ -158,7 +158,12 @@ APPLIANCES: dict[str, Identity] = {
     "genieatm": ("server", "Genie Networks", "GenieATM 6810", None, "7.3.0-RP1(MP)"),
 }  # fmt: skip
 # known appliances the inventory's roles do not name (a camera, a video recorder, a KVM switch, a
-# console server, a USB device server): identity read, role unknown, and the scan says so
+# console server, a USB device server): identity read, role unknown by the profile's decision, and
+# what the device is recorded as its kind; the scan is ok, since nothing was left undetermined
+NO_ROLE_KINDS = {
+    "axis-camera": "camera", "dahua-nvr": "video recorder", "avocent-mpu": "KVM switch",
+    "opengear-cm8100": "console server", "seh-myutn": "USB device server",
+}  # fmt: skip
 NO_ROLE: dict[str, Identity] = {
     "axis-camera": ("unknown", "Axis", "AXIS M3106-L Mk II", None, "10.12.114"),
     "dahua-nvr": ("unknown", "Dahua", "DHI-NVR5216-16P-I", "6J01ABCPAZ12345", "4.001.0000000.3"),
@@ -195,7 +200,10 @@ def test_a_vendor_device_gets_its_role_and_identity(family: str, name: str) -> N
     assert identity_of(scanned) == FAMILIES[family][name]
     assert scanned.device.sys_name is not None
     if name in NO_ROLE:
-        assert scanned.status == "partial"
+        assert scanned.status == "ok", scanned.messages
+        assert scanned.device.custom_fields.extra["device_kind"] == NO_ROLE_KINDS[name]
+        assert "1.3.6.1.2.1.1.2.0 profile " in scanned.device.provenance["role"].origin
+        assert not any(message.startswith("role unknown") for message in scanned.messages)
     else:
         assert scanned.status == "ok", scanned.messages
         assert scanned.device.provenance["role"].origin
