@@ -57,14 +57,16 @@ class EnterpriseRegistry:
     aliases: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def manufacturer(self, number: int) -> str | None:
-        """Return the maker enterprise ``number`` stands for: its short name, else its registered name.
+        """Return the maker enterprise ``number`` stands for: its short name, else its registered name without
+        its legal form ("SonicWALL, Inc." is SonicWALL, "Moxa Technologies Co., Ltd." Moxa Technologies).
 
         None for an agent's number (:data:`AGENT_ENTERPRISES`) and for a number the registry does
         not hold (so with no registry at all, every manufacturer from a number is unknown).
         """
         if number in AGENT_ENTERPRISES or number not in self.registered:
             return None
-        return self.short_names.get(number) or self.registered[number]
+        registered = self.registered[number]
+        return self.short_names.get(number) or _without_suffix(registered) or registered
 
     @functools.cached_property
     def _short_by_name(self) -> dict[str, str]:
@@ -90,9 +92,10 @@ class EnterpriseRegistry:
 
 
 # corporate suffixes a maker's name may carry or not ("Eaton Corporation", "Delta Electronics, Inc.")
+# ("Richard Hirschmann GmbH & Co.", "Moxa Technologies Co., Ltd.", "Schleifenbauer Products BV"), each word in turn
 _CORPORATE_SUFFIX = re.compile(
-    r"[\s,]+(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|s\.?p\.?a|bv|ab|as|oy)"
-    r"\.?(?:[\s,]+(?:inc|ltd|limited|kg)\.?)*$",
+    r"(?:[\s,]+(?:&\s*)?(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|kg|sa|s\.?p\.?a"
+    r"|bv|b\.v|ab|as|oy)\.?)+$",
     re.IGNORECASE,
 )
 

@@ -34,7 +34,7 @@ def test_the_code_after_the_makers_name_is_the_model_and_says_where_it_came_from
         "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.7342.1.1\n"
         "1.3.6.1.2.1.1.5.0|4|conv-3\n"
     )
-    assert (manufacturer, model) == ("Omnitron Systems Technology, Inc.", "GM4-HPOE")
+    assert (manufacturer, model) == ("Omnitron Systems Technology", "GM4-HPOE")  # the registry's name, no "Inc."
     assert origin.startswith("1.3.6.1.2.1.1.1.0 (sysDescr: the product code after")
 
 
@@ -43,4 +43,4 @@ def test_a_sysdescr_that_does_not_name_the_maker_gives_no_model() -> None:
         "1.3.6.1.2.1.1.1.0|4|Media converter; firmware v5.2.14; GM4-HPOE\n"
         "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.7342.1.1\n"
     )
-    assert (manufacturer, model) == ("Omnitron Systems Technology, Inc.", None)
+    assert (manufacturer, model) == ("Omnitron Systems Technology", None)

@@ -54,7 +54,7 @@ EXPECTED: dict[str, tuple[str, str, str, str | None, str, str]] = {
         "switch", "D-Link", "DGS-1210-28P/ME/B1", "SY1T2J8000412", "6.13.B036", "1.3.6.1.2.1.1.1.0",
     ),
     "hirschmann-rail": (
-        "switch", "Richard Hirschmann GmbH & Co.", "RS20-0800T1T1SDAUHC", "943434003401102211", "08.0.02",
+        "switch", "Richard Hirschmann", "RS20-0800T1T1SDAUHC", "943434003401102211", "08.0.02",
         "1.3.6.1.4.1.248.14.2.16.1.4.0",
     ),
     "microsens-g6": (

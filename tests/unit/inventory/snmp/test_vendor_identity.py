@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from inventory.snmp.classify import builtin_profiles
 from tests.unit.inventory.snmp.vendor_fixtures import (
     Identity,
     fixture_names,
@@ -52,6 +53,8 @@ POWER: dict[str, Identity] = {
     "riello-netman": ("ups", "RPS SpA", "SEP 3000", None, "SWM062-01-03"),
     "rigrunner": ("pdu", "West Mountain Radio", "RIGRunner 4007U", None, "4.10"),
     "rnx-updu": ("pdu", "Riedo Networks (RNX)", "RN3216", "100987", "2.8.1-6a1b2c3d"),
+    # a maker whose whole tree is PDUs (pdu-makers): the role from its enterprise number, the identity from its MIB
+    "schleifenbauer-hpdu": ("pdu", "Schleifenbauer", "DPM27/E", "SVNL00012345", None),
     "socomec-netvision": ("ups", "Socomec", "MASTERYS BC 40 kVA", "R1922044110", "2.31"),
     "tripplite-pdu": ("pdu", "Tripp Lite", "PDUMH20NET2LX", "3012AY0PD882100456", "15.5.3"),
     "tripplite-ups": ("ups", "Tripp Lite", "SU3000RTXLCD3U", "2931BV0SM881500123", "2.03"),
@@ -61,6 +64,8 @@ POWER: dict[str, Identity] = {
 }  # fmt: skip
 DC_POWER: dict[str, Identity] = {
     "argus-cxc": ("ups", "Argus Technologies (Alpha)", "CXC HP", None, "4.10"),
+    # a maker whose tree is site power and its monitoring (dc-power-makers); the model is what sysDescr says
+    "asentria-siteboss": ("ups", "Asentria", "SiteBoss 571", "571-00123456", "2.12.271"),
     "eaton-sc300": ("ups", "Eaton", "SY107999", "331234", "1.19"),
     "eltek-enexus": ("ups", "Eltek", "Flatpack2 System", None, None),
     "eltek-smartpack": ("ups", "Eltek", None, "152301234567", "4.12"),
@@ -142,6 +147,8 @@ FIREWALLS: dict[str, Identity] = {
     "pfsense": ("firewall", None, None, None, "2.7.2-RELEASE"),
     "sangfor-ngaf": ("firewall", "Sangfor", None, None, None),
     "sangfor-wlc": ("wireless", "Sangfor", None, None, None),
+    # a maker of firewalls alone (firewall-makers); SNWL-COMMON-MIB snwlSys, read as the harvested identity objects
+    "sonicwall-tz": ("firewall", "SonicWall", "TZ 370", "2CB8ED123456", "SonicOS 7.0.1-5145-R5175"),
     "sophos-cyberoam": ("firewall", "Sophos", "CR50iNG", "C0500012345678", "10.6.6 MR-1"),
     "stormshield-sns": ("firewall", "Stormshield", "SN910", "SN910A19K0001234", "4.3.21"),
     "topsec": ("firewall", "Topsec", "Topsec NGFW4000", None, None),
@@ -213,3 +220,12 @@ def test_every_vendor_profile_is_tested_on_a_recording() -> None:
     # the top directory's recordings (test_snmp_identity_fixtures.py) cover the profiles that had one
     matched = profiles_matched(*FAMILIES, ".")
     assert profile_names(*PROFILE_FILES) - matched == set()
+
+
+def test_every_shipped_profile_is_the_match_of_a_recording_the_tests_check() -> None:
+    # the network families' recordings (test_identity_network_profiles.py), and the real devices' recordings of
+    # snmpsim-data that test_snmp_recordings.py checks, cover the network and maker's-tree profile files
+    from tests.unit.inventory.snmp.test_snmp_recordings import EXPECTED as REAL_DEVICES
+
+    matched = profiles_matched(*FAMILIES, ".", "network", "netvendors") | {profile for profile, _, _ in REAL_DEVICES.values()}
+    assert {profile.name for profile in builtin_profiles()} - matched == set()

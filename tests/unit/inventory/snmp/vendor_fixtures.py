@@ -14,20 +14,31 @@ from pathlib import Path
 from inventory.devices import DeviceScan
 from inventory.scan_convert import device_from_snapshot
 from inventory.snmp.classify import PROFILE_DIR
-from inventory.snmp.enterprises import EnterpriseRegistry
+from inventory.snmp.enterprises import (
+    MANUFACTURERS_PATH,
+    EnterpriseRegistry,
+    parse_aliases,
+    parse_short_names,
+)
 from inventory.snmp.recording import read_snmprec
 from inventory.snmp.snapshot import build_snapshot
 
 IDENTITY_FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "snmp-identity"
 SEEN = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
-# the registry's names for the enterprises these recordings answer under, so no test reads the system's
+# the registry's names for the enterprises these recordings answer under, so no test reads the system's, and
+# opsctl's short names for them (inventory/profiles/manufacturers.tsv), as a scan shows them
+SHORT_NAMES = MANUFACTURERS_PATH.read_text(encoding="utf-8")
 REGISTRY = EnterpriseRegistry(
     registered={
         8072: "net-snmp",
         2634: "Western Telematic, Inc.",
+        3052: "Asentria Corporation",
+        8741: "SonicWALL, Inc.",
         10456: "PLANET Technology Corp.",
+        31034: "Schleifenbauer Products BV",
     },
-    short_names={},
+    short_names=parse_short_names(SHORT_NAMES),
+    aliases=parse_aliases(SHORT_NAMES),
 )
 
 Identity = tuple[str, str | None, str | None, str | None, str | None]
