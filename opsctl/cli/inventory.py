@@ -271,17 +271,48 @@ def _progress(out: Output, total: int, what: str) -> Iterator[_Progress]:
         yield _Progress(progress, progress.add_task(what, total=total))
 
 
+# the columns `inventory list` can show after the device's name, in their order; all but kind by default
+LIST_COLUMNS = ("role", "manufacturer", "model", "serial", "version", "sysname", "address", "kind")
+DEFAULT_LIST_COLUMNS = LIST_COLUMNS[:-1]
+
+
+def _list_columns() -> dict[str, tuple[Any, Any]]:
+    """Return each of :data:`LIST_COLUMNS` as its column (how it drops on a narrow terminal) and its value."""
+    from opsctl.cli.render import Column
+
+    return {
+        "role": (Column("role", drop=3), lambda device: device.role),
+        "manufacturer": (Column("manufacturer", drop=2), lambda device: device.manufacturer),
+        "model": (Column("model", drop=1), lambda device: device.model),
+        "serial": (Column("serial", "no", drop=5), lambda device: device.serial),
+        "version": (Column("os version", drop=6), lambda device: device.os_version),
+        "sysname": (Column("sysName", drop=7), lambda device: device.sys_name),
+        "address": (Column("address", "no", drop=4), lambda device: device.management_address),
+        # what a known device is when the roles have no name for it (a camera): the scan's custom field
+        "kind": (Column("kind", drop=8), lambda device: device.custom_fields.extra.get("device_kind")),
+    }
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Option("--role", help="Only devices of this role (server, switch, ups, ...).")] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only devices at this site.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")] = None,
+    shown: Annotated[str | None, typer.Option(
+        "--columns", metavar="NAMES",
+        help=f"Only these columns after the device's name, comma-separated: {', '.join(LIST_COLUMNS)}.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """List the devices as the scans last found them."""
     from inventory.queries import list_devices
+    from opsctl.core.errors import UsageError
 
+    names = list(DEFAULT_LIST_COLUMNS) if shown is None else [name.strip().lower() for name in shown.split(",") if name.strip()]
+    unknown = [name for name in names if name not in LIST_COLUMNS]
+    if unknown or not names:
+        raise UsageError(f"--columns {shown!r}: {', '.join(unknown) or 'no name'}: expected names among "
+                         f"{', '.join(LIST_COLUMNS)}")
     devices = list_devices(app_context(ctx).settings, role=role, site=site, tag=tag)
     out = make_output(json_output)
     if out.json:
@@ -289,12 +320,10 @@ def list_command(
         return
     from opsctl.cli.render import Column, fit_table
 
-    rows = [[for_people(value or "") for value in (
-        device.name, device.role, device.manufacturer, device.model, device.serial, device.os_version,
-        device.sys_name, device.management_address)] for device in devices]
-    columns = [Column("device", "no"), Column("role", drop=3), Column("manufacturer", drop=2), Column("model", drop=1),
-               Column("serial", "no", drop=5), Column("os version", drop=6), Column("sysName", drop=7),
-               Column("address", "no", drop=4)]
+    known = _list_columns()
+    rows = [[for_people(device.name), *(for_people(str(known[name][1](device) or "")) for name in names)]
+            for device in devices]
+    columns = [Column("device", "no"), *(known[name][0] for name in names)]
     out.stdout.print(fit_table(out.stdout.width, columns, rows))
     out.stderr.print(f"{len(devices)} devices", highlight=False)
 

@@ -81,6 +81,40 @@ def test_list_shows_the_latest_devices_and_filters_by_role(two_scans: None, caps
     assert "core-sw" in printed.out and "ups-a" not in printed.out and "1 devices" in printed.err
 
 
+def test_list_shows_the_columns_asked_for_so_the_identity_fits_80_columns(
+        two_scans: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["inventory", "list", "--columns", "serial,version,sysname"]) == 0
+    printed = capsys.readouterr()
+    header = next(line for line in printed.out.splitlines() if "device" in line)
+    assert [word for word in header.split() if word.isalpha() or word == "sysName"][:5] == [
+        "device", "serial", "os", "version", "sysName"]
+    assert "4K999NEW01" in printed.out and "FDO1622Y10H" in printed.out  # the serials, whole
+    assert "not shown at 80 columns" not in printed.out
+    # without --columns, the same 80 columns drop what does not fit, and the table's caption says so
+    assert main(["inventory", "list"]) == 0
+    assert "not shown at 80 columns" in capsys.readouterr().out
+
+
+def test_list_shows_the_kind_of_a_device_the_roles_have_no_name_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "snmp-identity" / "appliances" / "axis-camera.snmprec"
+    camera = device_from_snapshot("cam-lobby", "192.0.2.9", build_snapshot("cam-lobby", read_snmprec(fixture).rows), FIRST)
+    settings = Settings(state={"dir": tmp_path / "state"})
+    with StateStore(settings.state.database_url) as store:
+        record_scan(store, ScanResult("all", "tester", FIRST, FIRST + timedelta(seconds=1), (camera,)))
+    assert main(["inventory", "list", "--columns", "role,kind"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "cam-lobby" in line)
+    assert [cell.strip() for cell in row.split("│")[1:4]] == ["cam-lobby", "unknown", "camera"]
+
+
+def test_list_refuses_a_column_it_does_not_have_and_names_the_ones_it_has(
+        two_scans: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "list", "--columns", "serial,firmware"]) == 2
+    error = capsys.readouterr().err
+    assert "--columns 'serial,firmware': firmware: expected names among role, manufacturer, model" in error
+
+
 def test_show_gives_each_value_with_its_source_origin_and_time(two_scans: None,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     document = _json(capsys, ["inventory", "show", "core-sw", "--json"])
