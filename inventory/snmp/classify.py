@@ -182,6 +182,8 @@ def profile_from_data(data: Any, where: str) -> Profile:
         raise ConfigError(f"{where}.kind: only a profile with role null names a kind outside the roles")
     if kind.lower() in ROLES | {"unknown"}:
         raise ConfigError(f"{where}.kind: {kind!r} is a role: say role: {kind.lower()}")
+    if kind and data.get("fallback"):
+        raise ConfigError(f"{where}.kind: a fallback profile decides no role, so it names no kind")
     if kind and not role_reason.strip():
         role_reason = f"the inventory's roles have no name for a {kind}"
     if not isinstance(data.get("sys_descr_serial", True), bool):

@@ -126,6 +126,7 @@ def test_a_device_of_a_kind_outside_the_roles_is_not_given_a_role_by_what_it_ans
         ({"role": None, "kind": "Switch", "role_reason": "x"}, r"\(acme\)\.kind: 'Switch' is a role: say role: switch"),
         ({"role": None, "kind": "unknown", "role_reason": "x"}, r"\(acme\)\.kind: 'unknown' is a role"),
         ({"role": None, "kind": ["camera"], "role_reason": "x"}, r"\(acme\)\.kind: expected a string"),
+        ({"role": None, "kind": "camera", "fallback": True}, r"\(acme\)\.kind: a fallback profile decides no role"),
     ],
 )
 def test_a_kind_the_profile_cannot_have_is_refused_at_load(fields: dict[str, Any], error: str) -> None:
