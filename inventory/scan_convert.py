@@ -371,6 +371,8 @@ def device_from_facts(
     provenance[""] = Provenance("ssh", first.command if first else "ssh", seen_at)
     _inventory_address(provenance, address, seen_at)
     os_release = fact("os_release", "os_version")
+    # what the host calls itself, as its net-snmp agent's sysName.0 and its LLDP neighbours name it
+    hostname = fact("hostname", "sys_name")
     os_version = None
     if os_release is not None:
         os_version = os_release.pretty_name or " ".join(
@@ -445,6 +447,7 @@ def device_from_facts(
         serial=hardware.get("serial"),
         platform=platform,
         os_version=os_version,
+        sys_name=hostname.hostname if hostname is not None else None,
         management_address=address,
         custom_fields=CustomFields(extra=extra),
         interfaces=tuple(interfaces),

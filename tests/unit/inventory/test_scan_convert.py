@@ -200,6 +200,10 @@ def test_linux_facts_become_a_server_with_os_interfaces_addresses_and_disks() ->
     assert provenance is not None and (provenance.source, provenance.origin) == ("ssh", "ip -j addr show")
     assert device.provenance["os_version"].origin.startswith("cat /etc/os-release")
     assert all(m.field_replaceable for m in device.modules)
+    # what the host calls itself is its sysName, as its own SNMP agent and its LLDP neighbours name it
+    assert device.sys_name == "vm"  # uname -n on the machine the fixture was captured on
+    assert (device.provenance["sys_name"].source, device.provenance["sys_name"].origin) == ("ssh", "uname -n")
+    assert device_from_facts("web-1", None, _host_facts(leave_out=("hostname",)), SEEN).device.sys_name is None
 
 
 def test_a_host_without_lsblk_is_partial_and_says_why() -> None:
