@@ -280,6 +280,8 @@ def test_vertiv_liebert_cooling_unit_is_a_sensor_with_its_device_model() -> None
         ("iot/geist-temperature-sensor.snmprec", "model", "1.3.6.1.4.1.21239.5.1.1.1.0", "Geist WD15"),
         ("iot/geist-temperature-sensor.snmprec", "serial", "1.3.6.1.4.1.21239.5.1.1.10.0", "TB19020610"),
         ("iot/geist-temperature-sensor.snmprec", "version", "1.3.6.1.4.1.21239.5.1.1.2.0", "3.4.0"),
+        # CPQRACK-MIB cpqRackCommonEnclosureFWRev.1: the enclosure's firmware, its Onboard Administrator's
+        ("bmc/hp-onboard-administrator.snmprec.bz2", "version", "1.3.6.1.4.1.232.22.2.3.1.1.1.8.1", "3.60"),
         # FOUNDRY-SN-STACKING-MIB snStackingConfigUnitType.1, FOUNDRY-SN-AGENT-MIB snChasSerNum.0,
         # snAgImgVer.0
         ("network/switch/brocade-icx6430-24.snmprec.bz2", "model", "1.3.6.1.4.1.1991.1.1.3.31.2.1.1.5.1", "ICX6430-24"),
