@@ -71,7 +71,9 @@ EXPECTED: dict[str, tuple[str, str, str | None, str | None, str | None, str | No
     ),
     # a Trapeze-derived WLC: the model is the code after the maker's name in sysDescr
     "juniper-wlc": ("juniper-wlc", "wireless", "Juniper", "WLC880R", None, None),
-    # a router of a maker of routers and access gear alone (router-makers); the model after the maker's name
+    # a router of a maker of routers and access gear alone (router-makers); the model after the maker's name.
+    # LANCOM ends sysDescr with firmware, date and serial, which a maker's-tree profile does not read: a
+    # LANCOM profile of its own would
     "lancom-router": ("router-makers", "router", "LANCOM Systems", "1781VA", None, None),
     "mikrotik-routeros": ("mikrotik-routeros", "router", "MikroTik", "CCR2004-16G-2S+", "HEB08A1B2C3", "7.12.1"),
     "mikrotik-swos": ("mikrotik-swos", "switch", "MikroTik", "CSS610-8G-2S+", "HD1208F0A1B2", "2.16"),
