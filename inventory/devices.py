@@ -372,6 +372,10 @@ class PowerLink:
 # ----------------------------------------------------------------------------- devices
 
 
+# the custom field that names what a known device is when the roles have no name for it ("camera")
+DEVICE_KIND = "device_kind"
+
+
 @dataclass(frozen=True)
 class CustomFields:
     """The custom fields other features read (patch group, backup policy, clinical criticality) and free-form others."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from inventory.devices import (
+    DEVICE_KIND,
     CustomFields,
     Device,
     DeviceScan,
@@ -171,8 +172,8 @@ def device_from_snapshot(
         if snapshot.role.role == UNKNOWN_ROLE and snapshot.role.kind:
             # a known device the roles have no name for (a camera): its profile decided, so the scan is not partial
             provenance["role"] = Provenance("snmp", snapshot.role.evidence, seen_at)
-            extra["device_kind"] = snapshot.role.kind
-            provenance["custom_fields/device_kind"] = provenance["role"]
+            extra[DEVICE_KIND] = snapshot.role.kind
+            provenance[f"custom_fields/{DEVICE_KIND}"] = provenance["role"]
         elif snapshot.role.role == UNKNOWN_ROLE:
             role_unsure = True
             messages.append(f"role unknown: nothing identifies the device ({snapshot.role.seen})")

@@ -65,8 +65,7 @@ class EnterpriseRegistry:
         """
         if number in AGENT_ENTERPRISES or number not in self.registered:
             return None
-        registered = self.registered[number]
-        return self.short_names.get(number) or _without_suffix(registered) or registered
+        return self.short_names.get(number) or _without_suffix(self.registered[number])
 
     @functools.cached_property
     def _short_by_name(self) -> dict[str, str]:

@@ -278,6 +278,7 @@ DEFAULT_LIST_COLUMNS = LIST_COLUMNS[:-1]
 
 def _list_columns() -> dict[str, tuple[Any, Any]]:
     """Return each of :data:`LIST_COLUMNS` as its column (how it drops on a narrow terminal) and its value."""
+    from inventory.devices import DEVICE_KIND
     from opsctl.cli.render import Column
 
     return {
@@ -289,7 +290,7 @@ def _list_columns() -> dict[str, tuple[Any, Any]]:
         "sysname": (Column("sysName", drop=7), lambda device: device.sys_name),
         "address": (Column("address", "no", drop=4), lambda device: device.management_address),
         # what a known device is when the roles have no name for it (a camera): the scan's custom field
-        "kind": (Column("kind", drop=8), lambda device: device.custom_fields.extra.get("device_kind")),
+        "kind": (Column("kind", drop=8), lambda device: device.custom_fields.extra.get(DEVICE_KIND)),
     }
 
 
